@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers its gradient functions only from ESM files that Node cannot load
+// (directory imports); the union package's Node bundle registers all of them into the same
+// global registry. We import it for that side effect; all model code uses the tfjs-core API.
+import '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/**
+ * Backend selection. Order for `auto`: the native TensorFlow addon (tfjs-node-gpu, then
+ * tfjs-node) when installed, else `wasm` (SIMD; measured ~5× faster than `cpu` on these machines),
+ * else the pure-JS `cpu` backend. The choice and the reason are recorded in every run.
+ *
+ * tfjs-node(-gpu) keeps one global backend per process (tensorflow/tfjs#8388): only call this
+ * from a worker thread, never from the main thread of a host.
+ */
+import type { BackendChoice } from './backend-choices.js';
+
+export interface BackendInfo {
+  /** tfjs backend name actually in use. */
+  name: string;
+  /** Why this backend: which ones were tried and what failed. */
+  note: string;
+}
+
+const require = createRequire(import.meta.url);
+
+async function tryTensorflow(): Promise<string> {
+  const errors: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      if (await tf.setBackend('tensorflow')) return pkg;
+      errors.push(`${pkg}: backend did not initialise`);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      errors.push(`${pkg}: ${/Cannot find (module|package)/.test(msg) ? 'not installed' : msg}`);
+    }
+  }
+  throw new Error(errors.join('; '));
+}
+
+async function tryWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // In Node the .wasm binaries are read from the package folder.
+  const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
+  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
+}
+
+async function tryCpu(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
+}
+
+export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  // PROD silences tfjs's console advice (e.g. "install tfjs-node"); our own note says which
+  // backend runs and why.
+  tf.env().set('PROD', true);
+  if (choice === 'tensorflow') {
+    const pkg = await tryTensorflow().catch((e: Error) => {
+      throw new Error(`backend 'tensorflow' is not available (${e.message})`);
+    });
+    return { name: 'tensorflow', note: `requested; using ${pkg}` };
+  }
+  if (choice === 'wasm') {
+    await tryWasm();
+    return { name: 'wasm', note: 'requested' };
+  }
+  if (choice === 'cpu') {
+    await tryCpu();
+    return { name: 'cpu', note: 'requested' };
+  }
+  const tried: string[] = [];
+  try {
+    const pkg = await tryTensorflow();
+    return { name: 'tensorflow', note: `auto: native TensorFlow via ${pkg}` };
+  } catch (err) {
+    tried.push(`tensorflow unavailable (${(err as Error).message})`);
+  }
+  try {
+    await tryWasm();
+    return { name: 'wasm', note: `auto: wasm (fastest registry-only CPU backend); ${tried.join('; ')}` };
+  } catch (err) {
+    tried.push(`wasm failed (${(err as Error).message})`);
+  }
+  await tryCpu();
+  return { name: 'cpu', note: `auto: pure-JS cpu fallback; ${tried.join('; ')}` };
+}

@@ -1,0 +1,259 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { RunConfig } from '../config.js';
+import type { Dataset } from '../tasks/dataset.js';
+import { probesFor, probeWidth, type ModelConfig, type ProbeName } from '../models/config.js';
+import { initParams, type HostParams } from '../models/init.js';
+import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from '../models/forward.js';
+import { symmetricEigenvalues } from '../spectra/eigen.js';
+import { spectralSummary, type SpectralSummary } from '../spectra/entropy.js';
+import { fourierAlignment } from '../spectra/fourier.js';
+
+/** What one evaluation measures (SCIENCE.md, "Observables"). */
+export interface EvalRecord {
+  step: number;
+  trainLoss: number;
+  trainAcc: number;
+  testLoss: number;
+  testAcc: number;
+  weightNorm: number;
+  tensorNorms: Record<string, number>;
+  probes: Partial<Record<ProbeName, SpectralSummary>>;
+  /** Cyclic tasks only. */
+  fourier: { topKShare: number; gini: number } | null;
+  /** Full eigenvalue spectra (descending), present every `spectrumEvery` steps. */
+  spectra?: Partial<Record<ProbeName, number[]>>;
+}
+
+/** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
+export interface TrainState {
+  step: number;
+  params: HostParams;
+  m: HostParams;
+  v: HostParams;
+}
+
+export function modelConfigOf(config: RunConfig): ModelConfig {
+  return { arch: config.arch, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp };
+}
+
+function oneHot(indices: Int32Array, depth: number): tf.Tensor2D {
+  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(indices, 'int32'), depth), 'float32') as tf.Tensor2D);
+}
+
+function column(inputs: Int32Array, col: number, rows?: Int32Array): Int32Array {
+  const n = rows ? rows.length : inputs.length / 3;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = inputs[(rows ? rows[i] : i) * 3 + col];
+  return out;
+}
+
+function toVariables(host: HostParams, names: string[]): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const name of names) out[name] = tf.variable(tf.tensor(host[name].data, host[name].shape), true, undefined);
+  return out;
+}
+
+function toHost(vars: Record<string, tf.Variable>): HostParams {
+  const out: HostParams = {};
+  for (const [name, v] of Object.entries(vars)) out[name] = { shape: [...v.shape], data: v.dataSync() as Float32Array };
+  return out;
+}
+
+function zerosLike(host: HostParams): HostParams {
+  const out: HostParams = {};
+  for (const [name, t] of Object.entries(host)) out[name] = { shape: [...t.shape], data: new Float32Array(t.data.length) };
+  return out;
+}
+
+/**
+ * Full-batch training of one model with AdamW (PyTorch semantics: decoupled weight decay
+ * θ ← θ(1 − lr·wd), then the bias-corrected Adam update with eps outside the square root).
+ * The caller selects the tfjs backend first; the trainer owns every tensor it creates and
+ * frees them in dispose().
+ */
+export class Trainer {
+  readonly config: RunConfig;
+  readonly dataset: Dataset;
+  private readonly ctx: ForwardContext;
+  private readonly names: string[];
+  private readonly params: Record<string, tf.Variable>;
+  private readonly m: Record<string, tf.Variable>;
+  private readonly v: Record<string, tf.Variable>;
+  private readonly trainBatch: Batch;
+  private readonly trainLabels: tf.Tensor2D;
+  private readonly allBatch: Batch;
+  private readonly allLabels: tf.Tensor2D;
+  private readonly allLabelIds: tf.Tensor1D;
+  private stepCount: number;
+  private disposed = false;
+
+  constructor(config: RunConfig, dataset: Dataset, state?: TrainState) {
+    this.config = config;
+    this.dataset = dataset;
+    const model = modelConfigOf(config);
+    const init = state ?? {
+      step: 0,
+      params: initParams(model, dataset.vocab, dataset.classes, config.seed),
+      m: zerosLike(initParams(model, dataset.vocab, dataset.classes, config.seed)),
+      v: zerosLike(initParams(model, dataset.vocab, dataset.classes, config.seed)),
+    };
+    this.names = Object.keys(init.params);
+    this.params = toVariables(init.params, this.names);
+    this.m = toVariables(init.m, this.names);
+    this.v = toVariables(init.v, this.names);
+    this.stepCount = init.step;
+    this.ctx = { model, eqToken: dataset.eqToken, order: dataset.task.order };
+    if (model.arch === 'transformer') Object.assign(this.ctx, makeHeadMatrices(model));
+    const { inputs, labels, trainIndices } = dataset;
+    this.trainBatch = { xa: oneHot(column(inputs, 0, trainIndices), dataset.vocab), xb: oneHot(column(inputs, 1, trainIndices), dataset.vocab) };
+    this.trainLabels = oneHot(Int32Array.from(trainIndices, (i) => labels[i]), dataset.classes);
+    this.allBatch = { xa: oneHot(column(inputs, 0), dataset.vocab), xb: oneHot(column(inputs, 1), dataset.vocab) };
+    this.allLabels = oneHot(labels, dataset.classes);
+    this.allLabelIds = tf.tensor1d(labels, 'int32');
+  }
+
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** Logits over every input of the task, [N × classes] row-major. */
+  allLogits(): Float32Array {
+    return tf.tidy(() => forward(this.ctx, this.params, this.allBatch, false).logits.dataSync() as Float32Array);
+  }
+
+  /** Training loss at the current parameters (reads back a scalar). */
+  trainLoss(): number {
+    return tf.tidy(() => crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels).dataSync()[0]);
+  }
+
+  /** Gradients of the training loss at the current parameters, on the host. */
+  gradients(): { loss: number; grads: HostParams } {
+    const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
+    const out: HostParams = {};
+    for (const name of this.names) {
+      const g = grads[this.params[name].name];
+      out[name] = { shape: [...g.shape], data: g.dataSync() as Float32Array };
+    }
+    const loss = value.dataSync()[0];
+    tf.dispose([value, ...Object.values(grads)]);
+    return { loss, grads: out };
+  }
+
+  private lossTensor(): tf.Scalar {
+    return crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels);
+  }
+
+  /** One full-batch AdamW step. */
+  trainStep(): void {
+    const { lr, beta1, beta2, eps, weightDecay } = this.config;
+    const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
+    const t = this.stepCount + 1;
+    const bc1 = 1 - beta1 ** t;
+    const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
+    tf.tidy(() => {
+      for (const name of this.names) {
+        const p = this.params[name];
+        const g = grads[p.name];
+        const m = tf.add(tf.mul(this.m[name], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[name], beta2), tf.mul(tf.square(g), 1 - beta2));
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps);
+        const decayed = tf.mul(p, 1 - lr * weightDecay);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1)));
+        this.m[name].assign(m);
+        this.v[name].assign(v);
+      }
+    });
+    tf.dispose([value, ...Object.values(grads)]);
+    this.stepCount = t;
+  }
+
+  /** Measure every observable at the current parameters. */
+  evaluate(withSpectra: boolean): EvalRecord {
+    const { dataset, config } = this;
+    const probes = probesFor(config.arch);
+    const model = this.ctx.model;
+    interface Readback {
+      loss: Float32Array;
+      correct: Uint8Array | Int32Array;
+      covs: Float32Array[];
+      norms: Float32Array;
+      embed: Float32Array | null;
+    }
+    let read!: Readback;
+    tf.tidy(() => {
+      const out = forward(this.ctx, this.params, this.allBatch, true);
+      const perExample = tf.neg(tf.sum(tf.mul(this.allLabels, tf.logSoftmax(out.logits)), 1));
+      const correct = tf.equal(tf.argMax(out.logits, 1), this.allLabelIds);
+      const covs = probes.map((name) => {
+        const r = out.probes[name]!;
+        const centred = tf.sub(r, tf.mean(r, 0, true));
+        return tf.div(tf.matMul(centred, centred, true, false), r.shape[0] - 1);
+      });
+      const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
+      read = {
+        loss: perExample.dataSync() as Float32Array,
+        correct: correct.dataSync() as Uint8Array | Int32Array,
+        covs: covs.map((c) => c.dataSync() as Float32Array),
+        norms: norms.dataSync() as Float32Array,
+        embed: dataset.task.cyclic ? (out.probes.embed!.dataSync() as Float32Array) : null,
+      };
+    });
+    const mean = (values: ArrayLike<number>, idx: Int32Array): number => {
+      let s = 0;
+      for (let i = 0; i < idx.length; i++) s += values[idx[i]];
+      return idx.length ? s / idx.length : NaN;
+    };
+    const tensorNorms: Record<string, number> = {};
+    let total = 0;
+    this.names.forEach((n, i) => {
+      tensorNorms[n] = Math.sqrt(read.norms[i]);
+      total += read.norms[i];
+    });
+    const record: EvalRecord = {
+      step: this.stepCount,
+      trainLoss: mean(read.loss, dataset.trainIndices),
+      trainAcc: mean(read.correct, dataset.trainIndices),
+      testLoss: mean(read.loss, dataset.testIndices),
+      testAcc: mean(read.correct, dataset.testIndices),
+      weightNorm: Math.sqrt(total),
+      tensorNorms,
+      probes: {},
+      fourier: null,
+    };
+    if (withSpectra) record.spectra = {};
+    probes.forEach((name, i) => {
+      const width = probeWidth(model, name);
+      const eig = symmetricEigenvalues(read.covs[i], width);
+      record.probes[name] = spectralSummary(eig, width);
+      if (record.spectra) record.spectra[name] = Array.from(eig).reverse();
+    });
+    if (read.embed) {
+      const f = fourierAlignment(read.embed, dataset.task.order, model.dModel, config.fourierK);
+      record.fourier = { topKShare: f.topKShare, gini: f.gini };
+    }
+    return record;
+  }
+
+  /** A host copy of the full training state (for checkpoints). */
+  snapshot(): TrainState {
+    return { step: this.stepCount, params: toHost(this.params), m: toHost(this.m), v: toHost(this.v) };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    tf.dispose([
+      ...Object.values(this.params),
+      ...Object.values(this.m),
+      ...Object.values(this.v),
+      this.trainBatch.xa,
+      this.trainBatch.xb,
+      this.trainLabels,
+      this.allBatch.xa,
+      this.allBatch.xb,
+      this.allLabels,
+      this.allLabelIds,
+    ]);
+    if (this.ctx.headSum) tf.dispose([this.ctx.headSum, this.ctx.headSpread!]);
+  }
+}

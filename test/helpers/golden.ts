@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PRESETS, type RunConfig } from '../../core/config.js';
+import type { HostParams } from '../../core/models/init.js';
+import { makeTask } from '../../core/tasks/groups.js';
+import type { Dataset } from '../../core/tasks/dataset.js';
+import type { TrainState } from '../../core/train/trainer.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** ../shared/golden beside the checkout (read-only reference data). */
+export const GOLDEN_DIR = path.resolve(here, '../../../shared/golden');
+
+export interface Golden {
+  arch: 'transformer' | 'mlp';
+  task: 'mod-add';
+  p: number;
+  d_model: number;
+  n_heads?: number;
+  d_mlp: number;
+  inputs: number[][];
+  labels: number[];
+  train_indices: number[];
+  params: Record<string, number[] | number[][]>;
+  logits: number[][];
+  train_loss: number;
+  grads: Record<string, number[] | number[][]>;
+  entropy: Record<string, number>;
+  adamw: { lr: number; weight_decay: number; betas: [number, number]; eps: number; losses: number[]; params_after_3_steps: Record<string, number[] | number[][]> };
+}
+
+export function loadGolden(name: 'tiny-transformer' | 'tiny-mlp'): Golden {
+  return JSON.parse(readFileSync(path.join(GOLDEN_DIR, `${name}.json`), 'utf8')) as Golden;
+}
+
+export function flat(x: number[] | number[][]): number[] {
+  return (x as unknown[]).flat() as number[];
+}
+
+export function goldenConfig(g: Golden): RunConfig {
+  return {
+    ...PRESETS.quick,
+    task: g.task,
+    p: g.p,
+    arch: g.arch,
+    dModel: g.d_model,
+    nHeads: g.n_heads ?? 1,
+    dMlp: g.d_mlp,
+    lr: g.adamw.lr,
+    weightDecay: g.adamw.weight_decay,
+    beta1: g.adamw.betas[0],
+    beta2: g.adamw.betas[1],
+    eps: g.adamw.eps,
+  };
+}
+
+export function goldenDataset(g: Golden): Dataset {
+  const task = makeTask(g.task, g.p);
+  const trainIndices = Int32Array.from(g.train_indices);
+  const inTrain = new Set(g.train_indices);
+  const testIndices = Int32Array.from(g.labels.map((_, i) => i).filter((i) => !inTrain.has(i)));
+  return {
+    task,
+    eqToken: g.p,
+    vocab: g.p + 1,
+    classes: g.p,
+    inputs: Int32Array.from(g.inputs.flat()),
+    labels: Int32Array.from(g.labels),
+    trainIndices,
+    testIndices,
+  };
+}
+
+export function goldenState(g: Golden): TrainState {
+  const params: HostParams = {};
+  const zeros: HostParams = {};
+  const zeros2: HostParams = {};
+  for (const [name, value] of Object.entries(g.params)) {
+    const shape = Array.isArray(value[0]) ? [value.length, (value[0] as number[]).length] : [value.length];
+    params[name] = { shape, data: Float32Array.from(flat(value)) };
+    zeros[name] = { shape, data: new Float32Array(params[name].data.length) };
+    zeros2[name] = { shape, data: new Float32Array(params[name].data.length) };
+  }
+  return { step: 0, params, m: zeros, v: zeros2 };
+}
