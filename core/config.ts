@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_NAMES } from './tasks/groups.js';
+import { TASK_NAMES, isPrime } from './tasks/groups.js';
 import { ARCHS, PROBES } from './models/config.js';
 import { BACKEND_CHOICES } from './train/backend-choices.js';
 
@@ -53,6 +53,9 @@ export const RunConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.task !== 's5' && !isPrime(c.p)) {
+      ctx.addIssue({ code: 'custom', path: ['p'], message: `must be a prime for ${c.task} (got ${c.p})` });
+    }
     if (c.dModel % c.nHeads !== 0) {
       ctx.addIssue({ code: 'custom', path: ['nHeads'], message: `dModel (${c.dModel}) must be divisible by nHeads (${c.nHeads})` });
     }

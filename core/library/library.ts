@@ -1,0 +1,345 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { RunConfig } from '../config.js';
+import type { RunEvents } from '../analysis/events.js';
+import type { EvalRecord } from '../train/trainer.js';
+import { doubleList, num, str } from './sql.js';
+
+/**
+ * The run library: one DuckDB file per library folder. Runs (config, status, backend, versions,
+ * timestamps, events) and their metrics are tables; evaluations are written in batches, each
+ * batch one transaction, so a crash loses at most the batch in flight.
+ *
+ * DuckDB lets one process hold a database file at a time. The library is therefore opened for
+ * short sessions (open → work → close, ~10 ms) with a retry while another process holds the lock,
+ * so that `grokscope list` works while a `grokscope run` is writing in another terminal.
+ */
+export const LIBRARY_SCHEMA_VERSION = 1;
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'stopped' | 'failed';
+
+export interface RunRecord {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  status: RunStatus;
+  config: RunConfig;
+  backend: string | null;
+  backendNote: string | null;
+  versions: Record<string, string>;
+  events: RunEvents | null;
+  stepsDone: number;
+  error: string | null;
+}
+
+export interface RunSummary {
+  id: string;
+  task: string;
+  arch: string;
+  condition: string;
+  seed: number;
+  status: RunStatus;
+  T_grok: number | null;
+  T_cross: number | null;
+}
+
+export interface MetricRow {
+  step: number;
+  train_acc: number;
+  test_acc: number;
+  train_loss: number;
+  test_loss: number;
+  weight_norm: number;
+  entropy: Record<string, number>;
+  eff_rank: Record<string, number>;
+  top5_share: Record<string, number>;
+  fourier_topk_share: number | null;
+  fourier_gini: number | null;
+}
+
+export class LibraryError extends Error {}
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS runs (
+     id VARCHAR PRIMARY KEY, created_at VARCHAR, updated_at VARCHAR, status VARCHAR,
+     task VARCHAR, arch VARCHAR, condition VARCHAR, seed INTEGER, preset VARCHAR,
+     config VARCHAR, backend VARCHAR, backend_note VARCHAR, versions VARCHAR, events VARCHAR,
+     steps_done INTEGER, error VARCHAR, t_grok INTEGER, t_cross INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR, step INTEGER, train_loss DOUBLE, train_acc DOUBLE,
+     test_loss DOUBLE, test_acc DOUBLE, weight_norm DOUBLE, fourier_topk_share DOUBLE, fourier_gini DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS probe_metrics (run_id VARCHAR, step INTEGER, probe VARCHAR, entropy DOUBLE,
+     eff_rank DOUBLE, top5_share DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS tensor_norms (run_id VARCHAR, step INTEGER, tensor VARCHAR, norm DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS spectra (run_id VARCHAR, step INTEGER, probe VARCHAR, eigenvalues DOUBLE[])`,
+];
+
+const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra'];
+
+function isLockError(err: unknown): boolean {
+  return err instanceof Error && /lock/i.test(err.message);
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export function newRunId(config: Pick<RunConfig, 'task' | 'arch' | 'seed'>): string {
+  return `${config.task}-${config.arch}-s${config.seed}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Sessions on one library within one process run one at a time: DuckDB must not have two
+ * instances of the same file in one process, and the file lock only separates processes.
+ */
+const sessionQueues = new Map<string, Promise<void>>();
+
+async function acquireSession(key: string): Promise<() => void> {
+  const previous = sessionQueues.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const tail = previous.then(() => mine);
+  sessionQueues.set(key, tail);
+  await previous;
+  return () => {
+    release();
+    if (sessionQueues.get(key) === tail) sessionQueues.delete(key);
+  };
+}
+
+export class Library {
+  private constructor(
+    readonly dir: string,
+    private readonly instance: DuckDBInstance,
+    private readonly con: DuckDBConnection,
+    private readonly release: () => void,
+  ) {}
+
+  static dbPath(dir: string): string {
+    return path.join(dir, 'grokscope.duckdb');
+  }
+
+  /** Open (creating if needed); waits up to `lockTimeoutMs` while another process holds it. */
+  static async open(dir: string, lockTimeoutMs = 15_000): Promise<Library> {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new LibraryError(`cannot create library folder ${dir}: ${(err as Error).message}`);
+    }
+    const file = Library.dbPath(dir);
+    const release = await acquireSession(path.resolve(file));
+    const deadline = Date.now() + lockTimeoutMs;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+      let instance: DuckDBInstance | null = null;
+      try {
+        instance = await DuckDBInstance.create(file);
+        const con = await instance.connect();
+        const lib = new Library(dir, instance, con, release);
+        await lib.migrate();
+        return lib;
+      } catch (err) {
+        instance?.closeSync();
+        if (!isLockError(err) || Date.now() > deadline) {
+          release();
+          if (isLockError(err)) throw new LibraryError(`library ${dir} is in use by another process (waited ${lockTimeoutMs / 1000} s)`);
+          if (err instanceof LibraryError) throw err;
+          throw new LibraryError(`cannot open library ${dir}: ${(err as Error).message.split('\n')[0]}`);
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Run `fn` in a short session on the library at `dir`. */
+  static async with<T>(dir: string, fn: (lib: Library) => Promise<T>): Promise<T> {
+    const lib = await Library.open(dir);
+    try {
+      return await fn(lib);
+    } finally {
+      lib.close();
+    }
+  }
+
+  close(): void {
+    try {
+      this.con.closeSync();
+      this.instance.closeSync();
+    } finally {
+      this.release();
+    }
+  }
+
+  private async migrate(): Promise<void> {
+    for (const sql of SCHEMA) await this.con.run(sql);
+    const reader = await this.con.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
+    const rows = reader.getRowsJS();
+    if (rows.length === 0) {
+      await this.con.run(`INSERT INTO meta VALUES ('schema_version', '${LIBRARY_SCHEMA_VERSION}')`);
+    } else if (Number(rows[0][0]) > LIBRARY_SCHEMA_VERSION) {
+      throw new LibraryError(`library schema version ${rows[0][0]} is newer than this Grokscope supports (${LIBRARY_SCHEMA_VERSION})`);
+    }
+  }
+
+  private async transaction(statements: string[]): Promise<void> {
+    await this.con.run('BEGIN TRANSACTION');
+    try {
+      for (const s of statements) await this.con.run(s);
+      await this.con.run('COMMIT');
+    } catch (err) {
+      await this.con.run('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async createRun(config: RunConfig, versions: Record<string, string>, id = newRunId(config)): Promise<string> {
+    const t = nowIso();
+    await this.con.run(
+      `INSERT INTO runs VALUES (${str(id)}, ${str(t)}, ${str(t)}, 'queued', ${str(config.task)}, ${str(config.arch)},
+        ${str(config.condition)}, ${num(config.seed)}, ${str(config.preset ?? null)}, ${str(JSON.stringify(config))},
+        NULL, NULL, ${str(JSON.stringify(versions))}, NULL, 0, NULL, NULL, NULL)`,
+    );
+    return id;
+  }
+
+  async updateRun(
+    id: string,
+    patch: Partial<Pick<RunRecord, 'status' | 'backend' | 'backendNote' | 'events' | 'stepsDone' | 'error'>>,
+  ): Promise<void> {
+    const sets = [`updated_at = ${str(nowIso())}`];
+    if (patch.status !== undefined) sets.push(`status = ${str(patch.status)}`);
+    if (patch.backend !== undefined) sets.push(`backend = ${str(patch.backend)}`);
+    if (patch.backendNote !== undefined) sets.push(`backend_note = ${str(patch.backendNote)}`);
+    if (patch.stepsDone !== undefined) sets.push(`steps_done = ${num(patch.stepsDone)}`);
+    if (patch.error !== undefined) sets.push(`error = ${str(patch.error)}`);
+    if (patch.events !== undefined) {
+      sets.push(`events = ${str(patch.events ? JSON.stringify(patch.events) : null)}`);
+      sets.push(`t_grok = ${num(patch.events?.T_grok)}`, `t_cross = ${num(patch.events?.T_cross)}`);
+    }
+    await this.con.run(`UPDATE runs SET ${sets.join(', ')} WHERE id = ${str(id)}`);
+  }
+
+  /** Append a batch of evaluations in one transaction. */
+  async appendEvals(id: string, records: EvalRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const metrics: string[] = [];
+    const probes: string[] = [];
+    const norms: string[] = [];
+    const spectra: string[] = [];
+    const rid = str(id);
+    for (const r of records) {
+      metrics.push(
+        `(${rid}, ${r.step}, ${num(r.trainLoss)}, ${num(r.trainAcc)}, ${num(r.testLoss)}, ${num(r.testAcc)}, ${num(r.weightNorm)}, ${num(r.fourier?.topKShare)}, ${num(r.fourier?.gini)})`,
+      );
+      for (const [probe, s] of Object.entries(r.probes)) probes.push(`(${rid}, ${r.step}, ${str(probe)}, ${num(s!.entropy)}, ${num(s!.effRank)}, ${num(s!.top5Share)})`);
+      for (const [tensor, n] of Object.entries(r.tensorNorms)) norms.push(`(${rid}, ${r.step}, ${str(tensor)}, ${num(n)})`);
+      for (const [probe, eig] of Object.entries(r.spectra ?? {})) spectra.push(`(${rid}, ${r.step}, ${str(probe)}, ${doubleList(eig!)})`);
+    }
+    const statements = [`INSERT INTO metrics VALUES ${metrics.join(',')}`];
+    if (probes.length) statements.push(`INSERT INTO probe_metrics VALUES ${probes.join(',')}`);
+    if (norms.length) statements.push(`INSERT INTO tensor_norms VALUES ${norms.join(',')}`);
+    if (spectra.length) statements.push(`INSERT INTO spectra VALUES ${spectra.join(',')}`);
+    const last = records[records.length - 1].step;
+    statements.push(`UPDATE runs SET steps_done = ${last}, updated_at = ${str(nowIso())} WHERE id = ${rid}`);
+    await this.transaction(statements);
+  }
+
+  /** Remove evaluations at or after `step` (before resuming from a checkpoint at `step`). */
+  async deleteEvalsFrom(id: string, step: number): Promise<void> {
+    await this.transaction(METRIC_TABLES.map((t) => `DELETE FROM ${t} WHERE run_id = ${str(id)} AND step >= ${step}`));
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    await this.transaction([...METRIC_TABLES.map((t) => `DELETE FROM ${t} WHERE run_id = ${str(id)}`), `DELETE FROM runs WHERE id = ${str(id)}`]);
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    const reader = await this.con.runAndReadAll(
+      `SELECT id, task, arch, condition, seed, status, t_grok, t_cross FROM runs ORDER BY created_at, id`,
+    );
+    return reader.getRowObjectsJS().map((r) => ({
+      id: String(r.id),
+      task: String(r.task),
+      arch: String(r.arch),
+      condition: String(r.condition),
+      seed: Number(r.seed),
+      status: r.status as RunStatus,
+      T_grok: r.t_grok === null ? null : Number(r.t_grok),
+      T_cross: r.t_cross === null ? null : Number(r.t_cross),
+    }));
+  }
+
+  /** A run by exact id, or by a unique id prefix. */
+  async resolveRunId(idOrPrefix: string): Promise<string> {
+    const reader = await this.con.runAndReadAll(
+      `SELECT id FROM runs WHERE id = ${str(idOrPrefix)} OR starts_with(id, ${str(idOrPrefix)}) ORDER BY id`,
+    );
+    const ids = reader.getRowsJS().map((r) => String(r[0]));
+    if (ids.includes(idOrPrefix)) return idOrPrefix;
+    if (ids.length === 1) return ids[0];
+    if (ids.length === 0) throw new LibraryError(`no run '${idOrPrefix}' in library ${this.dir}`);
+    throw new LibraryError(`'${idOrPrefix}' matches ${ids.length} runs (${ids.slice(0, 3).join(', ')}…); give more of the id`);
+  }
+
+  async getRun(id: string): Promise<RunRecord> {
+    const reader = await this.con.runAndReadAll(`SELECT * FROM runs WHERE id = ${str(id)}`);
+    const rows = reader.getRowObjectsJS();
+    if (rows.length === 0) throw new LibraryError(`no run '${id}' in library ${this.dir}`);
+    const r = rows[0];
+    return {
+      id: String(r.id),
+      createdAt: String(r.created_at),
+      updatedAt: String(r.updated_at),
+      status: r.status as RunStatus,
+      config: JSON.parse(String(r.config)) as RunConfig,
+      backend: r.backend === null ? null : String(r.backend),
+      backendNote: r.backend_note === null ? null : String(r.backend_note),
+      versions: JSON.parse(String(r.versions)) as Record<string, string>,
+      events: r.events === null ? null : (JSON.parse(String(r.events)) as RunEvents),
+      stepsDone: Number(r.steps_done),
+      error: r.error === null ? null : String(r.error),
+    };
+  }
+
+  async getMetrics(id: string): Promise<MetricRow[]> {
+    const m = await this.con.runAndReadAll(`SELECT * FROM metrics WHERE run_id = ${str(id)} ORDER BY step`);
+    const rows = new Map<number, MetricRow>();
+    for (const r of m.getRowObjectsJS()) {
+      const step = Number(r.step);
+      rows.set(step, {
+        step,
+        train_acc: Number(r.train_acc),
+        test_acc: Number(r.test_acc),
+        train_loss: Number(r.train_loss),
+        test_loss: Number(r.test_loss),
+        weight_norm: Number(r.weight_norm),
+        entropy: {},
+        eff_rank: {},
+        top5_share: {},
+        fourier_topk_share: r.fourier_topk_share === null ? null : Number(r.fourier_topk_share),
+        fourier_gini: r.fourier_gini === null ? null : Number(r.fourier_gini),
+      });
+    }
+    const p = await this.con.runAndReadAll(`SELECT * FROM probe_metrics WHERE run_id = ${str(id)} ORDER BY step, probe`);
+    for (const r of p.getRowObjectsJS()) {
+      const row = rows.get(Number(r.step));
+      if (!row) continue;
+      const probe = String(r.probe);
+      row.entropy[probe] = Number(r.entropy);
+      row.eff_rank[probe] = Number(r.eff_rank);
+      row.top5_share[probe] = Number(r.top5_share);
+    }
+    return [...rows.values()];
+  }
+
+  async getTensorNorms(id: string): Promise<{ step: number; tensor: string; norm: number }[]> {
+    const r = await this.con.runAndReadAll(`SELECT step, tensor, norm FROM tensor_norms WHERE run_id = ${str(id)} ORDER BY step, tensor`);
+    return r.getRowObjectsJS().map((x) => ({ step: Number(x.step), tensor: String(x.tensor), norm: Number(x.norm) }));
+  }
+
+  async getSpectra(id: string): Promise<{ step: number; probe: string; eigenvalues: number[] }[]> {
+    const r = await this.con.runAndReadAll(`SELECT step, probe, eigenvalues FROM spectra WHERE run_id = ${str(id)} ORDER BY step, probe`);
+    return r.getRowObjectsJS().map((x) => ({ step: Number(x.step), probe: String(x.probe), eigenvalues: (x.eigenvalues as number[]).map(Number) }));
+  }
+}

@@ -1,0 +1,258 @@
+import { Command, Option } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { resolveLibraryDir } from '../../core/library/paths.js';
+import { Library, type MetricRow } from '../../core/library/library.js';
+import { createTrainingPool } from '../../core/train/pool.js';
+import { executeRun, type RunOutcome, type RunProgress } from '../../core/train/run-executor.js';
+import { PRESETS, type RunConfig } from '../../core/config.js';
+import { BACKEND_CHOICES } from '../../core/train/backend-choices.js';
+import { ARCHS } from '../../core/models/config.js';
+import { metricsToCsv } from '../../core/library/csv.js';
+import type { BenchResult, BenchTask } from '../../workers/protocol.js';
+import { UserError, oneLine } from './errors.js';
+import { ProgressBar } from './progress.js';
+import { RUN_FLAGS, buildRunConfig } from './run-config.js';
+
+interface CommonOpts {
+  library?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--library <dir>', 'run library folder (default: $GROKSCOPE_LIBRARY, else the app’s user-data folder)')
+    .option('--json', 'print one JSON value on the last line of stdout')
+    .option('--debug', 'show stack traces on errors');
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function runJson(o: RunOutcome): Record<string, unknown> {
+  const f = o.final;
+  return {
+    id: o.runId,
+    status: o.status,
+    backend: o.backend,
+    steps: o.steps,
+    final: f
+      ? {
+          train_acc: f.trainAcc,
+          test_acc: f.testAcc,
+          train_loss: f.trainLoss,
+          test_loss: f.testLoss,
+          weight_norm: f.weightNorm,
+          entropy: Object.fromEntries(Object.entries(f.probes).map(([k, v]) => [k, v!.entropy])),
+        }
+      : null,
+    events: o.events ? { T_mem: o.events.T_mem, T_grok: o.events.T_grok, T_cross: o.events.T_cross, lead: o.events.lead } : null,
+    ...(o.error ? { error: o.error } : {}),
+  };
+}
+
+function metricJson(r: MetricRow): Record<string, unknown> {
+  return {
+    step: r.step,
+    train_acc: r.train_acc,
+    test_acc: r.test_acc,
+    train_loss: r.train_loss,
+    test_loss: r.test_loss,
+    weight_norm: r.weight_norm,
+    entropy: r.entropy,
+  };
+}
+
+async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<number> {
+  const libraryDir = resolveLibraryDir(opts.library);
+  let config: RunConfig | undefined;
+  if (!opts.resume) {
+    config = buildRunConfig(opts);
+    if (config.condition !== 'baseline') {
+      throw new UserError(`condition '${config.condition}' is not implemented yet; only 'baseline' runs in this version`);
+    }
+  }
+  const pool = createTrainingPool(1);
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\nstopping after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
+      abort.abort();
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  const bar = new ProgressBar(config?.probe ?? 'resid.final');
+  let last: RunProgress | null = null;
+  try {
+    const outcome = await executeRun({
+      libraryDir,
+      pool,
+      config,
+      resumeRunId: opts.resume as string | undefined,
+      signal: abort.signal,
+      onProgress: (p) => {
+        last = p;
+        bar.update(p);
+      },
+    });
+    bar.finish(last);
+    if (opts.json) printJson(runJson(outcome));
+    else {
+      const e = outcome.events;
+      process.stdout.write(
+        `run ${outcome.runId}: ${outcome.status} after ${outcome.steps} steps on ${outcome.backend ?? '?'}` +
+          (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
+          '\n',
+      );
+      if (outcome.status === 'stopped') process.stdout.write(`resume with: grokscope run --resume ${outcome.runId}\n`);
+    }
+    if (outcome.status === 'failed') throw new UserError(`run ${outcome.runId} failed: ${outcome.error}`);
+    return outcome.status === 'stopped' ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await pool.destroy();
+  }
+}
+
+async function cmdList(opts: CommonOpts): Promise<number> {
+  const runs = await Library.with(resolveLibraryDir(opts.library), (lib) => lib.listRuns());
+  if (opts.json) printJson(runs);
+  else if (runs.length === 0) process.stdout.write('no runs\n');
+  else {
+    const rows = runs.map((r) => [r.id, r.task, r.arch, r.condition, String(r.seed), r.status, String(r.T_grok ?? '—'), String(r.T_cross ?? '—')]);
+    const head = ['id', 'task', 'arch', 'condition', 'seed', 'status', 'T_grok', 'T_cross'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+  }
+  return 0;
+}
+
+async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
+  const { run, metrics } = await Library.with(resolveLibraryDir(opts.library), async (lib) => {
+    const id = await lib.resolveRunId(runArg);
+    return { run: await lib.getRun(id), metrics: await lib.getMetrics(id) };
+  });
+  if (opts.json) {
+    printJson({ id: run.id, config: run.config, backend: run.backend, status: run.status, events: run.events, metrics: metrics.map(metricJson) });
+    return 0;
+  }
+  const c = run.config;
+  const out = [
+    `run        ${run.id}  (${run.status}, ${run.stepsDone}/${c.steps} steps)`,
+    `task       ${c.task}${c.task === 's5' ? '' : ` p=${c.p}`}, train fraction ${c.trainFraction}, seed ${c.seed}`,
+    `model      ${c.arch} d=${c.dModel}${c.arch === 'transformer' ? ` heads=${c.nHeads}` : ''} d_mlp=${c.dMlp}; AdamW lr ${c.lr} wd ${c.weightDecay}`,
+    `backend    ${run.backend ?? '—'}${run.backendNote ? ` (${run.backendNote})` : ''}`,
+    `events     T_mem ${run.events?.T_mem ?? '—'}  T_grok ${run.events?.T_grok ?? '—'}  T_cross ${run.events?.T_cross ?? '—'} (H̃* ${c.entropyThreshold} on ${c.probe})  lead ${run.events?.lead ?? '—'}`,
+  ];
+  if (run.error) out.push(`error      ${run.error}`);
+  const shown = metrics.length <= 12 ? metrics : metrics.filter((_, i) => i % Math.ceil(metrics.length / 12) === 0 || i === metrics.length - 1);
+  out.push('', 'step      train_acc  test_acc  train_loss  test_loss  ‖θ‖      H̃(' + c.probe + ')');
+  for (const m of shown) {
+    out.push(
+      `${String(m.step).padEnd(9)} ${m.train_acc.toFixed(4).padEnd(10)} ${m.test_acc.toFixed(4).padEnd(9)} ${m.train_loss.toFixed(4).padEnd(11)} ${m.test_loss.toFixed(4).padEnd(10)} ${m.weight_norm.toFixed(2).padEnd(8)} ${m.entropy[c.probe]?.toFixed(4) ?? '—'}`,
+    );
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+async function cmdExportCsv(runArg: string, opts: CommonOpts & { output?: string }): Promise<number> {
+  const { id, metrics } = await Library.with(resolveLibraryDir(opts.library), async (lib) => {
+    const rid = await lib.resolveRunId(runArg);
+    return { id: rid, metrics: await lib.getMetrics(rid) };
+  });
+  const csv = metricsToCsv(metrics);
+  if (opts.output) {
+    try {
+      writeFileSync(opts.output, csv);
+    } catch (err) {
+      throw new UserError(`cannot write ${opts.output}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    process.stderr.write(`wrote ${metrics.length} rows of ${id} to ${opts.output}\n`);
+  } else process.stdout.write(csv);
+  return 0;
+}
+
+async function cmdBench(opts: CommonOpts & Record<string, unknown>): Promise<number> {
+  const config = buildRunConfig({ preset: opts.preset, arch: opts.arch, backend: opts.backend });
+  const steps = opts.steps === undefined ? (config.preset === 'reference' ? 10 : 30) : Number(opts.steps);
+  if (!Number.isInteger(steps) || steps < 1) throw new UserError(`--steps expects a positive integer (got '${opts.steps}')`);
+  const pool = createTrainingPool(1);
+  try {
+    process.stderr.write(`timing ${steps} steps of preset ${config.preset} (${config.arch})…\n`);
+    const task: BenchTask = { config, steps, evals: Math.max(3, Math.min(10, Math.ceil(steps / 5))) };
+    const r = (await pool.run(task, { name: 'bench' })) as BenchResult;
+    const out = {
+      backend: r.backend,
+      preset: config.preset,
+      arch: config.arch,
+      ms_per_step_median: +median(r.msPerStep).toFixed(3),
+      ms_per_step_min: +Math.min(...r.msPerStep).toFixed(3),
+      ms_per_eval_median: +median(r.msPerEval).toFixed(3),
+      steps,
+      backend_note: r.backendNote,
+    };
+    if (opts.json) printJson(out);
+    else
+      process.stdout.write(
+        `${out.preset}/${out.arch} on ${out.backend}: ${out.ms_per_step_median} ms/step median (min ${out.ms_per_step_min}) over ${steps} steps; evaluation ${out.ms_per_eval_median} ms\n`,
+      );
+    return 0;
+  } finally {
+    await pool.destroy();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('grokscope')
+    .description('Grokscope: watch spectral entropy collapse before grokking')
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const run = withCommon(program.command('run').description('train one run into the library'));
+  run.addOption(new Option('--preset <name>', 'base configuration').choices(Object.keys(PRESETS)));
+  run.option('--config <file>', 'JSON run config (fields of RunConfig, over the preset)');
+  run.option('--resume <run>', 'continue a stopped run from its latest checkpoint');
+  for (const f of RUN_FLAGS) run.option(`--${f.flag} <value>`, f.help);
+  run.action(async (opts) => finish(await guarded(opts, () => cmdRun(opts))));
+
+  withCommon(program.command('list').description('runs in the library')).action(async (opts) => finish(await guarded(opts, () => cmdList(opts))));
+  withCommon(program.command('show').argument('<run>', 'run id or unique prefix').description('one run: config, events, metrics')).action(
+    async (runArg: string, opts) => finish(await guarded(opts, () => cmdShow(runArg, opts))),
+  );
+  withCommon(
+    program.command('export-csv').argument('<run>', 'run id or unique prefix').option('-o, --output <file>', 'write here instead of stdout').description('a run’s metrics as CSV'),
+  ).action(async (runArg: string, opts) => finish(await guarded(opts, () => cmdExportCsv(runArg, opts))));
+  const bench = withCommon(program.command('bench').description('time training steps and evaluations'));
+  bench.addOption(new Option('--preset <name>').choices(Object.keys(PRESETS)).default('quick'));
+  bench.addOption(new Option('--arch <arch>').choices([...ARCHS]).default('transformer'));
+  bench.option('--steps <n>', 'timed steps');
+  bench.addOption(new Option('--backend <b>').choices([...BACKEND_CHOICES]).default('auto'));
+  bench.action(async (opts) => finish(await guarded(opts, () => cmdBench(opts))));
+  return program;
+}
+
+async function guarded(opts: CommonOpts, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    process.stderr.write(`grokscope: ${oneLine(err)}\n`);
+    if (opts.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+function finish(code: number): void {
+  process.exitCode = code;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, PRESETS, parseRunConfig, type PresetName, type RunConfig } from '../../core/config.js';
+import { UserError } from './errors.js';
+
+/** Flags of `grokscope run` that map onto RunConfig fields. */
+export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'number' | 'string'; help: string }[] = [
+  { flag: 'task', field: 'task', kind: 'string', help: 'mod-add | mod-sub | mod-mul | mod-div | s5' },
+  { flag: 'p', field: 'p', kind: 'int', help: 'prime modulus for the Z/pZ tasks' },
+  { flag: 'arch', field: 'arch', kind: 'string', help: 'transformer | mlp' },
+  { flag: 'seed', field: 'seed', kind: 'int', help: 'seed of initialisation and split' },
+  { flag: 'steps', field: 'steps', kind: 'int', help: 'training steps (budget)' },
+  { flag: 'eval-every', field: 'evalEvery', kind: 'int', help: 'steps between evaluations' },
+  { flag: 'condition', field: 'condition', kind: 'string', help: 'baseline | mix | norm-matched' },
+  { flag: 'backend', field: 'backend', kind: 'string', help: 'auto | tensorflow | wasm | cpu' },
+  { flag: 'train-fraction', field: 'trainFraction', kind: 'number', help: 'share of pairs used for training' },
+  { flag: 'lr', field: 'lr', kind: 'number', help: 'AdamW learning rate' },
+  { flag: 'weight-decay', field: 'weightDecay', kind: 'number', help: 'AdamW decoupled weight decay' },
+  { flag: 'd-model', field: 'dModel', kind: 'int', help: 'model width' },
+  { flag: 'heads', field: 'nHeads', kind: 'int', help: 'attention heads' },
+  { flag: 'd-mlp', field: 'dMlp', kind: 'int', help: 'MLP hidden width' },
+  { flag: 'checkpoint-every', field: 'checkpointEvery', kind: 'int', help: 'steps between checkpoints' },
+  { flag: 'spectrum-every', field: 'spectrumEvery', kind: 'int', help: 'steps between full spectra' },
+  { flag: 'probe', field: 'probe', kind: 'string', help: 'probe defining T_cross: resid.final | mlp.hidden | attn.out | embed' },
+];
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function parseFlagValue(flag: string, kind: 'int' | 'number' | 'string', raw: string): string | number {
+  if (kind === 'string') return raw;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || (kind === 'int' && !Number.isInteger(value))) {
+    throw new UserError(`--${flag} expects ${kind === 'int' ? 'an integer' : 'a number'} (got '${raw}')`);
+  }
+  return value;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`config ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UserError(`config ${file} must be a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Preset, then the config file's fields, then flags: later wins. */
+export function buildRunConfig(opts: Record<string, unknown>): RunConfig {
+  const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+  const presetName = (opts.preset ?? file.preset ?? 'quick') as string;
+  if (!(presetName in PRESETS)) throw new UserError(`unknown preset '${presetName}' (expected ${Object.keys(PRESETS).join(' or ')})`);
+  const merged: Record<string, unknown> = { ...PRESETS[presetName as PresetName], ...file, preset: presetName };
+  for (const f of RUN_FLAGS) {
+    const raw = opts[camel(f.flag)];
+    if (raw !== undefined) merged[f.field] = parseFlagValue(f.flag, f.kind, String(raw));
+  }
+  // A new evaluation interval without a spectrum interval: keep spectra every 10th evaluation.
+  if (opts.evalEvery !== undefined && opts.spectrumEvery === undefined && file.spectrumEvery === undefined) {
+    merged.spectrumEvery = (merged.evalEvery as number) * 10;
+  }
+  try {
+    return parseRunConfig(merged, typeof opts.config === 'string' ? `run config (${opts.config} + flags)` : 'run config');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UserError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Measures candidate `quick` presets: trains each (config × seed) in-process on the default CPU
+ * backend and prints T_mem, T_grok (50 %, 95 %), and wall time. Used to choose the quick preset;
+ * results go to docs/presets.md. Usage: npx tsx scripts/sweep-quick.ts '<json overrides>' seeds...
+ */
+import { PRESETS, parseRunConfig } from '../core/config.js';
+import { makeDataset } from '../core/tasks/dataset.js';
+import { selectBackend } from '../core/train/backend.js';
+import { Trainer } from '../core/train/trainer.js';
+import { computeEvents, type EventSeriesPoint } from '../core/analysis/events.js';
+
+const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
+const seeds = process.argv.slice(3).map(Number);
+const backend = await selectBackend('auto');
+for (const seed of seeds.length ? seeds : [0]) {
+  const config = parseRunConfig({ ...PRESETS.quick, ...overrides, seed });
+  const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.splitSeed ?? seed });
+  const trainer = new Trainer(config, ds);
+  const series: EventSeriesPoint[] = [];
+  const t0 = performance.now();
+  let line = '';
+  for (;;) {
+    if (trainer.step % config.evalEvery === 0) {
+      const r = trainer.evaluate(false);
+      series.push({ step: r.step, trainAcc: r.trainAcc, testAcc: r.testAcc, entropy: r.probes[config.probe]?.entropy });
+      line = `${r.step}: train ${r.trainAcc.toFixed(3)} test ${r.testAcc.toFixed(3)} H ${Object.entries(r.probes).map(([k, v]) => `${k}=${v!.entropy.toFixed(3)}`).join(' ')} wn ${r.weightNorm.toFixed(1)}`;
+      if (r.step % (config.evalEvery * 25) === 0) console.error(line);
+      if (r.testAcc >= 0.99 && series.length > 5) break;
+    }
+    if (trainer.step >= config.steps) break;
+    trainer.trainStep();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const ev = computeEvents(series, config);
+  console.log(JSON.stringify({ overrides, seed, backend: backend.name, steps: trainer.step, secs: +secs.toFixed(1), ...ev, last: line }));
+  trainer.dispose();
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../core/train/backend.js';
+import { Trainer } from '../core/train/trainer.js';
+import { flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+
+/** float32 tolerance from ../shared/golden/README.md: 1e-4 relative (1e-5 absolute for gradients). */
+function expectClose(actual: ArrayLike<number>, expected: number[], rel = 1e-4, abs = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const excess = Math.abs(actual[i] - expected[i]) - (abs + rel * Math.abs(expected[i]));
+    worst = Math.max(worst, excess);
+  }
+  expect(worst).toBeLessThanOrEqual(0);
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`golden values on ${backend}`, () => {
+    beforeAll(async () => {
+      await selectBackend(backend);
+    });
+
+    for (const name of ['tiny-transformer', 'tiny-mlp'] as const) {
+      describe(name, () => {
+        const g = loadGolden(name);
+        const make = (): Trainer => new Trainer(goldenConfig(g), goldenDataset(g), goldenState(g));
+
+        it('reproduces the logits over all inputs', () => {
+          const t = make();
+          expectClose(t.allLogits(), flat(g.logits));
+          t.dispose();
+        });
+
+        it('reproduces the training loss and every gradient', () => {
+          const t = make();
+          const { loss, grads } = t.gradients();
+          expect(Math.abs(loss - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
+          expect(Object.keys(grads).sort()).toEqual(Object.keys(g.grads).sort());
+          for (const [param, expected] of Object.entries(g.grads)) expectClose(grads[param].data, flat(expected), 1e-4, 1e-5);
+          t.dispose();
+        });
+
+        it('reproduces every probe entropy', () => {
+          const t = make();
+          const probes = t.evaluate(false).probes;
+          expect(Object.keys(probes).sort()).toEqual(Object.keys(g.entropy).sort());
+          for (const [probe, h] of Object.entries(g.entropy)) expect(probes[probe as keyof typeof probes]!.entropy).toBeCloseTo(h, 5);
+          t.dispose();
+        });
+
+        it('reproduces three AdamW steps', () => {
+          const t = make();
+          const losses: number[] = [];
+          for (let i = 0; i < 3; i++) {
+            losses.push(t.trainLoss());
+            t.trainStep();
+          }
+          expectClose(losses, g.adamw.losses);
+          const after = t.snapshot().params;
+          for (const [param, expected] of Object.entries(g.adamw.params_after_3_steps)) expectClose(after[param].data, flat(expected));
+          t.dispose();
+        });
+      });
+    }
+
+    it('leaks no tensors across steps and evaluations', () => {
+      const g = loadGolden('tiny-transformer');
+      const t = new Trainer(goldenConfig(g), goldenDataset(g), goldenState(g));
+      t.trainStep();
+      t.evaluate(true);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 5; i++) t.trainStep();
+      t.evaluate(true);
+      t.gradients();
+      t.trainLoss();
+      expect(tf.memory().numTensors).toBe(before);
+      t.dispose();
+    });
+  });
+}
