@@ -114,7 +114,7 @@ export const PRESETS: Record<'quick' | 'reference', RunConfig> = {
     dModel: 64,
     dMlp: 256,
     lr: 3e-3,
-    steps: 3000,
+    steps: 5000,
     evalEvery: 20,
     spectrumEvery: 200,
     checkpointEvery: 1000,

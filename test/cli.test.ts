@@ -1,0 +1,113 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './helpers/tmp.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'grokscope.js');
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, GROKSCOPE_LIBRARY: path.join(tmp.dir, 'lib'), ...env },
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function lastJson(stdout: string): unknown {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** A failure is one line on stderr, a non-zero exit, and no stack trace. */
+function expectCleanError(r: { code: number; stderr: string }, pattern: RegExp): void {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+const tiny = ['--p', '11', '--d-model', '16', '--heads', '2', '--d-mlp', '32', '--lr', '0.01', '--steps', '120', '--eval-every', '10', '--seed', '2'];
+
+describe('grokscope CLI', () => {
+  it('trains a tiny run end to end that memorises its training set', () => {
+    const r = cli(['run', ...tiny, '--json']);
+    expect(r.code).toBe(0);
+    const out = lastJson(r.stdout) as {
+      id: string;
+      status: string;
+      backend: string;
+      steps: number;
+      final: { train_acc: number; test_acc: number; entropy: Record<string, number> };
+      events: { T_mem: number | null };
+    };
+    expect(out.status).toBe('completed');
+    expect(out.steps).toBe(120);
+    expect(['wasm', 'cpu', 'tensorflow']).toContain(out.backend);
+    expect(out.final.train_acc).toBe(1);
+    expect(out.events.T_mem).not.toBeNull();
+    expect(Object.keys(out.final.entropy).sort()).toEqual(['attn.out', 'embed', 'mlp.hidden', 'resid.final']);
+    for (const h of Object.values(out.final.entropy)) expect(h).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/120\/120/); // the progress bar reached the end
+
+    const list = lastJson(cli(['list', '--json']).stdout) as { id: string; status: string }[];
+    expect(list.map((x) => x.id)).toContain(out.id);
+
+    const show = lastJson(cli(['show', out.id.slice(0, -2), '--json']).stdout) as { id: string; metrics: { step: number; entropy: Record<string, number> }[] };
+    expect(show.id).toBe(out.id);
+    expect(show.metrics.map((m) => m.step)).toEqual(Array.from({ length: 13 }, (_, i) => i * 10));
+    expect(show.metrics[12].entropy['resid.final']).toBeCloseTo(out.final.entropy['resid.final'], 12);
+
+    const csvFile = path.join(tmp.dir, 'm.csv');
+    expect(cli(['export-csv', out.id, '-o', csvFile]).code).toBe(0);
+    const csv = readFileSync(csvFile, 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(14);
+    expect(csv[0]).toContain('entropy.resid.final');
+  });
+
+  it('takes a JSON config file under the flags', () => {
+    const file = path.join(tmp.dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 20, evalEvery: 10, arch: 'mlp' }));
+    const r = cli(['run', '--config', file, '--seed', '9', '--json']);
+    expect(r.code).toBe(0);
+    const out = lastJson(r.stdout) as { final: { entropy: Record<string, number> }; steps: number };
+    expect(out.steps).toBe(20);
+    expect(Object.keys(out.final.entropy).sort()).toEqual(['embed', 'mlp.hidden', 'resid.final']);
+  });
+
+  it('names the problem in one line for bad flags, configs and runs', () => {
+    expectCleanError(cli(['run', '--p', '12']), /p: must be a prime/);
+    expectCleanError(cli(['run', '--steps', 'ten']), /--steps expects an integer/);
+    expectCleanError(cli(['run', '--task', 'mod-pow']), /task/);
+    expectCleanError(cli(['run', '--d-model', '30', '--heads', '4']), /nHeads: dModel \(30\) must be divisible/);
+    expectCleanError(cli(['run', '--config', path.join(tmp.dir, 'missing.json')]), /cannot read config .*ENOENT/);
+    const bad = path.join(tmp.dir, 'bad.json');
+    writeFileSync(bad, '{"lr": -1,');
+    expectCleanError(cli(['run', '--config', bad]), /not valid JSON/);
+    writeFileSync(bad, '{"lr": -1, "colour": "red"}');
+    expectCleanError(cli(['run', '--config', bad]), /invalid run config.*lr: .*colour|invalid run config.*colour/);
+    expectCleanError(cli(['run', '--condition', 'mix', '--steps', '5']), /not implemented yet/);
+    expectCleanError(cli(['run', '--bogus']), /unknown option '--bogus'/);
+    expectCleanError(cli(['show', 'no-such-run']), /no run 'no-such-run'/);
+    expectCleanError(cli(['run', '--resume', 'no-such-run']), /no run 'no-such-run'/);
+    expect(existsSync(path.join(tmp.dir, 'lib'))).toBe(true);
+    // None of the failures above left a run behind.
+    const runs = lastJson(cli(['list', '--json']).stdout) as { status: string }[];
+    expect(runs.filter((r) => r.status !== 'completed')).toEqual([]);
+  });
+
+  it('honours --library over the environment', () => {
+    const other = path.join(tmp.dir, 'other');
+    const r = cli(['list', '--json', '--library', other]);
+    expect(r.code).toBe(0);
+    expect(lastJson(r.stdout)).toEqual([]);
+    expect(existsSync(path.join(other, 'grokscope.duckdb'))).toBe(true);
+  });
+});
