@@ -79,7 +79,10 @@ function forwardTransformer(ctx: ForwardContext, P: ParamTensors, batch: Batch, 
   const scores = keys.map((k) => tf.matMul(tf.mul(k, q) as tf.Tensor2D, ctx.headSum!));
   const n = batch.xa.shape[0];
   const h = ctx.model.nHeads;
-  const stacked = tf.stack(scores.map((s) => tf.broadcastTo(s, [n, h])), 2); // [N, heads, 3]
+  // The `=` key is the same for every input, so its score is [1, heads]; widen it by adding
+  // zeros: tfjs's broadcastTo gradient loops over rows (one Slice + Add per example).
+  const zeros = tf.zeros([n, h]);
+  const stacked = tf.stack(scores.map((s) => (s.shape[0] === n ? s : tf.add(s, zeros))), 2); // [N, heads, 3]
   const weights = tf.softmax(stacked); // over the 3 positions
   let attn: tf.Tensor | null = null;
   for (let j = 0; j < 3; j++) {

@@ -15,6 +15,7 @@ import path from 'node:path';
  * from a worker thread, never from the main thread of a host.
  */
 import type { BackendChoice } from './backend-choices.js';
+import { installFastMatMulGradient } from './matmul-grad.js';
 
 export interface BackendInfo {
   /** tfjs backend name actually in use. */
@@ -57,6 +58,7 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   // PROD silences tfjs's console advice (e.g. "install tfjs-node"); our own note says which
   // backend runs and why.
   tf.env().set('PROD', true);
+  installFastMatMulGradient();
   if (choice === 'tensorflow') {
     const pkg = await tryTensorflow().catch((e: Error) => {
       throw new Error(`backend 'tensorflow' is not available (${e.message})`);

@@ -187,7 +187,8 @@ export class Trainer {
       const covs = probes.map((name) => {
         const r = out.probes[name]!;
         const centred = tf.sub(r, tf.mean(r, 0, true));
-        return tf.div(tf.matMul(centred, centred, true, false), r.shape[0] - 1);
+        // Explicit transpose: transposed products are far slower on wasm (see matmul-grad.ts).
+        return tf.div(tf.matMul(tf.transpose(centred), centred), r.shape[0] - 1);
       });
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
       read = {
