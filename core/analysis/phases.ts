@@ -1,0 +1,46 @@
+import type { RunTrace } from './trace.js';
+
+/**
+ * The two-phase check (C1): the end of weight-norm expansion is the step of maximum ‖θ‖; the
+ * collapse is the step of steepest H̃ descent, measured on a centred moving average (window of
+ * `window` evaluations) so that a single noisy evaluation cannot decide it. A run "shows two
+ * phases" when expansion ends before the steepest collapse.
+ */
+export interface PhaseCheck {
+  expansionEnd: number | null;
+  steepestCollapse: number | null;
+  twoPhases: boolean;
+}
+
+export function smooth(xs: number[], window: number): number[] {
+  const half = Math.floor(window / 2);
+  return xs.map((_, i) => {
+    const lo = Math.max(0, i - half);
+    const hi = Math.min(xs.length, i + half + 1);
+    let s = 0;
+    for (let j = lo; j < hi; j++) s += xs[j];
+    return s / (hi - lo);
+  });
+}
+
+export function phaseCheck(trace: RunTrace, window = 5): PhaseCheck {
+  const pts = trace.points.filter((p) => p.entropy !== undefined);
+  if (pts.length < 3 || trace.weightNorm.length !== trace.points.length) return { expansionEnd: null, steepestCollapse: null, twoPhases: false };
+  let maxI = 0;
+  trace.weightNorm.forEach((w, i) => {
+    if (w > trace.weightNorm[maxI]) maxI = i;
+  });
+  const h = smooth(pts.map((p) => p.entropy!), window);
+  let steepest = 1;
+  let minSlope = Infinity;
+  for (let i = 1; i < h.length; i++) {
+    const slope = (h[i] - h[i - 1]) / (pts[i].step - pts[i - 1].step);
+    if (slope < minSlope) {
+      minSlope = slope;
+      steepest = i;
+    }
+  }
+  const expansionEnd = trace.points[maxI].step;
+  const steepestCollapse = minSlope < 0 ? pts[steepest].step : null;
+  return { expansionEnd, steepestCollapse, twoPhases: steepestCollapse !== null && expansionEnd < steepestCollapse };
+}

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/rng.js';
+import { bootstrapMeanDiffCI, cohensD, pearson, quantile, std, welchTest } from '../core/analysis/stats.js';
+import { bestThreshold, estimateThreshold, leaveOneSeedOut } from '../core/analysis/threshold.js';
+import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast, onlineForecast, powerLaw } from '../core/analysis/forecast.js';
+import { phaseCheck } from '../core/analysis/phases.js';
+import { necessityTable } from '../core/analysis/necessity.js';
+import type { RunTrace } from '../core/analysis/trace.js';
+
+const rules = { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 };
+
+/** Evaluations every 50 steps resolve H̃* to about two grid steps (0.005 each). */
+function expectNearPlanted(h: number | null): void {
+  expect(h).not.toBeNull();
+  expect(Math.abs(h! - 0.61)).toBeLessThanOrEqual(0.0101);
+}
+
+/**
+ * A synthetic run whose H̃ passes 0.61 exactly `lead` steps before T_grok, with a run-specific
+ * slope: only H̃* = 0.61 gives every run the same lead.
+ */
+function planted(seed: number, tGrok: number, slope: number, lead = 1000, arch = 'transformer'): RunTrace {
+  const points = [];
+  const weightNorm = [];
+  for (let step = 0; step <= tGrok + 2000; step += 50) {
+    const h = Math.min(0.9, Math.max(0.3, 0.61 + slope * (tGrok - lead - step)));
+    points.push({ step, trainAcc: step >= 100 ? 1 : 0.5, testAcc: step >= tGrok ? 1 : 0.1, entropy: h });
+    weightNorm.push(step < 500 ? 10 + step / 50 : 20 - (step - 500) / 1000);
+  }
+  return { id: `r${seed}`, task: 'mod-add', arch, condition: 'baseline', seed, budget: tGrok + 2000, points, weightNorm, fourier: null };
+}
+
+const runs = [
+  planted(0, 3000, 0.0002),
+  planted(1, 4000, 0.0004),
+  planted(2, 3500, 0.0001),
+  planted(3, 5000, 0.0003),
+  planted(4, 4500, 0.00015),
+];
+
+describe('statistics against closed forms and textbook values', () => {
+  it("Welch's t-test matches the closed form and R's t.test", () => {
+    const x = [1, 2, 3, 4, 5];
+    const y = [2, 4, 6, 8, 10, 12];
+    const r = welchTest(x, y)!;
+    const se = Math.sqrt(2.5 / 5 + 14 / 6);
+    expect(r.t).toBeCloseTo(-4 / se, 10);
+    const df = (2.5 / 5 + 14 / 6) ** 2 / ((2.5 / 5) ** 2 / 4 + (14 / 6) ** 2 / 5);
+    expect(r.df).toBeCloseTo(df, 10);
+    expect(r.p).toBeCloseTo(0.04928, 4); // R: t.test(1:5, seq(2, 12, 2)) → p-value = 0.04928
+  });
+
+  it("Cohen's d with the pooled standard deviation", () => {
+    expect(cohensD([2, 4, 6], [1, 2, 3])).toBeCloseTo(2 / Math.sqrt(2.5), 12);
+    expect(cohensD([1], [2, 3])).toBeNull();
+  });
+
+  it('bootstrap CI of a planted delay covers it and narrows with more data', () => {
+    const rng = new Rng(7);
+    const base = Array.from({ length: 40 }, () => 3000 + 500 * rng.normal());
+    const delayed = Array.from({ length: 40 }, () => 8000 + 500 * rng.normal());
+    const ci = bootstrapMeanDiffCI(delayed, base, new Rng(1))!;
+    expect(ci[0]).toBeLessThan(5000);
+    expect(ci[1]).toBeGreaterThan(5000);
+    const small = bootstrapMeanDiffCI(delayed.slice(0, 5), base.slice(0, 5), new Rng(1))!;
+    expect(small[1] - small[0]).toBeGreaterThan(ci[1] - ci[0]);
+  });
+
+  it('quantiles, standard deviation and correlation', () => {
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
+    expect(std([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(pearson([1, 2, 3, 4], [2, 4, 6, 8])).toBeCloseTo(1, 12);
+    expect(pearson([1, 2, 3, 4], [8, 6, 4, 2])).toBeCloseTo(-1, 12);
+  });
+});
+
+describe('threshold estimation', () => {
+  it('recovers a planted H̃* at which every run crosses the same time before grokking', () => {
+    expectNearPlanted(bestThreshold(runs, rules));
+  });
+
+  it('reports a bootstrap CI around it and the per-run spread', () => {
+    const est = estimateThreshold(runs, rules, new Rng(3), 200);
+    expectNearPlanted(est.threshold);
+    expect(est.ci![0]).toBeLessThanOrEqual(est.threshold!);
+    expect(est.ci![1]).toBeGreaterThanOrEqual(est.threshold!);
+    expect(est.ci![1] - est.ci![0]).toBeLessThan(0.05);
+    expect(est.nGrokked).toBe(5);
+    expect(est.perRun).toHaveLength(5);
+  });
+
+  it('held-out seeds are warned with the planted lead', () => {
+    const held = leaveOneSeedOut(runs, rules);
+    expect(held).toHaveLength(5);
+    for (const h of held) {
+      expect(h.warned).toBe(true);
+      expect(h.lead).toBeGreaterThanOrEqual(950);
+      expect(h.lead).toBeLessThanOrEqual(1050);
+    }
+  });
+
+  it('ignores runs that never grok and refuses when nothing warns', () => {
+    const flat: RunTrace = { ...runs[0], id: 'flat', points: runs[0].points.map((p) => ({ ...p, testAcc: 0, entropy: 0.95 })) };
+    expect(bestThreshold([flat], rules)).toBeNull();
+    expectNearPlanted(bestThreshold([...runs, flat], rules));
+  });
+});
+
+describe('power-law forecast', () => {
+  it('recovers planted C1, γ, C2 with R² ≈ 1', () => {
+    const truth = { C1: 20000, gamma: 1.65, C2: 300 };
+    const pairs = Array.from({ length: 60 }, (_, i) => {
+      const g = 0.005 + i * 0.005;
+      return { g, dt: powerLaw(truth, g) };
+    });
+    const fit = fitPowerLaw(pairs)!;
+    expect(fit.gamma).toBeCloseTo(1.65, 2);
+    expect(fit.C1 / truth.C1).toBeCloseTo(1, 2);
+    expect(fit.C2).toBeCloseTo(300, -1);
+    expect(fit.r2).toBeGreaterThan(0.9999);
+  });
+
+  it('forecasts the onset of planted runs online, leave-one-seed-out', () => {
+    const pairs = forecastPairs(runs, 0.61, rules);
+    expect(pairs.length).toBeGreaterThan(20);
+    expect(pairs.every((p) => p.g > 0 && p.dt > 0)).toBe(true);
+    const fit = fitPowerLaw(pairs)!;
+    const fc = onlineForecast(runs[0], fit, 0.61, 3000);
+    expect(fc.length).toBeGreaterThan(0);
+    const evals = leaveOneSeedOutForecast(runs, rules);
+    expect(evals).toHaveLength(5);
+    for (const e of evals) {
+      expect(e.forecasts).toBeGreaterThan(0);
+      expect(e.meanRelError).not.toBeNull();
+      expect(e.meanLead!).toBeGreaterThan(1000);
+    }
+  });
+});
+
+describe('phases and necessity', () => {
+  it('sees norm expansion end before the steepest collapse', () => {
+    const p = phaseCheck(runs[0]);
+    expect(p.expansionEnd).toBe(500);
+    expect(p.steepestCollapse).toBeGreaterThan(500);
+    expect(p.twoPhases).toBe(true);
+  });
+
+  it('counts crossings and grokking per architecture', () => {
+    const mlp: RunTrace = { ...planted(9, 3000, 0.0002, 1000, 'mlp'), id: 'mlp' };
+    mlp.points = mlp.points.map((p) => ({ ...p, testAcc: 0.2 }));
+    const lateCross = { ...planted(8, 3000, 0.0002, -500), id: 'late' };
+    const rows = necessityTable([...runs, lateCross, mlp], 0.61, rules);
+    expect(rows).toEqual([
+      { arch: 'mlp', n: 1, crossed: 1, grokked: 0, grokkedWithoutCrossingFirst: 0, crossedWithoutGrokking: 1 },
+      { arch: 'transformer', n: 6, crossed: 6, grokked: 6, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 },
+    ]);
+  });
+});
