@@ -9,6 +9,7 @@ import { BACKEND_CHOICES } from './train/backend-choices.js';
  * recorded in the run.
  */
 export const CONDITIONS = ['baseline', 'mix', 'norm-matched'] as const;
+export const MIX_FORMS = ['orthogonal', 'entropy-penalty'] as const;
 
 const positiveInt = z.number().int().positive();
 
@@ -37,6 +38,12 @@ export const RunConfigSchema = z
     spectrumEvery: positiveInt,
     checkpointEvery: positiveInt,
     condition: z.enum(CONDITIONS),
+    /** How `mix` prevents collapse (see core/train/interventions.ts). */
+    mixForm: z.enum(MIX_FORMS),
+    /** α of the orthogonal mix (0..1) or λ of the entropy penalty. */
+    mixStrength: z.number().min(0),
+    /** For `norm-matched`: the `mix` run whose per-step ‖θ‖ trajectory is replayed. */
+    normTargetRun: z.string().min(1).optional(),
     backend: z.enum(BACKEND_CHOICES),
     /** Probe whose H̃ defines T_cross. */
     probe: z.enum(PROBES),
@@ -62,6 +69,12 @@ export const RunConfigSchema = z
     if (c.spectrumEvery % c.evalEvery !== 0) {
       ctx.addIssue({ code: 'custom', path: ['spectrumEvery'], message: `must be a multiple of evalEvery (${c.evalEvery})` });
     }
+    if (c.condition === 'mix' && c.mixForm === 'orthogonal' && c.mixStrength > 1) {
+      ctx.addIssue({ code: 'custom', path: ['mixStrength'], message: `α of the orthogonal mix must be in [0, 1] (got ${c.mixStrength})` });
+    }
+    if (c.condition === 'norm-matched' && !c.normTargetRun) {
+      ctx.addIssue({ code: 'custom', path: ['normTargetRun'], message: "a norm-matched run needs the id of the 'mix' run whose weight norm it replays" });
+    }
     if (c.probe === 'attn.out' && c.arch === 'mlp') {
       ctx.addIssue({ code: 'custom', path: ['probe'], message: "the mlp has no 'attn.out' probe" });
     }
@@ -80,6 +93,8 @@ const common = {
   eps: 1e-8,
   weightDecay: 1.0,
   condition: 'baseline',
+  mixForm: 'orthogonal',
+  mixStrength: 0.5,
   backend: 'auto',
   probe: 'resid.final',
   entropyThreshold: 0.61,

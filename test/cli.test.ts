@@ -93,7 +93,9 @@ describe('grokscope CLI', () => {
     expectCleanError(cli(['run', '--config', bad]), /not valid JSON/);
     writeFileSync(bad, '{"lr": -1, "colour": "red"}');
     expectCleanError(cli(['run', '--config', bad]), /invalid run config.*lr: .*colour|invalid run config.*colour/);
-    expectCleanError(cli(['run', '--condition', 'mix', '--steps', '5']), /not implemented yet/);
+    expectCleanError(cli(['run', '--condition', 'norm-matched', '--steps', '5']), /normTargetRun: a norm-matched run needs/);
+    expectCleanError(cli(['run', '--condition', 'norm-matched', '--norm-target', 'nope', '--steps', '5']), /no run 'nope'/);
+    expectCleanError(cli(['run', '--condition', 'mix', '--mix-strength', '2']), /mixStrength: α of the orthogonal mix must be in \[0, 1\]/);
     expectCleanError(cli(['run', '--bogus']), /unknown option '--bogus'/);
     expectCleanError(cli(['show', 'no-such-run']), /no run 'no-such-run'/);
     expectCleanError(cli(['run', '--resume', 'no-such-run']), /no run 'no-such-run'/);

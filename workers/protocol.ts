@@ -14,12 +14,16 @@ export interface TrainTask {
   port: MessagePort;
   /** Int32 flag on a SharedArrayBuffer: set index 0 to 1 to ask the run to stop at the next step. */
   stopFlag: Int32Array;
+  /** norm-matched runs: the target ‖θ‖ after each step (index = step). */
+  normTargets?: Float64Array;
 }
 
 export type WorkerMessage =
   | { type: 'started'; backend: string; backendNote: string; tfjsVersion: string; startStep: number }
   | { type: 'eval'; record: EvalRecord }
   | { type: 'progress'; step: number; stepsPerSecond: number }
+  /** ‖θ‖ after steps fromStep, fromStep + 1, … */
+  | { type: 'norms'; fromStep: number; norms: number[] }
   | { type: 'checkpoint'; step: number; file: string }
   /** Always the last message: the host knows the stream is complete. */
   | { type: 'done' };

@@ -24,13 +24,20 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
   const backend = await selectBackend(config.backend);
   const state = task.resumeFrom ? loadCheckpoint(task.resumeFrom) : undefined;
   const dataset = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.splitSeed ?? config.seed });
-  const trainer = new Trainer(config, dataset, state);
+  const trainer = new Trainer(config, dataset, state, { normTargets: task.normTargets });
   post({ type: 'started', backend: backend.name, backendNote: backend.note, tfjsVersion: tf.version_core, startStep: trainer.step });
   let lastCheckpoint: string | null = task.resumeFrom ?? null;
   const checkpoint = (): void => {
     lastCheckpoint = checkpointPath(task.checkpointDir, trainer.step);
     saveCheckpoint(lastCheckpoint, trainer.snapshot());
     post({ type: 'checkpoint', step: trainer.step, file: lastCheckpoint });
+  };
+  let norms: number[] = [];
+  let normsFrom = trainer.step + 1;
+  const flushNorms = (): void => {
+    if (norms.length) post({ type: 'norms', fromStep: normsFrom, norms });
+    normsFrom = trainer.step + 1;
+    norms = [];
   };
   try {
     let windowStart = performance.now();
@@ -39,6 +46,7 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
       const step = trainer.step;
       const atEnd = step >= config.steps;
       if (step % config.evalEvery === 0 || atEnd) {
+        flushNorms();
         post({ type: 'eval', record: trainer.evaluate(step % config.spectrumEvery === 0 || atEnd) });
       }
       if (atEnd) {
@@ -46,10 +54,12 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
         return { status: 'completed', step, checkpoint: lastCheckpoint };
       }
       if (Atomics.load(task.stopFlag, 0) !== 0) {
+        flushNorms();
         checkpoint();
         return { status: 'stopped', step, checkpoint: lastCheckpoint };
       }
       trainer.trainStep();
+      norms.push(trainer.weightNorm);
       windowSteps++;
       const now = performance.now();
       if (now - windowStart > 500) {

@@ -74,6 +74,7 @@ const SCHEMA = [
      eff_rank DOUBLE, top5_share DOUBLE)`,
   `CREATE TABLE IF NOT EXISTS tensor_norms (run_id VARCHAR, step INTEGER, tensor VARCHAR, norm DOUBLE)`,
   `CREATE TABLE IF NOT EXISTS spectra (run_id VARCHAR, step INTEGER, probe VARCHAR, eigenvalues DOUBLE[])`,
+  `CREATE TABLE IF NOT EXISTS step_norms (run_id VARCHAR, step INTEGER, weight_norm DOUBLE)`,
 ];
 
 const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra'];
@@ -220,9 +221,9 @@ export class Library {
     await this.con.run(`UPDATE runs SET ${sets.join(', ')} WHERE id = ${str(id)}`);
   }
 
-  /** Append a batch of evaluations in one transaction. */
-  async appendEvals(id: string, records: EvalRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  /** Append a batch of evaluations (and per-step weight norms) in one transaction. */
+  async appendEvals(id: string, records: EvalRecord[], stepNorms: { step: number; norm: number }[] = []): Promise<void> {
+    if (records.length === 0 && stepNorms.length === 0) return;
     const metrics: string[] = [];
     const probes: string[] = [];
     const norms: string[] = [];
@@ -236,22 +237,43 @@ export class Library {
       for (const [tensor, n] of Object.entries(r.tensorNorms)) norms.push(`(${rid}, ${r.step}, ${str(tensor)}, ${num(n)})`);
       for (const [probe, eig] of Object.entries(r.spectra ?? {})) spectra.push(`(${rid}, ${r.step}, ${str(probe)}, ${doubleList(eig!)})`);
     }
-    const statements = [`INSERT INTO metrics VALUES ${metrics.join(',')}`];
+    const statements: string[] = [];
+    if (metrics.length) statements.push(`INSERT INTO metrics VALUES ${metrics.join(',')}`);
+    if (stepNorms.length) statements.push(`INSERT INTO step_norms VALUES ${stepNorms.map((n) => `(${rid}, ${n.step}, ${num(n.norm)})`).join(',')}`);
     if (probes.length) statements.push(`INSERT INTO probe_metrics VALUES ${probes.join(',')}`);
     if (norms.length) statements.push(`INSERT INTO tensor_norms VALUES ${norms.join(',')}`);
     if (spectra.length) statements.push(`INSERT INTO spectra VALUES ${spectra.join(',')}`);
-    const last = records[records.length - 1].step;
-    statements.push(`UPDATE runs SET steps_done = ${last}, updated_at = ${str(nowIso())} WHERE id = ${rid}`);
+    if (records.length) {
+      const last = records[records.length - 1].step;
+      statements.push(`UPDATE runs SET steps_done = ${last}, updated_at = ${str(nowIso())} WHERE id = ${rid}`);
+    }
     await this.transaction(statements);
   }
 
   /** Remove evaluations at or after `step` (before resuming from a checkpoint at `step`). */
   async deleteEvalsFrom(id: string, step: number): Promise<void> {
-    await this.transaction(METRIC_TABLES.map((t) => `DELETE FROM ${t} WHERE run_id = ${str(id)} AND step >= ${step}`));
+    await this.transaction([
+      ...METRIC_TABLES.map((t) => `DELETE FROM ${t} WHERE run_id = ${str(id)} AND step >= ${step}`),
+      // The norm after step `step` was recorded before the checkpoint and is not recomputed.
+      `DELETE FROM step_norms WHERE run_id = ${str(id)} AND step > ${step}`,
+    ]);
+  }
+
+  /** ‖θ‖ after every optimiser step, index = step (NaN where missing). */
+  async getStepNorms(id: string): Promise<Float64Array> {
+    const r = await this.con.runAndReadAll(`SELECT step, weight_norm FROM step_norms WHERE run_id = ${str(id)} ORDER BY step`);
+    const rows = r.getRowsJS();
+    const last = rows.length ? Number(rows[rows.length - 1][0]) : -1;
+    const out = new Float64Array(last + 1).fill(NaN);
+    for (const [step, norm] of rows) out[Number(step)] = Number(norm);
+    return out;
   }
 
   async deleteRun(id: string): Promise<void> {
-    await this.transaction([...METRIC_TABLES.map((t) => `DELETE FROM ${t} WHERE run_id = ${str(id)}`), `DELETE FROM runs WHERE id = ${str(id)}`]);
+    await this.transaction([
+      ...[...METRIC_TABLES, 'step_norms'].map((t) => `DELETE FROM ${t} WHERE run_id = ${str(id)}`),
+      `DELETE FROM runs WHERE id = ${str(id)}`,
+    ]);
   }
 
   async listRuns(): Promise<RunSummary[]> {

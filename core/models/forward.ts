@@ -35,6 +35,8 @@ export interface ForwardContext {
   headSum?: tf.Tensor2D;
   /** Block indicator [heads, d]: spreads a head's weight back over its channels. */
   headSpread?: tf.Tensor2D;
+  /** Applied to `resid.final` before the unembedding (training-time interventions). */
+  repTransform?: (rep: tf.Tensor2D) => tf.Tensor2D;
 }
 
 /** Constant helper matrices for multi-head attention; caller owns (and disposes) them. */
@@ -94,7 +96,7 @@ function forwardTransformer(ctx: ForwardContext, P: ParamTensors, batch: Batch, 
   const mid = tf.add(r2, attnOut) as tf.Tensor2D;
   const hidden = tf.relu(tf.add(tf.matMul(mid, P.W_in as tf.Tensor2D), P.b_in)) as tf.Tensor2D;
   const final = tf.add(mid, tf.add(tf.matMul(hidden, P.W_out as tf.Tensor2D), P.b_out)) as tf.Tensor2D;
-  const logits = tf.matMul(final, P.W_U as tf.Tensor2D) as tf.Tensor2D;
+  const logits = tf.matMul(ctx.repTransform ? ctx.repTransform(final) : final, P.W_U as tf.Tensor2D) as tf.Tensor2D;
   const probes: ForwardOut['probes'] = {};
   if (wantProbes) {
     probes['resid.final'] = final;
@@ -116,7 +118,7 @@ function forwardMlp(ctx: ForwardContext, P: ParamTensors, batch: Batch, wantProb
   );
   const hidden = tf.relu(pre) as tf.Tensor2D;
   const rep = tf.add(tf.matMul(hidden, P.W_out as tf.Tensor2D), P.b_out) as tf.Tensor2D;
-  const logits = tf.matMul(rep, P.W_U as tf.Tensor2D) as tf.Tensor2D;
+  const logits = tf.matMul(ctx.repTransform ? ctx.repTransform(rep) : rep, P.W_U as tf.Tensor2D) as tf.Tensor2D;
   const probes: ForwardOut['probes'] = {};
   if (wantProbes) {
     probes['resid.final'] = rep;

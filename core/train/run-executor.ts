@@ -69,11 +69,27 @@ export function eventsFromMetrics(config: RunConfig, rows: MetricRow[]): RunEven
   );
 }
 
+/** The weight-norm trajectory a norm-matched run replays: that of its `mix` run, every step. */
+async function loadNormTargets(libraryDir: string, config: RunConfig): Promise<Float64Array | undefined> {
+  if (config.condition !== 'norm-matched') return undefined;
+  const target = config.normTargetRun!;
+  return Library.with(libraryDir, async (lib) => {
+    const id = await lib.resolveRunId(target);
+    const run = await lib.getRun(id);
+    if (run.config.condition !== 'mix') throw new Error(`norm-matched target ${id} is a '${run.config.condition}' run, not 'mix'`);
+    const norms = await lib.getStepNorms(id);
+    const missing = Array.from({ length: config.steps }, (_, i) => i + 1).find((s) => !(s < norms.length && Number.isFinite(norms[s])));
+    if (missing !== undefined) throw new Error(`norm-matched target ${id} has no weight norm for step ${missing} (it ran ${norms.length - 1} of ${config.steps} steps)`);
+    return norms;
+  });
+}
+
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   const { libraryDir } = opts;
   let runId: string;
   let config: RunConfig;
   let resumeFrom: string | undefined;
+  let normTargets: Float64Array | undefined;
   if (opts.resumeRunId) {
     const found = await Library.with(libraryDir, async (lib) => {
       const id = await lib.resolveRunId(opts.resumeRunId!);
@@ -85,8 +101,10 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     const ckpt = latestCheckpoint(checkpointDirFor(libraryDir, runId));
     if (!ckpt) throw new Error(`run ${runId} has no checkpoint to resume from`);
     resumeFrom = ckpt;
+    normTargets = await loadNormTargets(libraryDir, config);
   } else if (opts.config) {
     config = opts.config;
+    normTargets = await loadNormTargets(libraryDir, config);
     runId = await Library.with(libraryDir, (lib) => lib.createRun(config, versions()));
   } else {
     throw new Error('executeRun needs a config or a run to resume');
@@ -94,14 +112,16 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
 
   const progress: RunProgress = { runId, step: 0, totalSteps: config.steps, stepsPerSecond: null, latest: null, backend: null };
   const pending: EvalRecord[] = [];
+  const pendingNorms: { step: number; norm: number }[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let lastFlush = Date.now();
   let backend: string | null = null;
   let backendNote: string | null = null;
   const flush = (): Promise<void> => {
     const batch = pending.splice(0);
+    const norms = pendingNorms.splice(0);
     lastFlush = Date.now();
-    flushing = flushing.then(() => (batch.length ? Library.with(libraryDir, (lib) => lib.appendEvals(runId, batch)) : undefined));
+    flushing = flushing.then(() => (batch.length || norms.length ? Library.with(libraryDir, (lib) => lib.appendEvals(runId, batch, norms)) : undefined));
     return flushing;
   };
 
@@ -139,6 +159,9 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
         progress.step = m.step;
         progress.stepsPerSecond = m.stepsPerSecond;
         break;
+      case 'norms':
+        m.norms.forEach((norm, i) => pendingNorms.push({ step: m.fromStep + i, norm }));
+        break;
       case 'checkpoint':
         break;
       case 'done':
@@ -148,7 +171,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     opts.onProgress?.({ ...progress });
   });
 
-  const task: TrainTask = { runId, config, checkpointDir: checkpointDirFor(libraryDir, runId), resumeFrom, port: port2, stopFlag };
+  const task: TrainTask = { runId, config, checkpointDir: checkpointDirFor(libraryDir, runId), resumeFrom, port: port2, stopFlag, normTargets };
   let result: TrainResult | null = null;
   let error: string | null = null;
   try {

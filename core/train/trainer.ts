@@ -7,6 +7,7 @@ import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContex
 import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { spectralSummary, type SpectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
+import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
 
 /** What one evaluation measures (SCIENCE.md, "Observables"). */
 export interface EvalRecord {
@@ -86,8 +87,12 @@ export class Trainer {
   private readonly allLabelIds: tf.Tensor1D;
   private stepCount: number;
   private disposed = false;
+  /** ‖θ‖ after the last step (or at construction). */
+  private norm: number;
+  /** norm-matched: target ‖θ‖ after step t at index t. */
+  private readonly normTargets: Float64Array | null;
 
-  constructor(config: RunConfig, dataset: Dataset, state?: TrainState) {
+  constructor(config: RunConfig, dataset: Dataset, state?: TrainState, options: { normTargets?: Float64Array } = {}) {
     this.config = config;
     this.dataset = dataset;
     const model = modelConfigOf(config);
@@ -110,6 +115,19 @@ export class Trainer {
     this.allBatch = { xa: oneHot(column(inputs, 0), dataset.vocab), xb: oneHot(column(inputs, 1), dataset.vocab) };
     this.allLabels = oneHot(labels, dataset.classes);
     this.allLabelIds = tf.tensor1d(labels, 'int32');
+    this.normTargets = options.normTargets ?? null;
+    if (config.condition === 'norm-matched' && !this.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
+    this.norm = this.computeNorm();
+  }
+
+  /** ‖θ‖ over all parameters, read back now. */
+  private computeNorm(): number {
+    return Math.sqrt(tf.tidy(() => tf.addN(this.names.map((n) => tf.sum(tf.square(this.params[n])))).dataSync()[0]));
+  }
+
+  /** ‖θ‖ after the last step. */
+  get weightNorm(): number {
+    return this.norm;
   }
 
   get step(): number {
@@ -139,7 +157,19 @@ export class Trainer {
     return { loss, grads: out };
   }
 
+  /** The training objective at the current step, interventions included. */
   private lossTensor(): tf.Scalar {
+    const { config } = this;
+    if (config.condition === 'mix' && config.mixForm === 'orthogonal' && config.mixStrength > 0) {
+      const d = config.dModel;
+      const q = tf.tensor2d(randomOrthogonal(d, config.seed, this.stepCount + 1), [d, d]);
+      const ctx: ForwardContext = { ...this.ctx, repTransform: (r) => orthogonalMix(r, q, config.mixStrength) };
+      return crossEntropy(forward(ctx, this.params, this.trainBatch, false).logits, this.trainLabels);
+    }
+    if (config.condition === 'mix' && config.mixForm === 'entropy-penalty' && config.mixStrength > 0) {
+      const out = forward(this.ctx, this.params, this.trainBatch, true);
+      return tf.add(crossEntropy(out.logits, this.trainLabels), tf.mul(negRenyi2(out.probes['resid.final']!), config.mixStrength)) as tf.Scalar;
+    }
     return crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels);
   }
 
@@ -165,6 +195,17 @@ export class Trainer {
     });
     tf.dispose([value, ...Object.values(grads)]);
     this.stepCount = t;
+    this.norm = this.computeNorm();
+    const target = this.normTargets?.[t];
+    if (this.normTargets) {
+      // Replay the mix run's ‖θ‖ after this step, without touching the representation.
+      if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
+      const factor = target / this.norm;
+      tf.tidy(() => {
+        for (const name of this.names) this.params[name].assign(tf.mul(this.params[name], factor));
+      });
+      this.norm = this.computeNorm();
+    }
   }
 
   /** Measure every observable at the current parameters. */

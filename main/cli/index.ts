@@ -75,9 +75,6 @@ async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<numbe
   let config: RunConfig | undefined;
   if (!opts.resume) {
     config = buildRunConfig(opts);
-    if (config.condition !== 'baseline') {
-      throw new UserError(`condition '${config.condition}' is not implemented yet; only 'baseline' runs in this version`);
-    }
   }
   const pool = createTrainingPool(1);
   const abort = new AbortController();

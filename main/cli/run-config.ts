@@ -20,6 +20,9 @@ export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'n
   { flag: 'd-mlp', field: 'dMlp', kind: 'int', help: 'MLP hidden width' },
   { flag: 'checkpoint-every', field: 'checkpointEvery', kind: 'int', help: 'steps between checkpoints' },
   { flag: 'spectrum-every', field: 'spectrumEvery', kind: 'int', help: 'steps between full spectra' },
+  { flag: 'mix-form', field: 'mixForm', kind: 'string', help: 'mix intervention: orthogonal | entropy-penalty' },
+  { flag: 'mix-strength', field: 'mixStrength', kind: 'number', help: 'α of the orthogonal mix or λ of the entropy penalty' },
+  { flag: 'norm-target', field: 'normTargetRun', kind: 'string', help: 'norm-matched: the mix run whose ‖θ‖ trajectory to replay' },
   { flag: 'probe', field: 'probe', kind: 'string', help: 'probe defining T_cross: resid.final | mlp.hidden | attn.out | embed' },
 ];
 
