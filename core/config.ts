@@ -57,6 +57,8 @@ export const RunConfigSchema = z
     memThreshold: z.number().gt(0).lte(1),
     /** Number of top frequencies in the Fourier-alignment share. */
     fourierK: positiveInt,
+    /** Stop once test accuracy ≥ max(grokThreshold, 0.99) for this many evaluations in a row (0 = never). */
+    earlyStopEvals: z.number().int().min(0),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -74,6 +76,9 @@ export const RunConfigSchema = z
     }
     if (c.condition === 'norm-matched' && !c.normTargetRun) {
       ctx.addIssue({ code: 'custom', path: ['normTargetRun'], message: "a norm-matched run needs the id of the 'mix' run whose weight norm it replays" });
+    }
+    if (c.condition === 'mix' && c.earlyStopEvals > 0) {
+      ctx.addIssue({ code: 'custom', path: ['earlyStopEvals'], message: 'a mix run must train its whole budget: its weight norms are the norm-matched targets' });
     }
     if (c.probe === 'attn.out' && c.arch === 'mlp') {
       ctx.addIssue({ code: 'custom', path: ['probe'], message: "the mlp has no 'attn.out' probe" });
@@ -102,6 +107,7 @@ const common = {
   grokThreshold: 0.95,
   memThreshold: 0.99,
   fourierK: 5,
+  earlyStopEvals: 0,
 } as const;
 
 /**
@@ -129,7 +135,7 @@ export const PRESETS: Record<'quick' | 'reference', RunConfig> = {
     dModel: 64,
     dMlp: 256,
     lr: 3e-3,
-    steps: 5000,
+    steps: 6000,
     evalEvery: 20,
     spectrumEvery: 200,
     checkpointEvery: 1000,

@@ -39,17 +39,25 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
     normsFrom = trainer.step + 1;
     norms = [];
   };
+  let solvedEvals = 0;
+  const solved = Math.max(config.grokThreshold, 0.99);
   try {
     let windowStart = performance.now();
     let windowSteps = 0;
     for (;;) {
       const step = trainer.step;
       const atEnd = step >= config.steps;
+      let earlyStop = false;
       if (step % config.evalEvery === 0 || atEnd) {
         flushNorms();
-        post({ type: 'eval', record: trainer.evaluate(step % config.spectrumEvery === 0 || atEnd) });
+        let record = trainer.evaluate(step % config.spectrumEvery === 0 || atEnd);
+        solvedEvals = record.testAcc >= solved ? solvedEvals + 1 : 0;
+        earlyStop = config.earlyStopEvals > 0 && solvedEvals >= config.earlyStopEvals && !atEnd;
+        // The last evaluation of a run always carries the full spectra.
+        if (earlyStop && !record.spectra) record = trainer.evaluate(true);
+        post({ type: 'eval', record });
       }
-      if (atEnd) {
+      if (atEnd || earlyStop) {
         if (lastCheckpoint !== checkpointPath(task.checkpointDir, step)) checkpoint();
         return { status: 'completed', step, checkpoint: lastCheckpoint };
       }

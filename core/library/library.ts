@@ -75,6 +75,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tensor_norms (run_id VARCHAR, step INTEGER, tensor VARCHAR, norm DOUBLE)`,
   `CREATE TABLE IF NOT EXISTS spectra (run_id VARCHAR, step INTEGER, probe VARCHAR, eigenvalues DOUBLE[])`,
   `CREATE TABLE IF NOT EXISTS step_norms (run_id VARCHAR, step INTEGER, weight_norm DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS studies (id VARCHAR PRIMARY KEY, spec VARCHAR, created_at VARCHAR, updated_at VARCHAR, status VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS study_runs (study_id VARCHAR, key VARCHAR, run_id VARCHAR)`,
 ];
 
 const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra'];
@@ -273,6 +275,36 @@ export class Library {
     await this.transaction([
       ...[...METRIC_TABLES, 'step_norms'].map((t) => `DELETE FROM ${t} WHERE run_id = ${str(id)}`),
       `DELETE FROM runs WHERE id = ${str(id)}`,
+    ]);
+  }
+
+  /** The study's spec as stored, or null when the library has no such study. */
+  async getStudySpec(id: string): Promise<string | null> {
+    const r = await this.con.runAndReadAll(`SELECT spec FROM studies WHERE id = ${str(id)}`);
+    const rows = r.getRowsJS();
+    return rows.length ? String(rows[0][0]) : null;
+  }
+
+  async upsertStudy(id: string, spec: string, status: string): Promise<void> {
+    const t = nowIso();
+    const exists = (await this.getStudySpec(id)) !== null;
+    await this.con.run(
+      exists
+        ? `UPDATE studies SET spec = ${str(spec)}, status = ${str(status)}, updated_at = ${str(t)} WHERE id = ${str(id)}`
+        : `INSERT INTO studies VALUES (${str(id)}, ${str(spec)}, ${str(t)}, ${str(t)}, ${str(status)})`,
+    );
+  }
+
+  /** key → run id of a study's runs. */
+  async getStudyRuns(id: string): Promise<Map<string, string>> {
+    const r = await this.con.runAndReadAll(`SELECT key, run_id FROM study_runs WHERE study_id = ${str(id)}`);
+    return new Map(r.getRowsJS().map(([k, v]) => [String(k), String(v)]));
+  }
+
+  async setStudyRun(id: string, key: string, runId: string): Promise<void> {
+    await this.transaction([
+      `DELETE FROM study_runs WHERE study_id = ${str(id)} AND key = ${str(key)}`,
+      `INSERT INTO study_runs VALUES (${str(id)}, ${str(key)}, ${str(runId)})`,
     ]);
   }
 

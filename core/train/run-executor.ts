@@ -42,6 +42,8 @@ export interface ExecuteOptions {
   /** … or resume this run from its latest checkpoint. */
   resumeRunId?: string;
   onProgress?: (p: RunProgress) => void;
+  /** Called once the run exists in the library (before training starts). */
+  onCreated?: (runId: string) => void | Promise<void>;
   signal?: AbortSignal;
   /** Longest time evaluations wait in memory before being written. */
   flushIntervalMs?: number;
@@ -110,6 +112,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     throw new Error('executeRun needs a config or a run to resume');
   }
 
+  await opts.onCreated?.(runId);
   const progress: RunProgress = { runId, step: 0, totalSteps: config.steps, stepsPerSecond: null, latest: null, backend: null };
   const pending: EvalRecord[] = [];
   const pendingNorms: { step: number; norm: number }[] = [];

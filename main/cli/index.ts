@@ -10,6 +10,7 @@ import { ARCHS } from '../../core/models/config.js';
 import { metricsToCsv } from '../../core/library/csv.js';
 import type { BenchResult, BenchTask } from '../../workers/protocol.js';
 import { UserError, oneLine } from './errors.js';
+import { cmdStudy } from './study.js';
 import { ProgressBar } from './progress.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
 
@@ -229,6 +230,15 @@ export function buildProgram(): Command {
   withCommon(
     program.command('export-csv').argument('<run>', 'run id or unique prefix').option('-o, --output <file>', 'write here instead of stdout').description('a run’s metrics as CSV'),
   ).action(async (runArg: string, opts) => finish(await guarded(opts, () => cmdExportCsv(runArg, opts))));
+  const study = withCommon(
+    program
+      .command('study')
+      .argument('<spec>', "'quick', 'paper' or a study spec JSON file")
+      .option('--workers <n>', 'training workers (default: cores − 1)')
+      .option('--out <dir>', 'report folder (default: ./study-<name>)')
+      .description('run a study through the worker pool (resumable) and write its report'),
+  );
+  study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));
   const bench = withCommon(program.command('bench').description('time training steps and evaluations'));
   bench.addOption(new Option('--preset <name>').choices(Object.keys(PRESETS)).default('quick'));
   bench.addOption(new Option('--arch <arch>').choices([...ARCHS]).default('transformer'));

@@ -1,0 +1,79 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as echarts from 'echarts';
+import { Resvg } from '@resvg/resvg-js';
+import type { StudyRunData, StudySummary } from './analyze.js';
+import { studyFigures, type ChartOption } from './charts.js';
+
+const require = createRequire(import.meta.url);
+
+/** SVG of a chart by ECharts' server-side renderer. */
+export function renderSvg(option: ChartOption, width = 720, height = 380): string {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  try {
+    chart.setOption({ backgroundColor: '#ffffff', ...option, animation: false });
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
+
+export function renderPng(option: ChartOption): Buffer {
+  return new Resvg(renderSvg(option), { background: '#ffffff', font: { loadSystemFonts: true } }).render().asPng();
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+const fmt = (x: unknown, digits = 3): string =>
+  x === null || x === undefined ? '—' : typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toPrecision(digits)) : esc(String(x));
+
+/** The self-contained HTML report: ECharts inlined, data embedded; opens offline. */
+export function reportHtml(summary: StudySummary, figures: { name: string; option: ChartOption }[]): string {
+  const echartsJs = readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
+  const claims = Object.entries(summary.claims)
+    .map(([k, c]) => `<tr><td>${k}</td><td class="v-${c.verdict}">${c.verdict}</td><td>${esc(c.rule)}</td></tr>`)
+    .join('');
+  const groups = summary.groups
+    .map((g) => `<tr><td>${esc(g.task)}</td><td>${esc(g.arch)}</td><td>${esc(g.condition)}</td><td>${g.n}</td><td>${g.grokked}</td><td>${g.crossed}</td><td>${fmt(g.T_grok.mean, 4)}</td><td>${fmt(g.lead.mean, 4)}</td></tr>`)
+    .join('');
+  const interventions = summary.interventions
+    .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${esc(r.condition)}</td><td>${fmt(r.delayMean, 4)}</td><td>${r.delayCI ? `${fmt(r.delayCI[0], 4)} … ${fmt(r.delayCI[1], 4)}` : '—'}</td><td>${fmt(r.p)}</td><td>${fmt(r.d)}</td><td>${r.censored}</td></tr>`)
+    .join('');
+  const necessity = summary.necessity
+    .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${r.n}</td><td>${r.crossed}</td><td>${r.grokked}</td><td>${r.grokkedWithoutCrossingFirst}</td><td>${r.crossedWithoutGrokking}</td></tr>`)
+    .join('');
+  const divs = figures.map((f, i) => `<div class="chart" id="fig${i}"></div>`).join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Grokscope study ${esc(summary.study)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
+.chart{width:100%;height:380px;margin:1em 0}.v-reproduced{color:#1a7f37;font-weight:bold}.v-refuted{color:#c62828;font-weight:bold}.v-inconclusive{color:#9a6700}.v-not-run{color:#777}</style>
+<script>${echartsJs}</script></head><body>
+<h1>Study ${esc(summary.study)}</h1>
+<p>Probe ${esc(summary.probe)}; T_grok at test accuracy ≥ ${summary.rules.grokThreshold}; crossings persist ${summary.rules.crossPersistence} evaluations. Thresholds and forecasts are judged on held-out seeds.</p>
+<h2>Claims</h2><table><tr><th>claim</th><th>verdict</th><th>rule</th></tr>${claims}</table>
+<h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
+<h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th></tr>${interventions}</table>
+<h2>Necessity without sufficiency</h2><table><tr><th>task</th><th>arch</th><th>n</th><th>crossed</th><th>grokked</th><th>grokked without crossing first</th><th>crossed without grokking</th></tr>${necessity}</table>
+<h2>Figures</h2>${divs}
+<script>const figures=${JSON.stringify(figures.map((f) => f.option)).replace(/</g, '\\u003c')};
+figures.forEach((o,i)=>echarts.init(document.getElementById('fig'+i)).setOption(o));</script>
+<h2>Summary data</h2><details><summary>summary.json</summary><pre>${esc(JSON.stringify(summary, null, 1))}</pre></details>
+</body></html>`;
+}
+
+export function writeReport(outDir: string, summary: StudySummary, runs: StudyRunData[]): { summaryPath: string; reportPath: string; figures: string[] } {
+  mkdirSync(path.join(outDir, 'figures'), { recursive: true });
+  const figures = studyFigures(summary, runs);
+  const summaryPath = path.join(outDir, 'summary.json');
+  writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+  const reportPath = path.join(outDir, 'report.html');
+  writeFileSync(reportPath, reportHtml(summary, figures));
+  const pngs = figures.map((f) => {
+    const file = path.join(outDir, 'figures', `${f.name}.png`);
+    writeFileSync(file, renderPng(f.option));
+    return file;
+  });
+  return { summaryPath, reportPath, figures: pngs };
+}

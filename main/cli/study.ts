@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setMaxListeners } from 'node:events';
+import { describeZodError } from '../../core/config.js';
+import { Library } from '../../core/library/library.js';
+import { resolveLibraryDir } from '../../core/library/paths.js';
+import { analyzeStudy, type StudyRunData } from '../../core/study/analyze.js';
+import { writeReport } from '../../core/study/report.js';
+import { runStudy, type StudyProgress } from '../../core/study/runner.js';
+import { NAMED_STUDIES, StudySpecSchema, type StudySpec } from '../../core/study/spec.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
+import { UserError } from './errors.js';
+import { formatDuration } from './progress.js';
+
+export function loadStudySpec(arg: string): StudySpec {
+  if (arg in NAMED_STUDIES) return NAMED_STUDIES[arg as keyof typeof NAMED_STUDIES];
+  if (!existsSync(arg)) throw new UserError(`unknown study '${arg}': expected quick, paper or a spec JSON file`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(arg, 'utf8'));
+  } catch (err) {
+    throw new UserError(`study spec ${arg} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = StudySpecSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(`invalid study spec ${arg}: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+function progressLine(name: string, p: StudyProgress, started: number): string {
+  let rate = 0;
+  let remaining = 0;
+  const parts: string[] = [];
+  for (const [key, r] of p.running) {
+    rate += r.stepsPerSecond ?? 0;
+    remaining += r.totalSteps - r.step;
+    parts.push(`${key} ${r.step}/${r.totalSteps}`);
+  }
+  const waiting = p.total - p.done - p.failed - p.running.size;
+  const perRun = p.running.size ? [...p.running.values()][0].totalSteps : 0;
+  remaining += waiting * perRun;
+  const eta = rate > 0 ? formatDuration(remaining / rate) : '--';
+  return `study ${name}: ${p.done}/${p.total} done${p.failed ? `, ${p.failed} failed` : ''} · ${parts.join(' · ') || 'starting'} · elapsed ${formatDuration((Date.now() - started) / 1000)} · ETA ≤ ${eta}`;
+}
+
+export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string }): Promise<number> {
+  const spec = loadStudySpec(specArg);
+  const libraryDir = resolveLibraryDir(opts.library);
+  const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
+  const outDir = path.resolve(opts.out ?? `study-${spec.name}`);
+  const pool = createTrainingPool(workers);
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // every run of the study listens to it
+  const onSigint = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping the study at the next step of each run (Ctrl-C again to quit at once)…\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const started = Date.now();
+  const tty = Boolean(process.stderr.isTTY);
+  let lastDraw = 0;
+  try {
+    process.stderr.write(`study ${spec.name}: ${workers} worker(s), library ${libraryDir}\n`);
+    const results = await runStudy({
+      spec,
+      libraryDir,
+      pool,
+      signal: abort.signal,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - lastDraw < (tty ? 200 : 10_000)) return;
+        lastDraw = now;
+        const line = progressLine(spec.name, p, started);
+        process.stderr.write(tty ? `\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 200) - 1)}` : `${line}\n`);
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    const failed = results.filter((r) => r.status === 'failed');
+    for (const f of failed) process.stderr.write(`run ${f.key} failed: ${f.error}\n`);
+    if (abort.signal.aborted) {
+      process.stderr.write(`study ${spec.name} stopped; run the same command again to resume it\n`);
+      return 130;
+    }
+    const data: StudyRunData[] = await Library.with(libraryDir, async (lib) => {
+      const out: StudyRunData[] = [];
+      for (const r of results) {
+        if (r.status !== 'completed' || !r.runId) continue;
+        out.push({ key: r.key, run: await lib.getRun(r.runId), metrics: await lib.getMetrics(r.runId) });
+      }
+      return out;
+    });
+    const summary = analyzeStudy(spec, data);
+    const written = writeReport(outDir, summary, data);
+    const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
+    if (opts.json) {
+      process.stdout.write(
+        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, threshold: summary.claims.C2.threshold ?? null, leadMean: summary.claims.C2.leadMean ?? null })}\n`,
+      );
+    } else {
+      process.stdout.write(`${written.summaryPath}\n`);
+      for (const [k, c] of Object.entries(summary.claims)) process.stdout.write(`  ${k}: ${c.verdict}\n`);
+      process.stdout.write(`report: ${written.reportPath}\n`);
+    }
+    return failed.length ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await pool.destroy();
+  }
+}

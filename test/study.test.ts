@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NAMED_STUDIES, StudySpecSchema, planRuns } from '../core/study/spec.js';
+import { tempDir } from './helpers/tmp.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'grokscope.js');
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function study(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, 'study', ...args, '--library', path.join(tmp.dir, 'lib')], { cwd: tmp.dir, encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('study specs', () => {
+  it('plans every task × arch × seed × condition, norm-matched after its mix run', () => {
+    const plan = planRuns(NAMED_STUDIES.quick);
+    expect(plan).toHaveLength(30);
+    const nm = plan.filter((r) => r.config.condition === 'norm-matched');
+    expect(nm).toHaveLength(10);
+    for (const r of nm) expect(r.dependsOn).toBe(r.key.replace('norm-matched', 'mix'));
+    expect(plan.filter((r) => r.config.condition === 'mix').every((r) => r.config.earlyStopEvals === 0)).toBe(true);
+  });
+
+  it('rejects specs with norm-matched but no mix, or no baseline', () => {
+    const base = { ...NAMED_STUDIES.quick };
+    expect(StudySpecSchema.safeParse({ ...base, conditions: ['baseline', 'norm-matched'] }).success).toBe(false);
+    expect(StudySpecSchema.safeParse({ ...base, conditions: ['mix'] }).success).toBe(false);
+  });
+});
+
+describe('a tiny study end to end', () => {
+  const spec = {
+    name: 'tiny',
+    preset: 'quick',
+    overrides: { p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 150, evalEvery: 10, spectrumEvery: 50, lr: 0.01 },
+    tasks: ['mod-add'],
+    archs: ['transformer', 'mlp'],
+    conditions: ['baseline', 'mix', 'norm-matched'],
+    seeds: [0, 1],
+    earlyStopEvals: 5,
+  };
+  const specFile = path.join(tmp.dir, 'tiny.json');
+  writeFileSync(specFile, JSON.stringify(spec));
+
+  it('trains every run through the pool and writes summary.json, report.html and figures', () => {
+    const r = study([specFile, '--workers', '2', '--out', 'report', '--json']);
+    expect(r.stderr).not.toMatch(/failed/);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { summary: string; runs: number; claims: Record<string, string> };
+    expect(out.runs).toBe(12);
+    expect(Object.keys(out.claims).sort()).toEqual(['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8']);
+    for (const v of Object.values(out.claims)) expect(['reproduced', 'refuted', 'inconclusive', 'not-run']).toContain(v);
+    expect(out.claims.C6).toBe('not-run'); // no S5 in this spec
+    const summary = JSON.parse(readFileSync(out.summary, 'utf8'));
+    expect(summary.groups).toHaveLength(6);
+    expect(summary.groups.every((g: { n: number }) => g.n === 2)).toBe(true);
+    expect(summary.runs).toHaveLength(12);
+    const html = readFileSync(path.join(tmp.dir, 'report', 'report.html'), 'utf8');
+    expect(html).toContain('echarts');
+    expect(html).not.toMatch(/<script[^>]+src=/); // self-contained
+    const png = readFileSync(path.join(tmp.dir, 'report', 'figures', 'entropy-mod-add-transformer.png'));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('resumes: a second invocation reuses the completed runs', () => {
+    const before = JSON.parse(readFileSync(path.join(tmp.dir, 'report', 'summary.json'), 'utf8'));
+    const r = study([specFile, '--out', 'report2', '--json']);
+    expect(r.code).toBe(0);
+    const after = JSON.parse(readFileSync(path.join(tmp.dir, 'report2', 'summary.json'), 'utf8'));
+    expect(after.runs.map((x: { id: string }) => x.id).sort()).toEqual(before.runs.map((x: { id: string }) => x.id).sort());
+  });
+
+  it('refuses a different spec under the same name, and bad specs, in one line', () => {
+    writeFileSync(specFile, JSON.stringify({ ...spec, seeds: [0] }));
+    const r = study([specFile]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/^grokscope: study 'tiny' already exists .* with a different spec/);
+    writeFileSync(specFile, JSON.stringify({ ...spec, archs: ['cnn'] }));
+    const bad = study([specFile]);
+    expect(bad.stderr.trim()).toMatch(/^grokscope: invalid study spec .*archs/);
+    expect(existsSync(path.join(tmp.dir, 'study-tiny'))).toBe(false);
+    expect(study(['nonsense']).stderr.trim()).toMatch(/unknown study 'nonsense'/);
+  });
+});
