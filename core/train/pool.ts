@@ -18,9 +18,13 @@ export function trainWorkerFile(): string {
   throw new Error(`training worker not built (looked for ${besides} and ${fromRoot}); run 'npm run build:node'`);
 }
 
-/** Default pool size on CPU: one core is left for the host (DuckDB writes, UI). */
-export function defaultWorkerCount(): number {
-  return Math.max(1, os.availableParallelism() - 1);
+/**
+ * Default pool size on CPU: one core is left for the host (DuckDB writes, UI) — except on a
+ * machine of two cores or fewer, where idling one core would halve throughput while the host needs
+ * only a few per cent of one (it writes a batch a second).
+ */
+export function defaultWorkerCount(cores = os.availableParallelism()): number {
+  return cores <= 2 ? Math.max(1, cores) : cores - 1;
 }
 
 export function createTrainingPool(maxThreads = defaultWorkerCount()): Piscina {

@@ -54,9 +54,9 @@ function toVariables(host: HostParams, names: string[]): Record<string, tf.Varia
   return out;
 }
 
-function toHost(vars: Record<string, tf.Variable>): HostParams {
+function cloneHost(host: HostParams): HostParams {
   const out: HostParams = {};
-  for (const [name, v] of Object.entries(vars)) out[name] = { shape: [...v.shape], data: v.dataSync() as Float32Array };
+  for (const [name, t] of Object.entries(host)) out[name] = { shape: [...t.shape], data: Float32Array.from(t.data) };
   return out;
 }
 
@@ -77,9 +77,12 @@ export class Trainer {
   readonly dataset: Dataset;
   private readonly ctx: ForwardContext;
   private readonly names: string[];
+  /** Parameters as tfjs variables (what autodiff differentiates)… */
   private readonly params: Record<string, tf.Variable>;
-  private readonly m: Record<string, tf.Variable>;
-  private readonly v: Record<string, tf.Variable>;
+  /** …mirrored on the host, where AdamW updates them together with its moments. */
+  private readonly hostParams: HostParams;
+  private readonly m: HostParams;
+  private readonly v: HostParams;
   private readonly trainBatch: Batch;
   private readonly trainLabels: tf.Tensor2D;
   private readonly allBatch: Batch;
@@ -104,8 +107,9 @@ export class Trainer {
     };
     this.names = Object.keys(init.params);
     this.params = toVariables(init.params, this.names);
-    this.m = toVariables(init.m, this.names);
-    this.v = toVariables(init.v, this.names);
+    this.hostParams = cloneHost(init.params);
+    this.m = cloneHost(init.m);
+    this.v = cloneHost(init.v);
     this.stepCount = init.step;
     this.ctx = { model, eqToken: dataset.eqToken, order: dataset.task.order };
     if (model.arch === 'transformer') Object.assign(this.ctx, makeHeadMatrices(model));
@@ -120,9 +124,14 @@ export class Trainer {
     this.norm = this.computeNorm();
   }
 
-  /** ‖θ‖ over all parameters, read back now. */
+  /** ‖θ‖ over all parameters, from the host mirror. */
   private computeNorm(): number {
-    return Math.sqrt(tf.tidy(() => tf.addN(this.names.map((n) => tf.sum(tf.square(this.params[n])))).dataSync()[0]));
+    let s = 0;
+    for (const name of this.names) {
+      const d = this.hostParams[name].data;
+      for (let i = 0; i < d.length; i++) s += d[i] * d[i];
+    }
+    return Math.sqrt(s);
   }
 
   /** ‖θ‖ after the last step. */
@@ -173,38 +182,51 @@ export class Trainer {
     return crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels);
   }
 
-  /** One full-batch AdamW step. */
+  /**
+   * One full-batch AdamW step. The update runs on the host over Float32Arrays: per tensor it is a
+   * handful of elementwise operations that cost more in kernel launches than in arithmetic (about a
+   * hundred tiny kernels a step on wasm); the gradients are read back once and the new parameters
+   * written once.
+   */
   trainStep(): void {
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
     const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
     const t = this.stepCount + 1;
-    const bc1 = 1 - beta1 ** t;
+    const stepSize = lr / (1 - beta1 ** t);
     const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
-    tf.tidy(() => {
-      for (const name of this.names) {
-        const p = this.params[name];
-        const g = grads[p.name];
-        const m = tf.add(tf.mul(this.m[name], beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(this.v[name], beta2), tf.mul(tf.square(g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps);
-        const decayed = tf.mul(p, 1 - lr * weightDecay);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1)));
-        this.m[name].assign(m);
-        this.v[name].assign(v);
+    const decay = 1 - lr * weightDecay;
+    let normSq = 0;
+    for (const name of this.names) {
+      const g = grads[this.params[name].name].dataSync() as Float32Array;
+      const p = this.hostParams[name].data;
+      const m = this.m[name].data;
+      const v = this.v[name].data;
+      for (let i = 0; i < p.length; i++) {
+        const gi = g[i];
+        m[i] = beta1 * m[i] + (1 - beta1) * gi;
+        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+        p[i] = p[i] * decay - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
+        normSq += p[i] * p[i];
       }
-    });
+    }
     tf.dispose([value, ...Object.values(grads)]);
     this.stepCount = t;
-    this.norm = this.computeNorm();
-    const target = this.normTargets?.[t];
+    this.norm = Math.sqrt(normSq);
     if (this.normTargets) {
       // Replay the mix run's ‖θ‖ after this step, without touching the representation.
+      const target = this.normTargets[t];
       if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
       const factor = target / this.norm;
-      tf.tidy(() => {
-        for (const name of this.names) this.params[name].assign(tf.mul(this.params[name], factor));
-      });
+      for (const name of this.names) {
+        const p = this.hostParams[name].data;
+        for (let i = 0; i < p.length; i++) p[i] *= factor;
+      }
       this.norm = this.computeNorm();
+    }
+    for (const name of this.names) {
+      const fresh = tf.tensor(this.hostParams[name].data, this.hostParams[name].shape);
+      this.params[name].assign(fresh);
+      fresh.dispose();
     }
   }
 
@@ -278,7 +300,7 @@ export class Trainer {
 
   /** A host copy of the full training state (for checkpoints). */
   snapshot(): TrainState {
-    return { step: this.stepCount, params: toHost(this.params), m: toHost(this.m), v: toHost(this.v) };
+    return { step: this.stepCount, params: cloneHost(this.hostParams), m: cloneHost(this.m), v: cloneHost(this.v) };
   }
 
   dispose(): void {
@@ -286,8 +308,6 @@ export class Trainer {
     this.disposed = true;
     tf.dispose([
       ...Object.values(this.params),
-      ...Object.values(this.m),
-      ...Object.values(this.v),
       this.trainBatch.xa,
       this.trainBatch.xb,
       this.trainLabels,
