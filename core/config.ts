@@ -57,7 +57,7 @@ export const RunConfigSchema = z
     memThreshold: z.number().gt(0).lte(1),
     /** Number of top frequencies in the Fourier-alignment share. */
     fourierK: positiveInt,
-    /** Stop once test accuracy ≥ max(grokThreshold, 0.99) for this many evaluations in a row (0 = never). */
+    /** Stop once test accuracy ≥ grokThreshold for this many evaluations in a row (0 = never). */
     earlyStopEvals: z.number().int().min(0),
   })
   .strict()

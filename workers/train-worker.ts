@@ -40,7 +40,7 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
     norms = [];
   };
   let solvedEvals = 0;
-  const solved = Math.max(config.grokThreshold, 0.99);
+  const solved = config.grokThreshold;
   try {
     let windowStart = performance.now();
     let windowSteps = 0;

@@ -23,7 +23,7 @@ export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'n
   { flag: 'mix-form', field: 'mixForm', kind: 'string', help: 'mix intervention: orthogonal | entropy-penalty' },
   { flag: 'mix-strength', field: 'mixStrength', kind: 'number', help: 'α of the orthogonal mix or λ of the entropy penalty' },
   { flag: 'norm-target', field: 'normTargetRun', kind: 'string', help: 'norm-matched: the mix run whose ‖θ‖ trajectory to replay' },
-  { flag: 'early-stop', field: 'earlyStopEvals', kind: 'int', help: 'stop after this many evaluations in a row at ≥ 99 % test accuracy (0 = never)' },
+  { flag: 'early-stop', field: 'earlyStopEvals', kind: 'int', help: 'stop after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never)' },
   { flag: 'probe', field: 'probe', kind: 'string', help: 'probe defining T_cross: resid.final | mlp.hidden | attn.out | embed' },
 ];
 
