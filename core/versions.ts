@@ -5,18 +5,25 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-/** Our own version, from the package.json above this module (source or dist). */
-function ownVersion(): string {
+/** The folder of Grokscope's own package.json (from source or dist), or null. */
+export function packageRoot(): string | null {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'grokscope') return pkg.version ?? 'unknown';
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string };
+      if (pkg.name === 'grokscope') return dir;
     }
     dir = path.dirname(dir);
   }
-  return 'unknown';
+  return null;
+}
+
+/** Our own version, from the package.json above this module (source or dist). */
+function ownVersion(): string {
+  const root = packageRoot();
+  if (!root) return 'unknown';
+  return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
 }
 
 function packageVersion(name: string): string {

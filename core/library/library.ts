@@ -16,7 +16,7 @@ import { doubleList, num, str } from './sql.js';
  * short sessions (open → work → close, ~10 ms) with a retry while another process holds the lock,
  * so that `grokscope list` works while a `grokscope run` is writing in another terminal.
  */
-export const LIBRARY_SCHEMA_VERSION = 1;
+export const LIBRARY_SCHEMA_VERSION = 2;
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'stopped' | 'failed';
 
@@ -32,7 +32,15 @@ export interface RunRecord {
   events: RunEvents | null;
   stepsDone: number;
   error: string | null;
+  /** `trained` here, `imported` from a saved run or bundle, `external` from another tool's CSV/Parquet. */
+  origin: RunOrigin;
+  /** A note shown with the run (e.g. why an import got a new id). */
+  note: string | null;
+  /** The id the run had where it was trained, for imported runs. */
+  sourceId: string | null;
 }
+
+export type RunOrigin = 'trained' | 'imported' | 'external';
 
 export interface RunSummary {
   id: string;
@@ -77,12 +85,67 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS step_norms (run_id VARCHAR, step INTEGER, weight_norm DOUBLE)`,
   `CREATE TABLE IF NOT EXISTS studies (id VARCHAR PRIMARY KEY, spec VARCHAR, created_at VARCHAR, updated_at VARCHAR, status VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS study_runs (study_id VARCHAR, key VARCHAR, run_id VARCHAR)`,
+  // Schema 2: provenance of imported runs.
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS origin VARCHAR DEFAULT 'trained'`,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR`,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_id VARCHAR`,
 ];
 
+/**
+ * The per-run data tables, their columns (after run_id) as DuckDB types, and the order that makes
+ * a run's rows canonical. Saved runs hold one Parquet file per table with exactly these columns.
+ */
+export const RUN_TABLES = {
+  metrics: {
+    columns: [
+      ['step', 'INTEGER'], ['train_loss', 'DOUBLE'], ['train_acc', 'DOUBLE'], ['test_loss', 'DOUBLE'], ['test_acc', 'DOUBLE'],
+      ['weight_norm', 'DOUBLE'], ['fourier_topk_share', 'DOUBLE'], ['fourier_gini', 'DOUBLE'],
+    ],
+    order: 'step',
+  },
+  probe_metrics: {
+    columns: [['step', 'INTEGER'], ['probe', 'VARCHAR'], ['entropy', 'DOUBLE'], ['eff_rank', 'DOUBLE'], ['top5_share', 'DOUBLE']],
+    order: 'step, probe',
+  },
+  tensor_norms: { columns: [['step', 'INTEGER'], ['tensor', 'VARCHAR'], ['norm', 'DOUBLE']], order: 'step, tensor' },
+  spectra: { columns: [['step', 'INTEGER'], ['probe', 'VARCHAR'], ['eigenvalues', 'DOUBLE[]']], order: 'step, probe' },
+  step_norms: { columns: [['step', 'INTEGER'], ['weight_norm', 'DOUBLE']], order: 'step' },
+} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; order: string }>;
+
+export type RunTable = keyof typeof RUN_TABLES;
+export const RUN_TABLE_NAMES = Object.keys(RUN_TABLES) as RunTable[];
+
+/** What a saved run or bundle brings into the library: its record and one Parquet file per table. */
+export interface RunImport {
+  record: Omit<RunRecord, 'origin' | 'note' | 'sourceId'>;
+  /** table → Parquet file on disk (already validated by the caller). */
+  files: Record<RunTable, string>;
+  origin: RunOrigin;
+  /** Where it came from, for the note when its id is taken. */
+  sourceName: string;
+}
+
+export interface RunImportOutcome {
+  /** The id the run has in this library. */
+  id: string;
+  sourceId: string;
+  action: 'imported' | 'unchanged' | 'renamed';
+  message: string;
+}
+
 const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra'];
+const RUN_COLUMNS =
+  'id, created_at, updated_at, status, task, arch, condition, seed, preset, config, backend, backend_note, versions, events, steps_done, error, t_grok, t_cross, origin, note, source_id';
 
 function isLockError(err: unknown): boolean {
   return err instanceof Error && /lock/i.test(err.message);
+}
+
+/** JSON with object keys sorted, so that equal values print equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 function nowIso(): string {
@@ -199,9 +262,9 @@ export class Library {
   async createRun(config: RunConfig, versions: Record<string, string>, id = newRunId(config)): Promise<string> {
     const t = nowIso();
     await this.con.run(
-      `INSERT INTO runs VALUES (${str(id)}, ${str(t)}, ${str(t)}, 'queued', ${str(config.task)}, ${str(config.arch)},
+      `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(t)}, ${str(t)}, 'queued', ${str(config.task)}, ${str(config.arch)},
         ${str(config.condition)}, ${num(config.seed)}, ${str(config.preset ?? null)}, ${str(JSON.stringify(config))},
-        NULL, NULL, ${str(JSON.stringify(versions))}, NULL, 0, NULL, NULL, NULL)`,
+        NULL, NULL, ${str(JSON.stringify(versions))}, NULL, 0, NULL, NULL, NULL, 'trained', NULL, NULL)`,
     );
     return id;
   }
@@ -353,6 +416,9 @@ export class Library {
       events: r.events === null ? null : (JSON.parse(String(r.events)) as RunEvents),
       stepsDone: Number(r.steps_done),
       error: r.error === null ? null : String(r.error),
+      origin: (r.origin ?? 'trained') as RunOrigin,
+      note: r.note === null || r.note === undefined ? null : String(r.note),
+      sourceId: r.source_id === null || r.source_id === undefined ? null : String(r.source_id),
     };
   }
 
@@ -395,5 +461,124 @@ export class Library {
   async getSpectra(id: string): Promise<{ step: number; probe: string; eigenvalues: number[] }[]> {
     const r = await this.con.runAndReadAll(`SELECT step, probe, eigenvalues FROM spectra WHERE run_id = ${str(id)} ORDER BY step, probe`);
     return r.getRowObjectsJS().map((x) => ({ step: Number(x.step), probe: String(x.probe), eigenvalues: (x.eigenvalues as number[]).map(Number) }));
+  }
+
+  /** Write one table's rows of a run as Parquet (columns of RUN_TABLES, canonical order). */
+  async exportTable(id: string, table: RunTable, file: string): Promise<void> {
+    const cols = RUN_TABLES[table].columns.map(([c]) => c).join(', ');
+    await this.con.run(
+      `COPY (SELECT ${cols} FROM ${table} WHERE run_id = ${str(id)} ORDER BY ${RUN_TABLES[table].order}) TO ${str(file)} (FORMAT parquet)`,
+    );
+  }
+
+  /** Column names and types of a Parquet file; throws (DuckDB's message) when it is not one. */
+  async describeParquet(file: string): Promise<[string, string][]> {
+    const r = await this.con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${str(file)})`);
+    return r.getRowObjectsJS().map((x) => [String(x.column_name), String(x.column_type)]);
+  }
+
+  /**
+   * A digest of a run's data, the same whether the rows sit in this library or in a saved run's
+   * Parquet files: every row as DuckDB prints it (shortest round-trip doubles), sorted.
+   * Two runs with equal config, backend, status and digest hold the same numbers.
+   */
+  async dataDigest(source: { runId: string } | { files: Record<RunTable, string> }): Promise<string> {
+    const parts: string[] = [];
+    for (const table of RUN_TABLE_NAMES) {
+      const cols = RUN_TABLES[table].columns.map(([c]) => c).join(', ');
+      const from = 'runId' in source ? `${table} WHERE run_id = ${str(source.runId)}` : `read_parquet(${str(source.files[table])})`;
+      const r = await this.con.runAndReadAll(
+        `SELECT count(*) AS n, sha256(coalesce(string_agg(x::VARCHAR, chr(10) ORDER BY x::VARCHAR), '')) AS h FROM (SELECT ${cols} FROM ${from}) x`,
+      );
+      const row = r.getRowObjectsJS()[0];
+      parts.push(`${table}:${String(row.n)}:${String(row.h)}`);
+    }
+    return parts.join('|');
+  }
+
+  /** Runs that are `sourceId` here: trained under that id, or imported from it. */
+  private async runsFromSource(sourceId: string): Promise<string[]> {
+    const r = await this.con.runAndReadAll(`SELECT id FROM runs WHERE id = ${str(sourceId)} OR source_id = ${str(sourceId)} ORDER BY id`);
+    return r.getRowsJS().map((x) => String(x[0]));
+  }
+
+  private async sameRun(id: string, incoming: RunImport, incomingDigest: string): Promise<boolean> {
+    const have = await this.getRun(id);
+    const a = incoming.record;
+    if (canonicalJson(have.config) !== canonicalJson(a.config) || have.backend !== a.backend || have.status !== a.status || have.stepsDone !== a.stepsDone) return false;
+    return (await this.dataDigest({ runId: id })) === incomingDigest;
+  }
+
+  /**
+   * Import runs in ONE transaction: either every run lands with all its rows or none does.
+   * A run whose id (or source id) is here with the same content is left alone; one whose id is
+   * taken by different content gets a new id and a note saying why; a norm-matched run imported
+   * with its mix run has its target id follow the mix run's new id.
+   */
+  async importRuns(items: RunImport[]): Promise<RunImportOutcome[]> {
+    const outcomes: RunImportOutcome[] = [];
+    const statements: string[] = [];
+    const remap = new Map<string, string>();
+    const assigned = new Set<string>();
+    for (const item of items) {
+      const rec = item.record;
+      const digest = await this.dataDigest({ files: item.files });
+      let same: string | undefined;
+      for (const candidate of await this.runsFromSource(rec.id)) {
+        if (await this.sameRun(candidate, item, digest)) {
+          same = candidate;
+          break;
+        }
+      }
+      if (same) {
+        remap.set(rec.id, same);
+        outcomes.push({ id: same, sourceId: rec.id, action: 'unchanged', message: `${rec.id}: already in the library as ${same} with the same content; nothing imported` });
+        continue;
+      }
+      const taken = (await this.runsFromSource(rec.id)).includes(rec.id) || assigned.has(rec.id);
+      const id = taken ? `${rec.id}-i${randomBytes(3).toString('hex')}` : rec.id;
+      remap.set(rec.id, id);
+      assigned.add(id);
+      const note = taken ? `imported from ${item.sourceName}; id ${rec.id} was already taken by a run with different content` : null;
+      outcomes.push({
+        id,
+        sourceId: rec.id,
+        action: taken ? 'renamed' : 'imported',
+        message: taken ? `${rec.id}: imported as ${id} (a different run already has id ${rec.id})` : `${rec.id}: imported`,
+      });
+      const c = rec.config;
+      statements.push(
+        `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(rec.createdAt)}, ${str(rec.updatedAt)}, ${str(rec.status)}, ${str(c.task)}, ${str(c.arch)},
+          ${str(c.condition)}, ${num(c.seed)}, ${str(c.preset ?? null)}, ${str(JSON.stringify(c))}, ${str(rec.backend)}, ${str(rec.backendNote)},
+          ${str(JSON.stringify(rec.versions))}, ${str(rec.events ? JSON.stringify(rec.events) : null)}, ${num(rec.stepsDone)}, ${str(rec.error)},
+          ${num(rec.events?.T_grok)}, ${num(rec.events?.T_cross)}, ${str(item.origin)}, ${str(note)}, ${str(rec.id)})`,
+      );
+      for (const table of RUN_TABLE_NAMES) {
+        const cols = RUN_TABLES[table].columns.map(([col]) => col).join(', ');
+        statements.push(`INSERT INTO ${table} (run_id, ${cols}) SELECT ${str(id)}, ${cols} FROM read_parquet(${str(item.files[table])})`);
+      }
+    }
+    // A norm-matched run imported with its mix run follows the mix run's id here.
+    for (const item of items) {
+      const target = item.record.config.normTargetRun;
+      const newId = remap.get(item.record.id);
+      const out = outcomes.find((o) => o.sourceId === item.record.id);
+      if (target && remap.has(target) && remap.get(target) !== target && out && out.action !== 'unchanged' && newId) {
+        const config = { ...item.record.config, normTargetRun: remap.get(target) };
+        statements.push(`UPDATE runs SET config = ${str(JSON.stringify(config))} WHERE id = ${str(newId)}`);
+      }
+    }
+    await this.transaction(statements);
+    return outcomes;
+  }
+
+  /** Row counts of the runs table and every per-run table (for integrity checks). */
+  async tableCounts(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const t of ['runs', ...RUN_TABLE_NAMES]) {
+      const r = await this.con.runAndReadAll(`SELECT count(*) FROM ${t}`);
+      out[t] = Number(r.getRowsJS()[0][0]);
+    }
+    return out;
   }
 }

@@ -23,3 +23,8 @@ export function resolveLibraryDir(flag?: string): string {
   if (process.env.GROKSCOPE_LIBRARY) return path.resolve(process.env.GROKSCOPE_LIBRARY);
   return path.join(userDataDir(), 'library');
 }
+
+/** A run's checkpoints: one folder per run inside the library folder. */
+export function checkpointDirFor(libraryDir: string, runId: string): string {
+  return path.join(libraryDir, 'checkpoints', runId);
+}

@@ -1,3 +1,4 @@
+import { checkpointDirFor } from '../library/paths.js';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
@@ -49,9 +50,7 @@ export interface ExecuteOptions {
   flushIntervalMs?: number;
 }
 
-export function checkpointDirFor(libraryDir: string, runId: string): string {
-  return path.join(libraryDir, 'checkpoints', runId);
-}
+export { checkpointDirFor };
 
 export function latestCheckpoint(dir: string): string | null {
   let files: string[];

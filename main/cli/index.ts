@@ -11,6 +11,7 @@ import { metricsToCsv } from '../../core/library/csv.js';
 import type { BenchResult, BenchTask } from '../../workers/protocol.js';
 import { UserError, oneLine } from './errors.js';
 import { cmdStudy } from './study.js';
+import { cmdExport, cmdImport } from './transfer.js';
 import { ProgressBar } from './progress.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
 
@@ -239,6 +240,18 @@ export function buildProgram(): Command {
       .description('run a study through the worker pool (resumable) and write its report'),
   );
   study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));
+  withCommon(
+    program
+      .command('export')
+      .argument('[runs...]', 'run ids or unique prefixes')
+      .option('-o, --output <file>', 'FILE.grokrun (one run) or FILE.grokbundle (runs, study spec, lockfile, environment)')
+      .option('--study <name>', 'add every run of this study (and its spec) to the bundle')
+      .option('--checkpoints', 'include checkpoints (lets the importer resume the runs)')
+      .description('save runs as a .grokrun or a reproducibility .grokbundle'),
+  ).action(async (runs: string[], opts) => finish(await guarded(opts, () => cmdExport(runs, opts))));
+  withCommon(
+    program.command('import').argument('<files...>', '.grokrun / .grokbundle files or their unpacked folders').description('import saved runs and bundles (each file all or nothing)'),
+  ).action(async (files: string[], opts) => finish(await guarded(opts, () => cmdImport(files, opts))));
   const bench = withCommon(program.command('bench').description('time training steps and evaluations'));
   bench.addOption(new Option('--preset <name>').choices(Object.keys(PRESETS)).default('quick'));
   bench.addOption(new Option('--arch <arch>').choices([...ARCHS]).default('transformer'));

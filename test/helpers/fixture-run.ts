@@ -1,0 +1,45 @@
+import { PRESETS, type RunConfig } from '../../core/config.js';
+import { Library } from '../../core/library/library.js';
+import type { EvalRecord } from '../../core/train/trainer.js';
+
+/** An evaluation record with distinct, non-round numbers (so any lost digit shows). */
+export function fixtureRecord(step: number, salt = 0, withSpectra = false): EvalRecord {
+  const x = step + salt;
+  return {
+    step,
+    trainLoss: 1 / (x + 1.1),
+    trainAcc: Math.min(1, x / 97),
+    testLoss: 2 / (x + 1.3),
+    testAcc: Math.min(1, x / 1013),
+    weightNorm: 10 + Math.sqrt(x + 0.7),
+    tensorNorms: { embed: 1.5 + x / 7, W_U: 2.5 - x / 11 },
+    probes: {
+      'resid.final': { entropy: 0.9 - x / 1777, effRank: 12.25, top5Share: 0.4 + x / 3001 },
+      embed: { entropy: 0.8, effRank: 10 + x / 13, top5Share: 0.5 },
+    },
+    fourier: { topKShare: 0.3 + x / 5003, gini: 0.2 },
+    ...(withSpectra ? { spectra: { 'resid.final': [3 + x / 17, 2, 1e-9, 0.1 + 0.2] } } : {}),
+  };
+}
+
+/** A completed run with metrics, spectra, tensor and per-step norms, made without training. */
+export async function makeFixtureRun(libraryDir: string, opts: { id?: string; salt?: number; config?: Partial<RunConfig> } = {}): Promise<string> {
+  const config: RunConfig = { ...PRESETS.quick, seed: 3, ...opts.config };
+  const salt = opts.salt ?? 0;
+  return Library.with(libraryDir, async (lib) => {
+    const id = await lib.createRun(config, { node: 'v20.0.0', 'tfjs-core': '4.22.0' }, opts.id);
+    const steps = [0, 20, 40, 60];
+    await lib.appendEvals(
+      id,
+      steps.map((s) => fixtureRecord(s, salt, s % 40 === 0)),
+      Array.from({ length: 61 }, (_, i) => ({ step: i, norm: 10 + i / 3 + salt })),
+    );
+    await lib.updateRun(id, {
+      status: 'completed',
+      backend: 'wasm',
+      backendNote: 'fixture',
+      events: { T_mem: 20, T_grok: 60, T_grok_50: 40, T_grok_99: null, T_cross: 40, lead: 20 },
+    });
+    return id;
+  });
+}
