@@ -52,7 +52,14 @@ try {
           }
           continue;
         }
-        for (const o of rep.outcomes) tally[o.action === 'unchanged' ? 'unchanged' : 'imported']++;
+        for (const o of rep.outcomes) {
+          tally[o.action === 'unchanged' ? 'unchanged' : 'imported']++;
+          // Accepted damage must have touched nothing we read: a changed run would come in renamed.
+          if (o.action === 'renamed') {
+            violations++;
+            console.error(`VIOLATION case ${i}: a damaged file imported as a different run ${o.id}`);
+          }
+        }
       }
       console.log(`${ext}: ${cases} mutated files: ${tally.refused} refused, ${tally.imported} imported, ${tally.unchanged} recognised as already imported`);
       for (const [r, n] of [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${n}× ${r}`);

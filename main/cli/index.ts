@@ -11,7 +11,7 @@ import { metricsToCsv } from '../../core/library/csv.js';
 import type { BenchResult, BenchTask } from '../../workers/protocol.js';
 import { UserError, oneLine } from './errors.js';
 import { cmdStudy } from './study.js';
-import { cmdExport, cmdImport } from './transfer.js';
+import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { ProgressBar } from './progress.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
 
@@ -252,6 +252,14 @@ export function buildProgram(): Command {
   withCommon(
     program.command('import').argument('<files...>', '.grokrun / .grokbundle files or their unpacked folders').description('import saved runs and bundles (each file all or nothing)'),
   ).action(async (files: string[], opts) => finish(await guarded(opts, () => cmdImport(files, opts))));
+  withCommon(
+    program
+      .command('reproduce')
+      .argument('<bundle>', '.grokbundle or .grokrun (or its folder)')
+      .option('--workers <n>', 'training workers (default: cores − 1)')
+      .option('--keep <dir>', 'keep the originals and reproductions in this (empty or new) folder')
+      .description('train a bundle’s runs again on this machine and report, per run, whether they match'),
+  ).action(async (bundle: string, opts) => finish(await guarded(opts, () => cmdReproduce(bundle, opts))));
   const bench = withCommon(program.command('bench').description('time training steps and evaluations'));
   bench.addOption(new Option('--preset <name>').choices(Object.keys(PRESETS)).default('quick'));
   bench.addOption(new Option('--arch <arch>').choices([...ARCHS]).default('transformer'));

@@ -1,7 +1,12 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { Library } from '../../core/library/library.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { exportRuns, importSources } from '../../core/library/transfer.js';
+import { scratchDir } from '../../core/library/saved-run.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
+import { reproduceBundle } from '../../core/train/reproduce.js';
 import { StudySpecSchema, type StudySpec } from '../../core/study/spec.js';
 import { UserError } from './errors.js';
 
@@ -53,4 +58,50 @@ export async function cmdImport(files: string[], opts: { library?: string; json?
     for (const i of imported) process.stdout.write(`${i.id}\t${i.action}\n`);
   }
   return failed ? 1 : 0;
+}
+
+export async function cmdReproduce(bundle: string, opts: { json?: boolean; workers?: string; keep?: string }): Promise<number> {
+  const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
+  const source = path.resolve(bundle);
+  if (!existsSync(source)) throw new UserError(`no such bundle: ${bundle}`);
+  const work = opts.keep ? { dir: path.resolve(opts.keep), cleanup: () => {} } : scratchDir('reproduce');
+  if (opts.keep && existsSync(work.dir) && readdirSync(work.dir).length > 0) throw new UserError(`--keep folder ${work.dir} is not empty`);
+  const pool = createTrainingPool(workers);
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  const onSigint = (): void => abort.abort();
+  process.on('SIGINT', onSigint);
+  const progress = new Map<string, string>();
+  let lastDraw = 0;
+  try {
+    const result = await reproduceBundle({
+      source,
+      pool,
+      workDir: work.dir,
+      signal: abort.signal,
+      onProgress: (id, p) => {
+        progress.set(id, `${id} ${p.step}/${p.totalSteps}`);
+        if (Date.now() - lastDraw > 2000) {
+          lastDraw = Date.now();
+          process.stderr.write(`reproducing: ${[...progress.values()].join(' · ')}\n`);
+        }
+      },
+    });
+    let bad = 0;
+    for (const r of result.runs) {
+      if (r.verdict === 'differs' || r.verdict === 'failed') bad++;
+      if (!opts.json) {
+        process.stdout.write(`${r.id}\t${r.verdict}\t${r.rule}\n`);
+        for (const d of r.differences) process.stdout.write(`    ${d}\n`);
+      }
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify({ runs: result.runs.map((r) => ({ ...r, match: r.verdict === 'identical' || r.verdict === 'within-tolerance' })) })}\n`);
+    if (opts.keep) process.stderr.write(`originals and reproductions kept in ${work.dir}/originals and ${work.dir}/reproduced\n`);
+    return bad ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await pool.destroy();
+    work.cleanup();
+  }
 }
