@@ -89,6 +89,8 @@ const SCHEMA = [
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS origin VARCHAR DEFAULT 'trained'`,
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR`,
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_id VARCHAR`,
+  // Columns of external runs that have no place in our tables, kept so nothing is lost.
+  `CREATE TABLE IF NOT EXISTS external_metrics (run_id VARCHAR, step BIGINT, name VARCHAR, value DOUBLE)`,
 ];
 
 /**
@@ -133,7 +135,7 @@ export interface RunImportOutcome {
   message: string;
 }
 
-const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra'];
+const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra', 'external_metrics'];
 const RUN_COLUMNS =
   'id, created_at, updated_at, status, task, arch, condition, seed, preset, config, backend, backend_note, versions, events, steps_done, error, t_grok, t_cross, origin, note, source_id';
 
@@ -146,6 +148,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
+}
+
+/** SQL NULL (a metric an external run does not have) reads as NaN. */
+function orNaN(v: unknown): number {
+  return v === null || v === undefined ? NaN : Number(v);
 }
 
 function nowIso(): string {
@@ -429,11 +436,11 @@ export class Library {
       const step = Number(r.step);
       rows.set(step, {
         step,
-        train_acc: Number(r.train_acc),
-        test_acc: Number(r.test_acc),
-        train_loss: Number(r.train_loss),
-        test_loss: Number(r.test_loss),
-        weight_norm: Number(r.weight_norm),
+        train_acc: orNaN(r.train_acc),
+        test_acc: orNaN(r.test_acc),
+        train_loss: orNaN(r.train_loss),
+        test_loss: orNaN(r.test_loss),
+        weight_norm: orNaN(r.weight_norm),
         entropy: {},
         eff_rank: {},
         top5_share: {},
@@ -446,9 +453,9 @@ export class Library {
       const row = rows.get(Number(r.step));
       if (!row) continue;
       const probe = String(r.probe);
-      row.entropy[probe] = Number(r.entropy);
-      row.eff_rank[probe] = Number(r.eff_rank);
-      row.top5_share[probe] = Number(r.top5_share);
+      row.entropy[probe] = orNaN(r.entropy);
+      row.eff_rank[probe] = orNaN(r.eff_rank);
+      row.top5_share[probe] = orNaN(r.top5_share);
     }
     return [...rows.values()];
   }
@@ -580,5 +587,75 @@ export class Library {
       out[t] = Number(r.getRowsJS()[0][0]);
     }
     return out;
+  }
+
+  /** Column names and types of any query's result. */
+  async describeQuery(sql: string): Promise<[string, string][]> {
+    const r = await this.con.runAndReadAll(`DESCRIBE ${sql}`);
+    return r.getRowObjectsJS().map((x) => [String(x.column_name), String(x.column_type)]);
+  }
+
+  /**
+   * Import an external run (core/library/external.ts decides the mapping): rows of `reader`
+   * grouped by step, mapped columns into metrics/probe_metrics, the rest into external_metrics;
+   * one transaction.
+   */
+  async importExternalRows(args: {
+    baseId: string;
+    config: RunConfig;
+    note: string;
+    reader: string;
+    stepColumn: string;
+    columns: { column: string; name: string; target: { table: 'metrics'; field: string } | { table: 'probe'; probe: string } | null }[];
+    computeEvents: (rows: { step: number; trainAcc: number; testAcc: number; entropy?: number }[]) => RunEvents;
+  }): Promise<RunImportOutcome> {
+    const qi = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+    const step = qi(args.stepColumn);
+    const check = await this.con.runAndReadAll(
+      `SELECT count(*) FILTER (WHERE ${step} IS NOT NULL AND (CAST(${step} AS DOUBLE) < 0 OR CAST(${step} AS DOUBLE) <> floor(CAST(${step} AS DOUBLE)))) AS bad, count(${step}) AS n FROM ${args.reader}`,
+    );
+    const { bad, n } = check.getRowObjectsJS()[0];
+    if (Number(bad) > 0) throw new Error(`column ${args.stepColumn} has ${bad} values that are not non-negative whole numbers`);
+    if (Number(n) === 0) throw new Error('no rows with a step');
+    const exists = async (id: string): Promise<boolean> => (await this.con.runAndReadAll(`SELECT 1 FROM runs WHERE id = ${str(id)}`)).getRowsJS().length > 0;
+    const id = (await exists(args.baseId)) ? `${args.baseId}-${randomBytes(3).toString('hex')}` : args.baseId;
+    const agg = args.columns.map((c, i) => `any_value(CAST(${qi(c.column)} AS DOUBLE)) AS c${i}`).join(', ');
+    const grouped = `(SELECT CAST(${step} AS BIGINT) AS step, ${agg} FROM ${args.reader} WHERE ${step} IS NOT NULL GROUP BY 1)`;
+    const metricCol = (field: string): string => {
+      const i = args.columns.findIndex((c) => c.target?.table === 'metrics' && c.target.field === field);
+      return i < 0 ? 'NULL' : `c${i}`;
+    };
+    const fields = ['train_loss', 'train_acc', 'test_loss', 'test_acc', 'weight_norm', 'fourier_topk_share', 'fourier_gini'];
+    const statements = [
+      `CREATE OR REPLACE TEMP TABLE ext_rows AS ${grouped.slice(1, -1)}`,
+      `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(nowIso())}, ${str(nowIso())}, 'completed', ${str(args.config.task)}, ${str(args.config.arch)},
+        'baseline', ${num(args.config.seed)}, 'external', ${str(JSON.stringify(args.config))}, 'external', NULL, '{}', NULL, 0, NULL, NULL, NULL, 'external', ${str(args.note)}, NULL)`,
+      `INSERT INTO metrics (run_id, step, ${fields.join(', ')}) SELECT ${str(id)}, step, ${fields.map(metricCol).join(', ')} FROM ext_rows`,
+      ...args.columns.flatMap((c, i) =>
+        c.target?.table === 'probe'
+          ? [`INSERT INTO probe_metrics (run_id, step, probe, entropy) SELECT ${str(id)}, step, ${str(c.target.probe)}, c${i} FROM ext_rows WHERE c${i} IS NOT NULL`]
+          : c.target === null
+            ? [`INSERT INTO external_metrics SELECT ${str(id)}, step, ${str(c.name)}, c${i} FROM ext_rows WHERE c${i} IS NOT NULL`]
+            : [],
+      ),
+      `UPDATE runs SET steps_done = (SELECT max(step) FROM ext_rows) WHERE id = ${str(id)}`,
+    ];
+    await this.transaction(statements);
+    await this.con.run('DROP TABLE IF EXISTS ext_rows');
+    const rows = await this.getMetrics(id);
+    const events = args.computeEvents(rows.map((r) => ({ step: r.step, trainAcc: r.train_acc, testAcc: r.test_acc, entropy: r.entropy[args.config.probe] })));
+    await this.updateRun(id, { events });
+    return { id, sourceId: id, action: 'imported', message: `${id}: imported (${rows.length} steps)` };
+  }
+
+  /** Extra columns of an external run, by name. */
+  async getExternalMetrics(id: string): Promise<{ step: number; name: string; value: number }[]> {
+    const r = await this.con.runAndReadAll(`SELECT step, name, value FROM external_metrics WHERE run_id = ${str(id)} ORDER BY name, step`);
+    return r.getRowObjectsJS().map((x) => ({ step: Number(x.step), name: String(x.name), value: Number(x.value) }));
+  }
+
+  /** Write any query's result as Parquet (test fixtures, exports). */
+  async copyQueryToParquet(sql: string, file: string): Promise<void> {
+    await this.con.run(`COPY (${sql}) TO ${str(file)} (FORMAT parquet)`);
   }
 }

@@ -178,7 +178,7 @@ export async function readStaged(lib: Library, staged: StagedSource): Promise<St
   return { bundle, runs };
 }
 
-export type ImportReport = { source: string; ok: true; kind: ExportKind; outcomes: RunImportOutcome[]; warnings: string[] } | { source: string; ok: false; error: string };
+export type ImportReport = { source: string; ok: true; kind: ExportKind | 'external'; outcomes: RunImportOutcome[]; warnings: string[] } | { source: string; ok: false; error: string };
 
 /**
  * Import each source into the library at `libraryDir`. Each source is all or nothing: a bad file

@@ -250,7 +250,15 @@ export function buildProgram(): Command {
       .description('save runs as a .grokrun or a reproducibility .grokbundle'),
   ).action(async (runs: string[], opts) => finish(await guarded(opts, () => cmdExport(runs, opts))));
   withCommon(
-    program.command('import').argument('<files...>', '.grokrun / .grokbundle files or their unpacked folders').description('import saved runs and bundles (each file all or nothing)'),
+    program
+      .command('import')
+      .argument('<files...>', '.grokrun / .grokbundle files or their unpacked folders; with --external, CSV or Parquet files')
+      .option('--external', 'read CSV/Parquet from other tools (TensorBoard, W&B): a step column and metric columns')
+      .option('--metric <name>', 'external: name of the single value column of a TensorBoard CSV')
+      .option('--task <task>', 'external: the task the run trained on (default mod-add)')
+      .option('--arch <arch>', 'external: transformer or mlp (default transformer)')
+      .option('--probe <probe>', 'external: the probe its entropy column measures (default resid.final)')
+      .description('import saved runs and bundles, or other tools’ runs (each file all or nothing)'),
   ).action(async (files: string[], opts) => finish(await guarded(opts, () => cmdImport(files, opts))));
   withCommon(
     program

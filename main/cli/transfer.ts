@@ -3,7 +3,11 @@ import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { Library } from '../../core/library/library.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { exportRuns, importSources } from '../../core/library/transfer.js';
+import { exportRuns, importSources, type ImportReport } from '../../core/library/transfer.js';
+import { importExternal } from '../../core/library/external.js';
+import { ImportError } from '../../core/library/zip.js';
+import { ARCHS, PROBES, type Arch, type ProbeName } from '../../core/models/config.js';
+import { TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
 import { scratchDir } from '../../core/library/saved-run.js';
 import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
 import { reproduceBundle } from '../../core/train/reproduce.js';
@@ -38,9 +42,38 @@ export async function cmdExport(ids: string[], opts: ExportOpts): Promise<number
   return 0;
 }
 
-export async function cmdImport(files: string[], opts: { library?: string; json?: boolean }): Promise<number> {
+interface ImportOpts {
+  library?: string;
+  json?: boolean;
+  external?: boolean;
+  metric?: string;
+  task?: string;
+  arch?: string;
+  probe?: string;
+}
+
+async function importExternalFiles(libraryDir: string, files: string[], opts: ImportOpts): Promise<ImportReport[]> {
+  if (opts.task !== undefined && !(TASK_NAMES as readonly string[]).includes(opts.task)) throw new UserError(`--task must be one of ${TASK_NAMES.join(', ')} (got '${opts.task}')`);
+  if (opts.arch !== undefined && !(ARCHS as readonly string[]).includes(opts.arch)) throw new UserError(`--arch must be one of ${ARCHS.join(', ')} (got '${opts.arch}')`);
+  if (opts.probe !== undefined && !(PROBES as readonly string[]).includes(opts.probe)) throw new UserError(`--probe must be one of ${PROBES.join(', ')} (got '${opts.probe}')`);
+  return Library.with(libraryDir, async (lib) => {
+    const reports: ImportReport[] = [];
+    for (const f of files) {
+      try {
+        const o = await importExternal(lib, f, { metric: opts.metric, task: opts.task as TaskName | undefined, arch: opts.arch as Arch | undefined, probe: opts.probe as ProbeName | undefined });
+        reports.push({ source: f, ok: true, kind: 'external', outcomes: [o], warnings: [] });
+      } catch (err) {
+        reports.push({ source: f, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(f)}: ${(err as Error).message.split('\n')[0]}` });
+      }
+    }
+    return reports;
+  });
+}
+
+export async function cmdImport(files: string[], opts: ImportOpts): Promise<number> {
   const libraryDir = resolveLibraryDir(opts.library);
-  const reports = await importSources(libraryDir, files.map((f) => path.resolve(f)));
+  const sources = files.map((f) => path.resolve(f));
+  const reports = opts.external ? await importExternalFiles(libraryDir, sources, opts) : await importSources(libraryDir, sources);
   let failed = 0;
   for (const r of reports) {
     if (!r.ok) {
