@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
+import { loadBlas } from '../core/train/blas.js';
 import { Trainer } from '../core/train/trainer.js';
 import { flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
@@ -15,7 +16,10 @@ function expectClose(actual: ArrayLike<number>, expected: number[], rel = 1e-4, 
   expect(worst).toBeLessThanOrEqual(0);
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
+// wasm+openblas replaces wasm's matmul kernel for the rest of this process: it goes last. Where
+// OpenBLAS is absent, test/blas.test.ts checks the fallback instead.
+const backends = ['wasm', 'cpu', ...(loadBlas() instanceof Error ? [] : ['wasm+openblas'])] as const;
+for (const backend of backends as readonly ('wasm' | 'cpu' | 'wasm+openblas')[]) {
   describe(`golden values on ${backend}`, () => {
     beforeAll(async () => {
       await selectBackend(backend);

@@ -8,14 +8,16 @@ import path from 'node:path';
 
 /**
  * Backend selection. Order for `auto`: the native TensorFlow addon (tfjs-node-gpu, then
- * tfjs-node) when installed, else `wasm` (SIMD; measured ~5× faster than `cpu` on these machines),
- * else the pure-JS `cpu` backend. The choice and the reason are recorded in every run.
+ * tfjs-node) when installed, else `wasm+openblas` (wasm with OpenBLAS matrix products, see
+ * blas.ts) where OpenBLAS loads, else `wasm` (SIMD; measured ~5× faster than `cpu` on these
+ * machines), else the pure-JS `cpu` backend. The choice and the reason are recorded in every run.
  *
  * tfjs-node(-gpu) keeps one global backend per process (tensorflow/tfjs#8388): only call this
  * from a worker thread, never from the main thread of a host.
  */
 import type { BackendChoice } from './backend-choices.js';
 import { installFastMatMulGradient } from './matmul-grad.js';
+import { loadBlas, registerBlasMatMul } from './blas.js';
 
 export interface BackendInfo {
   /** tfjs backend name actually in use. */
@@ -49,6 +51,15 @@ async function tryWasm(): Promise<void> {
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
 }
 
+/** wasm with sgemm for its matrix products; returns the library used. */
+async function tryWasmBlas(): Promise<string> {
+  const blas = loadBlas();
+  if (blas instanceof Error) throw blas;
+  await tryWasm();
+  registerBlasMatMul(blas);
+  return blas.library;
+}
+
 async function tryCpu(): Promise<void> {
   await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
@@ -58,12 +69,19 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   // PROD silences tfjs's console advice (e.g. "install tfjs-node"); our own note says which
   // backend runs and why.
   tf.env().set('PROD', true);
-  installFastMatMulGradient();
+  // The explicit-transpose gradient helps tfjs's own matmul kernels; sgemm transposes for free.
+  if (choice !== 'wasm+openblas' && choice !== 'auto') installFastMatMulGradient();
   if (choice === 'tensorflow') {
     const pkg = await tryTensorflow().catch((e: Error) => {
       throw new Error(`backend 'tensorflow' is not available (${e.message})`);
     });
     return { name: 'tensorflow', note: `requested; using ${pkg}` };
+  }
+  if (choice === 'wasm+openblas') {
+    const lib = await tryWasmBlas().catch((e: Error) => {
+      throw new Error(`backend 'wasm+openblas' is not available (${e.message})`);
+    });
+    return { name: 'wasm+openblas', note: `requested; sgemm from ${lib}` };
   }
   if (choice === 'wasm') {
     await tryWasm();
@@ -76,10 +94,23 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   const tried: string[] = [];
   try {
     const pkg = await tryTensorflow();
+    installFastMatMulGradient();
     return { name: 'tensorflow', note: `auto: native TensorFlow via ${pkg}` };
   } catch (err) {
     tried.push(`tensorflow unavailable (${(err as Error).message})`);
   }
+  const blas = loadBlas();
+  if (!(blas instanceof Error)) {
+    try {
+      const lib = await tryWasmBlas();
+      return { name: 'wasm+openblas', note: `auto: wasm with OpenBLAS matrix products (${lib}); ${tried.join('; ')}` };
+    } catch (err) {
+      tried.push(`wasm+openblas failed (${(err as Error).message})`);
+    }
+  } else {
+    tried.push(`wasm+openblas unavailable (${blas.message})`);
+  }
+  installFastMatMulGradient();
   try {
     await tryWasm();
     return { name: 'wasm', note: `auto: wasm (fastest registry-only CPU backend); ${tried.join('; ')}` };

@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+
+/**
+ * Native matrix products for the wasm backend: tfjs's BatchMatMul kernel on `wasm` is replaced by
+ * OpenBLAS's cblas_sgemm, called through koffi (an FFI whose npm package ships prebuilt binaries,
+ * so nothing is compiled) directly on the wasm heap, without copies. Every other kernel stays
+ * wasm. Measured here (scripts/bench-step.mjs, docs/benchmarks.md): sgemm runs the model's shapes
+ * 3–20× faster than tfjs-wasm's matmul.
+ *
+ * The library comes from the system (Debian: libopenblas0-pthread, which `npm install` installs
+ * where it can, see scripts/setup-native.mjs). Where koffi or the library is missing, loading
+ * fails with a reason, and backend selection falls back to plain wasm and says why.
+ *
+ * Same mathematics, different rounding: sgemm sums in another order, so runs on `wasm+openblas`
+ * agree with `wasm` to float32 rounding (test/blas.test.ts), not bit for bit; the backend name
+ * is recorded with every run so that reproduction compares like with like.
+ */
+const require = createRequire(import.meta.url);
+
+const CBLAS_ROW_MAJOR = 101;
+const CBLAS_NO_TRANS = 111;
+const CBLAS_TRANS = 112;
+
+type Sgemm = (
+  order: number,
+  transA: number,
+  transB: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
+export interface Blas {
+  sgemm: Sgemm;
+  library: string;
+}
+
+const CANDIDATES: Record<string, string[]> = {
+  linux: ['libopenblas.so.0', 'libopenblas.so', '/usr/lib/x86_64-linux-gnu/libopenblas.so.0', '/usr/lib/aarch64-linux-gnu/libopenblas.so.0'],
+  darwin: ['libopenblas.dylib', '/opt/homebrew/opt/openblas/lib/libopenblas.dylib', '/usr/local/opt/openblas/lib/libopenblas.dylib'],
+  win32: ['libopenblas.dll', 'openblas.dll'],
+};
+
+let cached: Blas | Error | undefined;
+
+/** OpenBLAS through koffi, or an Error saying why not. Loaded once per thread. */
+export function loadBlas(): Blas | Error {
+  if (cached) return cached;
+  let koffi: typeof import('koffi');
+  try {
+    koffi = require('koffi') as typeof import('koffi');
+  } catch (err) {
+    return (cached = new Error(`koffi not available (${(err as Error).message.split('\n')[0]})`));
+  }
+  const tried: string[] = [];
+  for (const name of CANDIDATES[process.platform] ?? []) {
+    try {
+      const lib = koffi.load(name);
+      const sgemm = lib.func(
+        'void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, _Inout_ float *, int)',
+      ) as unknown as Sgemm;
+      // One thread per product: our products are small, workers already use every core, and
+      // OpenBLAS's own threads would fight them.
+      try {
+        (lib.func('void openblas_set_num_threads(int)') as unknown as (n: number) => void)(1);
+      } catch {
+        /* not OpenBLAS's own build: nothing to set */
+      }
+      return (cached = { sgemm, library: name });
+    } catch (err) {
+      tried.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  return (cached = new Error(`OpenBLAS not found (${tried.join('; ') || `no candidates for ${process.platform}`})`));
+}
+
+interface WasmTensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: string): WasmTensorInfo;
+  typedArrayFromHeap(t: WasmTensorInfo): Float32Array;
+}
+
+let registered = false;
+
+/**
+ * Replace the wasm backend's BatchMatMul with sgemm. Call after the wasm backend is initialised.
+ * Handles rank ≥ 2 operands with (broadcast) batch dimensions and both transpose flags.
+ */
+export function registerBlasMatMul(blas: Blas): void {
+  if (registered) return;
+  const original = tf.getKernel(tf.BatchMatMul, 'wasm');
+  if (!original) throw new Error('the wasm backend has no BatchMatMul kernel to replace');
+  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.BatchMatMul,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const a = inputs.a as unknown as WasmTensorInfo;
+      const b = inputs.b as unknown as WasmTensorInfo;
+      if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error('BatchMatMul: float32 only');
+      const be = backend as unknown as WasmBackendLike;
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const ra = a.shape.length;
+      const rb = b.shape.length;
+      const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+      const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+      const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+      const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+      if (k !== kb) throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} must match.`);
+      const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+      const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+      const batch = outBatch.reduce((x, y) => x * y, 1);
+      if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) {
+        // Broadcasting over several batch dimensions at once: not used by our models.
+        return original.kernelFunc({ inputs, backend, attrs });
+      }
+      const out = be.makeOutput([...outBatch, m, n], 'float32');
+      // Views taken after makeOutput: an allocation may grow (and detach) the wasm heap.
+      const av = be.typedArrayFromHeap(a);
+      const bv = be.typedArrayFromHeap(b);
+      const cv = be.typedArrayFromHeap(out);
+      const lda = a.shape[ra - 1];
+      const ldb = b.shape[rb - 1];
+      for (let i = 0; i < batch; i++) {
+        const ai = batchA === 1 ? av : av.subarray(i * m * k, (i + 1) * m * k);
+        const bi = batchB === 1 ? bv : bv.subarray(i * k * n, (i + 1) * k * n);
+        const ci = batch === 1 ? cv : cv.subarray(i * m * n, (i + 1) * m * n);
+        if (m === 0 || n === 0) continue;
+        if (k === 0) {
+          ci.fill(0);
+          continue;
+        }
+        blas.sgemm(CBLAS_ROW_MAJOR, transposeA ? CBLAS_TRANS : CBLAS_NO_TRANS, transposeB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, 1, ai, lda, bi, ldb, 0, ci, n);
+      }
+      return out as unknown as tf.TensorInfo;
+    },
+  });
+  registered = true;
+}

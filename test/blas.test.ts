@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { PRESETS, type RunConfig } from '../core/config.js';
+import { makeDataset } from '../core/tasks/dataset.js';
+import { selectBackend } from '../core/train/backend.js';
+import { loadBlas } from '../core/train/blas.js';
+import { Trainer } from '../core/train/trainer.js';
+
+/**
+ * wasm+openblas must compute what plain wasm computes (same mathematics; only the summation order
+ * of matrix products differs): the same training loss to 1e-5 over 50 steps. The golden values
+ * are checked on this backend too (test/golden.test.ts). Where OpenBLAS is absent, `auto` must fall
+ * back to plain wasm and say why.
+ */
+const blas = loadBlas();
+
+function losses(config: RunConfig, steps: number): number[] {
+  const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+  const t = new Trainer(config, ds);
+  const out: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    out.push(t.trainLoss());
+    t.trainStep();
+  }
+  out.push(t.trainLoss());
+  t.dispose();
+  return out;
+}
+
+describe('wasm with OpenBLAS matrix products', () => {
+  if (blas instanceof Error) {
+    it('is unavailable here, and auto falls back to plain wasm saying why', async () => {
+      const info = await selectBackend('auto');
+      expect(info.name).toBe('wasm');
+      expect(info.note).toMatch(/wasm\+openblas unavailable \((koffi|OpenBLAS)/);
+    });
+    return;
+  }
+
+  it('trains like plain wasm: same loss to 1e-5 over 50 steps, both models', async () => {
+    const small: RunConfig = { ...PRESETS.quick, p: 23, dModel: 32, dMlp: 64, seed: 5 };
+    const plain: Record<string, number[]> = {};
+    await selectBackend('wasm');
+    for (const arch of ['transformer', 'mlp'] as const) plain[arch] = losses({ ...small, arch }, 50);
+    const info = await selectBackend('wasm+openblas');
+    expect(info.name).toBe('wasm+openblas');
+    expect(tf.getBackend()).toBe('wasm');
+    for (const arch of ['transformer', 'mlp'] as const) {
+      const fast = losses({ ...small, arch }, 50);
+      expect(fast).toHaveLength(51);
+      for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i] - plain[arch][i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(plain[arch][i])));
+      // …and it trains: the loss falls.
+      expect(fast[50]).toBeLessThan(fast[0]);
+    }
+  });
+
+  it('multiplies with every transpose combination and with batch broadcasting', async () => {
+    await selectBackend('wasm+openblas');
+    const a = tf.tensor3d(Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i)), [2, 3, 4]);
+    const b = tf.tensor2d(Array.from({ length: 4 * 5 }, (_, i) => Math.cos(i)), [4, 5]);
+    const a2 = tf.tensor2d(Array.from({ length: 12 }, (_, i) => i / 7), [3, 4]);
+    // Reference products on plain JS arrays.
+    const mm = (x: number[][], y: number[][]): number[][] => x.map((r) => y[0].map((_, j) => r.reduce((s, v, k) => s + v * y[k][j], 0)));
+    const T = (x: number[][]): number[][] => x[0].map((_, j) => x.map((r) => r[j]));
+    const A2 = a2.arraySync() as number[][];
+    const B = b.arraySync() as number[][];
+    const close = (t: tf.Tensor, want: number[][]): void => {
+      const got = t.arraySync() as number[][];
+      want.forEach((r, i) => r.forEach((v, j) => expect(got[i][j]).toBeCloseTo(v, 5)));
+    };
+    close(tf.matMul(a2, b), mm(A2, B));
+    close(tf.matMul(tf.transpose(a2), b, true, false), mm(A2, B));
+    close(tf.matMul(a2, a2, false, true), mm(A2, T(A2)));
+    close(tf.matMul(a2, tf.transpose(b), false, true), mm(A2, B));
+    close(tf.matMul(tf.transpose(a2), tf.transpose(b), true, true), mm(A2, B));
+    const batched = tf.matMul(a, b).arraySync() as number[][][];
+    const A = a.arraySync() as number[][][];
+    A.forEach((slice, i) => mm(slice, B).forEach((r, j) => r.forEach((v, k) => expect(batched[i][j][k]).toBeCloseTo(v, 5))));
+  });
+});
