@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * npm run bench:vs-torch [-- --runs N]: time the training step of the same configurations in
+ * Grokscope (`grokscope bench`, default backend) and in our PyTorch reference
+ * (scripts/torch_reference.py, Debian's python3-torch, installed here with apt when missing and
+ * running as root), one after the other on this machine, N times each; print medians and the
+ * ratio Grokscope / PyTorch for the quick and reference presets, both architectures.
+ * Not part of `npm test`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
+const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+function haveTorch() {
+  return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+if (!haveTorch()) {
+  if (process.getuid?.() === 0) {
+    process.stderr.write('installing python3-torch with apt (once)…\n');
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!haveTorch()) {
+    process.stderr.write(`PyTorch is not importable by ${python}; install Debian's python3-torch and run again\n`);
+    process.exit(1);
+  }
+}
+
+function json(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.trim().split('\n').pop()}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+console.log(`machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, Node ${process.version}; ${runs} runs each, medians of per-run medians`);
+console.log('preset     arch         grokscope backend        ms/step   torch ms/step (threads)  torch 1 thread   ratio (vs torch default)');
+for (const preset of ['quick', 'reference']) {
+  for (const arch of ['transformer', 'mlp']) {
+    const steps = preset === 'reference' ? '10' : '40';
+    const g = [];
+    const t = [];
+    const t1 = [];
+    let backend = '';
+    let threads = 0;
+    for (let i = 0; i < runs; i++) {
+      const ours = json(process.execPath, [path.join(root, 'bin', 'grokscope.js'), 'bench', '--preset', preset, '--arch', arch, '--steps', steps, '--json']);
+      backend = ours.backend;
+      g.push(ours.ms_per_step_median);
+      const theirs = json(python, [path.join(root, 'scripts', 'torch_reference.py'), '--preset', preset, '--arch', arch, '--steps', steps]);
+      threads = theirs.threads;
+      t.push(theirs.ms_per_step_median);
+      t1.push(json(python, [path.join(root, 'scripts', 'torch_reference.py'), '--preset', preset, '--arch', arch, '--steps', steps, '--threads', '1']).ms_per_step_median);
+    }
+    const [gm, tm, t1m] = [median(g), median(t), median(t1)];
+    console.log(
+      `${preset.padEnd(10)} ${arch.padEnd(12)} ${backend.padEnd(24)} ${gm.toFixed(2).padStart(8)}   ${tm.toFixed(2).padStart(8)} (${threads})            ${t1m.toFixed(2).padStart(8)}      ${(gm / tm).toFixed(2)}`,
+    );
+  }
+}
