@@ -1,7 +1,8 @@
 /**
  * The one typed contract every host serves (Electron IPC through the preload bridge, the local
- * web server over WebSocket, tests in-process). The renderer talks to nothing else.
- * This first version covers the run library; studies and live events extend it.
+ * web server over WebSocket, tests in-process). The renderer talks to nothing else, and computes
+ * no science: curves, bands, statistics and verdicts arrive ready to draw.
+ * Kept free of imports so that the preload bundle and the renderer can include it as it is.
  */
 export interface RunListItem {
   id: string;
@@ -10,8 +11,13 @@ export interface RunListItem {
   condition: string;
   seed: number;
   status: string;
+  backend: string | null;
+  origin: string;
   T_grok: number | null;
   T_cross: number | null;
+  lead: number | null;
+  stepsDone: number;
+  steps: number;
 }
 
 export interface MetricPoint {
@@ -28,15 +34,106 @@ export interface RunDetail {
   id: string;
   status: string;
   backend: string | null;
+  backendNote: string | null;
+  origin: string;
+  note: string | null;
   config: Record<string, unknown>;
   events: Record<string, number | null> | null;
   metrics: MetricPoint[];
+  /** Eigenvalue spectra over time, per probe (descending), for the heatmap. */
+  spectra: { step: number; probe: string; eigenvalues: number[] }[];
 }
+
+/** mean and min–max band of one metric across the runs of a group, on a shared step grid. */
+export interface Band {
+  mean: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+}
+
+export interface CompareGroup {
+  arch: string;
+  condition: string;
+  runs: string[];
+  steps: number[];
+  test_acc: Band;
+  train_acc: Band;
+  entropy: Band;
+  weight_norm: Band;
+}
+
+export interface CompareData {
+  probe: string;
+  /** H̃* estimated from the selected Transformer baselines (null when it cannot be). */
+  threshold: number | null;
+  groups: CompareGroup[];
+  necessity: { arch: string; n: number; crossed: number; grokked: number; grokkedWithoutCrossingFirst: number; crossedWithoutGrokking: number }[];
+  interventions: { arch: string; condition: string; n: number; nBaseline: number; censored: number; delayMean: number | null; delayCI: [number, number] | null; p: number | null; d: number | null }[];
+}
+
+export interface RunRequest {
+  preset?: string;
+  task?: string;
+  arch?: string;
+  seed?: number;
+  steps?: number;
+  evalEvery?: number;
+  condition?: string;
+  p?: number;
+  dModel?: number;
+  nHeads?: number;
+  dMlp?: number;
+  lr?: number;
+  normTargetRun?: string;
+}
+
+/** A file crossing the transport: name and base64 content. */
+export interface UploadedFile {
+  name: string;
+  base64: string;
+}
+
+export interface ImportResult {
+  file: string;
+  ok: boolean;
+  /** One line per run (imported / already there / renamed) or the problem. */
+  messages: string[];
+}
+
+/** Pushed to subscribers while runs train. */
+export type LiveEvent =
+  | { type: 'run-progress'; id: string; step: number; totalSteps: number; stepsPerSecond: number | null; etaSeconds: number | null; backend: string | null; latest: MetricPoint | null }
+  | { type: 'run-finished'; id: string; status: string; error: string | null }
+  | { type: 'library-changed' };
 
 export interface GrokscopeApi {
   listRuns(): Promise<RunListItem[]>;
   getRun(id: string): Promise<RunDetail>;
+  compare(ids: string[]): Promise<CompareData>;
+  startRun(request: RunRequest): Promise<{ id: string }>;
+  stopRun(id: string): Promise<void>;
+  deleteRuns(ids: string[]): Promise<void>;
+  /** Import dropped files (.grokrun / .grokbundle; CSV or Parquet as external runs), each all or nothing. */
+  importFiles(files: UploadedFile[]): Promise<ImportResult[]>;
+  /** A .grokbundle (or .grokrun for one run) of the given runs, as bytes to save. */
+  exportRuns(ids: string[], kind: 'grokrun' | 'grokbundle'): Promise<UploadedFile>;
+  /** Live events; returns an unsubscribe function. */
+  subscribe(listener: (event: LiveEvent) => void): () => void;
 }
 
+/** Methods callable over a transport (everything but subscribe). */
+export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'stopRun', 'deleteRuns', 'importFiles', 'exportRuns'] as const;
+export type ApiMethod = (typeof API_METHODS)[number];
+
 /** IPC channel names, shared by main and preload so they cannot drift apart. */
-export const API_CHANNELS = { listRuns: 'grokscope:listRuns', getRun: 'grokscope:getRun' } as const;
+export const API_CHANNELS = {
+  listRuns: 'grokscope:listRuns',
+  getRun: 'grokscope:getRun',
+  compare: 'grokscope:compare',
+  startRun: 'grokscope:startRun',
+  stopRun: 'grokscope:stopRun',
+  deleteRuns: 'grokscope:deleteRuns',
+  importFiles: 'grokscope:importFiles',
+  exportRuns: 'grokscope:exportRuns',
+  event: 'grokscope:event',
+} as const;

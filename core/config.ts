@@ -77,6 +77,9 @@ export const RunConfigSchema = z
     if (c.condition === 'norm-matched' && !c.normTargetRun) {
       ctx.addIssue({ code: 'custom', path: ['normTargetRun'], message: "a norm-matched run needs the id of the 'mix' run whose weight norm it replays" });
     }
+    if (c.condition === 'mix' && c.earlyStopEvals > 0) {
+      ctx.addIssue({ code: 'custom', path: ['earlyStopEvals'], message: 'a mix run must train its whole budget: its weight norms are the norm-matched targets' });
+    }
     if (c.probe === 'attn.out' && c.arch === 'mlp') {
       ctx.addIssue({ code: 'custom', path: ['probe'], message: "the mlp has no 'attn.out' probe" });
     }

@@ -1,10 +1,21 @@
-import { contextBridge, ipcRenderer } from 'electron';
-import { API_CHANNELS, type GrokscopeApi } from '../core/api.js';
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { API_CHANNELS, type GrokscopeApi, type LiveEvent } from '../core/api.js';
 
 /** Exposes exactly the api.ts contract to the renderer, nothing more. */
 const api: GrokscopeApi = {
   listRuns: () => ipcRenderer.invoke(API_CHANNELS.listRuns),
-  getRun: (id: string) => ipcRenderer.invoke(API_CHANNELS.getRun, id),
+  getRun: (id) => ipcRenderer.invoke(API_CHANNELS.getRun, id),
+  compare: (ids) => ipcRenderer.invoke(API_CHANNELS.compare, ids),
+  startRun: (request) => ipcRenderer.invoke(API_CHANNELS.startRun, request),
+  stopRun: (id) => ipcRenderer.invoke(API_CHANNELS.stopRun, id),
+  deleteRuns: (ids) => ipcRenderer.invoke(API_CHANNELS.deleteRuns, ids),
+  importFiles: (files) => ipcRenderer.invoke(API_CHANNELS.importFiles, files),
+  exportRuns: (ids, kind) => ipcRenderer.invoke(API_CHANNELS.exportRuns, ids, kind),
+  subscribe: (listener) => {
+    const handler = (_e: IpcRendererEvent, event: LiveEvent): void => listener(event);
+    ipcRenderer.on(API_CHANNELS.event, handler);
+    return () => ipcRenderer.off(API_CHANNELS.event, handler);
+  },
 };
 
 contextBridge.exposeInMainWorld('grokscope', api);

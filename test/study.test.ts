@@ -23,7 +23,8 @@ describe('study specs', () => {
     const nm = plan.filter((r) => r.config.condition === 'norm-matched');
     expect(nm).toHaveLength(10);
     for (const r of nm) expect(r.dependsOn).toBe(r.key.replace('norm-matched', 'mix'));
-    expect(plan.every((r) => r.config.earlyStopEvals === NAMED_STUDIES.quick.earlyStopEvals)).toBe(true);
+    expect(plan.filter((r) => r.config.condition === 'mix').every((r) => r.config.earlyStopEvals === 0)).toBe(true);
+    expect(plan.filter((r) => r.config.condition !== 'mix').every((r) => r.config.earlyStopEvals === NAMED_STUDIES.quick.earlyStopEvals)).toBe(true);
   });
 
   it('rejects specs with norm-matched but no mix, or no baseline', () => {

@@ -19,7 +19,7 @@ export const StudySpecSchema = z
     archs: z.array(z.enum(ARCHS)).min(1),
     conditions: z.array(z.enum(CONDITIONS)).min(1),
     seeds: z.array(z.number().int().nonnegative()).min(1),
-    /** Stop runs after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never). */
+    /** Stop baseline and norm-matched runs after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never). */
     earlyStopEvals: z.number().int().min(0).default(0),
   })
   .strict()
@@ -58,7 +58,8 @@ export function planRuns(spec: StudySpec): PlannedRun[] {
             seed,
             condition,
             ...(condition === 'norm-matched' ? { normTargetRun: 'planned' } : {}),
-            earlyStopEvals: spec.earlyStopEvals,
+            // A mix run trains its whole budget: its per-step norms are the norm-matched targets.
+            earlyStopEvals: condition === 'mix' ? 0 : spec.earlyStopEvals,
           };
           const parsed = RunConfigSchema.safeParse(raw);
           if (!parsed.success) throw new Error(`study ${spec.name}: run ${runKey(task, arch, condition, seed)}: ${describeZodError(parsed.error)}`);

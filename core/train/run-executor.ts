@@ -71,9 +71,9 @@ export function eventsFromMetrics(config: RunConfig, rows: MetricRow[]): RunEven
 }
 
 /**
- * The weight-norm trajectory a norm-matched run replays: that of its `mix` run, every step. A mix
- * run that completed early (it grokked and was stopped, see earlyStopEvals) has no norms after its
- * last step; from there on the norm-matched run holds the mix run's final norm (docs/decisions.md).
+ * The weight-norm trajectory a norm-matched run replays: that of its `mix` run, every step. The
+ * mix run must have trained at least as many steps (mix runs never stop early; see
+ * docs/decisions.md for why holding a final norm instead was tried and dropped).
  */
 export async function loadNormTargets(libraryDir: string, config: RunConfig): Promise<Float64Array | undefined> {
   if (config.condition !== 'norm-matched') return undefined;
@@ -82,13 +82,9 @@ export async function loadNormTargets(libraryDir: string, config: RunConfig): Pr
     const id = await lib.resolveRunId(target);
     const run = await lib.getRun(id);
     if (run.config.condition !== 'mix') throw new Error(`norm-matched target ${id} is a '${run.config.condition}' run, not 'mix'`);
-    const recorded = await lib.getStepNorms(id);
-    const last = recorded.length - 1;
-    const norms = new Float64Array(Math.max(recorded.length, config.steps + 1)).fill(NaN);
-    norms.set(recorded);
-    if (last < config.steps && run.status === 'completed' && last >= 1 && Number.isFinite(recorded[last])) norms.fill(recorded[last], last + 1);
-    const missing = Array.from({ length: config.steps }, (_, i) => i + 1).find((s) => !Number.isFinite(norms[s]));
-    if (missing !== undefined) throw new Error(`norm-matched target ${id} has no weight norm for step ${missing} (it ran ${last} of ${config.steps} steps and is ${run.status})`);
+    const norms = await lib.getStepNorms(id);
+    const missing = Array.from({ length: config.steps }, (_, i) => i + 1).find((s) => !(s < norms.length && Number.isFinite(norms[s])));
+    if (missing !== undefined) throw new Error(`norm-matched target ${id} has no weight norm for step ${missing} (it ran ${norms.length - 1} of ${config.steps} steps and is ${run.status})`);
     return norms;
   });
 }

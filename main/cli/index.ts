@@ -12,6 +12,7 @@ import type { BenchResult, BenchTask } from '../../workers/protocol.js';
 import { UserError, oneLine } from './errors.js';
 import { cmdStudy } from './study.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
+import { cmdServe } from './serve.js';
 import { ProgressBar } from './progress.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
 
@@ -268,6 +269,13 @@ export function buildProgram(): Command {
       .option('--keep <dir>', 'keep the originals and reproductions in this (empty or new) folder')
       .description('train a bundle’s runs again on this machine and report, per run, whether they match'),
   ).action(async (bundle: string, opts) => finish(await guarded(opts, () => cmdReproduce(bundle, opts))));
+  withCommon(
+    program
+      .command('serve')
+      .option('--port <n>', 'port on 127.0.0.1 (default: any free port)')
+      .option('--workers <n>', 'training workers (default: cores − 1)')
+      .description('the workbench in a browser: renderer and API on 127.0.0.1 with an access token'),
+  ).action(async (opts) => finish(await guarded(opts, () => cmdServe(opts))));
   const bench = withCommon(program.command('bench').description('time training steps and evaluations'));
   bench.addOption(new Option('--preset <name>').choices(Object.keys(PRESETS)).default('quick'));
   bench.addOption(new Option('--arch <arch>').choices([...ARCHS]).default('transformer'));

@@ -1,40 +1,63 @@
-import { app, BrowserWindow, ipcMain } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, shell } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_CHANNELS, type RunDetail, type RunListItem } from '../../core/api.js';
-import { Library } from '../../core/library/library.js';
+import { API_CHANNELS, API_METHODS, type LiveEvent } from '../../core/api.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
+import { importSources } from '../../core/library/transfer.js';
+import { GrokscopeService } from '../../core/service.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
 
 /**
- * Electron main process: a thin host of core. It validates every IPC argument and answers from
- * the run library; training runs in the piscina pool (wired in with the workbench issue).
+ * Electron main process: a thin host of core. It owns the training pool and the run library
+ * through GrokscopeService, validates every IPC argument (service.dispatch), forwards live events
+ * to the window and turns the important ones into notifications.
  */
 const libraryDir = resolveLibraryDir();
 const here = path.dirname(fileURLToPath(import.meta.url));
+const workers = Number(process.env.GROKSCOPE_WORKERS) || defaultWorkerCount();
+const pool = createTrainingPool(workers);
+const service = new GrokscopeService(libraryDir, pool);
+let win: BrowserWindow | null = null;
 
-function isRunId(x: unknown): x is string {
-  return typeof x === 'string' && x.length > 0 && x.length < 200;
+for (const method of API_METHODS) {
+  ipcMain.handle(API_CHANNELS[method], async (_event, ...args: unknown[]) => service.dispatch(method, args));
 }
 
-ipcMain.handle(API_CHANNELS.listRuns, async (): Promise<RunListItem[]> => Library.with(libraryDir, (lib) => lib.listRuns()));
-ipcMain.handle(API_CHANNELS.getRun, async (_event, id: unknown): Promise<RunDetail> => {
-  if (!isRunId(id)) throw new Error('getRun expects a run id');
-  return Library.with(libraryDir, async (lib) => {
-    const run = await lib.getRun(await lib.resolveRunId(id));
-    const metrics = await lib.getMetrics(run.id);
-    return {
-      id: run.id,
-      status: run.status,
-      backend: run.backend,
-      config: run.config as unknown as Record<string, unknown>,
-      events: run.events as unknown as Record<string, number | null> | null,
-      metrics: metrics.map(({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, entropy }) => ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, entropy })),
-    };
-  });
+service.subscribe((event: LiveEvent) => {
+  win?.webContents.send(API_CHANNELS.event, event);
+  if (event.type === 'run-finished' && Notification.isSupported()) {
+    new Notification({ title: `Run ${event.status}`, body: event.error ? `${event.id}: ${event.error}` : event.id }).show();
+  }
 });
 
+async function importDialog(): Promise<void> {
+  const r = await dialog.showOpenDialog({ properties: ['openFile', 'multiSelections'], filters: [{ name: 'Grokscope runs', extensions: ['grokrun', 'grokbundle'] }] });
+  if (r.canceled) return;
+  const reports = await importSources(libraryDir, r.filePaths);
+  const lines = reports.map((x) => (x.ok ? x.outcomes.map((o) => o.message).join('\n') : `failed: ${x.error}`));
+  await dialog.showMessageBox({ message: 'Import', detail: lines.join('\n') });
+  win?.webContents.send(API_CHANNELS.event, { type: 'library-changed' } satisfies LiveEvent);
+}
+
+function buildMenu(): void {
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate([
+      {
+        label: 'File',
+        submenu: [
+          { label: 'Import runs…', accelerator: 'CmdOrCtrl+O', click: () => void importDialog() },
+          { label: 'Open library folder', click: () => void shell.openPath(libraryDir) },
+          { type: 'separator' },
+          { role: 'quit' },
+        ],
+      },
+      { role: 'viewMenu' },
+    ]),
+  );
+}
+
 function createWindow(): void {
-  const win = new BrowserWindow({
+  win = new BrowserWindow({
     width: 1280,
     height: 800,
     webPreferences: {
@@ -50,6 +73,12 @@ function createWindow(): void {
 
 if (!app.requestSingleInstanceLock()) app.quit();
 else {
-  void app.whenReady().then(createWindow);
-  app.on('window-all-closed', () => app.quit());
+  app.on('second-instance', () => win?.focus());
+  void app.whenReady().then(() => {
+    buildMenu();
+    createWindow();
+  });
+  app.on('window-all-closed', () => {
+    void pool.destroy().finally(() => app.quit());
+  });
 }

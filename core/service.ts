@@ -1,0 +1,337 @@
+import { z } from 'zod';
+import type { Piscina } from 'piscina';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Band, CompareData, CompareGroup, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from './api.js';
+import { importExternal } from './library/external.js';
+import { scratchDir } from './library/saved-run.js';
+import { exportRuns, importSourcesInto } from './library/transfer.js';
+import { ImportError } from './library/zip.js';
+import { API_METHODS, type ApiMethod } from './api.js';
+import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './config.js';
+import { Library, type MetricRow } from './library/library.js';
+import { analyzeStudy, type StudyRunData } from './study/analyze.js';
+import type { StudySpec } from './study/spec.js';
+import { executeRun } from './train/run-executor.js';
+
+/**
+ * The api.ts contract implemented once, on the run library and a training pool; every host
+ * (Electron main, `grokscope serve`, tests) serves this object through its own transport, and
+ * passes calls through `dispatch`, which validates every argument first.
+ */
+export class ApiError extends Error {}
+
+const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, entropy }: MetricRow): MetricPoint => ({
+  step,
+  train_acc,
+  test_acc,
+  train_loss,
+  test_loss,
+  weight_norm,
+  entropy,
+});
+
+function band(steps: number[], perRun: Map<number, number>[]): Band {
+  const out: Band = { mean: [], min: [], max: [] };
+  for (const s of steps) {
+    const vals = perRun.map((m) => m.get(s)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    out.mean.push(vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null);
+    out.min.push(vals.length ? Math.min(...vals) : null);
+    out.max.push(vals.length ? Math.max(...vals) : null);
+  }
+  return out;
+}
+
+const RunRequestSchema = z
+  .object({
+    preset: z.enum(Object.keys(PRESETS) as [string, ...string[]]).optional(),
+    task: z.string().optional(),
+    arch: z.string().optional(),
+    seed: z.number().int().nonnegative().optional(),
+    steps: z.number().int().positive().optional(),
+    evalEvery: z.number().int().positive().optional(),
+    condition: z.string().optional(),
+    p: z.number().int().positive().optional(),
+    dModel: z.number().int().positive().optional(),
+    nHeads: z.number().int().positive().optional(),
+    dMlp: z.number().int().positive().optional(),
+    lr: z.number().positive().optional(),
+    normTargetRun: z.string().optional(),
+  })
+  .strict();
+
+const RunId = z.string().min(1).max(200);
+/** 64 MiB of file per import call: larger bundles go through `grokscope import`. */
+const MAX_UPLOAD_BASE64 = Math.ceil((64 * 2 ** 20 * 4) / 3);
+const Uploaded = z.object({ name: z.string().min(1).max(255), base64: z.string().max(MAX_UPLOAD_BASE64, 'file over 64 MiB: use grokscope import') }).strict();
+
+/** Argument schemas per method: what a transport accepts before anything runs. */
+const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
+  listRuns: z.tuple([]),
+  getRun: z.tuple([RunId]),
+  compare: z.tuple([z.array(RunId).min(1).max(2000)]),
+  startRun: z.tuple([RunRequestSchema]),
+  stopRun: z.tuple([RunId]),
+  deleteRuns: z.tuple([z.array(RunId).min(1).max(10_000)]),
+  importFiles: z.tuple([z.array(Uploaded).min(1).max(100)]),
+  exportRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.enum(['grokrun', 'grokbundle'])]),
+};
+
+export function configFromRequest(request: RunRequest): RunConfig {
+  const { preset = 'quick', ...rest } = request;
+  const base = PRESETS[preset as keyof typeof PRESETS];
+  if (!base) throw new ApiError(`unknown preset '${preset}'`);
+  const spectrumEvery = rest.evalEvery !== undefined ? rest.evalEvery * Math.max(1, Math.round(base.spectrumEvery / base.evalEvery)) : base.spectrumEvery;
+  const parsed = RunConfigSchema.safeParse({ ...base, spectrumEvery, ...rest });
+  if (!parsed.success) throw new ApiError(`invalid run: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+export class GrokscopeService implements GrokscopeApi {
+  private readonly listeners = new Set<(e: LiveEvent) => void>();
+  private readonly active = new Map<string, AbortController>();
+
+  constructor(
+    readonly libraryDir: string,
+    private readonly pool: Piscina | null,
+  ) {}
+
+  private emit(e: LiveEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        /* a failing listener must not stop the others */
+      }
+    }
+  }
+
+  subscribe(listener: (event: LiveEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async listRuns(): Promise<RunListItem[]> {
+    return Library.with(this.libraryDir, async (lib) => {
+      const out: RunListItem[] = [];
+      for (const s of await lib.listRuns()) {
+        const r = await lib.getRun(s.id);
+        out.push({
+          ...s,
+          backend: r.backend,
+          origin: r.origin,
+          lead: r.events?.lead ?? null,
+          stepsDone: r.stepsDone,
+          steps: r.config.steps,
+        });
+      }
+      return out;
+    });
+  }
+
+  async getRun(id: string): Promise<RunDetail> {
+    return Library.with(this.libraryDir, async (lib) => {
+      const run = await lib.getRun(await lib.resolveRunId(id));
+      return {
+        id: run.id,
+        status: run.status,
+        backend: run.backend,
+        backendNote: run.backendNote,
+        origin: run.origin,
+        note: run.note,
+        config: run.config as unknown as Record<string, unknown>,
+        events: run.events as unknown as Record<string, number | null> | null,
+        metrics: (await lib.getMetrics(run.id)).map(point),
+        spectra: await lib.getSpectra(run.id),
+      };
+    });
+  }
+
+  async compare(ids: string[]): Promise<CompareData> {
+    const data: StudyRunData[] = await Library.with(this.libraryDir, async (lib) => {
+      const out: StudyRunData[] = [];
+      for (const id of ids) {
+        const run = await lib.getRun(await lib.resolveRunId(id));
+        out.push({ key: run.id, run, metrics: await lib.getMetrics(run.id) });
+      }
+      return out;
+    });
+    const probe = data[0].run.config.probe;
+    const order = ['baseline', 'mix', 'norm-matched'];
+    const conditions = [...new Set(data.map((d) => d.run.config.condition))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const groups: CompareGroup[] = [];
+    for (const arch of [...new Set(data.map((d) => d.run.config.arch))].sort().reverse()) {
+      for (const condition of conditions) {
+        const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
+        if (runs.length === 0) continue;
+        const steps = [...new Set(runs.flatMap((d) => d.metrics.map((m) => m.step)))].sort((a, b) => a - b);
+        const series = (f: (m: MetricRow) => number | undefined): Map<number, number>[] =>
+          runs.map((d) => new Map(d.metrics.flatMap((m) => (f(m) === undefined ? [] : [[m.step, f(m)!] as [number, number]]))));
+        groups.push({
+          arch,
+          condition,
+          runs: runs.map((d) => d.run.id),
+          steps,
+          test_acc: band(steps, series((m) => m.test_acc)),
+          train_acc: band(steps, series((m) => m.train_acc)),
+          entropy: band(steps, series((m) => m.entropy[probe])),
+          weight_norm: band(steps, series((m) => m.weight_norm)),
+        });
+      }
+    }
+    let threshold: number | null = null;
+    let necessity: CompareData['necessity'] = [];
+    let interventions: CompareData['interventions'] = [];
+    if (data.some((d) => d.run.config.condition === 'baseline')) {
+      const spec: StudySpec = {
+        version: 1,
+        name: 'compare',
+        preset: 'quick',
+        overrides: {},
+        tasks: [...new Set(data.map((d) => d.run.config.task))],
+        archs: [...new Set(data.map((d) => d.run.config.arch))],
+        conditions: conditions as StudySpec['conditions'],
+        seeds: [...new Set(data.map((d) => d.run.config.seed))],
+        earlyStopEvals: 0,
+      };
+      const summary = analyzeStudy(spec, data);
+      threshold = summary.thresholds.find((t) => t.arch === 'transformer')?.estimate.threshold ?? summary.thresholds[0]?.estimate.threshold ?? null;
+      necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
+      interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
+    }
+    return { probe, threshold, groups, necessity, interventions };
+  }
+
+  async startRun(request: RunRequest): Promise<{ id: string }> {
+    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    const config = configFromRequest(request);
+    const controller = new AbortController();
+    let resolveId!: (id: string) => void;
+    let rejectId!: (e: Error) => void;
+    const created = new Promise<string>((res, rej) => {
+      resolveId = res;
+      rejectId = rej;
+    });
+    let lastEmit = 0;
+    let runId: string | null = null;
+    void executeRun({
+      libraryDir: this.libraryDir,
+      pool: this.pool,
+      config,
+      signal: controller.signal,
+      onCreated: (id) => {
+        runId = id;
+        this.active.set(id, controller);
+        resolveId(id);
+        this.emit({ type: 'library-changed' });
+      },
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - lastEmit < 250 && p.step < p.totalSteps) return;
+        lastEmit = now;
+        this.emit({
+          type: 'run-progress',
+          id: p.runId,
+          step: p.step,
+          totalSteps: p.totalSteps,
+          stepsPerSecond: p.stepsPerSecond,
+          etaSeconds: p.stepsPerSecond ? (p.totalSteps - p.step) / p.stepsPerSecond : null,
+          backend: p.backend,
+          latest: p.latest
+            ? {
+                step: p.latest.step,
+                train_acc: p.latest.trainAcc,
+                test_acc: p.latest.testAcc,
+                train_loss: p.latest.trainLoss,
+                test_loss: p.latest.testLoss,
+                weight_norm: p.latest.weightNorm,
+                entropy: Object.fromEntries(Object.entries(p.latest.probes).map(([k, v]) => [k, v!.entropy])),
+              }
+            : null,
+        });
+      },
+    })
+      .then((outcome) => {
+        this.active.delete(outcome.runId);
+        this.emit({ type: 'run-finished', id: outcome.runId, status: outcome.status, error: outcome.error });
+        this.emit({ type: 'library-changed' });
+      })
+      .catch((err: Error) => {
+        if (runId) {
+          this.active.delete(runId);
+          this.emit({ type: 'run-finished', id: runId, status: 'failed', error: err.message });
+        } else rejectId(new ApiError(err.message.split('\n')[0]));
+      });
+    return { id: await created };
+  }
+
+  async stopRun(id: string): Promise<void> {
+    const c = this.active.get(id);
+    if (!c) throw new ApiError(`run ${id} is not training in this session`);
+    c.abort();
+  }
+
+  async deleteRuns(ids: string[]): Promise<void> {
+    for (const id of ids) if (this.active.has(id)) throw new ApiError(`run ${id} is training; stop it first`);
+    await Library.with(this.libraryDir, async (lib) => {
+      for (const id of ids) await lib.deleteRun(await lib.resolveRunId(id));
+    });
+    this.emit({ type: 'library-changed' });
+  }
+
+  async importFiles(files: UploadedFile[]): Promise<ImportResult[]> {
+    const scratch = scratchDir('upload');
+    try {
+      const results: ImportResult[] = [];
+      await Library.with(this.libraryDir, async (lib) => {
+        for (const [i, f] of files.entries()) {
+          // Only the base name, in a folder of its own: a dropped name never picks the path.
+          const safe = path.basename(f.name).replace(/[^A-Za-z0-9._ -]+/g, '_') || 'file';
+          const dir = path.join(scratch.dir, String(i));
+          mkdirSync(dir);
+          const file = path.join(dir, safe);
+          writeFileSync(file, Buffer.from(f.base64, 'base64'));
+          if (/\.(csv|tsv|parquet)$/i.test(safe)) {
+            try {
+              const o = await importExternal(lib, file);
+              results.push({ file: f.name, ok: true, messages: [o.message] });
+            } catch (err) {
+              results.push({ file: f.name, ok: false, messages: [err instanceof ImportError ? err.message : `${safe}: ${(err as Error).message.split('\n')[0]}`] });
+            }
+            continue;
+          }
+          const [r] = await importSourcesInto(lib, [file]);
+          results.push(r.ok ? { file: f.name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: f.name, ok: false, messages: [r.error] });
+        }
+      });
+      this.emit({ type: 'library-changed' });
+      return results;
+    } finally {
+      scratch.cleanup();
+    }
+  }
+
+  async exportRuns(ids: string[], kind: 'grokrun' | 'grokbundle'): Promise<UploadedFile> {
+    const scratch = scratchDir('download');
+    try {
+      const name = kind === 'grokrun' ? `${ids[0]}.grokrun` : `grokscope-${ids.length}-runs.grokbundle`;
+      const out = path.join(scratch.dir, name);
+      await exportRuns(this.libraryDir, ids, out);
+      return { name, base64: readFileSync(out).toString('base64') };
+    } catch (err) {
+      throw new ApiError((err as Error).message.split('\n')[0]);
+    } finally {
+      scratch.cleanup();
+    }
+  }
+
+  /** Validate a transport call and run it; errors come back as one-line messages. */
+  async dispatch(method: string, args: unknown): Promise<unknown> {
+    if (!(API_METHODS as readonly string[]).includes(method)) throw new ApiError(`unknown method '${method}'`);
+    const schema = ARGS[method as ApiMethod];
+    const parsed = schema.safeParse(args);
+    if (!parsed.success) throw new ApiError(`${method}: invalid arguments: ${describeZodError(parsed.error)}`);
+    const fn = (this[method as ApiMethod] as (...a: unknown[]) => Promise<unknown>).bind(this);
+    return fn(...parsed.data);
+  }
+}

@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { resolveLibraryDir } from '../../core/library/paths.js';
+import { GrokscopeService } from '../../core/service.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
+import { packageRoot } from '../../core/versions.js';
+import { serve } from '../server/serve.js';
+import { UserError } from './errors.js';
+
+export async function cmdServe(opts: { library?: string; port?: string; workers?: string }): Promise<number> {
+  const port = opts.port === undefined ? 0 : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port expects 0–65535 (got '${opts.port}')`);
+  const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
+  const libraryDir = resolveLibraryDir(opts.library);
+  const pool = createTrainingPool(workers);
+  const service = new GrokscopeService(libraryDir, pool);
+  const staticDir = path.join(packageRoot() ?? process.cwd(), 'dist', 'renderer');
+  let server;
+  try {
+    server = await serve({ service, staticDir, port });
+  } catch (err) {
+    await pool.destroy();
+    const msg = (err as Error).message;
+    throw new UserError(/EADDRINUSE/.test(msg) ? `port ${port} is in use` : msg);
+  }
+  process.stderr.write(`grokscope serve: library ${libraryDir}, ${workers} worker(s); Ctrl-C to stop\n`);
+  process.stdout.write(`${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await pool.destroy();
+  return 0;
+}

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { GrokscopeService } from '../core/service.js';
+import { createTrainingPool } from '../core/train/pool.js';
+import { exportRuns, importSources } from '../core/library/transfer.js';
+import { Library } from '../core/library/library.js';
+import { serve, type RunningServer } from '../main/server/serve.js';
+import { root } from './helpers/cli.js';
+import { makeFixtureRun } from './helpers/fixture-run.js';
+import { tempDir } from './helpers/tmp.js';
+
+/**
+ * The real renderer in real Chromium (Debian's, installed by scripts/setup-browser.mjs from
+ * `npm test`) against `grokscope serve` on a temporary library. Screenshots of each main view go
+ * to test/artifacts/ (ignored by git) for CI to keep.
+ */
+const exe = [process.env.GROKSCOPE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
+const artifacts = path.join(root, 'test', 'artifacts');
+const tmp = tempDir();
+const pool = createTrainingPool(1);
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!exe) throw new Error('no Chromium: run `node scripts/setup-browser.mjs` (npm test does)');
+  mkdirSync(artifacts, { recursive: true });
+  const lib = path.join(tmp.dir, 'lib');
+  // Two seeds per group; salts make test accuracy reach 1 early so that some runs "grok".
+  for (const seed of [0, 1]) {
+    await makeFixtureRun(lib, { id: `tf-base-${seed}`, salt: 1000 + seed, config: { seed, arch: 'transformer' } });
+    await makeFixtureRun(lib, { id: `tf-mix-${seed}`, salt: 10 + seed, config: { seed, arch: 'transformer', condition: 'mix' } });
+    await makeFixtureRun(lib, { id: `mlp-base-${seed}`, salt: 500 + seed, config: { seed, arch: 'mlp', probe: 'resid.final' } });
+  }
+  server = await serve({ service: new GrokscopeService(lib, pool), staticDir: path.join(root, 'dist', 'renderer') });
+  browser = await chromium.launch({ executablePath: exe, args: ['--no-sandbox', '--disable-gpu'] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await pool.destroy();
+  tmp.cleanup();
+});
+
+/** Drop files on the window as a user would (a DataTransfer carrying File objects). */
+async function dropFiles(files: { name: string; bytes: Buffer }[]): Promise<void> {
+  const dt = await page.evaluateHandle((fs: { name: string; b64: string }[]) => {
+    const transfer = new DataTransfer();
+    for (const f of fs) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      transfer.items.add(new File([bytes], f.name));
+    }
+    return transfer;
+  }, files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64') })));
+  await page.dispatchEvent('.app', 'drop', { dataTransfer: dt });
+}
+
+describe('the workbench in a browser', () => {
+  it('refuses requests without the token', async () => {
+    const bare = server.url.split('?')[0];
+    expect((await fetch(bare)).status).toBe(403);
+    expect((await fetch(`${bare}?token=wrong`)).status).toBe(403);
+    expect((await fetch(server.url)).status).toBe(200);
+  });
+
+  it('lists the library, sorts and filters it', async () => {
+    await page.goto(server.url);
+    await page.waitForSelector('tr[data-run="tf-base-0"]');
+    expect(await page.locator('tbody tr').count()).toBe(6);
+    await page.fill('input[type=search]', 'mlp');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    await page.fill('input[type=search]', '');
+    await page.screenshot({ path: path.join(artifacts, 'library.png') });
+  });
+
+  it('compares Transformer and MLP groups side by side with the tables', async () => {
+    for (const id of ['tf-base-0', 'tf-base-1', 'tf-mix-0', 'tf-mix-1', 'mlp-base-0', 'mlp-base-1']) await page.check(`input[aria-label="select ${id}"]`);
+    await page.click('button[data-action=compare]');
+    await page.waitForSelector('[data-arch=transformer] canvas');
+    await page.waitForSelector('[data-arch=mlp] canvas');
+    const necessity = await page.locator('table[data-table=necessity] tbody tr').allTextContents();
+    expect(necessity.map((r) => r.split(/\s+/)[0].trim())).toEqual(expect.arrayContaining(['mlp', 'transformer']));
+    const interventions = await page.locator('table[data-table=interventions] tbody tr').allTextContents();
+    expect(interventions.some((r) => r.includes('mix'))).toBe(true);
+    await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
+  });
+
+  it('launches a run and watches it train live to the end', async () => {
+    await page.click('button[data-tab=launch]');
+    await page.fill('input[name=steps]', '200');
+    await page.fill('input[name=evalEvery]', '10');
+    await page.fill('input[name=seed]', '4');
+    await page.click('button[data-action=launch]');
+    await page.waitForSelector('.run-view [data-field=status]');
+    await page.waitForSelector('.run-view [data-field=status]:has-text("completed")', { timeout: 90_000 });
+    const header = await page.locator('.run-header').textContent();
+    expect(header).toMatch(/backend (wasm|wasm\+openblas|cpu|tensorflow)/);
+    await page.waitForSelector('[data-chart=accuracy] canvas');
+    await page.screenshot({ path: path.join(artifacts, 'run.png'), fullPage: true });
+    await page.click('button[data-tab=library]');
+    await page.waitForSelector('tbody tr:has-text("completed") >> text=200/200');
+  }, 120_000);
+
+  it('imports saved runs dropped on the window, names bad files, and exports a bundle', async () => {
+    const other = path.join(tmp.dir, 'other');
+    await makeFixtureRun(other, { id: 'dropped-run', salt: 7 });
+    const saved = path.join(tmp.dir, 'dropped.grokrun');
+    await exportRuns(other, ['dropped-run'], saved);
+    await page.click('button[data-tab=library]');
+    await dropFiles([{ name: 'dropped.grokrun', bytes: readFileSync(saved) }]);
+    await page.waitForSelector('tr[data-run="dropped-run"]');
+    await dropFiles([{ name: 'dropped.grokrun', bytes: readFileSync(saved) }]);
+    await page.waitForSelector('.notice:has-text("already in the library")');
+    await dropFiles([{ name: 'broken.grokrun', bytes: Buffer.from('not a zip') }]);
+    const alert = await page.waitForSelector('[role=alert]:has-text("broken.grokrun")');
+    expect(await alert.textContent()).toMatch(/not a readable zip/);
+    await page.screenshot({ path: path.join(artifacts, 'import.png') });
+
+    for (const id of ['tf-mix-0', 'tf-base-0']) {
+      const box = page.locator(`input[aria-label="select ${id}"]`);
+      if (!(await box.isChecked())) await box.check();
+    }
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button[data-action=export]')]);
+    const file = path.join(tmp.dir, download.suggestedFilename());
+    await download.saveAs(file);
+    expect(file.endsWith('.grokbundle')).toBe(true);
+    const fresh = path.join(tmp.dir, 'fresh');
+    const [rep] = await importSources(fresh, [file]);
+    expect(rep.ok).toBe(true);
+    const ids = (await Library.with(fresh, (l) => l.listRuns())).map((r) => r.id).sort();
+    expect(ids).toEqual(expect.arrayContaining(['tf-base-0', 'tf-mix-0']));
+    writeFileSync(path.join(artifacts, 'exported-bundle-runs.txt'), ids.join('\n'));
+  });
+
+  it('names a bad launch in one line instead of failing silently', async () => {
+    await page.click('button[data-tab=launch]');
+    await page.fill('input[name=steps]', '0');
+    await page.click('button[data-action=launch]');
+    const alert = await page.waitForSelector('.launch [role=alert]');
+    expect(await alert.textContent()).toMatch(/steps/);
+    await page.screenshot({ path: path.join(artifacts, 'launch.png') });
+  });
+});
