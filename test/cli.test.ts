@@ -50,7 +50,7 @@ describe('grokscope CLI', () => {
     };
     expect(out.status).toBe('completed');
     expect(out.steps).toBe(120);
-    expect(['wasm', 'cpu', 'tensorflow']).toContain(out.backend);
+    expect(['wasm+openblas', 'wasm', 'cpu', 'tensorflow']).toContain(out.backend);
     expect(out.final.train_acc).toBe(1);
     expect(out.events.T_mem).not.toBeNull();
     expect(Object.keys(out.final.entropy).sort()).toEqual(['attn.out', 'embed', 'mlp.hidden', 'resid.final']);
