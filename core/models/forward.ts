@@ -9,14 +9,17 @@ import type { ModelConfig, ProbeName } from './config.js';
  * `=` query (the last position) attends to all three positions, so the mask never bites and the
  * MLP at positions a and b never reaches the output. We therefore compute attention for the `=`
  * query alone and the MLP at `=` alone: the same logits, loss and gradients as the full
- * computation, at a third of the cost. Tokens enter through one-hot matmuls rather than gather,
- * because the wasm backend has no gradient kernel for gather.
+ * computation, at a third of the cost. Tokens enter by row lookup (gather); on wasm, whose
+ * Gather is slow and has no gradient kernel, core/train/wasm-gather.ts provides both.
  */
 export interface Batch {
   /** One-hot of token a, [N, vocab]. */
   xa: tf.Tensor2D;
   /** One-hot of token b, [N, vocab]. */
   xb: tf.Tensor2D;
+  /** Token a and b as indices, [N] int32, for row lookups (tf.gather). */
+  ia: tf.Tensor1D;
+  ib: tf.Tensor1D;
 }
 
 export interface ForwardOut {
@@ -71,8 +74,8 @@ function forwardTransformer(ctx: ForwardContext, P: ParamTensors, batch: Batch, 
   const WK = P.W_K as tf.Tensor2D;
   const WV = P.W_V as tf.Tensor2D;
   // Residual stream before the block at the three positions; the `=` row is the same for all inputs.
-  const r0 = tf.add(tf.matMul(batch.xa, E), row(pos, 0)) as tf.Tensor2D;
-  const r1 = tf.add(tf.matMul(batch.xb, E), row(pos, 1)) as tf.Tensor2D;
+  const r0 = tf.add(tf.gather(E, batch.ia), row(pos, 0)) as tf.Tensor2D;
+  const r1 = tf.add(tf.gather(E, batch.ib), row(pos, 1)) as tf.Tensor2D;
   const r2 = tf.add(row(E, ctx.eqToken), row(pos, 2)) as tf.Tensor2D;
   const q = tf.matMul(r2, P.W_Q as tf.Tensor2D);
   const keys = [tf.matMul(r0, WK), tf.matMul(r1, WK), tf.matMul(r2, WK)];
@@ -111,11 +114,13 @@ function forwardMlp(ctx: ForwardContext, P: ParamTensors, batch: Batch, wantProb
   const E = P.embed as tf.Tensor2D;
   const d = ctx.model.dModel;
   const WIn = P.W_in as tf.Tensor2D;
-  // concat(embed[a], embed[b]) · W_in, written as two half-products to avoid materialising the concat.
-  const pre: tf.Tensor2D = tf.add(
-    tf.add(tf.matMul(tf.matMul(batch.xa, E), tf.slice(WIn, [0, 0], [d, -1])), tf.matMul(tf.matMul(batch.xb, E), tf.slice(WIn, [d, 0], [d, -1]))),
-    P.b_in,
-  );
+  // concat(embed[a], embed[b]) · W_in = (E · W_in[:d])[a] + (E · W_in[d:])[b]: the first layer
+  // depends on each token only, so it is computed once per token (a vocab × d_mlp table) and
+  // looked up per example — the same algebra, a fraction of the products.
+  const tableA = tf.matMul(E, tf.slice(WIn, [0, 0], [d, -1])) as tf.Tensor2D;
+  const tableB = tf.matMul(E, tf.slice(WIn, [d, 0], [d, -1])) as tf.Tensor2D;
+  // (On wasm, gather and its gradient are our own kernels: core/train/wasm-gather.ts.)
+  const pre: tf.Tensor2D = tf.add(tf.add(tf.gather(tableA, batch.ia), tf.gather(tableB, batch.ib)), P.b_in);
   const hidden = tf.relu(pre) as tf.Tensor2D;
   const rep = tf.add(tf.matMul(hidden, P.W_out as tf.Tensor2D), P.b_out) as tf.Tensor2D;
   const logits = tf.matMul(ctx.repTransform ? ctx.repTransform(rep) : rep, P.W_U as tf.Tensor2D) as tf.Tensor2D;

@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { BackendChoice } from './backend-choices.js';
 import { installFastMatMulGradient } from './matmul-grad.js';
 import { loadBlas, registerBlasMatMul } from './blas.js';
+import { registerWasmRowKernels } from './wasm-gather.js';
 
 export interface BackendInfo {
   /** tfjs backend name actually in use. */
@@ -49,6 +50,7 @@ async function tryWasm(): Promise<void> {
   const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
+  registerWasmRowKernels();
 }
 
 /** wasm with sgemm for its matrix products; returns the library used. */

@@ -41,6 +41,10 @@ function oneHot(indices: Int32Array, depth: number): tf.Tensor2D {
   return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(indices, 'int32'), depth), 'float32') as tf.Tensor2D);
 }
 
+function batchOf(a: Int32Array, b: Int32Array, vocab: number): Batch {
+  return { xa: oneHot(a, vocab), xb: oneHot(b, vocab), ia: tf.tensor1d(a, 'int32'), ib: tf.tensor1d(b, 'int32') };
+}
+
 function column(inputs: Int32Array, col: number, rows?: Int32Array): Int32Array {
   const n = rows ? rows.length : inputs.length / 3;
   const out = new Int32Array(n);
@@ -114,9 +118,9 @@ export class Trainer {
     this.ctx = { model, eqToken: dataset.eqToken, order: dataset.task.order };
     if (model.arch === 'transformer') Object.assign(this.ctx, makeHeadMatrices(model));
     const { inputs, labels, trainIndices } = dataset;
-    this.trainBatch = { xa: oneHot(column(inputs, 0, trainIndices), dataset.vocab), xb: oneHot(column(inputs, 1, trainIndices), dataset.vocab) };
+    this.trainBatch = batchOf(column(inputs, 0, trainIndices), column(inputs, 1, trainIndices), dataset.vocab);
     this.trainLabels = oneHot(Int32Array.from(trainIndices, (i) => labels[i]), dataset.classes);
-    this.allBatch = { xa: oneHot(column(inputs, 0), dataset.vocab), xb: oneHot(column(inputs, 1), dataset.vocab) };
+    this.allBatch = batchOf(column(inputs, 0), column(inputs, 1), dataset.vocab);
     this.allLabels = oneHot(labels, dataset.classes);
     this.allLabelIds = tf.tensor1d(labels, 'int32');
     this.normTargets = options.normTargets ?? null;
@@ -310,9 +314,13 @@ export class Trainer {
       ...Object.values(this.params),
       this.trainBatch.xa,
       this.trainBatch.xb,
+      this.trainBatch.ia,
+      this.trainBatch.ib,
       this.trainLabels,
       this.allBatch.xa,
       this.allBatch.xb,
+      this.allBatch.ia,
+      this.allBatch.ib,
       this.allLabels,
       this.allLabelIds,
     ]);
