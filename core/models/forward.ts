@@ -38,6 +38,12 @@ export interface ForwardContext {
   headSum?: tf.Tensor2D;
   /** Block indicator [heads, d]: spreads a head's weight back over its channels. */
   headSpread?: tf.Tensor2D;
+  /**
+   * How tokens' rows are read: `gather` (wasm, with our kernels; tensorflow) or `onehot` products
+   * (tfjs's pure-JS cpu backend, whose gather gradient is ~3× slower than the product there).
+   * The same numbers either way.
+   */
+  rowLookup?: 'gather' | 'onehot';
   /** Applied to `resid.final` before the unembedding (training-time interventions). */
   repTransform?: (rep: tf.Tensor2D) => tf.Tensor2D;
 }
@@ -57,6 +63,11 @@ export function makeHeadMatrices(model: ModelConfig): { headSum: tf.Tensor2D; he
   return { headSum: tf.tensor2d(sum, [d, h]), headSpread: tf.tensor2d(spread, [h, d]) };
 }
 
+/** table[token] for each example: a row lookup or the equivalent one-hot product. */
+function rows(ctx: ForwardContext, table: tf.Tensor2D, idx: tf.Tensor1D, onehot: tf.Tensor2D): tf.Tensor2D {
+  return (ctx.rowLookup === 'onehot' ? tf.matMul(onehot, table) : tf.gather(table, idx)) as tf.Tensor2D;
+}
+
 function row(t: tf.Tensor, i: number): tf.Tensor2D {
   return tf.slice(t as tf.Tensor2D, [i, 0], [1, -1]);
 }
@@ -74,8 +85,8 @@ function forwardTransformer(ctx: ForwardContext, P: ParamTensors, batch: Batch, 
   const WK = P.W_K as tf.Tensor2D;
   const WV = P.W_V as tf.Tensor2D;
   // Residual stream before the block at the three positions; the `=` row is the same for all inputs.
-  const r0 = tf.add(tf.gather(E, batch.ia), row(pos, 0)) as tf.Tensor2D;
-  const r1 = tf.add(tf.gather(E, batch.ib), row(pos, 1)) as tf.Tensor2D;
+  const r0 = tf.add(rows(ctx, E, batch.ia, batch.xa), row(pos, 0)) as tf.Tensor2D;
+  const r1 = tf.add(rows(ctx, E, batch.ib, batch.xb), row(pos, 1)) as tf.Tensor2D;
   const r2 = tf.add(row(E, ctx.eqToken), row(pos, 2)) as tf.Tensor2D;
   const q = tf.matMul(r2, P.W_Q as tf.Tensor2D);
   const keys = [tf.matMul(r0, WK), tf.matMul(r1, WK), tf.matMul(r2, WK)];
@@ -120,7 +131,7 @@ function forwardMlp(ctx: ForwardContext, P: ParamTensors, batch: Batch, wantProb
   const tableA = tf.matMul(E, tf.slice(WIn, [0, 0], [d, -1])) as tf.Tensor2D;
   const tableB = tf.matMul(E, tf.slice(WIn, [d, 0], [d, -1])) as tf.Tensor2D;
   // (On wasm, gather and its gradient are our own kernels: core/train/wasm-gather.ts.)
-  const pre: tf.Tensor2D = tf.add(tf.add(tf.gather(tableA, batch.ia), tf.gather(tableB, batch.ib)), P.b_in);
+  const pre: tf.Tensor2D = tf.add(tf.add(rows(ctx, tableA, batch.ia, batch.xa), rows(ctx, tableB, batch.ib, batch.xb)), P.b_in);
   const hidden = tf.relu(pre) as tf.Tensor2D;
   const rep = tf.add(tf.matMul(hidden, P.W_out as tf.Tensor2D), P.b_out) as tf.Tensor2D;
   const logits = tf.matMul(ctx.repTransform ? ctx.repTransform(rep) : rep, P.W_U as tf.Tensor2D) as tf.Tensor2D;

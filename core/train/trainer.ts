@@ -115,7 +115,7 @@ export class Trainer {
     this.m = cloneHost(init.m);
     this.v = cloneHost(init.v);
     this.stepCount = init.step;
-    this.ctx = { model, eqToken: dataset.eqToken, order: dataset.task.order };
+    this.ctx = { model, eqToken: dataset.eqToken, order: dataset.task.order, rowLookup: tf.getBackend() === 'cpu' ? 'onehot' : 'gather' };
     if (model.arch === 'transformer') Object.assign(this.ctx, makeHeadMatrices(model));
     const { inputs, labels, trainIndices } = dataset;
     this.trainBatch = batchOf(column(inputs, 0, trainIndices), column(inputs, 1, trainIndices), dataset.vocab);
