@@ -10,13 +10,22 @@ import { existsSync } from 'node:fs';
 const CANDIDATES = [process.env.GROKSCOPE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
 const found = () => CANDIDATES.find((p) => existsSync(p));
 
+/** apt-get as root, or through passwordless sudo; null when neither is possible. */
+function aptRunner() {
+  if (spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
+  if (process.getuid?.() === 0) return (args, opts) => spawnSync('apt-get', args, opts);
+  if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return (args, opts) => spawnSync('sudo', ['-n', '-E', 'apt-get', ...args], opts);
+  return null;
+}
+
 if (!found()) {
-  if (process.getuid?.() === 0 && spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0) {
+  const apt = aptRunner();
+  if (apt) {
     process.stderr.write('installing Debian chromium for the browser tests (once)…\n');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: ['ignore', 'ignore', 'inherit'], env, timeout: 900_000 }).status === 0;
+    const install = () => apt(['install', '-y', '--no-install-recommends', 'chromium'], { stdio: ['ignore', 'ignore', 'inherit'], env, timeout: 900_000 }).status === 0;
     if (!install()) {
-      spawnSync('apt-get', ['update'], { stdio: 'ignore', env, timeout: 600_000 });
+      apt(['update'], { stdio: 'ignore', env, timeout: 600_000 });
       install();
     }
   }
