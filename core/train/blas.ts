@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
+import { callOriginal, replaceWasmKernel, type WasmTensorInfo } from './wasm-heap.js';
 
 /**
  * Native matrix products for the wasm backend: tfjs's BatchMatMul kernel on `wasm` is replaced by
@@ -83,17 +84,6 @@ export function loadBlas(): Blas | Error {
   return (cached = new Error(`OpenBLAS not found (${tried.join('; ') || `no candidates for ${process.platform}`})`));
 }
 
-interface WasmTensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: string): WasmTensorInfo;
-  typedArrayFromHeap(t: WasmTensorInfo): Float32Array;
-}
-
 let registered = false;
 
 /**
@@ -102,18 +92,14 @@ let registered = false;
  */
 export function registerBlasMatMul(blas: Blas): void {
   if (registered) return;
-  const original = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (!original) throw new Error('the wasm backend has no BatchMatMul kernel to replace');
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.BatchMatMul,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const a = inputs.a as unknown as WasmTensorInfo;
-      const b = inputs.b as unknown as WasmTensorInfo;
+  replaceWasmKernel(tf.BatchMatMul, (original) => {
+    if (!original) throw new Error('the wasm backend has no BatchMatMul kernel to replace');
+    return (args) => {
+      const { inputs, backend: be, attrs } = args;
+      const a = inputs.a;
+      const b = inputs.b;
       if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error('BatchMatMul: float32 only');
-      const be = backend as unknown as WasmBackendLike;
-      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
       const ra = a.shape.length;
       const rb = b.shape.length;
       const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -125,15 +111,12 @@ export function registerBlasMatMul(blas: Blas): void {
       const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
       const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
       const batch = outBatch.reduce((x, y) => x * y, 1);
-      if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) {
-        // Broadcasting over several batch dimensions at once: not used by our models.
-        return original.kernelFunc({ inputs, backend, attrs });
-      }
-      const out = be.makeOutput([...outBatch, m, n], 'float32');
-      // Views taken after makeOutput: an allocation may grow (and detach) the wasm heap.
-      const av = be.typedArrayFromHeap(a);
-      const bv = be.typedArrayFromHeap(b);
-      const cv = be.typedArrayFromHeap(out);
+      // Broadcasting over several batch dimensions at once: not used by our models.
+      if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return callOriginal(original, args);
+      const out: WasmTensorInfo = be.makeOutput([...outBatch, m, n], 'float32');
+      const av = be.typedArrayFromHeap(a) as Float32Array;
+      const bv = be.typedArrayFromHeap(b) as Float32Array;
+      const cv = be.typedArrayFromHeap(out) as Float32Array;
       const lda = a.shape[ra - 1];
       const ldb = b.shape[rb - 1];
       for (let i = 0; i < batch; i++) {
@@ -147,8 +130,8 @@ export function registerBlasMatMul(blas: Blas): void {
         }
         blas.sgemm(CBLAS_ROW_MAJOR, transposeA ? CBLAS_TRANS : CBLAS_NO_TRANS, transposeB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, 1, ai, lda, bi, ldb, 0, ci, n);
       }
-      return out as unknown as tf.TensorInfo;
-    },
+      return out;
+    };
   });
   registered = true;
 }
