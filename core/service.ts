@@ -112,21 +112,7 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async listRuns(): Promise<RunListItem[]> {
-    return Library.with(this.libraryDir, async (lib) => {
-      const out: RunListItem[] = [];
-      for (const s of await lib.listRuns()) {
-        const r = await lib.getRun(s.id);
-        out.push({
-          ...s,
-          backend: r.backend,
-          origin: r.origin,
-          lead: r.events?.lead ?? null,
-          stepsDone: r.stepsDone,
-          steps: r.config.steps,
-        });
-      }
-      return out;
-    });
+    return Library.with(this.libraryDir, (lib) => lib.listRunsDetailed());
   }
 
   async getRun(id: string): Promise<RunDetail> {

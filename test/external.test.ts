@@ -3,15 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Library } from '../core/library/library.js';
 import { importExternal, mapColumn } from '../core/library/external.js';
-import { tempDir } from './helpers/tmp.js';
+import { scratchFolders } from './helpers/tmp.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-function scratch(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const scratch = scratchFolders(afterEach);
 
 describe('external runs from other tools', () => {
   it('maps known column names and keeps the rest', () => {

@@ -5,7 +5,7 @@ import { PRESETS } from '../core/config.js';
 import { Library } from '../core/library/library.js';
 import { metricsToCsv } from '../core/library/csv.js';
 import type { EvalRecord } from '../core/train/trainer.js';
-import { tempDir } from './helpers/tmp.js';
+import { scratchFolders } from './helpers/tmp.js';
 
 const require = createRequire(import.meta.url);
 
@@ -24,13 +24,7 @@ function record(step: number, withSpectra = false): EvalRecord {
   };
 }
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-function lib(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const lib = scratchFolders(afterEach);
 
 describe('run library', () => {
   it('round-trips a run, its metrics, norms and spectra across sessions', async () => {

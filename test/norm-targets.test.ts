@@ -2,15 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PRESETS } from '../core/config.js';
 import { loadNormTargets } from '../core/train/run-executor.js';
 import { makeFixtureRun } from './helpers/fixture-run.js';
-import { tempDir } from './helpers/tmp.js';
+import { scratchFolders } from './helpers/tmp.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+const scratch = scratchFolders(afterEach);
 
 describe('norm-matched targets', () => {
   it('replay the mix run step by step, and refuse a mix run shorter than the control', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
+    const t = { dir: scratch() };
     // The fixture mix run recorded ‖θ‖ = 10 + s/3 for steps 0..60 and completed.
     const mix = await makeFixtureRun(t.dir, { id: 'mix', config: { condition: 'mix' } });
     const norms = (await loadNormTargets(t.dir, { ...PRESETS.quick, steps: 60, condition: 'norm-matched' as const, normTargetRun: mix }))!;

@@ -7,17 +7,11 @@ import { writeManifest, listFiles } from '../core/library/manifest.js';
 import { exportRuns, importSources, importSourcesInto, type ImportReport } from '../core/library/transfer.js';
 import { DEFAULT_ZIP_LIMITS, extractZip, writeZip } from '../core/library/zip.js';
 import { makeFixtureRun } from './helpers/fixture-run.js';
-import { tempDir } from './helpers/tmp.js';
+import { scratchFolders } from './helpers/tmp.js';
 import { craftZip } from './helpers/zipcraft.js';
 import { mutateBytes } from './helpers/mutate.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-function scratch(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const scratch = scratchFolders(afterEach);
 
 async function snapshot(dir: string, id: string): Promise<unknown> {
   return Library.with(dir, async (l) => {

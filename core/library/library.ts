@@ -394,6 +394,28 @@ export class Library {
     }));
   }
 
+  /** Every run with what a library view shows (backend, origin, progress, lead), in one query. */
+  async listRunsDetailed(): Promise<(RunSummary & { backend: string | null; origin: RunOrigin; stepsDone: number; steps: number; lead: number | null })[]> {
+    const reader = await this.con.runAndReadAll(
+      `SELECT id, task, arch, condition, seed, status, t_grok, t_cross, backend, origin, steps_done, config, events FROM runs ORDER BY created_at, id`,
+    );
+    return reader.getRowObjectsJS().map((r) => ({
+      id: String(r.id),
+      task: String(r.task),
+      arch: String(r.arch),
+      condition: String(r.condition),
+      seed: Number(r.seed),
+      status: r.status as RunStatus,
+      T_grok: r.t_grok === null ? null : Number(r.t_grok),
+      T_cross: r.t_cross === null ? null : Number(r.t_cross),
+      backend: r.backend === null ? null : String(r.backend),
+      origin: (r.origin ?? 'trained') as RunOrigin,
+      stepsDone: Number(r.steps_done),
+      steps: Number((JSON.parse(String(r.config)) as { steps?: number }).steps ?? 0),
+      lead: r.events === null ? null : ((JSON.parse(String(r.events)) as RunEvents).lead ?? null),
+    }));
+  }
+
   /** A run by exact id, or by a unique id prefix. */
   async resolveRunId(idOrPrefix: string): Promise<string> {
     const reader = await this.con.runAndReadAll(
@@ -480,8 +502,7 @@ export class Library {
 
   /** Column names and types of a Parquet file; throws (DuckDB's message) when it is not one. */
   async describeParquet(file: string): Promise<[string, string][]> {
-    const r = await this.con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${str(file)})`);
-    return r.getRowObjectsJS().map((x) => [String(x.column_name), String(x.column_type)]);
+    return this.describeQuery(`SELECT * FROM read_parquet(${str(file)})`);
   }
 
   /**

@@ -7,3 +7,17 @@ export function tempDir(prefix = 'grokscope-test-'): { dir: string; cleanup: () 
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * For a test file: returns `scratch()`, which makes a temporary folder that is removed after the
+ * current test (vitest's afterEach).
+ */
+export function scratchFolders(afterEach: (fn: () => void) => void): () => string {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+  return () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    return t.dir;
+  };
+}
