@@ -42,6 +42,16 @@ export interface RunDetail {
   metrics: MetricPoint[];
   /** Eigenvalue spectra over time, per probe (descending), for the heatmap. */
   spectra: { step: number; probe: string; eigenvalues: number[] }[];
+  /**
+   * Online forecast of the grokking step from other completed baseline runs of the same task,
+   * architecture and size (null when there are too few to fit); see core/analysis/live-forecast.ts.
+   */
+  forecast: {
+    threshold: number;
+    referenceRuns: number;
+    relError: number | null;
+    points: { step: number; predicted: number; lo: number | null; hi: number | null }[];
+  } | null;
 }
 
 /** mean and min–max band of one metric across the runs of a group, on a shared step grid. */

@@ -10,7 +10,8 @@ import { ImportError } from './library/zip.js';
 import { API_METHODS, type ApiMethod } from './api.js';
 import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './config.js';
 import { Library, type MetricRow } from './library/library.js';
-import { analyzeStudy, type StudyRunData } from './study/analyze.js';
+import { analyzeStudy, traceOf, type StudyRunData } from './study/analyze.js';
+import { liveForecast } from './analysis/live-forecast.js';
 import type { StudySpec } from './study/spec.js';
 import { executeRun } from './train/run-executor.js';
 
@@ -129,8 +130,28 @@ export class GrokscopeService implements GrokscopeApi {
         events: run.events as unknown as Record<string, number | null> | null,
         metrics: (await lib.getMetrics(run.id)).map(point),
         spectra: await lib.getSpectra(run.id),
+        forecast: await this.forecastFor(lib, run),
       };
     });
+  }
+
+  /** Reference: up to 20 other completed baseline runs with the same task, arch, p and width. */
+  private async forecastFor(lib: Library, run: Awaited<ReturnType<Library['getRun']>>): Promise<RunDetail['forecast']> {
+    const c = run.config;
+    const candidates = (await lib.listRunsDetailed()).filter((r) => r.id !== run.id && r.status === 'completed' && r.condition === 'baseline' && r.task === c.task && r.arch === c.arch);
+    const reference: StudyRunData[] = [];
+    for (const r of candidates.reverse()) {
+      if (reference.length >= 20) break;
+      const other = await lib.getRun(r.id);
+      const o = other.config;
+      if (other.origin === 'external' || o.p !== c.p || o.dModel !== c.dModel || o.dMlp !== c.dMlp || o.trainFraction !== c.trainFraction) continue;
+      reference.push({ key: r.id, run: other, metrics: await lib.getMetrics(r.id) });
+    }
+    if (reference.length < 2) return null;
+    const rules = { memThreshold: c.memThreshold, grokThreshold: c.grokThreshold, crossPersistence: c.crossPersistence };
+    const target = traceOf({ key: run.id, run, metrics: await lib.getMetrics(run.id) }, c.probe);
+    const f = liveForecast(target, reference.map((d) => traceOf(d, c.probe)), rules);
+    return f ? { threshold: f.threshold, referenceRuns: f.referenceRuns, relError: f.relError, points: f.points } : null;
   }
 
   async compare(ids: string[]): Promise<CompareData> {

@@ -102,6 +102,7 @@ describe('the workbench in a browser', () => {
     const header = await page.locator('.run-header').textContent();
     expect(header).toMatch(/backend (wasm|wasm\+openblas|cpu|tensorflow)/);
     await page.waitForSelector('[data-chart=accuracy] canvas');
+    expect(await page.locator('[data-field=forecast]').textContent()).toMatch(/forecast/);
     await page.screenshot({ path: path.join(artifacts, 'run.png'), fullPage: true });
     await page.click('button[data-tab=library]');
     await page.waitForSelector('tbody tr:has-text("completed") >> text=200/200');

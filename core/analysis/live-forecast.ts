@@ -1,0 +1,37 @@
+import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast, onlineForecast, type PowerLawFit } from './forecast.js';
+import { quantile } from './stats.js';
+import { bestThreshold } from './threshold.js';
+import type { EventRules, RunTrace } from './trace.js';
+
+/**
+ * The onset forecast for a run in progress (C5's online forecaster, made usable on a live run):
+ * H̃* and the power law are fitted on *other* completed runs of the same setting (the reference),
+ * never on the run itself; the interval comes from how wrong the same procedure was on the
+ * reference runs when each was held out (80th percentile of their mean relative errors e):
+ * T_grok ∈ [T̂/(1+e), T̂/(1−e)].
+ */
+export interface LiveForecast {
+  threshold: number;
+  fit: PowerLawFit;
+  referenceRuns: number;
+  /** Held-out relative error used for the interval (null: too few reference runs to say). */
+  relError: number | null;
+  points: { step: number; predicted: number; lo: number | null; hi: number | null }[];
+}
+
+export function liveForecast(target: RunTrace, reference: RunTrace[], rules: EventRules): LiveForecast | null {
+  const others = reference.filter((r) => r.id !== target.id);
+  const threshold = bestThreshold(others, rules);
+  if (threshold === null) return null;
+  const fit = fitPowerLaw(forecastPairs(others, threshold, rules));
+  if (!fit) return null;
+  const errors = others.length >= 3 ? leaveOneSeedOutForecast(others, rules).flatMap((e) => (e.meanRelError === null ? [] : [e.meanRelError])) : [];
+  const e = errors.length >= 2 ? quantile(errors, 0.8) : null;
+  const points = onlineForecast(target, fit, threshold).map((f) => ({
+    step: f.step,
+    predicted: f.predicted,
+    lo: e === null ? null : f.predicted / (1 + e),
+    hi: e === null || e >= 1 ? null : f.predicted / (1 - e),
+  }));
+  return { threshold, fit, referenceRuns: others.length, relError: e, points };
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { liveForecast } from '../core/analysis/live-forecast.js';
+import type { RunTrace } from '../core/analysis/trace.js';
+
+const rules = { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 };
+
+/** H̃ falls linearly and passes 0.61 exactly 1,000 steps before T_grok (as in analysis.test.ts). */
+function planted(seed: number, tGrok: number, slope: number, until = tGrok + 2000): RunTrace {
+  const points = [];
+  for (let step = 0; step <= until; step += 50) {
+    const h = Math.min(0.9, Math.max(0.3, 0.61 + slope * (tGrok - 1000 - step)));
+    points.push({ step, trainAcc: step >= 100 ? 1 : 0.5, testAcc: step >= tGrok ? 1 : 0.1, entropy: h });
+  }
+  return { id: `r${seed}`, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: tGrok + 2000, points, weightNorm: points.map(() => 10), fourier: null };
+}
+
+describe('live forecast of the onset', () => {
+  // Different slopes: only H̃* = 0.61 gives every run the same 1,000-step lead.
+  const reference = [planted(0, 3000, 0.00018), planted(1, 4000, 0.00022), planted(2, 3500, 0.0002), planted(3, 5000, 0.00024), planted(4, 4500, 0.00016)];
+
+  it('forecasts a run in progress from other runs only, with an interval from their held-out errors', () => {
+    // The live run has trained to step 2,000 of a run that will grok at 4,200.
+    const live = planted(9, 4200, 0.0002, 2000);
+    const f = liveForecast(live, [...reference, live], rules)!;
+    expect(f.referenceRuns).toBe(5); // the run itself is never in its reference
+    expect(Math.abs(f.threshold - 0.61)).toBeLessThanOrEqual(0.0101);
+    const last = f.points.at(-1)!;
+    expect(last.step).toBe(2000);
+    // Slopes differ by ±20 %, so the pooled law is approximate: near 4,200, and the interval,
+    // sized by the reference runs' own held-out errors, covers the truth.
+    expect(Math.abs(last.predicted - 4200) / 4200).toBeLessThan(0.2);
+    expect(f.relError).not.toBeNull();
+    expect(last.lo!).toBeLessThanOrEqual(4200);
+    expect(last.hi!).toBeGreaterThanOrEqual(4200);
+  });
+
+  it('says nothing without enough reference runs', () => {
+    expect(liveForecast(planted(9, 4200, 0.0002, 2000), [], rules)).toBeNull();
+  });
+});
