@@ -114,6 +114,11 @@ export interface ImportResult {
 export type LiveEvent =
   | { type: 'run-progress'; id: string; step: number; totalSteps: number; stepsPerSecond: number | null; etaSeconds: number | null; backend: string | null; latest: MetricPoint | null }
   | { type: 'run-finished'; id: string; status: string; error: string | null }
+  /** The first evaluation at which test accuracy reached the grokking threshold / H̃ fell below H̃*. */
+  | { type: 'run-grokked'; id: string; step: number }
+  | { type: 'run-crossed'; id: string; step: number; threshold: number }
+  | { type: 'study-progress'; name: string; done: number; failed: number; total: number; running: number }
+  | { type: 'study-finished'; name: string; status: string; summary: string | null; report: string | null; verdicts: Record<string, string> | null; error: string | null }
   | { type: 'library-changed' };
 
 export interface GrokscopeApi {
@@ -123,6 +128,8 @@ export interface GrokscopeApi {
   startRun(request: RunRequest): Promise<{ id: string }>;
   stopRun(id: string): Promise<void>;
   deleteRuns(ids: string[]): Promise<void>;
+  /** Start a named study ('quick' | 'paper') or a spec object; resumes one of the same name. */
+  startStudy(spec: string | Record<string, unknown>): Promise<{ name: string; runs: number }>;
   /** Import dropped files (.grokrun / .grokbundle; CSV or Parquet as external runs), each all or nothing. */
   importFiles(files: UploadedFile[]): Promise<ImportResult[]>;
   /** A .grokbundle (or .grokrun for one run) of the given runs, as bytes to save. */
@@ -132,7 +139,7 @@ export interface GrokscopeApi {
 }
 
 /** Methods callable over a transport (everything but subscribe). */
-export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'stopRun', 'deleteRuns', 'importFiles', 'exportRuns'] as const;
+export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'stopRun', 'deleteRuns', 'startStudy', 'importFiles', 'exportRuns'] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** IPC channel names, shared by main and preload so they cannot drift apart. */
@@ -143,6 +150,7 @@ export const API_CHANNELS = {
   startRun: 'grokscope:startRun',
   stopRun: 'grokscope:stopRun',
   deleteRuns: 'grokscope:deleteRuns',
+  startStudy: 'grokscope:startStudy',
   importFiles: 'grokscope:importFiles',
   exportRuns: 'grokscope:exportRuns',
   event: 'grokscope:event',

@@ -12,7 +12,9 @@ import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './co
 import { Library, type MetricRow } from './library/library.js';
 import { analyzeStudy, traceOf, type StudyRunData } from './study/analyze.js';
 import { liveForecast } from './analysis/live-forecast.js';
-import type { StudySpec } from './study/spec.js';
+import { NAMED_STUDIES, StudySpecSchema, planRuns, type StudySpec } from './study/spec.js';
+import { runStudy } from './study/runner.js';
+import { writeReport } from './study/report.js';
 import { executeRun } from './train/run-executor.js';
 
 /**
@@ -74,6 +76,7 @@ const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   startRun: z.tuple([RunRequestSchema]),
   stopRun: z.tuple([RunId]),
   deleteRuns: z.tuple([z.array(RunId).min(1).max(10_000)]),
+  startStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
   importFiles: z.tuple([z.array(Uploaded).min(1).max(100)]),
   exportRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.enum(['grokrun', 'grokbundle'])]),
 };
@@ -91,6 +94,7 @@ export function configFromRequest(request: RunRequest): RunConfig {
 export class GrokscopeService implements GrokscopeApi {
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   private readonly active = new Map<string, AbortController>();
+  private readonly studies = new Map<string, AbortController>();
 
   constructor(
     readonly libraryDir: string,
@@ -221,6 +225,10 @@ export class GrokscopeService implements GrokscopeApi {
     });
     let lastEmit = 0;
     let runId: string | null = null;
+    let grokked = false;
+    let below = 0;
+    let crossed = false;
+    let lastSeenStep = -1;
     void executeRun({
       libraryDir: this.libraryDir,
       pool: this.pool,
@@ -233,6 +241,20 @@ export class GrokscopeService implements GrokscopeApi {
         this.emit({ type: 'library-changed' });
       },
       onProgress: (p) => {
+        const r = p.latest;
+        if (r && !grokked && r.testAcc >= config.grokThreshold) {
+          grokked = true;
+          this.emit({ type: 'run-grokked', id: p.runId, step: r.step });
+        }
+        const h = r?.probes[config.probe]?.entropy;
+        if (r && !crossed && h !== undefined && r.step !== lastSeenStep) {
+          lastSeenStep = r.step;
+          below = h < config.entropyThreshold ? below + 1 : 0;
+          if (below >= config.crossPersistence) {
+            crossed = true;
+            this.emit({ type: 'run-crossed', id: p.runId, step: r.step, threshold: config.entropyThreshold });
+          }
+        }
         const now = Date.now();
         if (now - lastEmit < 250 && p.step < p.totalSteps) return;
         lastEmit = now;
@@ -270,6 +292,66 @@ export class GrokscopeService implements GrokscopeApi {
         } else rejectId(new ApiError(err.message.split('\n')[0]));
       });
     return { id: await created };
+  }
+
+  async startStudy(specArg: string | Record<string, unknown>): Promise<{ name: string; runs: number }> {
+    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    let spec: StudySpec;
+    if (typeof specArg === 'string') {
+      if (!(specArg in NAMED_STUDIES)) throw new ApiError(`unknown study '${specArg}': expected ${Object.keys(NAMED_STUDIES).join(' or ')}, or a spec`);
+      spec = NAMED_STUDIES[specArg as keyof typeof NAMED_STUDIES];
+    } else {
+      const parsed = StudySpecSchema.safeParse(specArg);
+      if (!parsed.success) throw new ApiError(`invalid study spec: ${describeZodError(parsed.error)}`);
+      spec = parsed.data;
+    }
+    if (this.studies.has(spec.name)) throw new ApiError(`study ${spec.name} is already running`);
+    let planned: number;
+    try {
+      planned = planRuns(spec).length;
+    } catch (err) {
+      throw new ApiError((err as Error).message.split('\n')[0]);
+    }
+    const controller = new AbortController();
+    this.studies.set(spec.name, controller);
+    let last = 0;
+    void runStudy({
+      spec,
+      libraryDir: this.libraryDir,
+      pool: this.pool,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (Date.now() - last < 500 && p.done + p.failed < p.total) return;
+        last = Date.now();
+        this.emit({ type: 'study-progress', name: spec.name, done: p.done, failed: p.failed, total: p.total, running: p.running.size });
+      },
+    })
+      .then(async (results) => {
+        const data: StudyRunData[] = await Library.with(this.libraryDir, async (lib) => {
+          const out: StudyRunData[] = [];
+          for (const r of results) if (r.status === 'completed' && r.runId) out.push({ key: r.key, run: await lib.getRun(r.runId), metrics: await lib.getMetrics(r.runId) });
+          return out;
+        });
+        const failed = results.filter((r) => r.status !== 'completed').length;
+        if (data.length === 0) throw new Error('no run completed');
+        const summary = analyzeStudy(spec, data);
+        const written = writeReport(path.join(this.libraryDir, 'reports', spec.name), summary, data);
+        this.emit({
+          type: 'study-finished',
+          name: spec.name,
+          status: failed ? 'incomplete' : 'completed',
+          summary: written.summaryPath,
+          report: written.reportPath,
+          verdicts: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict])),
+          error: failed ? `${failed} run(s) did not complete` : null,
+        });
+      })
+      .catch((err: Error) => this.emit({ type: 'study-finished', name: spec.name, status: 'failed', summary: null, report: null, verdicts: null, error: err.message.split('\n')[0] }))
+      .finally(() => {
+        this.studies.delete(spec.name);
+        this.emit({ type: 'library-changed' });
+      });
+    return { name: spec.name, runs: planned };
   }
 
   async stopRun(id: string): Promise<void> {

@@ -139,6 +139,22 @@ describe('the workbench in a browser', () => {
     writeFileSync(path.join(artifacts, 'exported-bundle-runs.txt'), ids.join('\n'));
   });
 
+  it('starts a small study from the launch view and reports its verdicts when it finishes', async () => {
+    await page.click('button[data-tab=launch]');
+    const spec = { name: 'ui-study', preset: 'quick', overrides: { p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 30, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 10 }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1] };
+    await page.fill('textarea[name=spec]', JSON.stringify(spec));
+    await page.click('button[data-action=study]');
+    await page.waitForSelector('text=study ui-study started: 2 runs');
+    const done = await page.waitForSelector('.notice:has-text("study ui-study")', { timeout: 90_000 });
+    expect(await done.textContent()).toMatch(/C1 (reproduced|refuted|inconclusive|not-run)/);
+    await page.fill('textarea[name=spec]', '{"name": "bad"');
+    await page.click('button[data-action=study]');
+    expect(await page.locator('.study-form [role=alert]').textContent()).toMatch(/not valid JSON/);
+    await page.fill('textarea[name=spec]', '{"name": "bad", "preset": "quick", "tasks": ["mod-add"], "archs": ["transformer"], "conditions": ["mix"], "seeds": [0]}');
+    await page.click('button[data-action=study]');
+    await expect.poll(() => page.locator('.study-form [role=alert]').textContent()).toMatch(/needs 'baseline'/);
+  }, 120_000);
+
   it('names a bad launch in one line instead of failing silently', async () => {
     await page.click('button[data-tab=launch]');
     await page.fill('input[name=steps]', '0');

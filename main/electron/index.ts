@@ -25,9 +25,12 @@ for (const method of API_METHODS) {
 
 service.subscribe((event: LiveEvent) => {
   win?.webContents.send(API_CHANNELS.event, event);
-  if (event.type === 'run-finished' && Notification.isSupported()) {
-    new Notification({ title: `Run ${event.status}`, body: event.error ? `${event.id}: ${event.error}` : event.id }).show();
-  }
+  if (!Notification.isSupported()) return;
+  const note = (title: string, body: string): void => new Notification({ title, body }).show();
+  if (event.type === 'run-finished') note(`Run ${event.status}`, event.error ? `${event.id}: ${event.error}` : event.id);
+  if (event.type === 'run-grokked') note('Run grokked', `${event.id} at step ${event.step}`);
+  if (event.type === 'run-crossed') note('H̃ crossed H̃*', `${event.id} at step ${event.step} (H̃* ${event.threshold})`);
+  if (event.type === 'study-finished') note(`Study ${event.name} ${event.status}`, event.error ?? event.report ?? '');
 });
 
 async function importDialog(): Promise<void> {
