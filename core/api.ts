@@ -18,6 +18,7 @@ export interface RunListItem {
   lead: number | null;
   stepsDone: number;
   steps: number;
+  tags: string[];
 }
 
 export interface MetricPoint {
@@ -128,6 +129,8 @@ export interface GrokscopeApi {
   startRun(request: RunRequest): Promise<{ id: string }>;
   stopRun(id: string): Promise<void>;
   deleteRuns(ids: string[]): Promise<void>;
+  /** Add and remove tags on runs. */
+  tagRuns(ids: string[], add: string[], remove: string[]): Promise<void>;
   /** Start a named study ('quick' | 'paper') or a spec object; resumes one of the same name. */
   startStudy(spec: string | Record<string, unknown>): Promise<{ name: string; runs: number }>;
   /** Import dropped files (.grokrun / .grokbundle; CSV or Parquet as external runs), each all or nothing. */
@@ -139,7 +142,7 @@ export interface GrokscopeApi {
 }
 
 /** Methods callable over a transport (everything but subscribe). */
-export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'stopRun', 'deleteRuns', 'startStudy', 'importFiles', 'exportRuns'] as const;
+export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'stopRun', 'deleteRuns', 'tagRuns', 'startStudy', 'importFiles', 'exportRuns'] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** IPC channel names, shared by main and preload so they cannot drift apart. */
@@ -150,6 +153,7 @@ export const API_CHANNELS = {
   startRun: 'grokscope:startRun',
   stopRun: 'grokscope:stopRun',
   deleteRuns: 'grokscope:deleteRuns',
+  tagRuns: 'grokscope:tagRuns',
   startStudy: 'grokscope:startStudy',
   importFiles: 'grokscope:importFiles',
   exportRuns: 'grokscope:exportRuns',

@@ -76,6 +76,7 @@ const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   startRun: z.tuple([RunRequestSchema]),
   stopRun: z.tuple([RunId]),
   deleteRuns: z.tuple([z.array(RunId).min(1).max(10_000)]),
+  tagRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.array(z.string().min(1).max(64)).max(100), z.array(z.string().min(1).max(64)).max(100)]),
   startStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
   importFiles: z.tuple([z.array(Uploaded).min(1).max(100)]),
   exportRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.enum(['grokrun', 'grokbundle'])]),
@@ -292,6 +293,16 @@ export class GrokscopeService implements GrokscopeApi {
         } else rejectId(new ApiError(err.message.split('\n')[0]));
       });
     return { id: await created };
+  }
+
+  async tagRuns(ids: string[], add: string[], remove: string[]): Promise<void> {
+    await Library.with(this.libraryDir, async (lib) => {
+      for (const id of ids) {
+        const run = await lib.getRun(await lib.resolveRunId(id));
+        await lib.setTags(run.id, [...run.tags.filter((t) => !remove.includes(t)), ...add]);
+      }
+    });
+    this.emit({ type: 'library-changed' });
   }
 
   async startStudy(specArg: string | Record<string, unknown>): Promise<{ name: string; runs: number }> {

@@ -9,6 +9,7 @@ const api: GrokscopeApi = {
   startRun: (request) => ipcRenderer.invoke(API_CHANNELS.startRun, request),
   stopRun: (id) => ipcRenderer.invoke(API_CHANNELS.stopRun, id),
   deleteRuns: (ids) => ipcRenderer.invoke(API_CHANNELS.deleteRuns, ids),
+  tagRuns: (ids, add, remove) => ipcRenderer.invoke(API_CHANNELS.tagRuns, ids, add, remove),
   startStudy: (spec) => ipcRenderer.invoke(API_CHANNELS.startStudy, spec),
   importFiles: (files) => ipcRenderer.invoke(API_CHANNELS.importFiles, files),
   exportRuns: (ids, kind) => ipcRenderer.invoke(API_CHANNELS.exportRuns, ids, kind),

@@ -76,6 +76,19 @@ describe('the workbench in a browser', () => {
     await page.fill('input[type=search]', 'mlp');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
     await page.fill('input[type=search]', '');
+    // Tag two runs, find them by tag, untag one.
+    await page.check('input[aria-label="select tf-base-0"]');
+    await page.check('input[aria-label="select mlp-base-1"]');
+    await page.fill('input[aria-label=tags]', 'paper-fig-2, keep');
+    await page.click('button[data-action=tag]');
+    await page.waitForSelector('tr[data-run="mlp-base-1"] .tag:has-text("paper-fig-2")');
+    await page.fill('input[type=search]', 'paper-fig');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    await page.fill('input[type=search]', '');
+    await page.check('input[aria-label="select tf-base-0"]');
+    await page.fill('input[aria-label=tags]', 'keep');
+    await page.click('button[data-action=untag]');
+    await expect.poll(() => page.locator('tr[data-run="tf-base-0"] .tag').allTextContents()).toEqual(['paper-fig-2']);
     await page.screenshot({ path: path.join(artifacts, 'library.png') });
   });
 

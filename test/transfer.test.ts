@@ -57,6 +57,7 @@ describe('saved runs (.grokrun)', () => {
     const a = scratch();
     const b = scratch();
     const id = await makeFixtureRun(a);
+    await Library.with(a, (l) => l.setTags(id, ['fig-3', ' keep ', 'fig-3', '']));
     const file = path.join(scratch(), 'run.grokrun');
     const r = await exportRuns(a, [id], file);
     expect(r.runs).toEqual([id]);
@@ -66,6 +67,7 @@ describe('saved runs (.grokrun)', () => {
     const run = await Library.with(b, (l) => l.getRun(id));
     expect(run.origin).toBe('imported');
     expect(run.sourceId).toBe(id);
+    expect(run.tags).toEqual(['fig-3', 'keep']); // tags travel with the run, normalised
   });
 
   it('imports the unpacked folder form too', async () => {

@@ -38,6 +38,8 @@ export interface RunRecord {
   note: string | null;
   /** The id the run had where it was trained, for imported runs. */
   sourceId: string | null;
+  /** The researcher's labels (free text, sorted, unique). */
+  tags: string[];
 }
 
 export type RunOrigin = 'trained' | 'imported' | 'external';
@@ -89,6 +91,7 @@ const SCHEMA = [
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS origin VARCHAR DEFAULT 'trained'`,
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR`,
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_id VARCHAR`,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS tags VARCHAR`,
   // Columns of external runs that have no place in our tables, kept so nothing is lost.
   `CREATE TABLE IF NOT EXISTS external_metrics (run_id VARCHAR, step BIGINT, name VARCHAR, value DOUBLE)`,
 ];
@@ -119,7 +122,7 @@ export const RUN_TABLE_NAMES = Object.keys(RUN_TABLES) as RunTable[];
 
 /** What a saved run or bundle brings into the library: its record and one Parquet file per table. */
 export interface RunImport {
-  record: Omit<RunRecord, 'origin' | 'note' | 'sourceId'>;
+  record: Omit<RunRecord, 'origin' | 'note' | 'sourceId' | 'tags'> & { tags?: string[] };
   /** table → Parquet file on disk (already validated by the caller). */
   files: Record<RunTable, string>;
   origin: RunOrigin;
@@ -137,7 +140,7 @@ export interface RunImportOutcome {
 
 const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra', 'external_metrics'];
 const RUN_COLUMNS =
-  'id, created_at, updated_at, status, task, arch, condition, seed, preset, config, backend, backend_note, versions, events, steps_done, error, t_grok, t_cross, origin, note, source_id';
+  'id, created_at, updated_at, status, task, arch, condition, seed, preset, config, backend, backend_note, versions, events, steps_done, error, t_grok, t_cross, origin, note, source_id, tags';
 
 function isLockError(err: unknown): boolean {
   return err instanceof Error && /lock/i.test(err.message);
@@ -148,6 +151,21 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
+}
+
+/** Tags as stored: sorted, unique, trimmed, non-empty, at most 64 characters each. */
+export function normaliseTags(tags: string[]): string[] {
+  return [...new Set(tags.map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= 64))].sort();
+}
+
+function parseTags(v: unknown): string[] {
+  if (v === null || v === undefined) return [];
+  try {
+    const t = JSON.parse(String(v)) as unknown;
+    return Array.isArray(t) ? t.map(String) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** SQL NULL (a metric an external run does not have) reads as NaN. */
@@ -271,7 +289,7 @@ export class Library {
     await this.con.run(
       `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(t)}, ${str(t)}, 'queued', ${str(config.task)}, ${str(config.arch)},
         ${str(config.condition)}, ${num(config.seed)}, ${str(config.preset ?? null)}, ${str(JSON.stringify(config))},
-        NULL, NULL, ${str(JSON.stringify(versions))}, NULL, 0, NULL, NULL, NULL, 'trained', NULL, NULL)`,
+        NULL, NULL, ${str(JSON.stringify(versions))}, NULL, 0, NULL, NULL, NULL, 'trained', NULL, NULL, NULL)`,
     );
     return id;
   }
@@ -395,9 +413,9 @@ export class Library {
   }
 
   /** Every run with what a library view shows (backend, origin, progress, lead), in one query. */
-  async listRunsDetailed(): Promise<(RunSummary & { backend: string | null; origin: RunOrigin; stepsDone: number; steps: number; lead: number | null })[]> {
+  async listRunsDetailed(): Promise<(RunSummary & { backend: string | null; origin: RunOrigin; stepsDone: number; steps: number; lead: number | null; tags: string[] })[]> {
     const reader = await this.con.runAndReadAll(
-      `SELECT id, task, arch, condition, seed, status, t_grok, t_cross, backend, origin, steps_done, config, events FROM runs ORDER BY created_at, id`,
+      `SELECT id, task, arch, condition, seed, status, t_grok, t_cross, backend, origin, steps_done, config, events, tags FROM runs ORDER BY created_at, id`,
     );
     return reader.getRowObjectsJS().map((r) => ({
       id: String(r.id),
@@ -413,7 +431,14 @@ export class Library {
       stepsDone: Number(r.steps_done),
       steps: Number((JSON.parse(String(r.config)) as { steps?: number }).steps ?? 0),
       lead: r.events === null ? null : ((JSON.parse(String(r.events)) as RunEvents).lead ?? null),
+      tags: parseTags(r.tags),
     }));
+  }
+
+  /** Replace a run's tags. */
+  async setTags(id: string, tags: string[]): Promise<void> {
+    const t = normaliseTags(tags);
+    await this.con.run(`UPDATE runs SET tags = ${str(t.length ? JSON.stringify(t) : null)}, updated_at = ${str(nowIso())} WHERE id = ${str(id)}`);
   }
 
   /** A run by exact id, or by a unique id prefix. */
@@ -448,6 +473,7 @@ export class Library {
       origin: (r.origin ?? 'trained') as RunOrigin,
       note: r.note === null || r.note === undefined ? null : String(r.note),
       sourceId: r.source_id === null || r.source_id === undefined ? null : String(r.source_id),
+      tags: parseTags(r.tags),
     };
   }
 
@@ -579,7 +605,7 @@ export class Library {
         `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(rec.createdAt)}, ${str(rec.updatedAt)}, ${str(rec.status)}, ${str(c.task)}, ${str(c.arch)},
           ${str(c.condition)}, ${num(c.seed)}, ${str(c.preset ?? null)}, ${str(JSON.stringify(c))}, ${str(rec.backend)}, ${str(rec.backendNote)},
           ${str(JSON.stringify(rec.versions))}, ${str(rec.events ? JSON.stringify(rec.events) : null)}, ${num(rec.stepsDone)}, ${str(rec.error)},
-          ${num(rec.events?.T_grok)}, ${num(rec.events?.T_cross)}, ${str(item.origin)}, ${str(note)}, ${str(rec.id)})`,
+          ${num(rec.events?.T_grok)}, ${num(rec.events?.T_cross)}, ${str(item.origin)}, ${str(note)}, ${str(rec.id)}, ${str(rec.tags?.length ? JSON.stringify(normaliseTags(rec.tags)) : null)})`,
       );
       for (const table of RUN_TABLE_NAMES) {
         const cols = RUN_TABLES[table].columns.map(([col]) => col).join(', ');
@@ -650,7 +676,7 @@ export class Library {
     const statements = [
       `CREATE OR REPLACE TEMP TABLE ext_rows AS ${grouped.slice(1, -1)}`,
       `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(nowIso())}, ${str(nowIso())}, 'completed', ${str(args.config.task)}, ${str(args.config.arch)},
-        'baseline', ${num(args.config.seed)}, 'external', ${str(JSON.stringify(args.config))}, 'external', NULL, '{}', NULL, 0, NULL, NULL, NULL, 'external', ${str(args.note)}, NULL)`,
+        'baseline', ${num(args.config.seed)}, 'external', ${str(JSON.stringify(args.config))}, 'external', NULL, '{}', NULL, 0, NULL, NULL, NULL, 'external', ${str(args.note)}, NULL, NULL)`,
       `INSERT INTO metrics (run_id, step, ${fields.join(', ')}) SELECT ${str(id)}, step, ${fields.map(metricCol).join(', ')} FROM ext_rows`,
       ...args.columns.flatMap((c, i) =>
         c.target?.table === 'probe'

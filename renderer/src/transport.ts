@@ -56,6 +56,7 @@ export function connectApi(): GrokscopeApi {
     startRun: (r) => call('startRun', r) as ReturnType<GrokscopeApi['startRun']>,
     stopRun: (id) => call('stopRun', id) as ReturnType<GrokscopeApi['stopRun']>,
     deleteRuns: (ids) => call('deleteRuns', ids) as ReturnType<GrokscopeApi['deleteRuns']>,
+    tagRuns: (ids, add, remove) => call('tagRuns', ids, add, remove) as ReturnType<GrokscopeApi['tagRuns']>,
     startStudy: (spec) => call('startStudy', spec) as ReturnType<GrokscopeApi['startStudy']>,
     importFiles: (files) => call('importFiles', files) as ReturnType<GrokscopeApi['importFiles']>,
     exportRuns: (ids, kind) => call('exportRuns', ids, kind) as ReturnType<GrokscopeApi['exportRuns']>,
