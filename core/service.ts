@@ -404,7 +404,7 @@ export class GrokscopeService implements GrokscopeApi {
           results.push(r.ok ? { file: f.name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: f.name, ok: false, messages: [r.error] });
         }
       });
-      this.emit({ type: 'library-changed' });
+      if (results.some((r) => r.ok)) this.emit({ type: 'library-changed' });
       return results;
     } finally {
       scratch.cleanup();

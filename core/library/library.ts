@@ -168,6 +168,22 @@ function parseTags(v: unknown): string[] {
   }
 }
 
+const SUMMARY_COLUMNS = 'id, task, arch, condition, seed, status, t_grok, t_cross';
+
+/** A row of SUMMARY_COLUMNS as a RunSummary. */
+function summaryOf(r: Record<string, unknown>): RunSummary {
+  return {
+    id: String(r.id),
+    task: String(r.task),
+    arch: String(r.arch),
+    condition: String(r.condition),
+    seed: Number(r.seed),
+    status: r.status as RunStatus,
+    T_grok: r.t_grok === null ? null : Number(r.t_grok),
+    T_cross: r.t_cross === null ? null : Number(r.t_cross),
+  };
+}
+
 /** SQL NULL (a metric an external run does not have) reads as NaN. */
 function orNaN(v: unknown): number {
   return v === null || v === undefined ? NaN : Number(v);
@@ -397,35 +413,17 @@ export class Library {
   }
 
   async listRuns(): Promise<RunSummary[]> {
-    const reader = await this.con.runAndReadAll(
-      `SELECT id, task, arch, condition, seed, status, t_grok, t_cross FROM runs ORDER BY created_at, id`,
-    );
-    return reader.getRowObjectsJS().map((r) => ({
-      id: String(r.id),
-      task: String(r.task),
-      arch: String(r.arch),
-      condition: String(r.condition),
-      seed: Number(r.seed),
-      status: r.status as RunStatus,
-      T_grok: r.t_grok === null ? null : Number(r.t_grok),
-      T_cross: r.t_cross === null ? null : Number(r.t_cross),
-    }));
+    const reader = await this.con.runAndReadAll(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY created_at, id`);
+    return reader.getRowObjectsJS().map(summaryOf);
   }
 
   /** Every run with what a library view shows (backend, origin, progress, lead), in one query. */
   async listRunsDetailed(): Promise<(RunSummary & { backend: string | null; origin: RunOrigin; stepsDone: number; steps: number; lead: number | null; tags: string[] })[]> {
     const reader = await this.con.runAndReadAll(
-      `SELECT id, task, arch, condition, seed, status, t_grok, t_cross, backend, origin, steps_done, config, events, tags FROM runs ORDER BY created_at, id`,
+      `SELECT ${SUMMARY_COLUMNS}, backend, origin, steps_done, config, events, tags FROM runs ORDER BY created_at, id`,
     );
     return reader.getRowObjectsJS().map((r) => ({
-      id: String(r.id),
-      task: String(r.task),
-      arch: String(r.arch),
-      condition: String(r.condition),
-      seed: Number(r.seed),
-      status: r.status as RunStatus,
-      T_grok: r.t_grok === null ? null : Number(r.t_grok),
-      T_cross: r.t_cross === null ? null : Number(r.t_cross),
+      ...summaryOf(r),
       backend: r.backend === null ? null : String(r.backend),
       origin: (r.origin ?? 'trained') as RunOrigin,
       stepsDone: Number(r.steps_done),
