@@ -14,7 +14,7 @@ import { analyzeStudy, traceOf, type StudyRunData } from './study/analyze.js';
 import { liveForecast } from './analysis/live-forecast.js';
 import { NAMED_STUDIES, StudySpecSchema, planRuns, type StudySpec } from './study/spec.js';
 import { runStudy } from './study/runner.js';
-import { writeReport } from './study/report.js';
+import { reportStudy } from './study/finish.js';
 import { executeRun } from './train/run-executor.js';
 
 /**
@@ -338,15 +338,9 @@ export class GrokscopeService implements GrokscopeApi {
       },
     })
       .then(async (results) => {
-        const data: StudyRunData[] = await Library.with(this.libraryDir, async (lib) => {
-          const out: StudyRunData[] = [];
-          for (const r of results) if (r.status === 'completed' && r.runId) out.push({ key: r.key, run: await lib.getRun(r.runId), metrics: await lib.getMetrics(r.runId) });
-          return out;
-        });
         const failed = results.filter((r) => r.status !== 'completed').length;
-        if (data.length === 0) throw new Error('no run completed');
-        const summary = analyzeStudy(spec, data);
-        const written = writeReport(path.join(this.libraryDir, 'reports', spec.name), summary, data);
+        const written = await reportStudy(this.libraryDir, spec, results, path.join(this.libraryDir, 'reports', spec.name));
+        const summary = written.summary;
         this.emit({
           type: 'study-finished',
           name: spec.name,

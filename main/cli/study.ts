@@ -2,10 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { describeZodError } from '../../core/config.js';
-import { Library } from '../../core/library/library.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { analyzeStudy, type StudyRunData } from '../../core/study/analyze.js';
-import { writeReport } from '../../core/study/report.js';
+import { reportStudy } from '../../core/study/finish.js';
 import { runStudy, type StudyProgress } from '../../core/study/runner.js';
 import { NAMED_STUDIES, StudySpecSchema, type StudySpec } from '../../core/study/spec.js';
 import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
@@ -82,16 +80,8 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
       process.stderr.write(`study ${spec.name} stopped; run the same command again to resume it\n`);
       return 130;
     }
-    const data: StudyRunData[] = await Library.with(libraryDir, async (lib) => {
-      const out: StudyRunData[] = [];
-      for (const r of results) {
-        if (r.status !== 'completed' || !r.runId) continue;
-        out.push({ key: r.key, run: await lib.getRun(r.runId), metrics: await lib.getMetrics(r.runId) });
-      }
-      return out;
-    });
-    const summary = analyzeStudy(spec, data);
-    const written = writeReport(outDir, summary, data);
+    const written = await reportStudy(libraryDir, spec, results, outDir);
+    const summary = written.summary;
     const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
     if (opts.json) {
       process.stdout.write(

@@ -1,0 +1,28 @@
+import { Library } from '../library/library.js';
+import { analyzeStudy, type StudyRunData, type StudySummary } from './analyze.js';
+import { writeReport } from './report.js';
+import type { StudyRunResult } from './runner.js';
+import type { StudySpec } from './spec.js';
+
+/**
+ * After a study: read its completed runs from the library, analyse them and write the report
+ * folder (summary.json, report.html, figures). Shared by `grokscope study` and the workbench.
+ * Throws when no run completed (analyzeStudy says so).
+ */
+export async function reportStudy(
+  libraryDir: string,
+  spec: StudySpec,
+  results: StudyRunResult[],
+  outDir: string,
+): Promise<{ summary: StudySummary; summaryPath: string; reportPath: string; figures: string[] }> {
+  const data: StudyRunData[] = await Library.with(libraryDir, async (lib) => {
+    const out: StudyRunData[] = [];
+    for (const r of results) {
+      if (r.status !== 'completed' || !r.runId) continue;
+      out.push({ key: r.key, run: await lib.getRun(r.runId), metrics: await lib.getMetrics(r.runId) });
+    }
+    return out;
+  });
+  const summary = analyzeStudy(spec, data);
+  return { summary, ...writeReport(outDir, summary, data) };
+}
