@@ -14,15 +14,15 @@ import { Trainer } from '../core/train/trainer.js';
  */
 const blas = loadBlas();
 
-function losses(config: RunConfig, steps: number): number[] {
+async function losses(config: RunConfig, steps: number): Promise<number[]> {
   const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
   const t = new Trainer(config, ds);
   const out: number[] = [];
   for (let i = 0; i < steps; i++) {
-    out.push(t.trainLoss());
-    t.trainStep();
+    out.push(await t.trainLoss());
+    await t.trainStep();
   }
-  out.push(t.trainLoss());
+  out.push(await t.trainLoss());
   t.dispose();
   return out;
 }
@@ -41,12 +41,12 @@ describe('wasm with OpenBLAS matrix products', () => {
     const small: RunConfig = { ...PRESETS.quick, p: 23, dModel: 32, dMlp: 64, seed: 5 };
     const plain: Record<string, number[]> = {};
     await selectBackend('wasm');
-    for (const arch of ['transformer', 'mlp'] as const) plain[arch] = losses({ ...small, arch }, 50);
+    for (const arch of ['transformer', 'mlp'] as const) plain[arch] = await losses({ ...small, arch }, 50);
     const info = await selectBackend('wasm+openblas');
     expect(info.name).toBe('wasm+openblas');
     expect(tf.getBackend()).toBe('wasm');
     for (const arch of ['transformer', 'mlp'] as const) {
-      const fast = losses({ ...small, arch }, 50);
+      const fast = await losses({ ...small, arch }, 50);
       expect(fast).toHaveLength(51);
       for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i] - plain[arch][i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(plain[arch][i])));
       // …and it trains: the loss falls.

@@ -30,35 +30,35 @@ for (const backend of backends as readonly ('wasm' | 'cpu' | 'wasm+openblas')[])
         const g = loadGolden(name);
         const make = (): Trainer => new Trainer(goldenConfig(g), goldenDataset(g), goldenState(g));
 
-        it('reproduces the logits over all inputs', () => {
+        it('reproduces the logits over all inputs', async () => {
           const t = make();
-          expectClose(t.allLogits(), flat(g.logits));
+          expectClose(await t.allLogits(), flat(g.logits));
           t.dispose();
         });
 
-        it('reproduces the training loss and every gradient', () => {
+        it('reproduces the training loss and every gradient', async () => {
           const t = make();
-          const { loss, grads } = t.gradients();
+          const { loss, grads } = await t.gradients();
           expect(Math.abs(loss - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
           expect(Object.keys(grads).sort()).toEqual(Object.keys(g.grads).sort());
           for (const [param, expected] of Object.entries(g.grads)) expectClose(grads[param].data, flat(expected), 1e-4, 1e-5);
           t.dispose();
         });
 
-        it('reproduces every probe entropy', () => {
+        it('reproduces every probe entropy', async () => {
           const t = make();
-          const probes = t.evaluate(false).probes;
+          const probes = (await t.evaluate(false)).probes;
           expect(Object.keys(probes).sort()).toEqual(Object.keys(g.entropy).sort());
           for (const [probe, h] of Object.entries(g.entropy)) expect(probes[probe as keyof typeof probes]!.entropy).toBeCloseTo(h, 5);
           t.dispose();
         });
 
-        it('reproduces three AdamW steps', () => {
+        it('reproduces three AdamW steps', async () => {
           const t = make();
           const losses: number[] = [];
           for (let i = 0; i < 3; i++) {
-            losses.push(t.trainLoss());
-            t.trainStep();
+            losses.push(await t.trainLoss());
+            await t.trainStep();
           }
           expectClose(losses, g.adamw.losses);
           const after = t.snapshot().params;
@@ -68,16 +68,16 @@ for (const backend of backends as readonly ('wasm' | 'cpu' | 'wasm+openblas')[])
       });
     }
 
-    it('leaks no tensors across steps and evaluations', () => {
+    it('leaks no tensors across steps and evaluations', async () => {
       const g = loadGolden('tiny-transformer');
       const t = new Trainer(goldenConfig(g), goldenDataset(g), goldenState(g));
-      t.trainStep();
-      t.evaluate(true);
+      await t.trainStep();
+      await t.evaluate(true);
       const before = tf.memory().numTensors;
-      for (let i = 0; i < 5; i++) t.trainStep();
-      t.evaluate(true);
-      t.gradients();
-      t.trainLoss();
+      for (let i = 0; i < 5; i++) await t.trainStep();
+      await t.evaluate(true);
+      await t.gradients();
+      await t.trainLoss();
       expect(tf.memory().numTensors).toBe(before);
       t.dispose();
     });

@@ -21,16 +21,16 @@ describe('gradients match finite differences', () => {
   });
 
   for (const arch of ['transformer', 'mlp'] as const) {
-    it(`for the ${arch}`, () => {
+    it(`for the ${arch}`, async () => {
       const config = parseRunConfig({ ...PRESETS.quick, arch, p: 7, dModel: 8, nHeads: 2, dMlp: 16, seed: 3 });
       const ds = makeDataset({ task: 'mod-add', p: 7, trainFraction: 0.5, seed: 3 });
       const params = initParams(modelConfigOf(config), ds.vocab, ds.classes, 3);
       const base = new Trainer(config, ds, stateWith(params));
-      const { grads } = base.gradients();
+      const { grads } = await base.gradients();
       base.dispose();
-      const lossAt = (p: HostParams): number => {
+      const lossAt = async (p: HostParams): Promise<number> => {
         const t = new Trainer(config, ds, stateWith(p));
-        const l = t.trainLoss();
+        const l = await t.trainLoss();
         t.dispose();
         return l;
       };
@@ -45,7 +45,7 @@ describe('gradients match finite differences', () => {
           plus[name].data[i] += h;
           const minus = clone(params);
           minus[name].data[i] -= h;
-          const fd = (lossAt(plus) - lossAt(minus)) / (2 * h);
+          const fd = ((await lossAt(plus)) - (await lossAt(minus))) / (2 * h);
           expect(Math.abs(fd - g.data[i])).toBeLessThan(2e-2 * Math.abs(g.data[i]) + 3e-4);
           checked++;
         }

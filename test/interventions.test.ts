@@ -38,28 +38,28 @@ describe('intervention building blocks', () => {
     expect(v).toBeCloseTo(Math.log(1 / 3), 5);
   });
 
-  it('each mix form changes training, and a resumed mix run repeats its matrices', () => {
+  it('each mix form changes training, and a resumed mix run repeats its matrices', async () => {
     const ds = makeDataset({ task: 'mod-add', p: 11, trainFraction: 0.5, seed: 1 });
-    const run = (cfg: object, steps: number): Float32Array => {
+    const run = async (cfg: object, steps: number): Promise<Float32Array> => {
       const t = new Trainer(parseRunConfig({ ...tiny, ...cfg }), ds);
-      for (let i = 0; i < steps; i++) t.trainStep();
+      for (let i = 0; i < steps; i++) await t.trainStep();
       const w = t.snapshot().params.W_U.data;
       t.dispose();
       return w;
     };
-    const base = run({}, 5);
-    const ortho = run({ condition: 'mix', mixForm: 'orthogonal', mixStrength: 0.5 }, 5);
-    const penalty = run({ condition: 'mix', mixForm: 'entropy-penalty', mixStrength: 0.1 }, 5);
+    const base = await run({}, 5);
+    const ortho = await run({ condition: 'mix', mixForm: 'orthogonal', mixStrength: 0.5 }, 5);
+    const penalty = await run({ condition: 'mix', mixForm: 'entropy-penalty', mixStrength: 0.1 }, 5);
     expect(Array.from(ortho)).not.toEqual(Array.from(base));
     expect(Array.from(penalty)).not.toEqual(Array.from(base));
     // Zero strength is the baseline exactly.
-    expect(Array.from(run({ condition: 'mix', mixStrength: 0 }, 5))).toEqual(Array.from(base));
+    expect(Array.from(await run({ condition: 'mix', mixStrength: 0 }, 5))).toEqual(Array.from(base));
     const cfg = parseRunConfig({ ...tiny, condition: 'mix' });
     const first = new Trainer(cfg, ds);
-    for (let i = 0; i < 3; i++) first.trainStep();
+    for (let i = 0; i < 3; i++) await first.trainStep();
     const resumed = new Trainer(cfg, ds, first.snapshot());
     first.dispose();
-    for (let i = 0; i < 2; i++) resumed.trainStep();
+    for (let i = 0; i < 2; i++) await resumed.trainStep();
     expect(Array.from(resumed.snapshot().params.W_U.data)).toEqual(Array.from(ortho));
     resumed.dispose();
   });

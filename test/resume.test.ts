@@ -19,19 +19,19 @@ describe('checkpoints', () => {
     await selectBackend('wasm');
   });
 
-  it('resuming from a checkpoint gives bit-identical parameters to an uninterrupted run', () => {
+  it('resuming from a checkpoint gives bit-identical parameters to an uninterrupted run', async () => {
     const ds = makeDataset({ task: 'mod-add', p: 11, trainFraction: 0.5, seed: 5 });
     const straight = new Trainer(config, ds);
-    for (let i = 0; i < 20; i++) straight.trainStep();
+    for (let i = 0; i < 20; i++) await straight.trainStep();
     const first = new Trainer(config, ds);
-    for (let i = 0; i < 10; i++) first.trainStep();
+    for (let i = 0; i < 10; i++) await first.trainStep();
     const { dir, cleanup } = tempDir();
     const file = path.join(dir, 'c.ckpt');
     saveCheckpoint(file, first.snapshot());
     first.dispose();
     const resumed = new Trainer(config, ds, loadCheckpoint(file));
     expect(resumed.step).toBe(10);
-    for (let i = 0; i < 10; i++) resumed.trainStep();
+    for (let i = 0; i < 10; i++) await resumed.trainStep();
     const a = straight.snapshot();
     const b = resumed.snapshot();
     for (const name of Object.keys(a.params)) {

@@ -50,11 +50,11 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
       let earlyStop = false;
       if (step % config.evalEvery === 0 || atEnd) {
         flushNorms();
-        let record = trainer.evaluate(step % config.spectrumEvery === 0 || atEnd);
+        let record = await trainer.evaluate(step % config.spectrumEvery === 0 || atEnd);
         solvedEvals = record.testAcc >= solved ? solvedEvals + 1 : 0;
         earlyStop = config.earlyStopEvals > 0 && solvedEvals >= config.earlyStopEvals && !atEnd;
         // The last evaluation of a run always carries the full spectra.
-        if (earlyStop && !record.spectra) record = trainer.evaluate(true);
+        if (earlyStop && !record.spectra) record = await trainer.evaluate(true);
         post({ type: 'eval', record });
       }
       if (atEnd || earlyStop) {
@@ -66,7 +66,7 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
         checkpoint();
         return { status: 'stopped', step, checkpoint: lastCheckpoint };
       }
-      trainer.trainStep();
+      await trainer.trainStep();
       norms.push(trainer.weightNorm);
       windowSteps++;
       const now = performance.now();
@@ -89,17 +89,17 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
   const dataset = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
   const trainer = new Trainer(config, dataset);
   try {
-    for (let i = 0; i < 2; i++) trainer.trainStep(); // warm-up: kernel set-up, memory growth
+    for (let i = 0; i < 2; i++) await trainer.trainStep(); // warm-up: kernel set-up, memory growth
     const msPerStep: number[] = [];
     for (let i = 0; i < task.steps; i++) {
       const t0 = performance.now();
-      trainer.trainStep();
+      await trainer.trainStep();
       msPerStep.push(performance.now() - t0);
     }
     const msPerEval: number[] = [];
     for (let i = 0; i < task.evals; i++) {
       const t0 = performance.now();
-      trainer.evaluate(false);
+      await trainer.evaluate(false);
       msPerEval.push(performance.now() - t0);
     }
     return { backend: backend.name, backendNote: backend.note, msPerStep, msPerEval };

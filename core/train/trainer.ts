@@ -37,6 +37,15 @@ export function modelConfigOf(config: RunConfig): ModelConfig {
   return { arch: config.arch, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp };
 }
 
+/** Reads a tensor the caller no longer needs and frees it, even when the read fails. */
+async function readAndDispose(t: tf.Tensor): Promise<tf.TypedArray> {
+  try {
+    return await t.data();
+  } finally {
+    t.dispose();
+  }
+}
+
 function oneHot(indices: Int32Array, depth: number): tf.Tensor2D {
   return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(indices, 'int32'), depth), 'float32') as tf.Tensor2D);
 }
@@ -148,24 +157,24 @@ export class Trainer {
   }
 
   /** Logits over every input of the task, [N × classes] row-major. */
-  allLogits(): Float32Array {
-    return tf.tidy(() => forward(this.ctx, this.params, this.allBatch, false).logits.dataSync() as Float32Array);
+  async allLogits(): Promise<Float32Array> {
+    return readAndDispose(tf.tidy(() => forward(this.ctx, this.params, this.allBatch, false).logits)) as Promise<Float32Array>;
   }
 
   /** Training loss at the current parameters (reads back a scalar). */
-  trainLoss(): number {
-    return tf.tidy(() => crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels).dataSync()[0]);
+  async trainLoss(): Promise<number> {
+    return (await readAndDispose(tf.tidy(() => crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels))))[0];
   }
 
   /** Gradients of the training loss at the current parameters, on the host. */
-  gradients(): { loss: number; grads: HostParams } {
+  async gradients(): Promise<{ loss: number; grads: HostParams }> {
     const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
     const out: HostParams = {};
     for (const name of this.names) {
       const g = grads[this.params[name].name];
-      out[name] = { shape: [...g.shape], data: g.dataSync() as Float32Array };
+      out[name] = { shape: [...g.shape], data: (await g.data()) as Float32Array };
     }
-    const loss = value.dataSync()[0];
+    const loss = (await value.data())[0];
     tf.dispose([value, ...Object.values(grads)]);
     return { loss, grads: out };
   }
@@ -192,16 +201,19 @@ export class Trainer {
    * hundred tiny kernels a step on wasm); the gradients are read back once and the new parameters
    * written once.
    */
-  trainStep(): void {
+  async trainStep(): Promise<void> {
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
     const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
+    // Reads are asynchronous: the WebGPU backend has no synchronous read in Node. On wasm and cpu
+    // the data is already there and awaiting costs a microtask.
+    const gradData = await Promise.all(this.names.map((name) => grads[this.params[name].name].data() as Promise<Float32Array>));
     const t = this.stepCount + 1;
     const stepSize = lr / (1 - beta1 ** t);
     const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
     const decay = 1 - lr * weightDecay;
     let normSq = 0;
-    for (const name of this.names) {
-      const g = grads[this.params[name].name].dataSync() as Float32Array;
+    this.names.forEach((name, k) => {
+      const g = gradData[k];
       const p = this.hostParams[name].data;
       const m = this.m[name].data;
       const v = this.v[name].data;
@@ -212,7 +224,7 @@ export class Trainer {
         p[i] = p[i] * decay - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
         normSq += p[i] * p[i];
       }
-    }
+    });
     tf.dispose([value, ...Object.values(grads)]);
     this.stepCount = t;
     this.norm = Math.sqrt(normSq);
@@ -235,7 +247,7 @@ export class Trainer {
   }
 
   /** Measure every observable at the current parameters. */
-  evaluate(withSpectra: boolean): EvalRecord {
+  async evaluate(withSpectra: boolean): Promise<EvalRecord> {
     const { dataset, config } = this;
     const probes = probesFor(config.arch);
     const model = this.ctx.model;
@@ -246,8 +258,7 @@ export class Trainer {
       norms: Float32Array;
       embed: Float32Array | null;
     }
-    let read!: Readback;
-    tf.tidy(() => {
+    const kept = tf.tidy(() => {
       const out = forward(this.ctx, this.params, this.allBatch, true);
       const perExample = tf.neg(tf.sum(tf.mul(this.allLabels, tf.logSoftmax(out.logits)), 1));
       const correct = tf.equal(tf.argMax(out.logits, 1), this.allLabelIds);
@@ -258,14 +269,20 @@ export class Trainer {
         return tf.div(tf.matMul(tf.transpose(centred), centred), r.shape[0] - 1);
       });
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
-      read = {
-        loss: perExample.dataSync() as Float32Array,
-        correct: correct.dataSync() as Uint8Array | Int32Array,
-        covs: covs.map((c) => c.dataSync() as Float32Array),
-        norms: norms.dataSync() as Float32Array,
-        embed: dataset.task.cyclic ? (out.probes.embed!.dataSync() as Float32Array) : null,
-      };
+      return { perExample, correct, covs, norms, embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
     });
+    let read: Readback;
+    try {
+      read = {
+        loss: (await kept.perExample.data()) as Float32Array,
+        correct: (await kept.correct.data()) as Uint8Array | Int32Array,
+        covs: (await Promise.all(kept.covs.map((c: tf.Tensor) => c.data()))) as Float32Array[],
+        norms: (await kept.norms.data()) as Float32Array,
+        embed: kept.embed.length ? ((await kept.embed[0].data()) as Float32Array) : null,
+      };
+    } finally {
+      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, ...kept.embed]);
+    }
     const mean = (values: ArrayLike<number>, idx: Int32Array): number => {
       let s = 0;
       for (let i = 0; i < idx.length; i++) s += values[idx[i]];
