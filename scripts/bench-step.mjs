@@ -20,7 +20,7 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const results = [];
-for (const backend of ['tensorflow', 'wasm+openblas', 'wasm', 'cpu']) {
+for (const backend of ['tensorflow', 'webgpu', 'wasm+openblas', 'wasm', 'cpu']) {
   let available = true;
   for (const preset of ['quick', 'reference']) {
     for (const arch of ['transformer', 'mlp']) {

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptGet, aptInstall } from './apt.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
@@ -21,9 +22,10 @@ function haveTorch() {
   return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 if (!haveTorch()) {
-  if (process.getuid?.() === 0) {
+  const apt = aptGet();
+  if (apt) {
     process.stderr.write('installing python3-torch with apt (once)…\n');
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    aptInstall(apt, ['python3-torch', 'libopenblas0-pthread']);
   }
   if (!haveTorch()) {
     process.stderr.write(`PyTorch is not importable by ${python}; install Debian's python3-torch and run again\n`);

@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { aptGet, aptInstall } from './apt.mjs';
 
 const say = (msg) => process.stderr.write(`grokscope setup: ${msg}\n`);
 
@@ -17,14 +18,6 @@ function haveOpenBlas() {
   return ['/usr/lib/x86_64-linux-gnu/libopenblas.so.0', '/usr/lib/aarch64-linux-gnu/libopenblas.so.0'].some((f) => existsSync(f));
 }
 
-const sudo = process.getuid?.() !== 0 && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
-
-function apt(args) {
-  const [cmd, pre] = sudo ? ['sudo', ['-n', '-E', 'apt-get']] : ['apt-get', []];
-  const r = spawnSync(cmd, [...pre, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  return r.status === 0;
-}
-
 try {
   if (process.env.GROKSCOPE_NO_NATIVE) {
     say('GROKSCOPE_NO_NATIVE set: not installing OpenBLAS');
@@ -32,10 +25,10 @@ try {
     say('install OpenBLAS (e.g. `brew install openblas`) for the faster wasm+openblas backend; plain wasm works without it');
   } else if (haveOpenBlas()) {
     say('OpenBLAS found: the wasm+openblas backend is available');
-  } else if ((process.getuid?.() !== 0 && !sudo) || spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  } else if (!aptGet()) {
     say('OpenBLAS not found; install libopenblas0-pthread (apt) for the faster wasm+openblas backend; plain wasm works without it');
   } else {
-    const ok = apt(['install', '-y', '--no-install-recommends', 'libopenblas0-pthread']) || (apt(['update']) && apt(['install', '-y', '--no-install-recommends', 'libopenblas0-pthread']));
+    const ok = aptInstall(aptGet(), ['libopenblas0-pthread']);
     say(ok && haveOpenBlas() ? 'installed libopenblas0-pthread: the wasm+openblas backend is available' : 'could not install libopenblas0-pthread with apt; training will use plain wasm');
   }
 } catch (err) {

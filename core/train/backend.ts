@@ -8,7 +8,8 @@ import path from 'node:path';
 
 /**
  * Backend selection. Order for `auto`: the native TensorFlow addon (tfjs-node-gpu, then
- * tfjs-node) when installed, else `wasm+openblas` (wasm with OpenBLAS matrix products, see
+ * tfjs-node) when installed, else `webgpu` when a child-process probe finds a hardware adapter
+ * (a software one such as Mesa's llvmpipe is used only when asked for by name), else `wasm+openblas` (wasm with OpenBLAS matrix products, see
  * blas.ts) where OpenBLAS loads, else `wasm` (SIMD; measured ~5× faster than `cpu` on these
  * machines), else the pure-JS `cpu` backend. The choice and the reason are recorded in every run.
  *
@@ -19,6 +20,7 @@ import type { BackendChoice } from './backend-choices.js';
 import { installFastMatMulGradient } from './matmul-grad.js';
 import { loadBlas, registerBlasMatMul } from './blas.js';
 import { registerWasmRowKernels } from './wasm-gather.js';
+import { describeAdapter, installWebGpu, probeWebGpu } from './webgpu.js';
 
 export interface BackendInfo {
   /** tfjs backend name actually in use. */
@@ -62,6 +64,28 @@ async function tryWasmBlas(): Promise<string> {
   return blas.library;
 }
 
+/** How long a worker waits for tfjs's own adapter/device request after the probe succeeded. */
+const WEBGPU_INIT_TIMEOUT_MS = 30_000;
+
+/** The webgpu backend; returns what the adapter says of itself. */
+async function tryWebGpu(allowSoftware: boolean): Promise<string> {
+  const probe = await probeWebGpu();
+  if (!probe.ok) throw new Error(probe.reason ?? 'no adapter');
+  if (probe.software && !allowSoftware) throw new Error(`only a software adapter: ${describeAdapter(probe)}`);
+  await installWebGpu();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`device request did not answer in ${WEBGPU_INIT_TIMEOUT_MS / 1000} s`)), WEBGPU_INIT_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    if (!(await Promise.race([tf.setBackend('webgpu'), timeout]))) throw new Error('webgpu backend did not initialise');
+  } finally {
+    clearTimeout(timer);
+  }
+  return describeAdapter(probe);
+}
+
 async function tryCpu(): Promise<void> {
   await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
@@ -78,6 +102,12 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
       throw new Error(`backend 'tensorflow' is not available (${e.message})`);
     });
     return { name: 'tensorflow', note: `requested; using ${pkg}` };
+  }
+  if (choice === 'webgpu') {
+    const adapter = await tryWebGpu(true).catch((e: Error) => {
+      throw new Error(`backend 'webgpu' is not available (${e.message})`);
+    });
+    return { name: 'webgpu', note: `requested; adapter ${adapter}` };
   }
   if (choice === 'wasm+openblas') {
     const lib = await tryWasmBlas().catch((e: Error) => {
@@ -100,6 +130,13 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
     return { name: 'tensorflow', note: `auto: native TensorFlow via ${pkg}` };
   } catch (err) {
     tried.push(`tensorflow unavailable (${(err as Error).message})`);
+  }
+  try {
+    const adapter = await tryWebGpu(false);
+    installFastMatMulGradient();
+    return { name: 'webgpu', note: `auto: WebGPU on ${adapter}; ${tried.join('; ')}` };
+  } catch (err) {
+    tried.push(`webgpu unavailable (${(err as Error).message})`);
   }
   const blas = loadBlas();
   if (!(blas instanceof Error)) {

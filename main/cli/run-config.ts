@@ -11,7 +11,7 @@ export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'n
   { flag: 'steps', field: 'steps', kind: 'int', help: 'training steps (budget)' },
   { flag: 'eval-every', field: 'evalEvery', kind: 'int', help: 'steps between evaluations' },
   { flag: 'condition', field: 'condition', kind: 'string', help: 'baseline | mix | norm-matched' },
-  { flag: 'backend', field: 'backend', kind: 'string', help: 'auto | tensorflow | wasm | cpu' },
+  { flag: 'backend', field: 'backend', kind: 'string', help: 'auto | tensorflow | webgpu | wasm+openblas | wasm | cpu' },
   { flag: 'train-fraction', field: 'trainFraction', kind: 'number', help: 'share of pairs used for training' },
   { flag: 'lr', field: 'lr', kind: 'number', help: 'AdamW learning rate' },
   { flag: 'weight-decay', field: 'weightDecay', kind: 'number', help: 'AdamW decoupled weight decay' },

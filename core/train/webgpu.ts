@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * WebGPU through Dawn's Node bindings (the optional `webgpu` package) and
+ * `@tensorflow/tfjs-backend-webgpu`.
+ *
+ * Asking Dawn for an adapter loads Vulkan drivers, and a broken driver can hang that request or
+ * crash the process. So the first request happens in a child process with a timeout (SIGKILL on
+ * expiry): a hung or crashing adapter can cost a worker a few seconds, never the worker itself.
+ * Only after the child found an adapter does a worker ask for one in its own process.
+ */
+
+export interface AdapterProbe {
+  ok: boolean;
+  /** Why there is no usable adapter (when !ok). */
+  reason?: string;
+  /** What the adapter says of itself (when ok). */
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  /** A CPU implementation (Mesa's llvmpipe, SwiftShader): runs, but is no GPU. */
+  software?: boolean;
+}
+
+export const PROBE_TIMEOUT_MS = 15_000;
+
+const require = createRequire(import.meta.url);
+
+/** The `webgpu` package's entry, or why it cannot be used. */
+export function webgpuEntry(): string | Error {
+  try {
+    return require.resolve('webgpu');
+  } catch {
+    return new Error('the optional package `webgpu` is not installed');
+  }
+}
+
+/** The child's program: one adapter request, one JSON line on stdout. */
+export function probeProgram(entry: string): string {
+  return `
+const { create } = await import(${JSON.stringify(pathToFileURL(entry).href)});
+const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+if (!adapter) { console.log(JSON.stringify({ ok: false, reason: 'no WebGPU adapter (no Vulkan driver that Dawn accepts)' })); process.exit(0); }
+const info = adapter.info ?? {};
+const device = await adapter.requestDevice();
+device.destroy();
+console.log(JSON.stringify({ ok: true, vendor: info.vendor, architecture: info.architecture, description: info.description,
+  software: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || /llvmpipe|swiftshader|lavapipe/i.test(String(info.description) + String(info.device)) }));
+process.exit(0);
+`;
+}
+
+/**
+ * Runs `program` (an ES module source) in a child Node process and reads the probe's JSON line.
+ * Exposed with the program as a parameter so that tests can stand in a hanging or crashing probe.
+ */
+export function runProbe(program: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<AdapterProbe> {
+  return new Promise((resolve) => {
+    // Dawn's Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset; it is harmless.
+    const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' };
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', program],
+      { timeout: timeoutMs, killSignal: 'SIGKILL', env, maxBuffer: 1 << 20 },
+      (err, stdout) => {
+        if (err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed) {
+          resolve({ ok: false, reason: `adapter probe timed out after ${Math.round(timeoutMs / 1000)} s` });
+          return;
+        }
+        const line = stdout.trim().split('\n').pop() ?? '';
+        try {
+          const parsed = JSON.parse(line) as AdapterProbe;
+          if (typeof parsed.ok === 'boolean') {
+            resolve(parsed);
+            return;
+          }
+        } catch {
+          // fall through: the child died before it could say anything
+        }
+        const why = err ? (err.code !== undefined ? `exit code ${err.code}` : (err.signal ?? err.message)) : 'no answer';
+        resolve({ ok: false, reason: `adapter probe failed (${why})` });
+      },
+    );
+  });
+}
+
+let cached: Promise<AdapterProbe> | null = null;
+
+/**
+ * Probes once per thread: a worker that asks again gets the first answer.
+ * GROKSCOPE_WEBGPU=off skips the probe (and so WebGPU) altogether.
+ */
+export function probeWebGpu(): Promise<AdapterProbe> {
+  if (process.env.GROKSCOPE_WEBGPU === 'off') return Promise.resolve({ ok: false, reason: 'turned off by GROKSCOPE_WEBGPU=off' });
+  if (!cached) {
+    const entry = webgpuEntry();
+    cached = entry instanceof Error ? Promise.resolve({ ok: false, reason: entry.message }) : runProbe(probeProgram(entry));
+  }
+  return cached;
+}
+
+export function describeAdapter(p: AdapterProbe): string {
+  return [p.vendor, p.architecture, p.description].filter(Boolean).join(' / ') + (p.software ? ' (software adapter, not a GPU)' : '');
+}
+
+/**
+ * Makes tfjs's `webgpu` backend available in this thread: the probe must have found an adapter.
+ * tfjs-backend-webgpu registers itself at import time only where `navigator.gpu` exists, so the
+ * Dawn instance is installed there first (Node 20 has no navigator of its own).
+ */
+export async function installWebGpu(): Promise<void> {
+  const entry = webgpuEntry();
+  if (entry instanceof Error) throw entry;
+  const { create, globals } = (await import(pathToFileURL(entry).href)) as {
+    create: (flags: string[]) => unknown;
+    globals: Record<string, unknown>;
+  };
+  Object.assign(globalThis, globals);
+  const g = globalThis as unknown as { navigator?: Record<string, unknown> };
+  if (!g.navigator) g.navigator = {};
+  Object.defineProperty(g.navigator, 'gpu', { value: create([]), configurable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+}
