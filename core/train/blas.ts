@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { callOriginal, replaceWasmKernel, type WasmTensorInfo } from './wasm-heap.js';
+import type { Gemm } from './host-mlp.js';
 
 /**
  * Native matrix products for the wasm backend: tfjs's BatchMatMul kernel on `wasm` is replaced by
@@ -134,4 +135,21 @@ export function registerBlasMatMul(blas: Blas): void {
     };
   });
   registered = true;
+}
+
+/** True once this thread's wasm backend multiplies with sgemm (the `wasm+openblas` backend). */
+export function blasMatMulRegistered(): boolean {
+  return registered;
+}
+
+/** sgemm in the shape of host-mlp.ts's Gemm. */
+export function blasGemm(blas: Blas): Gemm {
+  return (transA, transB, m, n, k, a, lda, b, ldb, accumulate, c, ldc) => {
+    if (m === 0 || n === 0) return;
+    if (k === 0) {
+      if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, i * ldc, i * ldc + n);
+      return;
+    }
+    blas.sgemm(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, 1, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc);
+  };
 }

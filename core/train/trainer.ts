@@ -8,6 +8,8 @@ import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { spectralSummary, type SpectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
+import { blasGemm, blasMatMulRegistered, loadBlas } from './blas.js';
+import { HostMlpStep } from './host-mlp.js';
 
 /** What one evaluation measures (SCIENCE.md, "Observables"). */
 export interface EvalRecord {
@@ -107,6 +109,10 @@ export class Trainer {
   private norm: number;
   /** norm-matched: target ‖θ‖ after step t at index t. */
   private readonly normTargets: Float64Array | null;
+  /** The fused host loss-and-gradient of the MLP, where it applies (see host-mlp.ts). */
+  private readonly hostMlp: HostMlpStep | null;
+  /** The host parameters changed since the tfjs variables were last written. */
+  private variablesStale = false;
 
   constructor(config: RunConfig, dataset: Dataset, state?: TrainState, options: { normTargets?: Float64Array } = {}) {
     this.config = config;
@@ -135,6 +141,39 @@ export class Trainer {
     this.normTargets = options.normTargets ?? null;
     if (config.condition === 'norm-matched' && !this.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
     this.norm = this.computeNorm();
+    this.hostMlp = Trainer.fusedMlpApplies(config)
+      ? new HostMlpStep(
+          { vocab: dataset.vocab, classes: dataset.classes, dModel: model.dModel, dMlp: model.dMlp },
+          column(inputs, 0, trainIndices),
+          column(inputs, 1, trainIndices),
+          Int32Array.from(trainIndices, (i) => labels[i]),
+          blasGemm(loadBlas() as Exclude<ReturnType<typeof loadBlas>, Error>),
+        )
+      : null;
+  }
+
+  /**
+   * The fused host MLP runs on `wasm+openblas` (sgemm is there) for runs whose objective is the
+   * plain cross-entropy: baseline and norm-matched. Mix runs change the graph and keep tfjs.
+   */
+  static fusedMlpApplies(config: RunConfig): boolean {
+    return config.arch === 'mlp' && config.condition !== 'mix' && tf.getBackend() === 'wasm' && blasMatMulRegistered();
+  }
+
+  /** Whether this run's steps use the fused host MLP. */
+  get fusedMlp(): boolean {
+    return this.hostMlp !== null;
+  }
+
+  /** Write the host parameters into the tfjs variables, if a host-only step changed them. */
+  private syncVariables(): void {
+    if (!this.variablesStale) return;
+    for (const name of this.names) {
+      const fresh = tf.tensor(this.hostParams[name].data, this.hostParams[name].shape);
+      this.params[name].assign(fresh);
+      fresh.dispose();
+    }
+    this.variablesStale = false;
   }
 
   /** ‖θ‖ over all parameters, from the host mirror. */
@@ -158,16 +197,20 @@ export class Trainer {
 
   /** Logits over every input of the task, [N × classes] row-major. */
   async allLogits(): Promise<Float32Array> {
+    this.syncVariables();
     return readAndDispose(tf.tidy(() => forward(this.ctx, this.params, this.allBatch, false).logits)) as Promise<Float32Array>;
   }
 
   /** Training loss at the current parameters (reads back a scalar). */
   async trainLoss(): Promise<number> {
+    this.syncVariables();
     return (await readAndDispose(tf.tidy(() => crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels))))[0];
   }
 
   /** Gradients of the training loss at the current parameters, on the host. */
   async gradients(): Promise<{ loss: number; grads: HostParams }> {
+    if (this.hostMlp) return this.hostMlp.lossAndGradients(this.hostParams);
+    this.syncVariables();
     const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
     const out: HostParams = {};
     for (const name of this.names) {
@@ -203,10 +246,21 @@ export class Trainer {
    */
   async trainStep(): Promise<void> {
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
-    const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
-    // Reads are asynchronous: the WebGPU backend has no synchronous read in Node. On wasm and cpu
-    // the data is already there and awaiting costs a microtask.
-    const gradData = await Promise.all(this.names.map((name) => grads[this.params[name].name].data() as Promise<Float32Array>));
+    let gradData: Float32Array[];
+    if (this.hostMlp) {
+      const { grads } = this.hostMlp.lossAndGradients(this.hostParams);
+      gradData = this.names.map((name) => grads[name].data);
+    } else {
+      this.syncVariables();
+      const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
+      // Reads are asynchronous: the WebGPU backend has no synchronous read in Node. On wasm and cpu
+      // the data is already there and awaiting costs a microtask.
+      try {
+        gradData = await Promise.all(this.names.map((name) => grads[this.params[name].name].data() as Promise<Float32Array>));
+      } finally {
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+    }
     const t = this.stepCount + 1;
     const stepSize = lr / (1 - beta1 ** t);
     const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
@@ -225,7 +279,6 @@ export class Trainer {
         normSq += p[i] * p[i];
       }
     });
-    tf.dispose([value, ...Object.values(grads)]);
     this.stepCount = t;
     this.norm = Math.sqrt(normSq);
     if (this.normTargets) {
@@ -239,11 +292,9 @@ export class Trainer {
       }
       this.norm = this.computeNorm();
     }
-    for (const name of this.names) {
-      const fresh = tf.tensor(this.hostParams[name].data, this.hostParams[name].shape);
-      this.params[name].assign(fresh);
-      fresh.dispose();
-    }
+    // On the fused path the tfjs variables are written only when next needed (an evaluation).
+    this.variablesStale = true;
+    if (!this.hostMlp) this.syncVariables();
   }
 
   /** Measure every observable at the current parameters. */
@@ -258,6 +309,7 @@ export class Trainer {
       norms: Float32Array;
       embed: Float32Array | null;
     }
+    this.syncVariables();
     const kept = tf.tidy(() => {
       const out = forward(this.ctx, this.params, this.allBatch, true);
       const perExample = tf.neg(tf.sum(tf.mul(this.allLabels, tf.logSoftmax(out.logits)), 1));

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { PRESETS, parseRunConfig, type RunConfig } from '../core/config.js';
+import { makeDataset, type Dataset } from '../core/tasks/dataset.js';
+import { selectBackend } from '../core/train/backend.js';
+import { blasGemm, loadBlas } from '../core/train/blas.js';
+import { HostMlpStep, referenceGemm, type Gemm } from '../core/train/host-mlp.js';
+import { Trainer } from '../core/train/trainer.js';
+import { flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+
+/**
+ * The fused host MLP (core/train/host-mlp.ts) against independent references: the golden values
+ * from ../shared/golden (PyTorch), and tfjs autodiff of the plain model on wasm, with a naive
+ * triple-loop product so that the fused algebra is checked apart from sgemm; then, where OpenBLAS
+ * is here, the trainer on `wasm+openblas` (which uses it) over 50 steps.
+ */
+
+function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
+
+function hostStep(config: RunConfig, ds: Dataset, gemm: Gemm): HostMlpStep {
+  const col = (c: number): Int32Array => Int32Array.from(ds.trainIndices, (i) => ds.inputs[i * 3 + c]);
+  return new HostMlpStep(
+    { vocab: ds.vocab, classes: ds.classes, dModel: config.dModel, dMlp: config.dMlp },
+    col(0),
+    col(1),
+    Int32Array.from(ds.trainIndices, (i) => ds.labels[i]),
+    gemm,
+  );
+}
+
+const blas = loadBlas();
+const gemms: [string, Gemm][] = [['a triple loop', referenceGemm], ...(blas instanceof Error ? [] : ([['sgemm', blasGemm(blas)]] as [string, Gemm][]))];
+
+describe('fused host MLP: loss and gradients', () => {
+  for (const [label, gemm] of gemms) {
+    it(`match the golden tiny-mlp (products by ${label})`, () => {
+      const g = loadGolden('tiny-mlp');
+      const { loss, grads } = hostStep(goldenConfig(g), goldenDataset(g), gemm).lossAndGradients(goldenState(g).params);
+      expect(Math.abs(loss - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
+      expect(Object.keys(grads).sort()).toEqual(Object.keys(g.grads).sort());
+      for (const [name, expected] of Object.entries(g.grads)) {
+        const e = flat(expected);
+        for (let i = 0; i < e.length; i++) expect(Math.abs(grads[name].data[i] - e[i])).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(e[i]));
+      }
+    });
+  }
+
+  it('match tfjs autodiff of the plain model after 20 steps of training (wasm, products by a triple loop)', async () => {
+    await selectBackend('wasm');
+    const config = parseRunConfig({ ...PRESETS.quick, arch: 'mlp', p: 23, dModel: 24, dMlp: 40, seed: 4 });
+    const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+    const t = new Trainer(config, ds);
+    expect(t.fusedMlp).toBe(false); // plain wasm: tfjs autodiff
+    for (let i = 0; i < 20; i++) await t.trainStep();
+    const reference = await t.gradients();
+    const fused = hostStep(config, ds, referenceGemm).lossAndGradients(t.snapshot().params);
+    t.dispose();
+    expect(Math.abs(fused.loss - reference.loss)).toBeLessThan(1e-6 * reference.loss);
+    for (const [name, g] of Object.entries(reference.grads)) expect(relErr(fused.grads[name].data, g.data), name).toBeLessThan(1e-5);
+  });
+});
+
+describe('the trainer on wasm+openblas', () => {
+  if (blas instanceof Error) {
+    it('has no OpenBLAS here, so the fused path is off', async () => {
+      await selectBackend('wasm');
+      expect(Trainer.fusedMlpApplies(parseRunConfig({ ...PRESETS.quick, arch: 'mlp' }))).toBe(false);
+    });
+    return;
+  }
+
+  it('uses the fused MLP for baseline and norm-matched runs only', async () => {
+    await selectBackend('wasm+openblas');
+    const mlp = parseRunConfig({ ...PRESETS.quick, arch: 'mlp' });
+    expect(Trainer.fusedMlpApplies(mlp)).toBe(true);
+    expect(Trainer.fusedMlpApplies({ ...mlp, condition: 'norm-matched' })).toBe(true);
+    expect(Trainer.fusedMlpApplies({ ...mlp, condition: 'mix' })).toBe(false);
+    expect(Trainer.fusedMlpApplies({ ...mlp, arch: 'transformer' })).toBe(false);
+  });
+
+  it('trains like plain wasm: same loss to 1e-5 over 50 steps, evaluations between steps included', async () => {
+    const config = parseRunConfig({ ...PRESETS.quick, arch: 'mlp', p: 23, dModel: 32, dMlp: 64, seed: 5 });
+    const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+    const run = async (): Promise<{ losses: number[]; acc: number[] }> => {
+      const t = new Trainer(config, ds);
+      const losses: number[] = [];
+      const acc: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        losses.push(await t.trainLoss());
+        if (i % 10 === 0) acc.push((await t.evaluate(false)).trainAcc);
+        await t.trainStep();
+      }
+      t.dispose();
+      return { losses, acc };
+    };
+    await selectBackend('wasm');
+    const plain = await run();
+    await selectBackend('wasm+openblas');
+    expect(Trainer.fusedMlpApplies(config)).toBe(true);
+    const fused = await run();
+    fused.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i]), `step ${i}`).toBeLessThanOrEqual(1e-5));
+    expect(fused.acc).toEqual(plain.acc);
+  });
+});
