@@ -120,13 +120,21 @@ export type LiveEvent =
   | { type: 'run-crossed'; id: string; step: number; threshold: number }
   | { type: 'study-progress'; name: string; done: number; failed: number; total: number; running: number }
   | { type: 'study-finished'; name: string; status: string; summary: string | null; report: string | null; verdicts: Record<string, string> | null; error: string | null }
-  | { type: 'library-changed' };
+  | { type: 'library-changed' }
+  /** The host now serves another run library (desktop: File › Open library / Open recent). */
+  | { type: 'library-switched'; dir: string }
+  /** A native menu command for the window (desktop only). */
+  | { type: 'menu'; action: MenuAction };
+
+export type MenuAction = 'new-run' | 'new-study' | 'stop-run' | 'export-selected';
 
 export interface GrokscopeApi {
   listRuns(): Promise<RunListItem[]>;
   getRun(id: string): Promise<RunDetail>;
   compare(ids: string[]): Promise<CompareData>;
   startRun(request: RunRequest): Promise<{ id: string }>;
+  /** Continue a stopped or failed run from its latest checkpoint. */
+  resumeRun(id: string): Promise<{ id: string }>;
   stopRun(id: string): Promise<void>;
   deleteRuns(ids: string[]): Promise<void>;
   /** Add and remove tags on runs. */
@@ -142,7 +150,7 @@ export interface GrokscopeApi {
 }
 
 /** Methods callable over a transport (everything but subscribe). */
-export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'stopRun', 'deleteRuns', 'tagRuns', 'startStudy', 'importFiles', 'exportRuns'] as const;
+export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'resumeRun', 'stopRun', 'deleteRuns', 'tagRuns', 'startStudy', 'importFiles', 'exportRuns'] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** IPC channel names, shared by main and preload so they cannot drift apart. */
@@ -151,6 +159,7 @@ export const API_CHANNELS = {
   getRun: 'grokscope:getRun',
   compare: 'grokscope:compare',
   startRun: 'grokscope:startRun',
+  resumeRun: 'grokscope:resumeRun',
   stopRun: 'grokscope:stopRun',
   deleteRuns: 'grokscope:deleteRuns',
   tagRuns: 'grokscope:tagRuns',

@@ -74,6 +74,7 @@ const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   getRun: z.tuple([RunId]),
   compare: z.tuple([z.array(RunId).min(1).max(2000)]),
   startRun: z.tuple([RunRequestSchema]),
+  resumeRun: z.tuple([RunId]),
   stopRun: z.tuple([RunId]),
   deleteRuns: z.tuple([z.array(RunId).min(1).max(10_000)]),
   tagRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.array(z.string().min(1).max(64)).max(100), z.array(z.string().min(1).max(64)).max(100)]),
@@ -216,7 +217,23 @@ export class GrokscopeService implements GrokscopeApi {
 
   async startRun(request: RunRequest): Promise<{ id: string }> {
     if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
-    const config = configFromRequest(request);
+    return this.launch(configFromRequest(request), undefined);
+  }
+
+  async resumeRun(id: string): Promise<{ id: string }> {
+    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    const run = await Library.with(this.libraryDir, async (lib) => lib.getRun(await lib.resolveRunId(id))).catch((err: Error) => {
+      throw new ApiError(err.message.split('\n')[0]);
+    });
+    if (this.active.has(run.id)) throw new ApiError(`run ${run.id} is already training`);
+    if (run.status === 'completed') throw new ApiError(`run ${run.id} is completed: nothing to resume`);
+    if (run.origin === 'external') throw new ApiError(`run ${run.id} was imported from another tool's logs: it has no checkpoints to resume from`);
+    return this.launch(run.config, run.id);
+  }
+
+  /** Train a new run (config) or continue a stopped or failed one (resumeRunId), with live events. */
+  private async launch(config: RunConfig, resumeRunId: string | undefined): Promise<{ id: string }> {
+    const pool = this.pool!;
     const controller = new AbortController();
     let resolveId!: (id: string) => void;
     let rejectId!: (e: Error) => void;
@@ -232,8 +249,8 @@ export class GrokscopeService implements GrokscopeApi {
     let lastSeenStep = -1;
     void executeRun({
       libraryDir: this.libraryDir,
-      pool: this.pool,
-      config,
+      pool,
+      ...(resumeRunId ? { resumeRunId } : { config }),
       signal: controller.signal,
       onCreated: (id) => {
         runId = id;

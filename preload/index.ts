@@ -7,6 +7,7 @@ const api: GrokscopeApi = {
   getRun: (id) => ipcRenderer.invoke(API_CHANNELS.getRun, id),
   compare: (ids) => ipcRenderer.invoke(API_CHANNELS.compare, ids),
   startRun: (request) => ipcRenderer.invoke(API_CHANNELS.startRun, request),
+  resumeRun: (id) => ipcRenderer.invoke(API_CHANNELS.resumeRun, id),
   stopRun: (id) => ipcRenderer.invoke(API_CHANNELS.stopRun, id),
   deleteRuns: (ids) => ipcRenderer.invoke(API_CHANNELS.deleteRuns, ids),
   tagRuns: (ids, add, remove) => ipcRenderer.invoke(API_CHANNELS.tagRuns, ids, add, remove),

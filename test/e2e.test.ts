@@ -121,6 +121,46 @@ describe('the workbench in a browser', () => {
     await page.waitForSelector('tbody tr:has-text("completed") >> text=200/200');
   }, 120_000);
 
+  it('exports a chart as SVG', async () => {
+    await page.click('button[data-tab=run]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.chart-box:has([data-chart=accuracy]) button[title="save as SVG"]').click()]);
+    expect(download.suggestedFilename()).toBe('accuracy.svg');
+    const svg = readFileSync((await download.path())!, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('accuracy');
+    expect(svg).toMatch(/<path[^>]+d="M/); // the curves are drawn
+  });
+
+  it('stops a training run and resumes it to the end from its checkpoint', async () => {
+    await page.click('button[data-tab=launch]');
+    await page.fill('input[name=steps]', '4000');
+    await page.fill('input[name=evalEvery]', '50');
+    await page.fill('input[name=seed]', '6');
+    await page.click('button[data-action=launch]');
+    await page.waitForSelector('.run-view [data-field=progress]', { timeout: 60_000 });
+    await page.click('.run-view button[data-action=stop]');
+    await page.waitForSelector('.run-view [data-field=status]:has-text("stopped")', { timeout: 60_000 });
+    const id = (await page.locator('.run-header h2').textContent())!;
+    await page.click('.run-view button[data-action=resume]');
+    await page.waitForSelector('.notice:has-text("resumed from its latest checkpoint")');
+    await page.waitForSelector('.run-view [data-field=status]:has-text("completed")', { timeout: 110_000 });
+    await page.click('button[data-tab=library]');
+    await page.waitForSelector(`tr[data-run="${id}"]:has-text("4000/4000")`);
+    // Resuming a completed run is refused with the reason.
+    const r = await page.evaluate(async (runId) => {
+      const ws = new WebSocket(`ws://${location.host}/api`);
+      await new Promise((res) => (ws.onopen = res));
+      return new Promise<string>((res) => {
+        ws.onmessage = (m) => {
+          const msg = JSON.parse(String(m.data));
+          if (msg.id === 1) res(msg.error ?? 'no error');
+        };
+        ws.send(JSON.stringify({ id: 1, method: 'resumeRun', args: [runId] }));
+      });
+    }, id);
+    expect(r).toBe(`run ${id} is completed: nothing to resume`);
+  }, 180_000);
+
   it('imports saved runs dropped on the window, names bad files, and exports a bundle', async () => {
     const other = path.join(tmp.dir, 'other');
     await makeFixtureRun(other, { id: 'dropped-run', salt: 7 });

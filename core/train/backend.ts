@@ -20,6 +20,7 @@ import type { BackendChoice } from './backend-choices.js';
 import { installFastMatMulGradient } from './matmul-grad.js';
 import { loadBlas, registerBlasMatMul } from './blas.js';
 import { registerWasmRowKernels } from './wasm-gather.js';
+import { loadHostKernels } from './host-kernels.js';
 import { describeAdapter, installWebGpu, probeWebGpu } from './webgpu.js';
 
 export interface BackendInfo {
@@ -61,7 +62,9 @@ async function tryWasmBlas(): Promise<string> {
   if (blas instanceof Error) throw blas;
   await tryWasm();
   registerBlasMatMul(blas);
-  return blas.library;
+  // The fused host MLP (host-mlp.ts) runs here; its SIMD loops are optional.
+  const kernels = await loadHostKernels();
+  return kernels instanceof Error ? `${blas.library}; ${kernels.message}` : blas.library;
 }
 
 /** How long a worker waits for tfjs's own adapter/device request after the probe succeeded. */

@@ -1,4 +1,5 @@
 import type { HostParams } from '../models/init.js';
+import type { HostKernelExports } from './host-kernels.js';
 
 /**
  * The MLP control's training loss and gradients in one pass over Float32Arrays, with the matrix
@@ -64,31 +65,67 @@ export class HostMlpStep {
   private readonly dTableB: Float32Array;
   /** A row of ones: bias gradients are column sums, ones · X, done by sgemm. */
   private readonly ones: Float32Array;
+  private readonly bias: Float32Array;
+  /** SIMD kernels for the gather and the scatter, with the buffers they touch in their memory. */
+  private readonly simd: { k: HostKernelExports; ptr: (view: ArrayBufferView) => number } | null;
 
-  /** a, b: the two operand tokens of each training example; labels: its class. */
+  /**
+   * a, b: the two operand tokens of each training example; labels: its class. kernels: an
+   * instance from host-kernels.ts (used when dMlp is a multiple of 4), else JS loops.
+   */
   constructor(
     private readonly shape: MlpShape,
     a: Int32Array,
     b: Int32Array,
     labels: Int32Array,
     private readonly gemm: Gemm,
+    kernels: HostKernelExports | null = null,
   ) {
     const { vocab, classes, dModel: d, dMlp: h } = shape;
-    this.n = a.length;
-    this.a = a;
-    this.b = b;
+    const n = a.length;
+    this.n = n;
     this.labels = labels;
-    const n = this.n;
-    this.tableA = new Float32Array(vocab * h);
-    this.tableB = new Float32Array(vocab * h);
-    this.hidden = new Float32Array(n * h);
+    const useSimd = kernels !== null && h % 4 === 0;
+    // The buffers the kernels read or write live in the kernels' memory (16-byte aligned); the
+    // rest, and everything when the kernels are absent, in ordinary typed arrays.
+    const sizes = { a: n, b: n, tableA: vocab * h, tableB: vocab * h, bias: h, hidden: n * h, dHidden: n * h, dTableA: vocab * h, dTableB: vocab * h };
+    const views: Record<keyof typeof sizes, Float32Array | Int32Array> = {} as never;
+    if (useSimd) {
+      const mem = kernels.memory;
+      const aligned = (x: number): number => Math.ceil(x / 16) * 16;
+      const total = Object.values(sizes).reduce((t, len) => t + aligned(len * 4), 0);
+      const have = mem.buffer.byteLength;
+      if (total > have) mem.grow(Math.ceil((total - have) / 65536));
+      let offset = 0;
+      for (const [name, len] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
+        views[name] = name === 'a' || name === 'b' ? new Int32Array(mem.buffer, offset, len) : new Float32Array(mem.buffer, offset, len);
+        offset += aligned(len * 4);
+      }
+      this.simd = { k: kernels, ptr: (view) => view.byteOffset };
+    } else {
+      for (const [name, len] of Object.entries(sizes) as [keyof typeof sizes, number][]) views[name] = name === 'a' || name === 'b' ? new Int32Array(len) : new Float32Array(len);
+      this.simd = null;
+    }
+    (views.a as Int32Array).set(a);
+    (views.b as Int32Array).set(b);
+    this.a = views.a as Int32Array;
+    this.b = views.b as Int32Array;
+    this.tableA = views.tableA as Float32Array;
+    this.tableB = views.tableB as Float32Array;
+    this.bias = views.bias as Float32Array;
+    this.hidden = views.hidden as Float32Array;
+    this.dHidden = views.dHidden as Float32Array;
+    this.dTableA = views.dTableA as Float32Array;
+    this.dTableB = views.dTableB as Float32Array;
     this.rep = new Float32Array(n * d);
     this.logits = new Float32Array(n * classes);
     this.dRep = new Float32Array(n * d);
-    this.dHidden = new Float32Array(n * h);
-    this.dTableA = new Float32Array(vocab * h);
-    this.dTableB = new Float32Array(vocab * h);
     this.ones = new Float32Array(n).fill(1);
+  }
+
+  /** Whether the SIMD kernels run the gather and the scatter. */
+  get usesSimd(): boolean {
+    return this.simd !== null;
   }
 
   /** Mean cross-entropy over the training examples and its gradient for every parameter. */
@@ -106,7 +143,11 @@ export class HostMlpStep {
     // Forward. First layer per token: tables [vocab × h] = E · W_in[:d], E · W_in[d:].
     gemm(false, false, vocab, h, d, E, d, WIn, h, false, tableA, h);
     gemm(false, false, vocab, h, d, E, d, WInB, h, false, tableB, h);
-    for (let i = 0; i < n; i++) {
+    const { simd } = this;
+    if (simd) {
+      this.bias.set(bIn);
+      simd.k.gather_relu(n, h, simd.ptr(a), simd.ptr(b), simd.ptr(tableA), simd.ptr(tableB), simd.ptr(this.bias), simd.ptr(hidden));
+    } else for (let i = 0; i < n; i++) {
       const ra = a[i] * h;
       const rb = b[i] * h;
       const o = i * h;
@@ -159,7 +200,8 @@ export class HostMlpStep {
     // tokens' table rows.
     dTableA.fill(0);
     dTableB.fill(0);
-    for (let i = 0; i < n; i++) {
+    if (simd) simd.k.mask_scatter(n, h, simd.ptr(a), simd.ptr(b), simd.ptr(hidden), simd.ptr(dHidden), simd.ptr(dTableA), simd.ptr(dTableB));
+    else for (let i = 0; i < n; i++) {
       const o = i * h;
       const ra = a[i] * h;
       const rb = b[i] * h;

@@ -10,6 +10,7 @@ import { fourierAlignment } from '../spectra/fourier.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
 import { blasGemm, blasMatMulRegistered, loadBlas } from './blas.js';
 import { HostMlpStep } from './host-mlp.js';
+import { instantiateHostKernels } from './host-kernels.js';
 
 /** What one evaluation measures (SCIENCE.md, "Observables"). */
 export interface EvalRecord {
@@ -148,6 +149,7 @@ export class Trainer {
           column(inputs, 1, trainIndices),
           Int32Array.from(trainIndices, (i) => labels[i]),
           blasGemm(loadBlas() as Exclude<ReturnType<typeof loadBlas>, Error>),
+          instantiateHostKernels(),
         )
       : null;
   }

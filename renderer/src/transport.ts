@@ -54,6 +54,7 @@ export function connectApi(): GrokscopeApi {
     getRun: (id) => call('getRun', id) as ReturnType<GrokscopeApi['getRun']>,
     compare: (ids) => call('compare', ids) as ReturnType<GrokscopeApi['compare']>,
     startRun: (r) => call('startRun', r) as ReturnType<GrokscopeApi['startRun']>,
+    resumeRun: (id) => call('resumeRun', id) as ReturnType<GrokscopeApi['resumeRun']>,
     stopRun: (id) => call('stopRun', id) as ReturnType<GrokscopeApi['stopRun']>,
     deleteRuns: (ids) => call('deleteRuns', ids) as ReturnType<GrokscopeApi['deleteRuns']>,
     tagRuns: (ids, add, remove) => call('tagRuns', ids, add, remove) as ReturnType<GrokscopeApi['tagRuns']>,

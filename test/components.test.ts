@@ -1,0 +1,191 @@
+// @vitest-environment happy-dom
+import { describe, expect, it, vi } from 'vitest';
+import { flushPromises, mount } from '@vue/test-utils';
+import type { CompareData, GrokscopeApi, RunDetail, RunListItem } from '../core/api.js';
+import LibraryView from '../renderer/src/views/LibraryView.vue';
+import RunView from '../renderer/src/views/RunView.vue';
+import LaunchView from '../renderer/src/views/LaunchView.vue';
+import CompareView from '../renderer/src/views/CompareView.vue';
+
+/**
+ * Component tests of the renderer's views, in happy-dom with the charts stubbed (drawing is
+ * ECharts' job and is exercised in real Chromium by test/e2e.test.ts): what each view shows for
+ * given data, and what it asks its host to do when used.
+ */
+const stubs = { EChart: { props: ['option', 'name'], template: '<div class="chart-stub" :data-chart="name" />' } };
+
+function item(over: Partial<RunListItem>): RunListItem {
+  return { id: 'r', task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, status: 'completed', backend: 'wasm', origin: 'trained', T_grok: null, T_cross: null, lead: null, stepsDone: 10, steps: 10, tags: [], ...over };
+}
+
+describe('LibraryView', () => {
+  const runs = [
+    item({ id: 'a', seed: 2, T_grok: 900, tags: ['sweep-1'] }),
+    item({ id: 'b', arch: 'mlp', seed: 0, T_grok: null, status: 'stopped' }),
+    item({ id: 'c', seed: 1, T_grok: 400 }),
+  ];
+  const rowIds = (w: ReturnType<typeof mount>): string[] => w.findAll('tbody tr').map((r) => r.attributes('data-run')!);
+
+  it('filters by any column and by tag, and sorts by a column both ways (missing values last)', async () => {
+    const w = mount(LibraryView, { props: { runs } });
+    expect(rowIds(w)).toEqual(['a', 'b', 'c']);
+    await w.find('input[type=search]').setValue('mlp');
+    expect(rowIds(w)).toEqual(['b']);
+    await w.find('input[type=search]').setValue('sweep-1');
+    expect(rowIds(w)).toEqual(['a']);
+    await w.find('input[type=search]').setValue('');
+    const header = w.findAll('th').find((th) => th.text().startsWith('T_grok'))!;
+    await header.trigger('click');
+    expect(rowIds(w)).toEqual(['c', 'a', 'b']);
+    await header.trigger('click');
+    expect(rowIds(w)).toEqual(['b', 'a', 'c']);
+  });
+
+  it('reports the selection, and asks to compare, tag, export or delete exactly the selected runs', async () => {
+    const w = mount(LibraryView, { props: { runs } });
+    const compare = w.find('[data-action=compare]');
+    expect(compare.attributes('disabled')).toBeDefined();
+    await w.find('[data-run=a] input[type=checkbox]').setValue(true);
+    await w.find('[data-run=c] input[type=checkbox]').setValue(true);
+    expect(w.emitted('selection')!.at(-1)).toEqual([['a', 'c']]);
+    await compare.trigger('click');
+    expect(w.emitted('compare')).toEqual([[['a', 'c']]]);
+    await w.find('input.tag-input').setValue('good, seed-check');
+    await w.find('[data-action=tag]').trigger('click');
+    expect(w.emitted('tag')).toEqual([[['a', 'c'], ['good', 'seed-check'], []]]);
+    await w.find('[data-action=export]').trigger('click');
+    expect(w.emitted('export')).toEqual([[['a', 'c']]]);
+    await w.find('button.danger').trigger('click');
+    expect(w.emitted('remove')).toEqual([[['a', 'c']]]);
+    expect(w.emitted('selection')!.at(-1)).toEqual([[]]);
+  });
+
+  it('restores a selection kept by the host', () => {
+    const w = mount(LibraryView, { props: { runs, initialSelection: ['b'] } });
+    expect((w.find('[data-run=b] input[type=checkbox]').element as HTMLInputElement).checked).toBe(true);
+    expect(w.find('[data-action=compare]').text()).toBe('compare 1');
+  });
+});
+
+function detail(over: Partial<RunDetail>): RunDetail {
+  return {
+    id: 'run-1', status: 'completed', backend: 'wasm+openblas', backendNote: 'auto: …', origin: 'trained', note: null,
+    config: { entropyThreshold: 0.61, probe: 'resid.final' },
+    events: { T_mem: 100, T_cross: 300, T_grok: 500, lead: 200 },
+    metrics: [0, 100, 200].map((step) => ({ step, train_acc: step / 200, test_acc: 0, train_loss: 1, test_loss: 2, weight_norm: 30, entropy: { 'resid.final': 0.9 - step / 1000 } })),
+    spectra: [], forecast: null, ...over,
+  };
+}
+
+describe('RunView', () => {
+  it('shows the events, the backend and one chart per curve', () => {
+    const w = mount(RunView, { props: { run: detail({}), live: null, theme: 'light' }, global: { stubs } });
+    expect(w.text()).toContain('T_mem 100 · T_cross 300 · T_grok 500 · lead 200');
+    expect(w.text()).toContain('backend wasm+openblas');
+    expect(w.findAll('.chart-stub').map((c) => c.attributes('data-chart'))).toEqual(['accuracy', 'entropy', 'loss', 'weight-norm', 'spectrum']);
+    expect(w.find('[data-field=forecast]').text()).toContain('needs at least two other completed baseline runs');
+  });
+
+  it('offers stop while training, and resume for a stopped or failed run but not an external one', async () => {
+    const live = { type: 'run-progress' as const, id: 'run-1', step: 150, totalSteps: 1000, stepsPerSecond: 50, etaSeconds: 17, backend: 'wasm', latest: null };
+    const running = mount(RunView, { props: { run: detail({ status: 'running' }), live, theme: 'light' }, global: { stubs } });
+    expect(running.find('[data-action=resume]').exists()).toBe(false);
+    expect(running.find('[data-field=progress]').text()).toBe('step 150/1000 · 50.0 steps/s · ETA 17 s');
+    await running.find('[data-action=stop]').trigger('click');
+    expect(running.emitted('stop')).toEqual([['run-1']]);
+    for (const status of ['stopped', 'failed']) {
+      const w = mount(RunView, { props: { run: detail({ status }), live: null, theme: 'light' }, global: { stubs } });
+      expect(w.find('[data-action=stop]').exists()).toBe(false);
+      await w.find('[data-action=resume]').trigger('click');
+      expect(w.emitted('resume')).toEqual([['run-1']]);
+    }
+    const external = mount(RunView, { props: { run: detail({ status: 'stopped', origin: 'external' }), live: null, theme: 'light' }, global: { stubs } });
+    expect(external.find('[data-action=resume]').exists()).toBe(false);
+    const done = mount(RunView, { props: { run: detail({}), live: null, theme: 'light' }, global: { stubs } });
+    expect(done.find('[data-action=resume]').exists()).toBe(false);
+  });
+
+  it('states the live forecast with its interval', () => {
+    const forecast = { threshold: 0.6, referenceRuns: 4, relError: 0.3, points: [{ step: 200, predicted: 1234.4, lo: 900, hi: null }] };
+    const w = mount(RunView, { props: { run: detail({ forecast }), live: null, theme: 'light' }, global: { stubs } });
+    expect(w.find('[data-field=forecast]').text()).toBe('forecast onset: step 1234 (interval 900–∞) at step 200, from 4 other completed baseline runs of this setting');
+  });
+});
+
+describe('LaunchView', () => {
+  function api(over: Partial<GrokscopeApi>): GrokscopeApi {
+    return over as GrokscopeApi;
+  }
+
+  it('sends the form as a run request and reports the new run', async () => {
+    const startRun = vi.fn(async () => ({ id: 'new-run' }));
+    const w = mount(LaunchView, { props: { api: api({ startRun }), active: [], studies: [] } });
+    await w.find('select[name=arch]').setValue('mlp');
+    await w.find('input[name=seed]').setValue(7);
+    await w.find('input[name=steps]').setValue(300);
+    await w.find('form[data-form=run]').trigger('submit');
+    await flushPromises();
+    expect(startRun).toHaveBeenCalledWith({ preset: 'quick', task: 'mod-add', arch: 'mlp', seed: 7, steps: 300, evalEvery: 20, condition: 'baseline' });
+    expect(w.emitted('launched')).toEqual([['new-run']]);
+  });
+
+  it('asks for the mix run of a norm-matched run, and shows core’s refusal as it is', async () => {
+    const startRun = vi.fn(async () => {
+      throw new Error('norm-matched target nope: no such run');
+    });
+    const w = mount(LaunchView, { props: { api: api({ startRun }), active: [], studies: [] } });
+    expect(w.find('input[name=normTargetRun]').exists()).toBe(false);
+    await w.find('select[name=condition]').setValue('norm-matched');
+    await w.find('input[name=normTargetRun]').setValue('nope');
+    await w.find('form[data-form=run]').trigger('submit');
+    await flushPromises();
+    expect(startRun).toHaveBeenCalledWith(expect.objectContaining({ condition: 'norm-matched', normTargetRun: 'nope' }));
+    expect(w.find('[role=alert]').text()).toBe('norm-matched target nope: no such run');
+    expect(w.emitted('launched')).toBeUndefined();
+  });
+
+  it('starts a named study or a JSON spec, and refuses broken JSON before calling core', async () => {
+    const startStudy = vi.fn(async () => ({ name: 'mine', runs: 4 }));
+    const w = mount(LaunchView, { props: { api: api({ startStudy }), active: [{ id: 'x', step: 5, totalSteps: 10, etaSeconds: 3 }], studies: [] } });
+    expect(w.find('[data-active=x]').text()).toBe('x — step 5/10 · ETA 3 s');
+    await w.find('textarea[name=spec]').setValue('{ broken');
+    await w.find('form[data-form=study]').trigger('submit');
+    await flushPromises();
+    expect(startStudy).not.toHaveBeenCalled();
+    expect(w.find('.study-form [role=alert]').text()).toMatch(/^the spec is not valid JSON/);
+    await w.find('textarea[name=spec]').setValue('{"name": "mine"}');
+    await w.find('form[data-form=study]').trigger('submit');
+    await flushPromises();
+    expect(startStudy).toHaveBeenCalledWith({ name: 'mine' });
+    expect(w.text()).toContain('study mine started: 4 runs');
+  });
+});
+
+describe('CompareView', () => {
+  const band = { mean: [0, 1], min: [0, 1], max: [0, 1] };
+  const data: CompareData = {
+    probe: 'resid.final',
+    threshold: 0.58,
+    groups: [
+      { arch: 'transformer', condition: 'baseline', runs: ['a'], steps: [0, 10], test_acc: band, train_acc: band, entropy: band, weight_norm: band },
+      { arch: 'mlp', condition: 'baseline', runs: ['b'], steps: [0, 10], test_acc: band, train_acc: band, entropy: band, weight_norm: band },
+    ],
+    necessity: [{ arch: 'transformer', n: 5, crossed: 5, grokked: 5, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 }],
+    interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234 }],
+  };
+
+  it('puts the architectures side by side and fills the necessity and intervention tables', () => {
+    const w = mount(CompareView, { props: { data, theme: 'dark' }, global: { stubs } });
+    expect(w.findAll('.column').map((c) => c.attributes('data-arch'))).toEqual(['transformer', 'mlp']);
+    expect(w.text()).toContain('H̃* 0.58');
+    expect(w.findAll('[data-table=necessity] tbody td').map((t) => t.text())).toEqual(['transformer', '5', '5', '5', '1', '0']);
+    expect(w.findAll('[data-table=interventions] tbody td').map((t) => t.text())).toEqual(['transformer', 'mix', '5 vs 5', '-1352', '-2500 … -100', '0.074', '-1.23', '1']);
+    expect(w.find('[data-chart=deltas]').exists()).toBe(true);
+  });
+
+  it('says when H̃* cannot be estimated', () => {
+    const w = mount(CompareView, { props: { data: { ...data, threshold: null, interventions: [] }, theme: 'light' }, global: { stubs } });
+    expect(w.text()).toContain('H̃* not estimable');
+    expect(w.find('[data-chart=deltas]').exists()).toBe(false);
+  });
+});
