@@ -12,7 +12,7 @@ import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './co
 import { Library, type MetricRow } from './library/library.js';
 import { analyzeStudy, traceOf, type StudyRunData } from './study/analyze.js';
 import { liveForecast } from './analysis/live-forecast.js';
-import { NAMED_STUDIES, StudySpecSchema, planRuns, type StudySpec } from './study/spec.js';
+import { StudySpecError, planRuns, resolveStudySpec, type StudySpec } from './study/spec.js';
 import { runStudy } from './study/runner.js';
 import { reportStudy } from './study/finish.js';
 import { executeRun } from './train/run-executor.js';
@@ -34,13 +34,32 @@ const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, 
   entropy,
 });
 
-function band(steps: number[], perRun: Map<number, number>[]): Band {
-  const out: Band = { mean: [], min: [], max: [] };
-  for (const s of steps) {
-    const vals = perRun.map((m) => m.get(s)).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    out.mean.push(vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null);
-    out.min.push(vals.length ? Math.min(...vals) : null);
-    out.max.push(vals.length ? Math.max(...vals) : null);
+/**
+ * Mean and min–max of one metric across runs on the shared step grid, in one pass over the rows
+ * (100 runs × 10,000 evaluations: no per-run maps, see scripts/bench-draw.ts).
+ */
+function band(steps: number[], index: Map<number, number>, runs: MetricRow[][], value: (m: MetricRow) => number | undefined): Band {
+  const n = steps.length;
+  const sum = new Float64Array(n);
+  const count = new Uint32Array(n);
+  const min = new Float64Array(n).fill(Infinity);
+  const max = new Float64Array(n).fill(-Infinity);
+  for (const rows of runs) {
+    for (const m of rows) {
+      const v = value(m);
+      if (v === undefined || !Number.isFinite(v)) continue;
+      const i = index.get(m.step)!;
+      sum[i] += v;
+      count[i]++;
+      if (v < min[i]) min[i] = v;
+      if (v > max[i]) max[i] = v;
+    }
+  }
+  const out: Band = { mean: new Array(n), min: new Array(n), max: new Array(n) };
+  for (let i = 0; i < n; i++) {
+    out.mean[i] = count[i] ? sum[i] / count[i] : null;
+    out.min[i] = count[i] ? min[i] : null;
+    out.max[i] = count[i] ? max[i] : null;
   }
   return out;
 }
@@ -177,18 +196,20 @@ export class GrokscopeService implements GrokscopeApi {
       for (const condition of conditions) {
         const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
         if (runs.length === 0) continue;
-        const steps = [...new Set(runs.flatMap((d) => d.metrics.map((m) => m.step)))].sort((a, b) => a - b);
-        const series = (f: (m: MetricRow) => number | undefined): Map<number, number>[] =>
-          runs.map((d) => new Map(d.metrics.flatMap((m) => (f(m) === undefined ? [] : [[m.step, f(m)!] as [number, number]]))));
+        const stepSet = new Set<number>();
+        for (const d of runs) for (const m of d.metrics) stepSet.add(m.step);
+        const steps = [...stepSet].sort((a, b) => a - b);
+        const index = new Map(steps.map((s, i) => [s, i]));
+        const rows = runs.map((d) => d.metrics);
         groups.push({
           arch,
           condition,
           runs: runs.map((d) => d.run.id),
           steps,
-          test_acc: band(steps, series((m) => m.test_acc)),
-          train_acc: band(steps, series((m) => m.train_acc)),
-          entropy: band(steps, series((m) => m.entropy[probe])),
-          weight_norm: band(steps, series((m) => m.weight_norm)),
+          test_acc: band(steps, index, rows, (m) => m.test_acc),
+          train_acc: band(steps, index, rows, (m) => m.train_acc),
+          entropy: band(steps, index, rows, (m) => m.entropy[probe]),
+          weight_norm: band(steps, index, rows, (m) => m.weight_norm),
         });
       }
     }
@@ -207,7 +228,8 @@ export class GrokscopeService implements GrokscopeApi {
         seeds: [...new Set(data.map((d) => d.run.config.seed))],
         earlyStopEvals: 0,
       };
-      const summary = analyzeStudy(spec, data);
+      // Only what the compare view shows: no per-probe comparison, no forecast fits, no CI of H̃*.
+      const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
       threshold = summary.thresholds.find((t) => t.arch === 'transformer')?.estimate.threshold ?? summary.thresholds[0]?.estimate.threshold ?? null;
       necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
       interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
@@ -325,13 +347,10 @@ export class GrokscopeService implements GrokscopeApi {
   async startStudy(specArg: string | Record<string, unknown>): Promise<{ name: string; runs: number }> {
     if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
     let spec: StudySpec;
-    if (typeof specArg === 'string') {
-      if (!(specArg in NAMED_STUDIES)) throw new ApiError(`unknown study '${specArg}': expected ${Object.keys(NAMED_STUDIES).join(' or ')}, or a spec`);
-      spec = NAMED_STUDIES[specArg as keyof typeof NAMED_STUDIES];
-    } else {
-      const parsed = StudySpecSchema.safeParse(specArg);
-      if (!parsed.success) throw new ApiError(`invalid study spec: ${describeZodError(parsed.error)}`);
-      spec = parsed.data;
+    try {
+      spec = resolveStudySpec(specArg);
+    } catch (err) {
+      throw err instanceof StudySpecError ? new ApiError(err.message) : err;
     }
     if (this.studies.has(spec.name)) throw new ApiError(`study ${spec.name} is already running`);
     let planned: number;

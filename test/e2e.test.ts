@@ -133,7 +133,7 @@ describe('the workbench in a browser', () => {
 
   it('stops a training run and resumes it to the end from its checkpoint', async () => {
     await page.click('button[data-tab=launch]');
-    await page.fill('input[name=steps]', '4000');
+    await page.fill('input[name=steps]', '1500');
     await page.fill('input[name=evalEvery]', '50');
     await page.fill('input[name=seed]', '6');
     await page.click('button[data-action=launch]');
@@ -145,7 +145,7 @@ describe('the workbench in a browser', () => {
     await page.waitForSelector('.notice:has-text("resumed from its latest checkpoint")');
     await page.waitForSelector('.run-view [data-field=status]:has-text("completed")', { timeout: 110_000 });
     await page.click('button[data-tab=library]');
-    await page.waitForSelector(`tr[data-run="${id}"]:has-text("4000/4000")`);
+    await page.waitForSelector(`tr[data-run="${id}"]:has-text("1500/1500")`);
     // Resuming a completed run is refused with the reason.
     const r = await page.evaluate(async (runId) => {
       const ws = new WebSocket(`ws://${location.host}/api`);

@@ -79,7 +79,7 @@ export interface ThresholdEstimate {
 export function estimateThreshold(traces: RunTrace[], rules: EventRules, rng: Rng, resamples = 500, grid = DEFAULT_GRID): ThresholdEstimate {
   const grokked = traces.filter((t) => tGrok(t, rules) !== null);
   const threshold = bestThreshold(grokked, rules, grid);
-  const ci = grokked.length >= 2 ? bootstrapCI(grokked, (s) => bestThreshold(s, rules, grid) ?? NaN, rng, resamples) : null;
+  const ci = grokked.length >= 2 && resamples > 0 ? bootstrapCI(grokked, (s) => bestThreshold(s, rules, grid) ?? NaN, rng, resamples) : null;
   const perRun = grokked.map((t) => ({ id: t.id, seed: t.seed, threshold: bestThreshold([t], rules, grid) }));
   const values = perRun.map((r) => r.threshold).filter((x): x is number => x !== null);
   return { threshold, ci, perRun, perRunStd: values.length >= 2 ? std(values) : null, nGrokked: grokked.length };

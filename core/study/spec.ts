@@ -97,3 +97,20 @@ export const NAMED_STUDIES: Record<'quick' | 'paper', StudySpec> = {
     earlyStopEvals: 20,
   },
 };
+
+/** A study spec that cannot be used; the message names the problem (for CLI and workbench alike). */
+export class StudySpecError extends Error {}
+
+/**
+ * A study from what a user gave: the name of a named study, or a parsed spec object. `source`
+ * names where the object came from (a file), for the message.
+ */
+export function resolveStudySpec(value: unknown, source?: string): StudySpec {
+  if (typeof value === 'string') {
+    if (value in NAMED_STUDIES) return NAMED_STUDIES[value as keyof typeof NAMED_STUDIES];
+    throw new StudySpecError(`unknown study '${value}': expected ${Object.keys(NAMED_STUDIES).join(' or ')}, or a spec`);
+  }
+  const parsed = StudySpecSchema.safeParse(value);
+  if (!parsed.success) throw new StudySpecError(`invalid study spec${source ? ` ${source}` : ''}: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}

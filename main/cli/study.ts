@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
-import { describeZodError } from '../../core/config.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { reportStudy } from '../../core/study/finish.js';
 import { runStudy, type StudyProgress } from '../../core/study/runner.js';
-import { NAMED_STUDIES, StudySpecSchema, type StudySpec } from '../../core/study/spec.js';
+import { NAMED_STUDIES, StudySpecError, resolveStudySpec, type StudySpec } from '../../core/study/spec.js';
 import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
 import { UserError } from './errors.js';
 import { formatDuration } from './progress.js';
 
+/** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
   if (arg in NAMED_STUDIES) return NAMED_STUDIES[arg as keyof typeof NAMED_STUDIES];
   if (!existsSync(arg)) throw new UserError(`unknown study '${arg}': expected quick, paper or a spec JSON file`);
@@ -19,9 +19,11 @@ export function loadStudySpec(arg: string): StudySpec {
   } catch (err) {
     throw new UserError(`study spec ${arg} is not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = StudySpecSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError(`invalid study spec ${arg}: ${describeZodError(parsed.error)}`);
-  return parsed.data;
+  try {
+    return resolveStudySpec(raw, arg);
+  } catch (err) {
+    throw err instanceof StudySpecError ? new UserError(err.message) : err;
+  }
 }
 
 function progressLine(name: string, p: StudyProgress, started: number): string {
