@@ -164,7 +164,7 @@ await server.close();
 scratch.cleanup();
 
 const out = {
-  machine: `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, ${os.totalmem() >> 30} GiB, node ${process.version}, Chromium headless --disable-gpu`,
+  machine: `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, Chromium headless --disable-gpu`,
   repetitions: reps,
   echarts_100x10k_draw_ms: +median(drawMs).toFixed(1),
   echarts_100x10k_draw_runs: drawMs.map((x) => +x.toFixed(1)),

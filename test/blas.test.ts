@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS, type RunConfig } from '../core/config.js';
-import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { loadBlas } from '../core/train/blas.js';
-import { Trainer } from '../core/train/trainer.js';
+import { trainingLosses } from './helpers/train.js';
 
 /**
  * wasm+openblas must compute what plain wasm computes (same mathematics; only the summation order
@@ -14,18 +13,6 @@ import { Trainer } from '../core/train/trainer.js';
  */
 const blas = loadBlas();
 
-async function losses(config: RunConfig, steps: number): Promise<number[]> {
-  const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
-  const t = new Trainer(config, ds);
-  const out: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    out.push(await t.trainLoss());
-    await t.trainStep();
-  }
-  out.push(await t.trainLoss());
-  t.dispose();
-  return out;
-}
 
 describe('wasm with OpenBLAS matrix products', () => {
   if (blas instanceof Error) {
@@ -41,12 +28,12 @@ describe('wasm with OpenBLAS matrix products', () => {
     const small: RunConfig = { ...PRESETS.quick, p: 23, dModel: 32, dMlp: 64, seed: 5 };
     const plain: Record<string, number[]> = {};
     await selectBackend('wasm');
-    for (const arch of ['transformer', 'mlp'] as const) plain[arch] = await losses({ ...small, arch }, 50);
+    for (const arch of ['transformer', 'mlp'] as const) plain[arch] = await trainingLosses({ ...small, arch }, 50);
     const info = await selectBackend('wasm+openblas');
     expect(info.name).toBe('wasm+openblas');
     expect(tf.getBackend()).toBe('wasm');
     for (const arch of ['transformer', 'mlp'] as const) {
-      const fast = await losses({ ...small, arch }, 50);
+      const fast = await trainingLosses({ ...small, arch }, 50);
       expect(fast).toHaveLength(51);
       for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i] - plain[arch][i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(plain[arch][i])));
       // …and it trains: the loss falls.

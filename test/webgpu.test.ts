@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PRESETS, parseRunConfig, type RunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
+import { trainingLosses } from './helpers/train.js';
 import { probeWebGpu, runProbe } from '../core/train/webgpu.js';
 import { flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
@@ -39,17 +40,6 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel
   expect(worst).toBeLessThanOrEqual(0);
 }
 
-async function losses(config: RunConfig, steps: number): Promise<number[]> {
-  const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
-  const t = new Trainer(config, ds);
-  const out: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    out.push(await t.trainLoss());
-    await t.trainStep();
-  }
-  t.dispose();
-  return out;
-}
 
 if (probe.ok) {
   describe(`the webgpu backend (${probe.description ?? 'adapter'})`, () => {
@@ -62,10 +52,10 @@ if (probe.ok) {
 
     it('trains like plain wasm: same loss to 1e-5 over 50 steps, both models', async () => {
       await selectBackend('wasm');
-      for (const arch of ['transformer', 'mlp'] as const) plain[arch] = await losses({ ...small, arch }, 50);
+      for (const arch of ['transformer', 'mlp'] as const) plain[arch] = await trainingLosses({ ...small, arch }, 50);
       const info = await selectBackend('webgpu');
       expect(info.name).toBe('webgpu');
-      for (const arch of ['transformer', 'mlp'] as const) expectClose(await losses({ ...small, arch }, 50), plain[arch], 0, 1e-5);
+      for (const arch of ['transformer', 'mlp'] as const) expectClose(await trainingLosses({ ...small, arch }, 50), plain[arch], 0, 1e-5);
     });
 
     it('computes the gradients wasm computes, at the same mid-training parameters', async () => {
