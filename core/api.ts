@@ -66,6 +66,7 @@ export interface CompareGroup {
   arch: string;
   condition: string;
   runs: string[];
+  /** The step grid of the bands: every evaluation, or buckets of consecutive ones (≤ 2,000 points). */
   steps: number[];
   test_acc: Band;
   train_acc: Band;

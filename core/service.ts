@@ -64,6 +64,46 @@ function band(steps: number[], index: Map<number, number>, runs: MetricRow[][], 
   return out;
 }
 
+/**
+ * At most this many points per band: a chart is ~1,200 px wide, and 100 runs × 10,000
+ * evaluations drew in seconds (docs/benchmarks.md). Consecutive steps are merged into buckets
+ * (mean of the means, min of the minima, max of the maxima), so the band's envelope is kept
+ * exactly; the first step of each bucket labels it, and the last step is always its own bucket.
+ */
+export const MAX_BAND_POINTS = 2000;
+
+export function decimateBands(steps: number[], bands: Band[], max = MAX_BAND_POINTS): { steps: number[]; bands: Band[] } {
+  const n = steps.length;
+  if (n <= max) return { steps, bands };
+  const k = Math.ceil((n - 1) / (max - 1));
+  const starts: number[] = [];
+  for (let i = 0; i < n - 1; i += k) starts.push(i);
+  starts.push(n - 1);
+  const ends = starts.map((s, j) => (j + 1 < starts.length ? starts[j + 1] : n));
+  const out = bands.map((b) => {
+    const r: Band = { mean: [], min: [], max: [] };
+    starts.forEach((from, j) => {
+      let sum = 0;
+      let count = 0;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = from; i < ends[j]; i++) {
+        if (b.mean[i] !== null) {
+          sum += b.mean[i]!;
+          count++;
+        }
+        if (b.min[i] !== null && b.min[i]! < lo) lo = b.min[i]!;
+        if (b.max[i] !== null && b.max[i]! > hi) hi = b.max[i]!;
+      }
+      r.mean.push(count ? sum / count : null);
+      r.min.push(lo === Infinity ? null : lo);
+      r.max.push(hi === -Infinity ? null : hi);
+    });
+    return r;
+  });
+  return { steps: starts.map((i) => steps[i]), bands: out };
+}
+
 const RunRequestSchema = z
   .object({
     preset: z.enum(Object.keys(PRESETS) as [string, ...string[]]).optional(),
@@ -201,16 +241,15 @@ export class GrokscopeService implements GrokscopeApi {
         const steps = [...stepSet].sort((a, b) => a - b);
         const index = new Map(steps.map((s, i) => [s, i]));
         const rows = runs.map((d) => d.metrics);
-        groups.push({
-          arch,
-          condition,
-          runs: runs.map((d) => d.run.id),
-          steps,
-          test_acc: band(steps, index, rows, (m) => m.test_acc),
-          train_acc: band(steps, index, rows, (m) => m.train_acc),
-          entropy: band(steps, index, rows, (m) => m.entropy[probe]),
-          weight_norm: band(steps, index, rows, (m) => m.weight_norm),
-        });
+        const full = [
+          band(steps, index, rows, (m) => m.test_acc),
+          band(steps, index, rows, (m) => m.train_acc),
+          band(steps, index, rows, (m) => m.entropy[probe]),
+          band(steps, index, rows, (m) => m.weight_norm),
+        ];
+        const shown = decimateBands(steps, full);
+        const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
+        groups.push({ arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm });
       }
     }
     let threshold: number | null = null;
