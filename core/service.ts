@@ -38,8 +38,7 @@ const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, 
  * Mean and min–max of one metric across runs on the shared step grid, in one pass over the rows
  * (100 runs × 10,000 evaluations: no per-run maps, see scripts/bench-draw.ts).
  */
-function band(steps: number[], index: Map<number, number>, runs: MetricRow[][], value: (m: MetricRow) => number | undefined): Band {
-  const n = steps.length;
+function band(n: number, index: Map<number, number>, runs: MetricRow[][], value: (m: MetricRow) => number | undefined): Band {
   const sum = new Float64Array(n);
   const count = new Uint32Array(n);
   const min = new Float64Array(n).fill(Infinity);
@@ -242,10 +241,10 @@ export class GrokscopeService implements GrokscopeApi {
         const index = new Map(steps.map((s, i) => [s, i]));
         const rows = runs.map((d) => d.metrics);
         const full = [
-          band(steps, index, rows, (m) => m.test_acc),
-          band(steps, index, rows, (m) => m.train_acc),
-          band(steps, index, rows, (m) => m.entropy[probe]),
-          band(steps, index, rows, (m) => m.weight_norm),
+          band(steps.length, index, rows, (m) => m.test_acc),
+          band(steps.length, index, rows, (m) => m.train_acc),
+          band(steps.length, index, rows, (m) => m.entropy[probe]),
+          band(steps.length, index, rows, (m) => m.weight_norm),
         ];
         const shown = decimateBands(steps, full);
         const [test_acc, train_acc, entropy, weight_norm] = shown.bands;

@@ -3,23 +3,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
 import { loadBlas } from '../core/train/blas.js';
 import { Trainer } from '../core/train/trainer.js';
-import { flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
-
-/** float32 tolerance from ../shared/golden/README.md: 1e-4 relative (1e-5 absolute for gradients). */
-function expectClose(actual: ArrayLike<number>, expected: number[], rel = 1e-4, abs = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - (abs + rel * Math.abs(expected[i]));
-    worst = Math.max(worst, excess);
-  }
-  expect(worst).toBeLessThanOrEqual(0);
-}
+import { probeWebGpu } from '../core/train/webgpu.js';
+import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 // wasm+openblas replaces wasm's matmul kernel for the rest of this process: it goes last. Where
-// OpenBLAS is absent, test/blas.test.ts checks the fallback instead.
-const backends = ['wasm', 'cpu', ...(loadBlas() instanceof Error ? [] : ['wasm+openblas'])] as const;
-for (const backend of backends as readonly ('wasm' | 'cpu' | 'wasm+openblas')[]) {
+// OpenBLAS is absent, test/blas.test.ts checks the fallback instead; where no WebGPU adapter
+// exists (neither a GPU nor the llvmpipe that `npm test` installs), test/webgpu.test.ts does.
+const backends = ['wasm', 'cpu', ...((await probeWebGpu()).ok ? ['webgpu'] : []), ...(loadBlas() instanceof Error ? [] : ['wasm+openblas'])] as const;
+for (const backend of backends as readonly ('wasm' | 'cpu' | 'webgpu' | 'wasm+openblas')[]) {
   describe(`golden values on ${backend}`, () => {
     beforeAll(async () => {
       await selectBackend(backend);

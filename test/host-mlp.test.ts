@@ -6,7 +6,7 @@ import { blasGemm, loadBlas } from '../core/train/blas.js';
 import { HostMlpStep, referenceGemm, type Gemm } from '../core/train/host-mlp.js';
 import { instantiateHostKernels, loadHostKernels } from '../core/train/host-kernels.js';
 import { Trainer } from '../core/train/trainer.js';
-import { flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 /**
  * The fused host MLP (core/train/host-mlp.ts) against independent references: the golden values
@@ -53,10 +53,7 @@ describe('fused host MLP: loss and gradients', () => {
       const { loss, grads } = hostStep(goldenConfig(g), goldenDataset(g), gemm, simd).lossAndGradients(goldenState(g).params);
       expect(Math.abs(loss - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
       expect(Object.keys(grads).sort()).toEqual(Object.keys(g.grads).sort());
-      for (const [name, expected] of Object.entries(g.grads)) {
-        const e = flat(expected);
-        for (let i = 0; i < e.length; i++) expect(Math.abs(grads[name].data[i] - e[i])).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(e[i]));
-      }
+      for (const [name, expected] of Object.entries(g.grads)) expectClose(grads[name].data, flat(expected));
     });
   }
 

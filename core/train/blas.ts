@@ -93,6 +93,7 @@ let registered = false;
  */
 export function registerBlasMatMul(blas: Blas): void {
   if (registered) return;
+  const gemm = blasGemm(blas);
   replaceWasmKernel(tf.BatchMatMul, (original) => {
     if (!original) throw new Error('the wasm backend has no BatchMatMul kernel to replace');
     return (args) => {
@@ -124,12 +125,7 @@ export function registerBlasMatMul(blas: Blas): void {
         const ai = batchA === 1 ? av : av.subarray(i * m * k, (i + 1) * m * k);
         const bi = batchB === 1 ? bv : bv.subarray(i * k * n, (i + 1) * k * n);
         const ci = batch === 1 ? cv : cv.subarray(i * m * n, (i + 1) * m * n);
-        if (m === 0 || n === 0) continue;
-        if (k === 0) {
-          ci.fill(0);
-          continue;
-        }
-        blas.sgemm(CBLAS_ROW_MAJOR, transposeA ? CBLAS_TRANS : CBLAS_NO_TRANS, transposeB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, 1, ai, lda, bi, ldb, 0, ci, n);
+        gemm(transposeA, transposeB, m, n, k, ai, lda, bi, ldb, false, ci, n);
       }
       return out;
     };

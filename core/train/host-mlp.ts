@@ -67,7 +67,7 @@ export class HostMlpStep {
   private readonly ones: Float32Array;
   private readonly bias: Float32Array;
   /** SIMD kernels for the gather and the scatter, with the buffers they touch in their memory. */
-  private readonly simd: { k: HostKernelExports; ptr: (view: ArrayBufferView) => number } | null;
+  private readonly simd: HostKernelExports | null;
 
   /**
    * a, b: the two operand tokens of each training example; labels: its class. kernels: an
@@ -101,7 +101,7 @@ export class HostMlpStep {
         views[name] = name === 'a' || name === 'b' ? new Int32Array(mem.buffer, offset, len) : new Float32Array(mem.buffer, offset, len);
         offset += aligned(len * 4);
       }
-      this.simd = { k: kernels, ptr: (view) => view.byteOffset };
+      this.simd = kernels;
     } else {
       for (const [name, len] of Object.entries(sizes) as [keyof typeof sizes, number][]) views[name] = name === 'a' || name === 'b' ? new Int32Array(len) : new Float32Array(len);
       this.simd = null;
@@ -146,7 +146,8 @@ export class HostMlpStep {
     const { simd } = this;
     if (simd) {
       this.bias.set(bIn);
-      simd.k.gather_relu(n, h, simd.ptr(a), simd.ptr(b), simd.ptr(tableA), simd.ptr(tableB), simd.ptr(this.bias), simd.ptr(hidden));
+      // Pointers are byte offsets into the kernels' memory, where these views live.
+      simd.gather_relu(n, h, a.byteOffset, b.byteOffset, tableA.byteOffset, tableB.byteOffset, this.bias.byteOffset, hidden.byteOffset);
     } else for (let i = 0; i < n; i++) {
       const ra = a[i] * h;
       const rb = b[i] * h;
@@ -200,7 +201,7 @@ export class HostMlpStep {
     // tokens' table rows.
     dTableA.fill(0);
     dTableB.fill(0);
-    if (simd) simd.k.mask_scatter(n, h, simd.ptr(a), simd.ptr(b), simd.ptr(hidden), simd.ptr(dHidden), simd.ptr(dTableA), simd.ptr(dTableB));
+    if (simd) simd.mask_scatter(n, h, a.byteOffset, b.byteOffset, hidden.byteOffset, dHidden.byteOffset, dTableA.byteOffset, dTableB.byteOffset);
     else for (let i = 0; i < n; i++) {
       const o = i * h;
       const ra = a[i] * h;

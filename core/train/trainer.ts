@@ -134,8 +134,11 @@ export class Trainer {
     this.ctx = { model, eqToken: dataset.eqToken, order: dataset.task.order, rowLookup: tf.getBackend() === 'cpu' ? 'onehot' : 'gather' };
     if (model.arch === 'transformer') Object.assign(this.ctx, makeHeadMatrices(model));
     const { inputs, labels, trainIndices } = dataset;
-    this.trainBatch = batchOf(column(inputs, 0, trainIndices), column(inputs, 1, trainIndices), dataset.vocab);
-    this.trainLabels = oneHot(Int32Array.from(trainIndices, (i) => labels[i]), dataset.classes);
+    const trainA = column(inputs, 0, trainIndices);
+    const trainB = column(inputs, 1, trainIndices);
+    const trainLabelIds = Int32Array.from(trainIndices, (i) => labels[i]);
+    this.trainBatch = batchOf(trainA, trainB, dataset.vocab);
+    this.trainLabels = oneHot(trainLabelIds, dataset.classes);
     this.allBatch = batchOf(column(inputs, 0), column(inputs, 1), dataset.vocab);
     this.allLabels = oneHot(labels, dataset.classes);
     this.allLabelIds = tf.tensor1d(labels, 'int32');
@@ -145,9 +148,9 @@ export class Trainer {
     this.hostMlp = Trainer.fusedMlpApplies(config)
       ? new HostMlpStep(
           { vocab: dataset.vocab, classes: dataset.classes, dModel: model.dModel, dMlp: model.dMlp },
-          column(inputs, 0, trainIndices),
-          column(inputs, 1, trainIndices),
-          Int32Array.from(trainIndices, (i) => labels[i]),
+          trainA,
+          trainB,
+          trainLabelIds,
           blasGemm(loadBlas() as Exclude<ReturnType<typeof loadBlas>, Error>),
           instantiateHostKernels(),
         )
@@ -214,14 +217,18 @@ export class Trainer {
     if (this.hostMlp) return this.hostMlp.lossAndGradients(this.hostParams);
     this.syncVariables();
     const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
-    const out: HostParams = {};
-    for (const name of this.names) {
-      const g = grads[this.params[name].name];
-      out[name] = { shape: [...g.shape], data: (await g.data()) as Float32Array };
+    // Reads are asynchronous: the WebGPU backend has no synchronous read in Node. On wasm and cpu
+    // the data is already there and awaiting costs a microtask.
+    try {
+      const [loss, ...data] = await Promise.all([value.data(), ...this.names.map((name) => grads[this.params[name].name].data())]);
+      const out: HostParams = {};
+      this.names.forEach((name, k) => {
+        out[name] = { shape: [...grads[this.params[name].name].shape], data: data[k] as Float32Array };
+      });
+      return { loss: loss[0], grads: out };
+    } finally {
+      tf.dispose([value, ...Object.values(grads)]);
     }
-    const loss = (await value.data())[0];
-    tf.dispose([value, ...Object.values(grads)]);
-    return { loss, grads: out };
   }
 
   /** The training objective at the current step, interventions included. */
@@ -248,28 +255,14 @@ export class Trainer {
    */
   async trainStep(): Promise<void> {
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
-    let gradData: Float32Array[];
-    if (this.hostMlp) {
-      const { grads } = this.hostMlp.lossAndGradients(this.hostParams);
-      gradData = this.names.map((name) => grads[name].data);
-    } else {
-      this.syncVariables();
-      const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
-      // Reads are asynchronous: the WebGPU backend has no synchronous read in Node. On wasm and cpu
-      // the data is already there and awaiting costs a microtask.
-      try {
-        gradData = await Promise.all(this.names.map((name) => grads[this.params[name].name].data() as Promise<Float32Array>));
-      } finally {
-        tf.dispose([value, ...Object.values(grads)]);
-      }
-    }
+    const { grads } = await this.gradients();
     const t = this.stepCount + 1;
     const stepSize = lr / (1 - beta1 ** t);
     const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
     const decay = 1 - lr * weightDecay;
     let normSq = 0;
-    this.names.forEach((name, k) => {
-      const g = gradData[k];
+    for (const name of this.names) {
+      const g = grads[name].data;
       const p = this.hostParams[name].data;
       const m = this.m[name].data;
       const v = this.v[name].data;
@@ -280,7 +273,7 @@ export class Trainer {
         p[i] = p[i] * decay - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
         normSq += p[i] * p[i];
       }
-    });
+    }
     this.stepCount = t;
     this.norm = Math.sqrt(normSq);
     if (this.normTargets) {

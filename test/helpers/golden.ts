@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRESETS, type RunConfig } from '../../core/config.js';
@@ -82,4 +83,12 @@ export function goldenState(g: Golden): TrainState {
     zeros2[name] = { shape, data: new Float32Array(params[name].data.length) };
   }
   return { step: 0, params, m: zeros, v: zeros2 };
+}
+
+/** float32 tolerance from ../shared/golden/README.md: 1e-4 relative (1e-5 absolute for gradients). */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel = 1e-4, abs = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) - (abs + rel * Math.abs(expected[i])));
+  expect(worst).toBeLessThanOrEqual(0);
 }
