@@ -10,7 +10,10 @@ import { ImportError } from './library/zip.js';
 import { API_METHODS, type ApiMethod } from './api.js';
 import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './config.js';
 import { Library, type MetricRow } from './library/library.js';
-import { analyzeStudy, traceOf, type StudyRunData } from './study/analyze.js';
+import { analyzeStudy, traceOf, traceOfSeries, type StudyRunData, type TracedRunData } from './study/analyze.js';
+import { bandOf, decimateBands, stepGrid } from './analysis/bands.js';
+import type { RunSeries } from './library/series.js';
+import { SeriesCache } from './library/series-cache.js';
 import { liveForecast } from './analysis/live-forecast.js';
 import { StudySpecError, planRuns, resolveStudySpec, type StudySpec } from './study/spec.js';
 import { runStudy } from './study/runner.js';
@@ -34,74 +37,7 @@ const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, 
   entropy,
 });
 
-/**
- * Mean and min–max of one metric across runs on the shared step grid, in one pass over the rows
- * (100 runs × 10,000 evaluations: no per-run maps, see scripts/bench-draw.ts).
- */
-function band(n: number, index: Map<number, number>, runs: MetricRow[][], value: (m: MetricRow) => number | undefined): Band {
-  const sum = new Float64Array(n);
-  const count = new Uint32Array(n);
-  const min = new Float64Array(n).fill(Infinity);
-  const max = new Float64Array(n).fill(-Infinity);
-  for (const rows of runs) {
-    for (const m of rows) {
-      const v = value(m);
-      if (v === undefined || !Number.isFinite(v)) continue;
-      const i = index.get(m.step)!;
-      sum[i] += v;
-      count[i]++;
-      if (v < min[i]) min[i] = v;
-      if (v > max[i]) max[i] = v;
-    }
-  }
-  const out: Band = { mean: new Array(n), min: new Array(n), max: new Array(n) };
-  for (let i = 0; i < n; i++) {
-    out.mean[i] = count[i] ? sum[i] / count[i] : null;
-    out.min[i] = count[i] ? min[i] : null;
-    out.max[i] = count[i] ? max[i] : null;
-  }
-  return out;
-}
-
-/**
- * At most this many points per band: a chart is ~1,200 px wide, and 100 runs × 10,000
- * evaluations drew in seconds (docs/benchmarks.md). Consecutive steps are merged into buckets
- * (mean of the means, min of the minima, max of the maxima), so the band's envelope is kept
- * exactly; the first step of each bucket labels it, and the last step is always its own bucket.
- */
-export const MAX_BAND_POINTS = 2000;
-
-export function decimateBands(steps: number[], bands: Band[], max = MAX_BAND_POINTS): { steps: number[]; bands: Band[] } {
-  const n = steps.length;
-  if (n <= max) return { steps, bands };
-  const k = Math.ceil((n - 1) / (max - 1));
-  const starts: number[] = [];
-  for (let i = 0; i < n - 1; i += k) starts.push(i);
-  starts.push(n - 1);
-  const ends = starts.map((s, j) => (j + 1 < starts.length ? starts[j + 1] : n));
-  const out = bands.map((b) => {
-    const r: Band = { mean: [], min: [], max: [] };
-    starts.forEach((from, j) => {
-      let sum = 0;
-      let count = 0;
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let i = from; i < ends[j]; i++) {
-        if (b.mean[i] !== null) {
-          sum += b.mean[i]!;
-          count++;
-        }
-        if (b.min[i] !== null && b.min[i]! < lo) lo = b.min[i]!;
-        if (b.max[i] !== null && b.max[i]! > hi) hi = b.max[i]!;
-      }
-      r.mean.push(count ? sum / count : null);
-      r.min.push(lo === Infinity ? null : lo);
-      r.max.push(hi === -Infinity ? null : hi);
-    });
-    return r;
-  });
-  return { steps: starts.map((i) => steps[i]), bands: out };
-}
+export { MAX_BAND_POINTS, decimateBands } from './analysis/bands.js';
 
 const RunRequestSchema = z
   .object({
@@ -154,6 +90,8 @@ export function configFromRequest(request: RunRequest): RunConfig {
 export class GrokscopeService implements GrokscopeApi {
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   private readonly active = new Map<string, AbortController>();
+  /** Typed series of finished runs between compares (library/series-cache.ts). */
+  private readonly seriesCache = new SeriesCache();
   private readonly studies = new Map<string, AbortController>();
 
   constructor(
@@ -219,13 +157,23 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async compare(ids: string[]): Promise<CompareData> {
-    const data: StudyRunData[] = await Library.with(this.libraryDir, async (lib) => {
-      const out: StudyRunData[] = [];
-      for (const id of ids) {
-        const run = await lib.getRun(await lib.resolveRunId(id));
-        out.push({ key: run.id, run, metrics: await lib.getMetrics(run.id) });
+    const data: TracedRunData[] = [];
+    const series = new Map<string, RunSeries>();
+    await Library.with(this.libraryDir, async (lib) => {
+      const runs = await lib.getRuns(await lib.resolveRunIds(ids));
+      const probe = runs[0].config.probe;
+      const missing = runs.filter((r) => {
+        const hit = this.seriesCache.get(r, probe);
+        if (hit) series.set(r.id, hit);
+        return !hit;
+      });
+      const read = await lib.getSeries(missing.map((r) => r.id), probe);
+      for (const r of missing) {
+        const s = read.get(r.id)!;
+        series.set(r.id, s);
+        if (!this.active.has(r.id)) this.seriesCache.set(r, probe, s);
       }
-      return out;
+      for (const run of runs) data.push({ key: run.id, run, trace: traceOfSeries(run, series.get(run.id)!) });
     });
     const probe = data[0].run.config.probe;
     const order = ['baseline', 'mix', 'norm-matched'];
@@ -235,16 +183,13 @@ export class GrokscopeService implements GrokscopeApi {
       for (const condition of conditions) {
         const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
         if (runs.length === 0) continue;
-        const stepSet = new Set<number>();
-        for (const d of runs) for (const m of d.metrics) stepSet.add(m.step);
-        const steps = [...stepSet].sort((a, b) => a - b);
-        const index = new Map(steps.map((s, i) => [s, i]));
-        const rows = runs.map((d) => d.metrics);
+        const cols = runs.map((d) => series.get(d.run.id)!);
+        const steps = stepGrid(cols.map((c) => c.step));
         const full = [
-          band(steps.length, index, rows, (m) => m.test_acc),
-          band(steps.length, index, rows, (m) => m.train_acc),
-          band(steps.length, index, rows, (m) => m.entropy[probe]),
-          band(steps.length, index, rows, (m) => m.weight_norm),
+          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.testAcc }))),
+          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.trainAcc }))),
+          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.entropy }))),
+          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.weightNorm }))),
         ];
         const shown = decimateBands(steps, full);
         const [test_acc, train_acc, entropy, weight_norm] = shown.bands;

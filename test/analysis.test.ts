@@ -5,7 +5,8 @@ import { bestThreshold, estimateThreshold, leaveOneSeedOut } from '../core/analy
 import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast, onlineForecast, powerLaw } from '../core/analysis/forecast.js';
 import { phaseCheck } from '../core/analysis/phases.js';
 import { necessityTable } from '../core/analysis/necessity.js';
-import type { RunTrace } from '../core/analysis/trace.js';
+import { traceFromPoints, type RunTrace } from '../core/analysis/trace.js';
+import type { EventSeriesPoint } from '../core/analysis/events.js';
 
 const rules = { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 };
 
@@ -19,15 +20,15 @@ function expectNearPlanted(h: number | null): void {
  * A synthetic run whose H̃ passes 0.61 exactly `lead` steps before T_grok, with a run-specific
  * slope: only H̃* = 0.61 gives every run the same lead.
  */
-function planted(seed: number, tGrok: number, slope: number, lead = 1000, arch = 'transformer'): RunTrace {
-  const points = [];
+function planted(seed: number, tGrok: number, slope: number, lead = 1000, arch = 'transformer', edit = (p: EventSeriesPoint): EventSeriesPoint => p): RunTrace {
+  const points: EventSeriesPoint[] = [];
   const weightNorm = [];
   for (let step = 0; step <= tGrok + 2000; step += 50) {
     const h = Math.min(0.9, Math.max(0.3, 0.61 + slope * (tGrok - lead - step)));
-    points.push({ step, trainAcc: step >= 100 ? 1 : 0.5, testAcc: step >= tGrok ? 1 : 0.1, entropy: h });
+    points.push(edit({ step, trainAcc: step >= 100 ? 1 : 0.5, testAcc: step >= tGrok ? 1 : 0.1, entropy: h }));
     weightNorm.push(step < 500 ? 10 + step / 50 : 20 - (step - 500) / 1000);
   }
-  return { id: `r${seed}`, task: 'mod-add', arch, condition: 'baseline', seed, budget: tGrok + 2000, points, weightNorm, fourier: null };
+  return traceFromPoints({ id: `r${seed}`, task: 'mod-add', arch, condition: 'baseline', seed, budget: tGrok + 2000 }, points, weightNorm);
 }
 
 const runs = [
@@ -100,7 +101,7 @@ describe('threshold estimation', () => {
   });
 
   it('ignores runs that never grok and refuses when nothing warns', () => {
-    const flat: RunTrace = { ...runs[0], id: 'flat', points: runs[0].points.map((p) => ({ ...p, testAcc: 0, entropy: 0.95 })) };
+    const flat: RunTrace = { ...planted(0, 3000, 0.0002, 1000, 'transformer', (p) => ({ ...p, testAcc: 0, entropy: 0.95 })), id: 'flat' };
     expect(bestThreshold([flat], rules)).toBeNull();
     expectNearPlanted(bestThreshold([...runs, flat], rules));
   });
@@ -146,8 +147,7 @@ describe('phases and necessity', () => {
   });
 
   it('counts crossings and grokking per architecture', () => {
-    const mlp: RunTrace = { ...planted(9, 3000, 0.0002, 1000, 'mlp'), id: 'mlp' };
-    mlp.points = mlp.points.map((p) => ({ ...p, testAcc: 0.2 }));
+    const mlp: RunTrace = { ...planted(9, 3000, 0.0002, 1000, 'mlp', (p) => ({ ...p, testAcc: 0.2 })), id: 'mlp' };
     const lateCross = { ...planted(8, 3000, 0.0002, -500), id: 'late' };
     const rows = necessityTable([...runs, lateCross, mlp], 0.61, rules);
     expect(rows).toEqual([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { liveForecast } from '../core/analysis/live-forecast.js';
-import type { RunTrace } from '../core/analysis/trace.js';
+import { traceFromPoints, type RunTrace } from '../core/analysis/trace.js';
 
 const rules = { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 };
 
@@ -11,7 +11,7 @@ function planted(seed: number, tGrok: number, slope: number, until = tGrok + 200
     const h = Math.min(0.9, Math.max(0.3, 0.61 + slope * (tGrok - 1000 - step)));
     points.push({ step, trainAcc: step >= 100 ? 1 : 0.5, testAcc: step >= tGrok ? 1 : 0.1, entropy: h });
   }
-  return { id: `r${seed}`, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: tGrok + 2000, points, weightNorm: points.map(() => 10), fourier: null };
+  return traceFromPoints({ id: `r${seed}`, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: tGrok + 2000 }, points, points.map(() => 10));
 }
 
 describe('live forecast of the onset', () => {

@@ -31,10 +31,11 @@ export function forecastPairs(traces: RunTrace[], threshold: number, rules: Even
   for (const t of traces) {
     const grok = tGrok(t, rules);
     if (grok === null) continue;
-    for (const p of t.points) {
-      if (p.step >= grok || p.entropy === undefined) continue;
-      const g = p.entropy - threshold;
-      if (g > 0) pairs.push({ g, dt: grok - p.step });
+    for (let i = 0; i < t.step.length; i++) {
+      const step = t.step[i];
+      if (step >= grok || Number.isNaN(t.entropy[i])) continue;
+      const g = t.entropy[i] - threshold;
+      if (g > 0) pairs.push({ g, dt: grok - step });
     }
   }
   return pairs;
@@ -77,11 +78,12 @@ export interface OnlineForecast {
 /** Forecasts of the onset at each evaluation of a run whose H̃ is still above H̃*. */
 export function onlineForecast(trace: RunTrace, fit: PowerLawFit, threshold: number, until?: number): OnlineForecast[] {
   const out: OnlineForecast[] = [];
-  for (const p of trace.points) {
-    if (until !== undefined && p.step >= until) break;
-    if (p.entropy === undefined) continue;
-    const g = p.entropy - threshold;
-    if (g > 0) out.push({ step: p.step, predicted: p.step + Math.max(0, powerLaw(fit, g)) });
+  for (let i = 0; i < trace.step.length; i++) {
+    const step = trace.step[i];
+    if (until !== undefined && step >= until) break;
+    if (Number.isNaN(trace.entropy[i])) continue;
+    const g = trace.entropy[i] - threshold;
+    if (g > 0) out.push({ step, predicted: step + Math.max(0, powerLaw(fit, g)) });
   }
   return out;
 }

@@ -24,23 +24,24 @@ export function smooth(xs: number[], window: number): number[] {
 }
 
 export function phaseCheck(trace: RunTrace, window = 5): PhaseCheck {
-  const pts = trace.points.filter((p) => p.entropy !== undefined);
-  if (pts.length < 3 || trace.weightNorm.length !== trace.points.length) return { expansionEnd: null, steepestCollapse: null, twoPhases: false };
+  // Evaluations where H̃ was measured.
+  const at: number[] = [];
+  for (let i = 0; i < trace.entropy.length; i++) if (!Number.isNaN(trace.entropy[i])) at.push(i);
+  if (at.length < 3 || trace.weightNorm.length !== trace.step.length) return { expansionEnd: null, steepestCollapse: null, twoPhases: false };
   let maxI = 0;
-  trace.weightNorm.forEach((w, i) => {
-    if (w > trace.weightNorm[maxI]) maxI = i;
-  });
-  const h = smooth(pts.map((p) => p.entropy!), window);
+  for (let i = 1; i < trace.weightNorm.length; i++) if (trace.weightNorm[i] > trace.weightNorm[maxI]) maxI = i;
+  const stepAt = (k: number): number => trace.step[at[k]];
+  const h = smooth(at.map((i) => trace.entropy[i]), window);
   let steepest = 1;
   let minSlope = Infinity;
   for (let i = 1; i < h.length; i++) {
-    const slope = (h[i] - h[i - 1]) / (pts[i].step - pts[i - 1].step);
+    const slope = (h[i] - h[i - 1]) / (stepAt(i) - stepAt(i - 1));
     if (slope < minSlope) {
       minSlope = slope;
       steepest = i;
     }
   }
-  const expansionEnd = trace.points[maxI].step;
-  const steepestCollapse = minSlope < 0 ? pts[steepest].step : null;
+  const expansionEnd = trace.step[maxI];
+  const steepestCollapse = minSlope < 0 ? stepAt(steepest) : null;
   return { expansionEnd, steepestCollapse, twoPhases: steepestCollapse !== null && expansionEnd < steepestCollapse };
 }

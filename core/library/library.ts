@@ -6,6 +6,7 @@ import type { RunConfig } from '../config.js';
 import type { RunEvents } from '../analysis/events.js';
 import type { EvalRecord } from '../train/trainer.js';
 import { doubleList, num, str } from './sql.js';
+import { readRunSeries, type RunSeries } from './series.js';
 
 /**
  * The run library: one DuckDB file per library folder. Runs (config, status, backend, versions,
@@ -187,6 +188,26 @@ function summaryOf(r: Record<string, unknown>): RunSummary {
 /** SQL NULL (a metric an external run does not have) reads as NaN. */
 function orNaN(v: unknown): number {
   return v === null || v === undefined ? NaN : Number(v);
+}
+
+function recordFromRow(r: Record<string, unknown>): RunRecord {
+  return {
+    id: String(r.id),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+    status: r.status as RunStatus,
+    config: JSON.parse(String(r.config)) as RunConfig,
+    backend: r.backend === null ? null : String(r.backend),
+    backendNote: r.backend_note === null ? null : String(r.backend_note),
+    versions: JSON.parse(String(r.versions)) as Record<string, string>,
+    events: r.events === null ? null : (JSON.parse(String(r.events)) as RunEvents),
+    stepsDone: Number(r.steps_done),
+    error: r.error === null ? null : String(r.error),
+    origin: (r.origin ?? 'trained') as RunOrigin,
+    note: r.note === null || r.note === undefined ? null : String(r.note),
+    sourceId: r.source_id === null || r.source_id === undefined ? null : String(r.source_id),
+    tags: parseTags(r.tags),
+  };
 }
 
 function nowIso(): string {
@@ -451,28 +472,34 @@ export class Library {
     throw new LibraryError(`'${idOrPrefix}' matches ${ids.length} runs (${ids.slice(0, 3).join(', ')}…); give more of the id`);
   }
 
+  /** resolveRunId for many: exact ids in one query, prefixes one by one. */
+  async resolveRunIds(idsOrPrefixes: string[]): Promise<string[]> {
+    if (idsOrPrefixes.length === 0) return [];
+    const exact = new Set(
+      (await this.con.runAndReadAll(`SELECT id FROM runs WHERE id IN (${idsOrPrefixes.map(str).join(', ')})`)).getRowsJS().map((r) => String(r[0])),
+    );
+    const out: string[] = [];
+    for (const x of idsOrPrefixes) out.push(exact.has(x) ? x : await this.resolveRunId(x));
+    return out;
+  }
+
   async getRun(id: string): Promise<RunRecord> {
     const reader = await this.con.runAndReadAll(`SELECT * FROM runs WHERE id = ${str(id)}`);
     const rows = reader.getRowObjectsJS();
     if (rows.length === 0) throw new LibraryError(`no run '${id}' in library ${this.dir}`);
-    const r = rows[0];
-    return {
-      id: String(r.id),
-      createdAt: String(r.created_at),
-      updatedAt: String(r.updated_at),
-      status: r.status as RunStatus,
-      config: JSON.parse(String(r.config)) as RunConfig,
-      backend: r.backend === null ? null : String(r.backend),
-      backendNote: r.backend_note === null ? null : String(r.backend_note),
-      versions: JSON.parse(String(r.versions)) as Record<string, string>,
-      events: r.events === null ? null : (JSON.parse(String(r.events)) as RunEvents),
-      stepsDone: Number(r.steps_done),
-      error: r.error === null ? null : String(r.error),
-      origin: (r.origin ?? 'trained') as RunOrigin,
-      note: r.note === null || r.note === undefined ? null : String(r.note),
-      sourceId: r.source_id === null || r.source_id === undefined ? null : String(r.source_id),
-      tags: parseTags(r.tags),
-    };
+    return recordFromRow(rows[0]);
+  }
+
+  /** Many runs' records in one query, in the order asked; throws naming the first id that is not here. */
+  async getRuns(ids: string[]): Promise<RunRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.con.runAndReadAll(`SELECT * FROM runs WHERE id IN (${ids.map(str).join(', ')})`)).getRowObjectsJS();
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    return ids.map((id) => {
+      const r = byId.get(id);
+      if (!r) throw new LibraryError(`no run '${id}' in library ${this.dir}`);
+      return recordFromRow(r);
+    });
   }
 
   async getMetrics(id: string): Promise<MetricRow[]> {
@@ -514,6 +541,11 @@ export class Library {
       row.top5_share[probe] = orNaN(p.top5_share[i]);
     }
     return [...rows.values()];
+  }
+
+  /** Typed columns of many runs at once, one probe's entropy (core/library/series.ts). */
+  async getSeries(ids: string[], probe: string): Promise<Map<string, RunSeries>> {
+    return readRunSeries(this.con, ids, probe);
   }
 
   async getTensorNorms(id: string): Promise<{ step: number; tensor: string; norm: number }[]> {

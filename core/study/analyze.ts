@@ -1,5 +1,6 @@
 import type { RunConfig } from '../config.js';
 import type { MetricRow, RunRecord } from '../library/library.js';
+import type { RunSeries } from '../library/series.js';
 import { PROBES, type ProbeName } from '../models/config.js';
 import { Rng } from '../rng.js';
 import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast } from '../analysis/forecast.js';
@@ -24,6 +25,15 @@ export interface StudyRunData {
   run: RunRecord;
   metrics: MetricRow[];
 }
+
+/** A run whose trace was built already (from typed columns: `traceOfSeries`); no row objects. */
+export interface TracedRunData {
+  key: string;
+  run: RunRecord;
+  trace: RunTrace;
+}
+
+export type AnalysisInput = StudyRunData | TracedRunData;
 
 export interface GroupRow {
   task: string;
@@ -76,6 +86,7 @@ export interface StudySummary {
 
 export function traceOf(d: StudyRunData, probe: ProbeName): RunTrace {
   const c = d.run.config;
+  const m = d.metrics;
   return {
     id: d.run.id,
     task: c.task,
@@ -83,10 +94,30 @@ export function traceOf(d: StudyRunData, probe: ProbeName): RunTrace {
     condition: c.condition,
     seed: c.seed,
     budget: c.steps,
-    points: d.metrics.map((m) => ({ step: m.step, trainAcc: m.train_acc, testAcc: m.test_acc, entropy: m.entropy[probe] })),
-    weightNorm: d.metrics.map((m) => m.weight_norm),
-    fourier: d.metrics.every((m) => m.fourier_topk_share !== null) ? d.metrics.map((m) => m.fourier_topk_share!) : null,
+    step: Float64Array.from(m, (r) => r.step),
+    trainAcc: Float64Array.from(m, (r) => r.train_acc),
+    testAcc: Float64Array.from(m, (r) => r.test_acc),
+    entropy: Float64Array.from(m, (r) => r.entropy[probe] ?? NaN),
+    weightNorm: Float64Array.from(m, (r) => r.weight_norm),
+    fourier: m.every((r) => r.fourier_topk_share !== null) ? Float64Array.from(m, (r) => r.fourier_topk_share!) : null,
   };
+}
+
+/**
+ * A trace straight from typed columns (no copy: the columns are shared with the series). The
+ * same series object gives the same trace object, so a cached series (library/series-cache.ts)
+ * keeps its memoised event steps and crossing profile between compares; a series belongs to one
+ * run, whose config does not change.
+ */
+const traceBySeries = new WeakMap<RunSeries, RunTrace>();
+export function traceOfSeries(run: RunRecord, s: RunSeries): RunTrace {
+  const hit = traceBySeries.get(s);
+  if (hit && hit.id === run.id) return hit;
+  const c = run.config;
+  // Fourier shares are not read into series (no view that uses series shows them).
+  const trace: RunTrace = { id: run.id, task: c.task, arch: c.arch, condition: c.condition, seed: c.seed, budget: c.steps, step: s.step, trainAcc: s.trainAcc, testAcc: s.testAcc, entropy: s.entropy, weightNorm: s.weightNorm, fourier: null };
+  traceBySeries.set(s, trace);
+  return trace;
 }
 
 function rulesOf(config: RunConfig): EventRules {
@@ -108,12 +139,12 @@ export interface AnalyzeOptions {
   thresholdResamples?: number;
 }
 
-export function analyzeStudy(spec: StudySpec, data: StudyRunData[], seed = 0, options: AnalyzeOptions = {}): StudySummary {
+export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, options: AnalyzeOptions = {}): StudySummary {
   if (data.length === 0) throw new Error(`study ${spec.name} has no completed runs to analyse`);
   const rules = rulesOf(data[0].run.config);
   const probe = data[0].run.config.probe;
   const rng = new Rng(seed, 0x5eed);
-  const all = data.map((d) => traceOf(d, probe));
+  const all = data.map((d) => ('trace' in d ? d.trace : traceOf(d, probe)));
   const tasks = uniq(all.map((t) => t.task));
   const archs = uniq(all.map((t) => t.arch));
   const select = (task: string, arch: string | null, condition: string | null): RunTrace[] =>
@@ -149,7 +180,8 @@ export function analyzeStudy(spec: StudySpec, data: StudyRunData[], seed = 0, op
   const probes: StudySummary['probes'] = [];
   if (options.probes !== false) for (const task of tasks) {
     for (const arch of archs) {
-      const runs = data.filter((d) => d.run.config.task === task && d.run.config.arch === arch && d.run.config.condition === 'baseline');
+      // Every probe's H̃ is in the row objects only; runs given as traces take no part.
+      const runs = data.filter((d): d is StudyRunData => 'metrics' in d && d.run.config.task === task && d.run.config.arch === arch && d.run.config.condition === 'baseline');
       for (const p of PROBES) {
         if (!runs.every((d) => d.metrics.every((m) => m.entropy[p] !== undefined)) || runs.length === 0) continue;
         const traces = runs.map((d) => traceOf(d, p));
@@ -247,7 +279,7 @@ export function analyzeStudy(spec: StudySpec, data: StudyRunData[], seed = 0, op
     phases.push({ task, arch, n: grokked.length, twoPhases: grokked.filter((t) => phaseCheck(t).twoPhases).length });
     const cors = base
       .filter((t) => t.fourier)
-      .map((t) => pearson(t.fourier!, t.points.map((p) => -(p.entropy ?? NaN))))
+      .map((t) => pearson(t.fourier!, Array.from(t.entropy, (e) => -e)))
       .filter((c): c is number => c !== null && Number.isFinite(c));
     fourier.push({ task, arch, n: cors.length, meanCorrelation: cors.length ? mean(cors) : null });
   }

@@ -1,0 +1,91 @@
+import type { Band } from '../api.js';
+
+/**
+ * Mean and min–max of one metric across a group's runs on their shared step grid, from typed
+ * columns (library/series.ts): one pass over each run's values, no per-run maps or row objects.
+ * Runs with the same steps as the grid (the usual case: one preset, one budget) are added by
+ * position; others through a step → index map.
+ */
+export function stepGrid(stepsPerRun: readonly Float64Array[]): Float64Array {
+  const first = stepsPerRun[0];
+  if (first && stepsPerRun.every((s) => sameSteps(s, first))) return first;
+  const all = new Set<number>();
+  for (const s of stepsPerRun) for (const x of s) all.add(x);
+  return Float64Array.from([...all].sort((a, b) => a - b));
+}
+
+function sameSteps(a: Float64Array, b: Float64Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function bandOf(grid: Float64Array, runs: readonly { step: Float64Array; values: Float64Array }[]): Band {
+  const n = grid.length;
+  const sum = new Float64Array(n);
+  const count = new Uint32Array(n);
+  const min = new Float64Array(n).fill(Infinity);
+  const max = new Float64Array(n).fill(-Infinity);
+  let index: Map<number, number> | null = null;
+  for (const { step, values } of runs) {
+    const aligned = sameSteps(step, grid);
+    if (!aligned && !index) index = new Map(Array.from(grid, (s, i) => [s, i]));
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j];
+      if (!Number.isFinite(v)) continue;
+      const i = aligned ? j : index!.get(step[j])!;
+      sum[i] += v;
+      count[i]++;
+      if (v < min[i]) min[i] = v;
+      if (v > max[i]) max[i] = v;
+    }
+  }
+  const out: Band = { mean: new Array(n), min: new Array(n), max: new Array(n) };
+  for (let i = 0; i < n; i++) {
+    out.mean[i] = count[i] ? sum[i] / count[i] : null;
+    out.min[i] = count[i] ? min[i] : null;
+    out.max[i] = count[i] ? max[i] : null;
+  }
+  return out;
+}
+
+/**
+ * At most this many points per band: a chart is ~1,200 px wide, and 100 runs × 10,000
+ * evaluations drew in seconds (docs/benchmarks.md). Consecutive steps are merged into buckets
+ * (mean of the means, min of the minima, max of the maxima), so the band's envelope is kept
+ * exactly; the first step of each bucket labels it, and the last step is always its own bucket.
+ */
+export const MAX_BAND_POINTS = 2000;
+
+export function decimateBands(steps: ArrayLike<number>, bands: Band[], max = MAX_BAND_POINTS): { steps: number[]; bands: Band[] } {
+  const n = steps.length;
+  if (n <= max) return { steps: Array.from(steps), bands };
+  const k = Math.ceil((n - 1) / (max - 1));
+  const starts: number[] = [];
+  for (let i = 0; i < n - 1; i += k) starts.push(i);
+  starts.push(n - 1);
+  const ends = starts.map((s, j) => (j + 1 < starts.length ? starts[j + 1] : n));
+  const out = bands.map((b) => {
+    const r: Band = { mean: [], min: [], max: [] };
+    starts.forEach((from, j) => {
+      let sum = 0;
+      let count = 0;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = from; i < ends[j]; i++) {
+        if (b.mean[i] !== null) {
+          sum += b.mean[i]!;
+          count++;
+        }
+        if (b.min[i] !== null && b.min[i]! < lo) lo = b.min[i]!;
+        if (b.max[i] !== null && b.max[i]! > hi) hi = b.max[i]!;
+      }
+      r.mean.push(count ? sum / count : null);
+      r.min.push(lo === Infinity ? null : lo);
+      r.max.push(hi === -Infinity ? null : hi);
+    });
+    return r;
+  });
+  return { steps: starts.map((i) => steps[i]), bands: out };
+}
