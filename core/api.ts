@@ -72,6 +72,34 @@ export interface CompareGroup {
   train_acc: Band;
   entropy: Band;
   weight_norm: Band;
+  /** Each run's own curves, when asked for (`CompareOptions.lines`). */
+  lines?: RunLine[];
+}
+
+/**
+ * One run drawn on its own: [step, value] pairs, decimated for a chart `columns` pixels wide on
+ * the compare view's shared step axis (M4, core/analysis/decimate.ts), values rounded to a
+ * millionth of the curve's range (far below a pixel; it halves what crosses the transport).
+ */
+export interface RunLine {
+  id: string;
+  seed: number;
+  test_acc: LinePoints;
+  entropy: LinePoints;
+  weight_norm: LinePoints;
+}
+
+/** Columns rather than [step, value] pairs: no array per point to parse and collect (measured). */
+export interface LinePoints {
+  step: number[];
+  value: number[];
+}
+
+export interface CompareOptions {
+  /** Also every run's own curves, not only the bands across seeds. */
+  lines?: boolean;
+  /** Width in pixels the runs' curves are decimated for (default LINE_COLUMNS). */
+  columns?: number;
 }
 
 export interface CompareData {
@@ -132,7 +160,7 @@ export type MenuAction = 'new-run' | 'new-study' | 'stop-run' | 'export-selected
 export interface GrokscopeApi {
   listRuns(): Promise<RunListItem[]>;
   getRun(id: string): Promise<RunDetail>;
-  compare(ids: string[]): Promise<CompareData>;
+  compare(ids: string[], options?: CompareOptions): Promise<CompareData>;
   startRun(request: RunRequest): Promise<{ id: string }>;
   /** Continue a stopped or failed run from its latest checkpoint. */
   resumeRun(id: string): Promise<{ id: string }>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Piscina } from 'piscina';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Band, CompareData, CompareGroup, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from './api.js';
+import type { CompareData, CompareGroup, CompareOptions, LinePoints, RunLine, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from './api.js';
 import { importExternal } from './library/external.js';
 import { scratchDir } from './library/saved-run.js';
 import { exportRuns, importSourcesInto } from './library/transfer.js';
@@ -12,6 +12,7 @@ import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './co
 import { Library, type MetricRow } from './library/library.js';
 import { analyzeStudy, traceOf, traceOfSeries, type StudyRunData, type TracedRunData } from './study/analyze.js';
 import { bandOf, decimateBands, stepGrid } from './analysis/bands.js';
+import { m4 } from './analysis/decimate.js';
 import type { RunSeries } from './library/series.js';
 import { SeriesCache } from './library/series-cache.js';
 import { liveForecast } from './analysis/live-forecast.js';
@@ -38,6 +39,25 @@ const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, 
 });
 
 export { MAX_BAND_POINTS, decimateBands } from './analysis/bands.js';
+
+/**
+ * Pixel columns the runs' own curves are decimated for unless the view says its width: a compare
+ * chart is ~600 px wide at 1280×800 (two architectures side by side).
+ */
+export const LINE_COLUMNS = 600;
+
+/** Round to a millionth of the values' range: exact at any drawable size, short in JSON. */
+function roundForDrawing(flat: number[]): void {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 1; i < flat.length; i += 2) {
+    if (flat[i] < lo) lo = flat[i];
+    if (flat[i] > hi) hi = flat[i];
+  }
+  const range = hi - lo || Math.abs(hi) || 1;
+  const scale = 10 ** (6 - Math.floor(Math.log10(range)));
+  for (let i = 1; i < flat.length; i += 2) flat[i] = Math.round(flat[i] * scale) / scale;
+}
 
 const RunRequestSchema = z
   .object({
@@ -66,7 +86,7 @@ const Uploaded = z.object({ name: z.string().min(1).max(255), base64: z.string()
 const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   listRuns: z.tuple([]),
   getRun: z.tuple([RunId]),
-  compare: z.tuple([z.array(RunId).min(1).max(2000)]),
+  compare: z.tuple([z.array(RunId).min(1).max(2000), z.strictObject({ lines: z.boolean().optional(), columns: z.number().int().min(50).max(4000).optional() }).optional()]),
   startRun: z.tuple([RunRequestSchema]),
   resumeRun: z.tuple([RunId]),
   stopRun: z.tuple([RunId]),
@@ -156,7 +176,7 @@ export class GrokscopeService implements GrokscopeApi {
     return f ? { threshold: f.threshold, referenceRuns: f.referenceRuns, relError: f.relError, points: f.points } : null;
   }
 
-  async compare(ids: string[]): Promise<CompareData> {
+  async compare(ids: string[], options: CompareOptions = {}): Promise<CompareData> {
     const data: TracedRunData[] = [];
     const series = new Map<string, RunSeries>();
     await Library.with(this.libraryDir, async (lib) => {
@@ -179,6 +199,19 @@ export class GrokscopeService implements GrokscopeApi {
     const order = ['baseline', 'mix', 'norm-matched'];
     const conditions = [...new Set(data.map((d) => d.run.config.condition))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
     const groups: CompareGroup[] = [];
+    // The view's shared step axis runs from 0 to the last step of any run.
+    let maxStep = 0;
+    for (const s of series.values()) if (s.step.length) maxStep = Math.max(maxStep, s.step[s.step.length - 1]);
+    const pairs = (step: Float64Array, values: Float64Array): LinePoints => {
+      const flat = m4(step, values, options.columns ?? LINE_COLUMNS, 0, maxStep);
+      roundForDrawing(flat);
+      const out: LinePoints = { step: new Array(flat.length / 2), value: new Array(flat.length / 2) };
+      for (let i = 0; i < out.step.length; i++) {
+        out.step[i] = flat[2 * i];
+        out.value[i] = flat[2 * i + 1];
+      }
+      return out;
+    };
     for (const arch of [...new Set(data.map((d) => d.run.config.arch))].sort().reverse()) {
       for (const condition of conditions) {
         const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
@@ -193,7 +226,17 @@ export class GrokscopeService implements GrokscopeApi {
         ];
         const shown = decimateBands(steps, full);
         const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
-        groups.push({ arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm });
+        const group: CompareGroup = { arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm };
+        if (options.lines) {
+          group.lines = runs.map((d, i): RunLine => ({
+            id: d.run.id,
+            seed: d.run.config.seed,
+            test_acc: pairs(cols[i].step, cols[i].testAcc),
+            entropy: pairs(cols[i].step, cols[i].entropy),
+            weight_norm: pairs(cols[i].step, cols[i].weightNorm),
+          }));
+        }
+        groups.push(group);
       }
     }
     let threshold: number | null = null;

@@ -5,7 +5,7 @@ import { API_CHANNELS, type GrokscopeApi, type LiveEvent } from '../core/api.js'
 const api: GrokscopeApi = {
   listRuns: () => ipcRenderer.invoke(API_CHANNELS.listRuns),
   getRun: (id) => ipcRenderer.invoke(API_CHANNELS.getRun, id),
-  compare: (ids) => ipcRenderer.invoke(API_CHANNELS.compare, ids),
+  compare: (ids, options) => ipcRenderer.invoke(API_CHANNELS.compare, ids, options),
   startRun: (request) => ipcRenderer.invoke(API_CHANNELS.startRun, request),
   resumeRun: (id) => ipcRenderer.invoke(API_CHANNELS.resumeRun, id),
   stopRun: (id) => ipcRenderer.invoke(API_CHANNELS.stopRun, id),

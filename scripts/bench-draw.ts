@@ -2,12 +2,16 @@
  * `npm run bench:draw [-- --runs N]`: how fast the workbench draws large data, in Debian's
  * Chromium (headless, software rendering: no GPU), median of N repetitions (default 5).
  *
- * 1. ECharts alone: one chart of 100 line series × 10,000 points with the options our views use
+ * 1. ECharts alone: one chart of 100 line series × 10,000 points with ECharts' own sampling
  *    (no symbols, LTTB sampling, `large`, no animation): setOption until ECharts' `finished`
- *    event, then a live update (one more point on every series).
+ *    event, then a live update (one more point on every series); and the same 100 × 10,000
+ *    points M4-decimated to the chart's width (core/analysis/decimate.ts, timed with the draw)
+ *    and drawn as the compare view draws runs: one series per run over its own column dataset.
  * 2. The real app: a library of 100 runs × 10,000 evaluations each, `compare` on all of them
- *    (Transformer and MLP side by side, bands across seeds) — in core (Node) and end to end
- *    in the browser from the click until the charts are drawn.
+ *    (Transformer and MLP side by side, bands across seeds) — in core (Node), cold (a new
+ *    service: nothing cached) and warm (compared before), and end to end in the browser from the
+ *    click until the charts are drawn, cold and warm; then "individual runs" switched on (every
+ *    run's own curves on top of the bands) until drawn.
  * Prints a table on stderr and one JSON object on stdout.
  */
 import { createServer } from 'node:http';
@@ -19,12 +23,15 @@ import { PRESETS } from '../core/config.js';
 import { Library } from '../core/library/library.js';
 import { scratchDir } from '../core/library/saved-run.js';
 import { GrokscopeService } from '../core/service.js';
+import { m4 } from '../core/analysis/decimate.js';
 import type { EvalRecord } from '../core/train/trainer.js';
 import { serve } from '../main/server/serve.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const runsArg = process.argv.indexOf('--runs');
 const reps = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+/** `--echarts-only`: part 1 alone (no fixture library, a minute instead of several). */
+const echartsOnly = process.argv.includes('--echarts-only');
 const RUNS = 100;
 const POINTS = 10_000;
 const median = (xs: number[]): number => {
@@ -55,9 +62,10 @@ await page.goto(`http://127.0.0.1:${plainPort}/`);
 process.stderr.write('ECharts alone…\n');
 const drawMs: number[] = [];
 const updateMs: number[] = [];
+const m4Ms: number[] = [];
 for (let r = 0; r < reps; r++) {
   const t = await page.evaluate(
-    async ({ runs, points, seed }) => {
+    async ({ runs, points, seed, m4Source }) => {
       const w = window as unknown as { echarts: any };
       const el = document.getElementById('c')!;
       w.echarts.getInstanceByDom(el)?.dispose();
@@ -96,14 +104,49 @@ for (let r = 0; r < reps; r++) {
       chart.setOption({ series: series.map((s) => ({ data: s.data })) });
       await f2;
       await new Promise((res) => requestAnimationFrame(() => res(null)));
-      return { draw, update: performance.now() - t1 };
+      const update = performance.now() - t1;
+      // The same points, M4-decimated to the chart's width (timed from the raw columns).
+      const decimate = new Function(`return ${m4Source}`)() as (x: ArrayLike<number>, y: ArrayLike<number>, c: number, lo: number, hi: number) => number[];
+      const columns = series.map((s) => ({ x: Float64Array.from(s.data, (p) => p[0]), y: Float64Array.from(s.data, (p) => p[1]) }));
+      chart.dispose();
+      const chart2 = w.echarts.init(el, undefined, { renderer: 'canvas' });
+      const t2 = performance.now();
+      const f3 = new Promise<void>((res) => chart2.on('finished', () => res()));
+      const width = el.clientWidth;
+      // As the compare view draws runs: one series per run over its own column dataset.
+      const dataset = columns.map((c) => {
+        const flat = decimate(c.x, c.y, width, 0, points * 10);
+        const step: number[] = [];
+        const value: number[] = [];
+        for (let k = 0; k < flat.length; k += 2) {
+          step.push(flat[k]);
+          value.push(flat[k + 1]);
+        }
+        return { source: { step, value } };
+      });
+      chart2.setOption(
+        { ...option, dataset, series: dataset.map((_, i) => ({ type: 'line', datasetIndex: i, encode: { x: 'step', y: 'value' }, showSymbol: false })) },
+        { notMerge: true },
+      );
+      await f3;
+      await new Promise((res) => requestAnimationFrame(() => res(null)));
+      const m4ms = performance.now() - t2;
+      chart2.dispose();
+      return { draw, update, m4: m4ms };
     },
-    { runs: RUNS, points: POINTS, seed: 7 + r },
+    { runs: RUNS, points: POINTS, seed: 7 + r, m4Source: m4.toString() },
   );
   drawMs.push(t.draw);
   updateMs.push(t.update);
+  m4Ms.push(t.m4);
 }
 plain.close();
+if (echartsOnly) {
+  await browser.close();
+  process.stderr.write(`ECharts, 100 series × 10k points: draw ${median(drawMs).toFixed(1)} ms (runs ${drawMs.map((x) => x.toFixed(0)).join(', ')}), live update ${median(updateMs).toFixed(1)} ms; M4-decimated as the compare view draws runs: ${median(m4Ms).toFixed(1)} ms (runs ${m4Ms.map((x) => x.toFixed(0)).join(', ')})\n`);
+  process.stdout.write(JSON.stringify({ echarts_100x10k_draw_ms: median(drawMs), echarts_live_update_ms: median(updateMs), echarts_100x10k_m4_draw_ms: median(m4Ms) }) + '\n');
+  process.exit(0);
+}
 
 // --- 2. The real app: compare 100 runs × 10k evaluations -----------------------------------------
 const scratch = scratchDir('bench-draw');
@@ -135,32 +178,51 @@ await Library.with(lib, async (l) => {
   }
 });
 const fillS = (Date.now() - t0) / 1000;
-const service = new GrokscopeService(lib, null);
-const ids = (await service.listRuns()).map((r) => r.id);
+const ids = (await new GrokscopeService(lib, null).listRuns()).map((r) => r.id);
 process.stderr.write('compare…\n');
-const coreMs: number[] = [];
+const coldMs: number[] = [];
+const warmMs: number[] = [];
 for (let r = 0; r < reps; r++) {
+  const service = new GrokscopeService(lib, null); // nothing cached
   const c0 = performance.now();
   await service.compare(ids);
-  coreMs.push(performance.now() - c0);
-  process.stderr.write(`  core compare ${coreMs.at(-1)!.toFixed(0)} ms\n`);
+  coldMs.push(performance.now() - c0);
+  const w0 = performance.now();
+  await service.compare(ids);
+  warmMs.push(performance.now() - w0);
+  process.stderr.write(`  core compare: cold ${coldMs.at(-1)!.toFixed(0)} ms, warm ${warmMs.at(-1)!.toFixed(0)} ms\n`);
 }
-const server = await serve({ service, staticDir: path.join(root, 'dist', 'renderer') });
-await page.goto(server.url);
-await page.waitForSelector('tbody tr');
-const appMs: number[] = [];
-for (let r = 0; r < reps; r++) {
+const appColdMs: number[] = [];
+const appWarmMs: number[] = [];
+const appLinesMs: number[] = [];
+const clickCompare = async (): Promise<number> => {
   await page.click('button[data-tab=library]');
   await page.click('text=select shown');
   const a0 = Date.now();
   await page.click('button[data-action=compare]');
   await page.waitForSelector('.compare [data-arch=mlp] [data-chart=mlp-norm] canvas');
   await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(() => res(null)))));
-  appMs.push(Date.now() - a0);
-  process.stderr.write(`  in the app ${appMs.at(-1)} ms\n`);
+  return Date.now() - a0;
+};
+for (let r = 0; r < reps; r++) {
+  // A new server and service each time: the first compare reads everything from the library.
+  const server = await serve({ service: new GrokscopeService(lib, null), staticDir: path.join(root, 'dist', 'renderer') });
+  await page.goto(server.url);
+  await page.waitForSelector('tbody tr');
+  appColdMs.push(await clickCompare());
+  appWarmMs.push(await clickCompare());
+  const l0 = Date.now();
+  await page.click('input[data-action=lines]');
+  await page.waitForFunction(() => {
+    const box = document.querySelector('input[data-action=lines]') as HTMLInputElement | null;
+    return !!box && box.checked && !box.disabled;
+  });
+  await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(() => res(null)))));
+  appLinesMs.push(Date.now() - l0);
+  process.stderr.write(`  in the app: cold ${appColdMs.at(-1)} ms, warm ${appWarmMs.at(-1)} ms, individual runs on ${appLinesMs.at(-1)} ms\n`);
+  await server.close();
 }
 await browser.close();
-await server.close();
 scratch.cleanup();
 
 const out = {
@@ -169,16 +231,25 @@ const out = {
   echarts_100x10k_draw_ms: +median(drawMs).toFixed(1),
   echarts_100x10k_draw_runs: drawMs.map((x) => +x.toFixed(1)),
   echarts_live_update_ms: +median(updateMs).toFixed(1),
-  compare_core_ms: +median(coreMs).toFixed(1),
-  compare_in_app_ms: +median(appMs).toFixed(1),
-  compare_in_app_runs: appMs,
+  echarts_100x10k_m4_draw_ms: +median(m4Ms).toFixed(1),
+  echarts_100x10k_m4_draw_runs: m4Ms.map((x) => +x.toFixed(1)),
+  compare_core_cold_ms: +median(coldMs).toFixed(1),
+  compare_core_warm_ms: +median(warmMs).toFixed(1),
+  compare_in_app_cold_ms: median(appColdMs),
+  compare_in_app_warm_ms: median(appWarmMs),
+  compare_in_app_runs: { cold: appColdMs, warm: appWarmMs },
+  individual_runs_in_app_ms: median(appLinesMs),
+  individual_runs_in_app_runs: appLinesMs,
   library_fill_s: +fillS.toFixed(1),
 };
 process.stderr.write(
   [
     `machine: ${out.machine}`,
     `ECharts, 100 series × 10k points: draw ${out.echarts_100x10k_draw_ms} ms (runs ${out.echarts_100x10k_draw_runs.join(', ')}), live update ${out.echarts_live_update_ms} ms`,
-    `compare 100 runs × 10k evaluations: core ${out.compare_core_ms} ms, click to drawn in the app ${out.compare_in_app_ms} ms (runs ${appMs.join(', ')})`,
+    `ECharts, the same points M4-decimated to the chart's width, drawn as the compare view draws runs: ${out.echarts_100x10k_m4_draw_ms} ms (runs ${out.echarts_100x10k_m4_draw_runs.join(', ')})`,
+    `compare 100 runs × 10k evaluations in core: cold ${out.compare_core_cold_ms} ms (${coldMs.map((x) => x.toFixed(0)).join(', ')}), warm ${out.compare_core_warm_ms} ms (${warmMs.map((x) => x.toFixed(0)).join(', ')})`,
+    `click to drawn in the app: cold ${out.compare_in_app_cold_ms} ms (${appColdMs.join(', ')}), warm ${out.compare_in_app_warm_ms} ms (${appWarmMs.join(', ')})`,
+    `individual runs switched on until drawn: ${out.individual_runs_in_app_ms} ms (${appLinesMs.join(', ')})`,
     `(fixture library written in ${out.library_fill_s} s)`,
   ].join('\n') + '\n',
 );

@@ -159,6 +159,27 @@ describe('compare from typed series', () => {
     expect(c.interventions[0].p).toBe(summary.interventions[0].p);
   });
 
+  it("draws every run's own curves on request, decimated from its own points", async () => {
+    const { rows } = await reference();
+    const service = new GrokscopeService(dir, null);
+    expect((await service.compare(ids)).groups.every((g) => g.lines === undefined)).toBe(true);
+    const c = await service.compare(ids, { lines: true });
+    for (const g of c.groups) {
+      expect(g.lines!.map((l) => l.id)).toEqual(g.runs);
+      for (const l of g.lines!) {
+        const r = rows.get(l.id)!;
+        const byStep = new Map(r.map((m) => [m.step, m]));
+        // Values are rounded to a millionth of the curve's range (≤ 1 here, and ≤ 50 for ‖θ‖).
+        expect(l.test_acc.step[0]).toBe(r[0].step);
+        expect(l.test_acc.value[0]).toBeCloseTo(r[0].test_acc, 6);
+        expect(l.test_acc.step.at(-1)).toBe(r.at(-1)!.step);
+        l.entropy.step.forEach((step, i) => expect(l.entropy.value[i]).toBeCloseTo(byStep.get(step)!.entropy['resid.final']!, 6));
+        expect(Math.max(...l.weight_norm.value)).toBeCloseTo(Math.max(...r.map((m) => m.weight_norm)), 4);
+      }
+    }
+    await expect(service.dispatch('compare', [ids, { lines: 'yes' }])).rejects.toThrow(/invalid arguments/);
+  });
+
   it('serves a second compare from its cache and sees a run that changed since', async () => {
     const service = new GrokscopeService(dir, null);
     const first = await service.compare(ids);

@@ -183,6 +183,29 @@ describe('CompareView', () => {
     expect(w.find('[data-chart=deltas]').exists()).toBe(true);
   });
 
+  it("asks for every run's own curves and draws them under the bands, gaps between runs", async () => {
+    const w = mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } });
+    const box = w.find('input[data-action=lines]');
+    expect((box.element as HTMLInputElement).checked).toBe(false);
+    await box.setValue(true);
+    expect(w.emitted('lines')).toEqual([[true]]);
+    expect((box.element as HTMLInputElement).checked).toBe(false); // not until the curves arrive
+    const line = (_id: string, v: number) => ({ step: [0, 10], value: [v, v + 0.5] });
+    const withLines: CompareData = {
+      ...data,
+      groups: data.groups.map((g) => ({ ...g, lines: g.runs.map((id, i) => ({ id, seed: i, test_acc: line(id, 0.1), entropy: line(id, 0.9), weight_norm: line(id, 20) })) })),
+    };
+    withLines.groups[0].lines!.push({ id: 'c', seed: 1, test_acc: { step: [0, 10], value: [0.2, 0.3] }, entropy: line('c', 0.8), weight_norm: line('c', 21) });
+    await w.setProps({ data: withLines });
+    expect((w.find('input[data-action=lines]').element as HTMLInputElement).checked).toBe(true);
+    const chart = w.findAllComponents(stubs.EChart).find((c) => c.props('name') === 'transformer-test-acc')!;
+    const option = chart.props('option') as { dataset: { source: { step: number[]; value: number[] } }[]; series: { datasetIndex?: number; name: string }[] };
+    // One series per run over its own dataset, drawn first (under the bands).
+    expect(option.dataset.map((d) => d.source)).toEqual([line('a', 0.1), { step: [0, 10], value: [0.2, 0.3] }]);
+    expect(option.series.slice(0, 2).map((s) => [s.name, s.datasetIndex])).toEqual([['baseline runs', 0], ['baseline runs', 1]]);
+    expect(option.series.slice(2).every((s) => s.datasetIndex === undefined)).toBe(true);
+  });
+
   it('says when H̃* cannot be estimated', () => {
     const w = mount(CompareView, { props: { data: { ...data, threshold: null, interventions: [] }, theme: 'light' }, global: { stubs } });
     expect(w.text()).toContain('H̃* not estimable');

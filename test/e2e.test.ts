@@ -101,6 +101,13 @@ describe('the workbench in a browser', () => {
     expect(necessity.sort()).toEqual(['mlp', 'transformer']);
     const conditions = await page.locator('table[data-table=interventions] tbody tr td:nth-child(2)').allTextContents();
     expect(conditions).toContain('mix');
+    // Every run's own curves on top of the bands: fetched again with lines, box ticked when drawn.
+    await page.click('input[data-action=lines]');
+    await page.waitForFunction(() => {
+      const box = document.querySelector('input[data-action=lines]') as HTMLInputElement | null;
+      return !!box && box.checked && !box.disabled;
+    });
+    expect(await page.locator('[role=alert]').count()).toBe(0);
     await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
   });
 

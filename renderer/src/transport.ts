@@ -42,6 +42,8 @@ export function connectApi(): GrokscopeApi {
   };
   open();
   const call = async (method: string, ...args: unknown[]): Promise<unknown> => {
+    // JSON turns a trailing `undefined` (an optional argument left out) into null: drop it.
+    while (args.length && args[args.length - 1] === undefined) args.pop();
     await ready;
     const id = nextId++;
     return new Promise((resolve, reject) => {
@@ -52,7 +54,7 @@ export function connectApi(): GrokscopeApi {
   return {
     listRuns: () => call('listRuns') as ReturnType<GrokscopeApi['listRuns']>,
     getRun: (id) => call('getRun', id) as ReturnType<GrokscopeApi['getRun']>,
-    compare: (ids) => call('compare', ids) as ReturnType<GrokscopeApi['compare']>,
+    compare: (ids, options) => call('compare', ids, options) as ReturnType<GrokscopeApi['compare']>,
     startRun: (r) => call('startRun', r) as ReturnType<GrokscopeApi['startRun']>,
     resumeRun: (id) => call('resumeRun', id) as ReturnType<GrokscopeApi['resumeRun']>,
     stopRun: (id) => call('stopRun', id) as ReturnType<GrokscopeApi['stopRun']>,
