@@ -9,13 +9,13 @@ import { exportRuns, importSourcesInto } from './library/transfer.js';
 import { ImportError } from './library/zip.js';
 import { API_METHODS, type ApiMethod } from './api.js';
 import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './config.js';
-import { Library, type MetricRow } from './library/library.js';
-import { analyzeStudy, traceOf, traceOfSeries, type StudyRunData, type TracedRunData } from './study/analyze.js';
+import { Library, type MetricRow, type RunRecord } from './library/library.js';
+import { analyzeStudy, traceOf, traceOfSeries, type TracedRunData } from './study/analyze.js';
 import { bandOf, decimateBands, stepGrid } from './analysis/bands.js';
 import { m4 } from './analysis/decimate.js';
 import type { RunSeries } from './library/series.js';
 import { SeriesCache } from './library/series-cache.js';
-import { liveForecast } from './analysis/live-forecast.js';
+import { applyForecast, forecastModel, type ForecastModel } from './analysis/live-forecast.js';
 import { StudySpecError, planRuns, resolveStudySpec, type StudySpec } from './study/spec.js';
 import { runStudy } from './study/runner.js';
 import { reportStudy } from './study/finish.js';
@@ -112,6 +112,8 @@ export class GrokscopeService implements GrokscopeApi {
   private readonly active = new Map<string, AbortController>();
   /** Typed series of finished runs between compares (library/series-cache.ts). */
   private readonly seriesCache = new SeriesCache();
+  /** Live-forecast models by reference set (see forecastFor); null: no model from that set. */
+  private readonly forecastModels = new Map<string, ForecastModel | null>();
   private readonly studies = new Map<string, AbortController>();
 
   constructor(
@@ -141,6 +143,7 @@ export class GrokscopeService implements GrokscopeApi {
   async getRun(id: string): Promise<RunDetail> {
     return Library.with(this.libraryDir, async (lib) => {
       const run = await lib.getRun(await lib.resolveRunId(id));
+      const rows = await lib.getMetrics(run.id);
       return {
         id: run.id,
         status: run.status,
@@ -150,49 +153,69 @@ export class GrokscopeService implements GrokscopeApi {
         note: run.note,
         config: run.config as unknown as Record<string, unknown>,
         events: run.events as unknown as Record<string, number | null> | null,
-        metrics: (await lib.getMetrics(run.id)).map(point),
+        metrics: rows.map(point),
         spectra: await lib.getSpectra(run.id),
-        forecast: await this.forecastFor(lib, run),
+        forecast: await this.forecastFor(lib, run, rows),
       };
     });
   }
 
   /** Reference: up to 20 other completed baseline runs with the same task, arch, p and width. */
-  private async forecastFor(lib: Library, run: Awaited<ReturnType<Library['getRun']>>): Promise<RunDetail['forecast']> {
+  private async forecastFor(lib: Library, run: RunRecord, rows: MetricRow[]): Promise<RunDetail['forecast']> {
     const c = run.config;
     const candidates = (await lib.listRunsDetailed()).filter((r) => r.id !== run.id && r.status === 'completed' && r.condition === 'baseline' && r.task === c.task && r.arch === c.arch);
-    const reference: StudyRunData[] = [];
-    for (const r of candidates.reverse()) {
-      if (reference.length >= 20) break;
-      const other = await lib.getRun(r.id);
-      const o = other.config;
-      if (other.origin === 'external' || o.p !== c.p || o.dModel !== c.dModel || o.dMlp !== c.dMlp || o.trainFraction !== c.trainFraction) continue;
-      reference.push({ key: r.id, run: other, metrics: await lib.getMetrics(r.id) });
-    }
+    const reference = (await lib.getRuns(candidates.reverse().map((r) => r.id)))
+      .filter((other) => {
+        const o = other.config;
+        return other.origin !== 'external' && o.p === c.p && o.dModel === c.dModel && o.dMlp === c.dMlp && o.trainFraction === c.trainFraction;
+      })
+      .slice(0, 20);
     if (reference.length < 2) return null;
     const rules = { memThreshold: c.memThreshold, grokThreshold: c.grokThreshold, crossPersistence: c.crossPersistence };
-    const target = traceOf({ key: run.id, run, metrics: await lib.getMetrics(run.id) }, c.probe);
-    const f = liveForecast(target, reference.map((d) => traceOf(d, c.probe)), rules);
-    return f ? { threshold: f.threshold, referenceRuns: f.referenceRuns, relError: f.relError, points: f.points } : null;
+    // The model depends on the reference runs only: fitted once per reference set, not on every
+    // refresh of a live run (one power-law fit per held-out reference seed).
+    const key = JSON.stringify([rules, c.probe, reference.map((r) => [r.id, r.updatedAt, r.stepsDone])]);
+    let model = this.forecastModels.get(key);
+    if (model === undefined) {
+      const series = await this.seriesOf(lib, reference, c.probe);
+      model = forecastModel(
+        reference.map((r) => traceOfSeries(r, series.get(r.id)!)),
+        rules,
+      );
+      if (this.forecastModels.size >= 32) this.forecastModels.delete(this.forecastModels.keys().next().value!);
+      this.forecastModels.set(key, model);
+    }
+    if (!model) return null;
+    const f = applyForecast(model, traceOf({ key: run.id, run, metrics: rows }, c.probe));
+    return { threshold: f.threshold, referenceRuns: f.referenceRuns, relError: f.relError, points: f.points };
+  }
+
+  /** Typed series of runs, from the cache where it holds them (finished runs), else the library. */
+  private async seriesOf(lib: Library, runs: RunRecord[], probe: string): Promise<Map<string, RunSeries>> {
+    const series = new Map<string, RunSeries>();
+    const missing = runs.filter((r) => {
+      const hit = this.seriesCache.get(r, probe);
+      if (hit) series.set(r.id, hit);
+      return !hit;
+    });
+    const read = await lib.getSeries(
+      missing.map((r) => r.id),
+      probe,
+    );
+    for (const r of missing) {
+      const s = read.get(r.id)!;
+      series.set(r.id, s);
+      if (!this.active.has(r.id)) this.seriesCache.set(r, probe, s);
+    }
+    return series;
   }
 
   async compare(ids: string[], options: CompareOptions = {}): Promise<CompareData> {
     const data: TracedRunData[] = [];
-    const series = new Map<string, RunSeries>();
+    let series = new Map<string, RunSeries>();
     await Library.with(this.libraryDir, async (lib) => {
       const runs = await lib.getRuns(await lib.resolveRunIds(ids));
-      const probe = runs[0].config.probe;
-      const missing = runs.filter((r) => {
-        const hit = this.seriesCache.get(r, probe);
-        if (hit) series.set(r.id, hit);
-        return !hit;
-      });
-      const read = await lib.getSeries(missing.map((r) => r.id), probe);
-      for (const r of missing) {
-        const s = read.get(r.id)!;
-        series.set(r.id, s);
-        if (!this.active.has(r.id)) this.seriesCache.set(r, probe, s);
-      }
+      series = await this.seriesOf(lib, runs, runs[0].config.probe);
       for (const run of runs) data.push({ key: run.id, run, trace: traceOfSeries(run, series.get(run.id)!) });
     });
     const probe = data[0].run.config.probe;

@@ -1,4 +1,4 @@
-import { levenbergMarquardt } from 'ml-levenberg-marquardt';
+import { fitPowerLawLm } from './power-law-lm.js';
 import { mean } from './stats.js';
 import { bestThreshold } from './threshold.js';
 import { tGrok, type EventRules, type RunTrace } from './trace.js';
@@ -6,7 +6,8 @@ import { tGrok, type EventRules, type RunTrace } from './trace.js';
 /**
  * The power-law forecast of SCIENCE.md: ΔT = C₁·g^γ + C₂ with g = H̃(t) − H̃* > 0 and ΔT the steps
  * left until grokking, fitted by Levenberg–Marquardt (ml-levenberg-marquardt) on (g, ΔT) pairs
- * pooled from training runs. The online forecast at an evaluation t is T̂ = t + ΔT̂(g(t)).
+ * pooled from training runs (power-law-lm.ts). The online forecast at an evaluation t is
+ * T̂ = t + ΔT̂(g(t)).
  */
 export interface PowerLawFit {
   C1: number;
@@ -25,47 +26,52 @@ export function powerLaw(fit: Pick<PowerLawFit, 'C1' | 'gamma' | 'C2'>, g: numbe
   return fit.C1 * g ** fit.gamma + fit.C2;
 }
 
+/**
+ * At most this many pairs per run enter a fit, evenly spaced over the run's eligible
+ * evaluations. The presets evaluate at most 300 times per run, so this changes nothing for
+ * them; a run evaluated 10,000 times would otherwise weigh 30× more than a preset run and make
+ * every fit 30× slower, for pairs that differ by one evaluation interval (docs/decisions.md).
+ */
+export const MAX_PAIRS_PER_RUN = 300;
+
 /** (g, T_grok − t) for every evaluation of a grokked run before T_grok with H̃ above H̃*. */
 export function forecastPairs(traces: RunTrace[], threshold: number, rules: EventRules): Pair[] {
   const pairs: Pair[] = [];
   for (const t of traces) {
     const grok = tGrok(t, rules);
     if (grok === null) continue;
+    const eligible: number[] = [];
     for (let i = 0; i < t.step.length; i++) {
-      const step = t.step[i];
-      if (step >= grok || Number.isNaN(t.entropy[i])) continue;
-      const g = t.entropy[i] - threshold;
-      if (g > 0) pairs.push({ g, dt: grok - step });
+      if (t.step[i] >= grok || Number.isNaN(t.entropy[i])) continue;
+      if (t.entropy[i] - threshold > 0) eligible.push(i);
+    }
+    const take = Math.min(eligible.length, MAX_PAIRS_PER_RUN);
+    for (let k = 0; k < take; k++) {
+      const i = eligible[Math.floor((k * eligible.length) / take)];
+      pairs.push({ g: t.entropy[i] - threshold, dt: grok - t.step[i] });
     }
   }
   return pairs;
 }
 
+/** Starting exponents: LM finds a local optimum and γ moves the curve a lot. */
+const GAMMA_STARTS = [0.5, 1, 1.65, 2.5];
+export const FIT_BOUNDS = { min: [-1e12, 0.05, -1e9] as [number, number, number], max: [1e12, 8, 1e9] as [number, number, number] };
+
 export function fitPowerLaw(pairs: Pair[]): PowerLawFit | null {
   if (pairs.length < 4) return null;
-  const x = pairs.map((p) => p.g);
-  const y = pairs.map((p) => p.dt);
+  const x = Float64Array.from(pairs, (p) => p.g);
+  const y = Float64Array.from(pairs, (p) => p.dt);
   const yMean = mean(y);
   const gMean = mean(x);
-  const model = ([c1, gamma, c2]: number[]) => (g: number) => c1 * g ** gamma + c2;
   let best: { params: number[]; sse: number } | null = null;
-  // A few starting exponents: LM finds a local optimum and γ moves the curve a lot.
-  for (const gamma0 of [0.5, 1, 1.65, 2.5]) {
-    const res = levenbergMarquardt({ x, y }, model, {
-      initialValues: [yMean / gMean ** gamma0, gamma0, 0],
-      minValues: [-1e12, 0.05, -1e9],
-      maxValues: [1e12, 8, 1e9],
-      maxIterations: 300,
-      damping: 1e-2,
-      gradientDifference: [1e-3, 1e-4, 1e-3],
-      centralDifference: true,
-      errorTolerance: 1e-9,
-    });
-    const sse = y.reduce((s, yi, i) => s + (yi - model(res.parameterValues)(x[i])) ** 2, 0);
-    if (Number.isFinite(sse) && (!best || sse < best.sse)) best = { params: res.parameterValues, sse };
+  for (const gamma0 of GAMMA_STARTS) {
+    const res = fitPowerLawLm(x, y, { initial: [yMean / gMean ** gamma0, gamma0, 0], ...FIT_BOUNDS, maxIterations: 300 });
+    if (Number.isFinite(res.sse) && (!best || res.sse < best.sse)) best = res;
   }
   if (!best) return null;
-  const sst = y.reduce((s, yi) => s + (yi - yMean) ** 2, 0);
+  let sst = 0;
+  for (let i = 0; i < y.length; i++) sst += (y[i] - yMean) ** 2;
   const [C1, gamma, C2] = best.params;
   return { C1, gamma, C2, r2: sst > 0 ? 1 - best.sse / sst : NaN, n: pairs.length };
 }

@@ -19,19 +19,40 @@ export interface LiveForecast {
   points: { step: number; predicted: number; lo: number | null; hi: number | null }[];
 }
 
-export function liveForecast(target: RunTrace, reference: RunTrace[], rules: EventRules): LiveForecast | null {
-  const others = reference.filter((r) => r.id !== target.id);
-  const threshold = bestThreshold(others, rules);
+/** What a live forecast needs from the reference runs alone: the same for every target run. */
+export interface ForecastModel {
+  threshold: number;
+  fit: PowerLawFit;
+  referenceRuns: number;
+  relError: number | null;
+}
+
+/** H̃*, the power law and the held-out error of the reference runs (one fit per held-out seed). */
+export function forecastModel(reference: RunTrace[], rules: EventRules): ForecastModel | null {
+  const threshold = bestThreshold(reference, rules);
   if (threshold === null) return null;
-  const fit = fitPowerLaw(forecastPairs(others, threshold, rules));
+  const fit = fitPowerLaw(forecastPairs(reference, threshold, rules));
   if (!fit) return null;
-  const errors = others.length >= 3 ? leaveOneSeedOutForecast(others, rules).flatMap((e) => (e.meanRelError === null ? [] : [e.meanRelError])) : [];
-  const e = errors.length >= 2 ? quantile(errors, 0.8) : null;
-  const points = onlineForecast(target, fit, threshold).map((f) => ({
+  const errors = reference.length >= 3 ? leaveOneSeedOutForecast(reference, rules).flatMap((e) => (e.meanRelError === null ? [] : [e.meanRelError])) : [];
+  const relError = errors.length >= 2 ? quantile(errors, 0.8) : null;
+  return { threshold, fit, referenceRuns: reference.length, relError };
+}
+
+export function applyForecast(model: ForecastModel, target: RunTrace): LiveForecast {
+  const e = model.relError;
+  const points = onlineForecast(target, model.fit, model.threshold).map((f) => ({
     step: f.step,
     predicted: f.predicted,
     lo: e === null ? null : f.predicted / (1 + e),
     hi: e === null || e >= 1 ? null : f.predicted / (1 - e),
   }));
-  return { threshold, fit, referenceRuns: others.length, relError: e, points };
+  return { ...model, points };
+}
+
+export function liveForecast(target: RunTrace, reference: RunTrace[], rules: EventRules): LiveForecast | null {
+  const model = forecastModel(
+    reference.filter((r) => r.id !== target.id),
+    rules,
+  );
+  return model ? applyForecast(model, target) : null;
 }
