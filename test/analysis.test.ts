@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { bootstrapMeanDiffCI, cohensD, pearson, quantile, std, welchTest } from '../core/analysis/stats.js';
 import { bestThreshold, estimateThreshold, leaveOneSeedOut } from '../core/analysis/threshold.js';
-import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast, onlineForecast, powerLaw } from '../core/analysis/forecast.js';
+import { MAX_PAIRS_PER_RUN, fitPowerLaw, forecastPairs, leaveOneSeedOutForecast, onlineForecast, powerLaw } from '../core/analysis/forecast.js';
 import { phaseCheck } from '../core/analysis/phases.js';
 import { necessityTable } from '../core/analysis/necessity.js';
 import { traceFromPoints, type RunTrace } from '../core/analysis/trace.js';
@@ -108,6 +108,18 @@ describe('threshold estimation', () => {
 });
 
 describe('power-law forecast', () => {
+  it('takes at most MAX_PAIRS_PER_RUN pairs from a long run, evenly spaced from its first eligible evaluation', () => {
+    const points = Array.from({ length: 2001 }, (_, i) => ({ step: i * 5, trainAcc: 1, testAcc: i === 2000 ? 1 : 0, entropy: 0.9 - i * 0.0001 }));
+    const long = traceFromPoints({ id: 'long', task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, budget: 10000 }, points);
+    const pairs = forecastPairs([long], 0.61, rules);
+    expect(pairs).toHaveLength(MAX_PAIRS_PER_RUN);
+    expect(pairs[0].dt).toBe(10000);
+    const gaps = pairs.slice(1).map((p, i) => pairs[i].dt - p.dt);
+    expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThanOrEqual(5); // one evaluation interval
+    // The quick and reference presets never reach the cap: a short run keeps every pair.
+    expect(forecastPairs(runs.slice(0, 1), 0.61, rules).length).toBeLessThan(MAX_PAIRS_PER_RUN);
+  });
+
   it('recovers planted C1, γ, C2 with R² ≈ 1', () => {
     const truth = { C1: 20000, gamma: 1.65, C2: 300 };
     const pairs = Array.from({ length: 60 }, (_, i) => {
