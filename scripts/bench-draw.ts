@@ -12,6 +12,8 @@
  *    service: nothing cached) and warm (compared before), and end to end in the browser from the
  *    click until the charts are drawn, cold and warm; then "individual runs" switched on (every
  *    run's own curves on top of the bands) until drawn.
+ * 3. Opening one run in core (`getRun`: its rows, spectra and live forecast from 20 reference
+ *    runs), first with a new service and then again.
  * Prints a table on stderr and one JSON object on stdout.
  */
 import { createServer } from 'node:http';
@@ -192,6 +194,20 @@ for (let r = 0; r < reps; r++) {
   warmMs.push(performance.now() - w0);
   process.stderr.write(`  core compare: cold ${coldMs.at(-1)!.toFixed(0)} ms, warm ${warmMs.at(-1)!.toFixed(0)} ms\n`);
 }
+// Opening one run: its rows, spectra and the live forecast fitted on 20 reference runs of
+// 10,000 evaluations (first open fits the forecast model; the next reuses it).
+const openColdMs: number[] = [];
+const openWarmMs: number[] = [];
+for (let r = 0; r < reps; r++) {
+  const service = new GrokscopeService(lib, null);
+  const o0 = performance.now();
+  await service.getRun(ids[r % ids.length]);
+  openColdMs.push(performance.now() - o0);
+  const o1 = performance.now();
+  await service.getRun(ids[r % ids.length]);
+  openWarmMs.push(performance.now() - o1);
+  process.stderr.write(`  open a run in core: first ${openColdMs.at(-1)!.toFixed(0)} ms, again ${openWarmMs.at(-1)!.toFixed(0)} ms\n`);
+}
 const appColdMs: number[] = [];
 const appWarmMs: number[] = [];
 const appLinesMs: number[] = [];
@@ -238,6 +254,8 @@ const out = {
   compare_in_app_cold_ms: median(appColdMs),
   compare_in_app_warm_ms: median(appWarmMs),
   compare_in_app_runs: { cold: appColdMs, warm: appWarmMs },
+  open_run_core_first_ms: +median(openColdMs).toFixed(1),
+  open_run_core_again_ms: +median(openWarmMs).toFixed(1),
   individual_runs_in_app_ms: median(appLinesMs),
   individual_runs_in_app_runs: appLinesMs,
   library_fill_s: +fillS.toFixed(1),
@@ -250,6 +268,7 @@ process.stderr.write(
     `compare 100 runs × 10k evaluations in core: cold ${out.compare_core_cold_ms} ms (${coldMs.map((x) => x.toFixed(0)).join(', ')}), warm ${out.compare_core_warm_ms} ms (${warmMs.map((x) => x.toFixed(0)).join(', ')})`,
     `click to drawn in the app: cold ${out.compare_in_app_cold_ms} ms (${appColdMs.join(', ')}), warm ${out.compare_in_app_warm_ms} ms (${appWarmMs.join(', ')})`,
     `individual runs switched on until drawn: ${out.individual_runs_in_app_ms} ms (${appLinesMs.join(', ')})`,
+    `open one run (rows, spectra, live forecast from 20 reference runs) in core: first ${out.open_run_core_first_ms} ms (${openColdMs.map((x) => x.toFixed(0)).join(', ')}), again ${out.open_run_core_again_ms} ms`,
     `(fixture library written in ${out.library_fill_s} s)`,
   ].join('\n') + '\n',
 );
