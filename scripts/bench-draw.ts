@@ -6,7 +6,8 @@
  *    (no symbols, LTTB sampling, `large`, no animation): setOption until ECharts' `finished`
  *    event, then a live update (one more point on every series); and the same 100 × 10,000
  *    points M4-decimated to the chart's width (core/analysis/decimate.ts, timed with the draw)
- *    and drawn as the compare view draws runs: one series per run over its own column dataset.
+ *    and drawn as the compare view draws runs: one series per run over its own column dataset,
+ *    thin translucent silent lines.
  * 2. The real app: a library of 100 runs × 10,000 evaluations each, `compare` on all of them
  *    (Transformer and MLP side by side, bands across seeds) — in core (Node), cold (a new
  *    service: nothing cached) and warm (compared before), and end to end in the browser from the
@@ -127,7 +128,7 @@ for (let r = 0; r < reps; r++) {
         return { source: { step, value } };
       });
       chart2.setOption(
-        { ...option, dataset, series: dataset.map((_, i) => ({ type: 'line', datasetIndex: i, encode: { x: 'step', y: 'value' }, showSymbol: false })) },
+        { ...option, dataset, series: dataset.map((_, i) => ({ type: 'line', datasetIndex: i, encode: { x: 'step', y: 'value' }, showSymbol: false, silent: true, lineStyle: { width: 0.7, opacity: 0.35 } })) },
         { notMerge: true },
       );
       await f3;
