@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS, type RunConfig } from '../core/config.js';
 import { selectBackend } from '../core/train/backend.js';
-import { loadBlas } from '../core/train/blas.js';
+import { lapackEigenvalues, loadBlas } from '../core/train/blas.js';
+import { symmetricEigenvalues } from '../core/spectra/eigen.js';
+import { Rng } from '../core/rng.js';
 import { trainingLosses } from './helpers/train.js';
 
 /**
@@ -63,5 +65,32 @@ describe('wasm with OpenBLAS matrix products', () => {
     const batched = tf.matMul(a, b).arraySync() as number[][][];
     const A = a.arraySync() as number[][][];
     A.forEach((slice, i) => mm(slice, B).forEach((r, j) => r.forEach((v, k) => expect(batched[i][j][k]).toBeCloseTo(v, 5))));
+  });
+
+  it("finds the eigenvalues spectra/eigen.ts finds, with LAPACK (covariances, rank-deficient, repeated)", () => {
+    const eig = lapackEigenvalues(blas)!;
+    expect(eig).not.toBeNull();
+    const rng = new Rng(9);
+    const cases: [Float32Array, number][] = [];
+    for (const n of [1, 2, 3, 17, 64, 256]) {
+      // A covariance of fewer samples than dimensions (rank-deficient) and a full one.
+      for (const samples of [Math.max(1, n >> 2), 2 * n]) {
+        const x = Array.from({ length: samples * n }, () => rng.normal());
+        const c = new Float32Array(n * n);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let s = 0; s < samples; s++) c[i * n + j] += (x[s * n + i] * x[s * n + j]) / samples;
+        cases.push([c, n]);
+      }
+    }
+    const identity = new Float32Array(16 * 16);
+    for (let i = 0; i < 16; i++) identity[i * 17] = 2;
+    cases.push([identity, 16], [new Float32Array(0), 0]);
+    for (const [m, n] of cases) {
+      const got = eig(m, n);
+      const want = symmetricEigenvalues(m, n);
+      expect(got).toHaveLength(n);
+      const scale = Math.max(1, ...Array.from(want, Math.abs));
+      for (let i = 0; i < n; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-10 * scale);
+    }
+    expect(() => eig(new Float32Array(5), 2)).toThrow(/2×2/);
   });
 });
