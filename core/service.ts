@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Piscina } from 'piscina';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CompareData, CompareGroup, CompareOptions, LinePoints, RunLine, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from './api.js';
+import type { CompareData, CompareOptions, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from './api.js';
 import { importExternal } from './library/external.js';
 import { scratchDir } from './library/saved-run.js';
 import { exportRuns, importSourcesInto } from './library/transfer.js';
@@ -10,9 +10,8 @@ import { ImportError } from './library/zip.js';
 import { API_METHODS, type ApiMethod } from './api.js';
 import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from './config.js';
 import { Library, type MetricRow, type RunRecord } from './library/library.js';
-import { analyzeStudy, traceOf, traceOfSeries, type TracedRunData } from './study/analyze.js';
-import { bandOf, decimateBands, stepGrid } from './analysis/bands.js';
-import { m4 } from './analysis/decimate.js';
+import { traceOf, traceOfSeries, type TracedRunData } from './study/analyze.js';
+import { compareRuns } from './analysis/compare.js';
 import type { RunSeries } from './library/series.js';
 import { SeriesCache } from './library/series-cache.js';
 import { applyForecast, forecastModel, type ForecastModel } from './analysis/live-forecast.js';
@@ -37,27 +36,6 @@ const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, 
   weight_norm,
   entropy,
 });
-
-export { MAX_BAND_POINTS, decimateBands } from './analysis/bands.js';
-
-/**
- * Pixel columns the runs' own curves are decimated for unless the view says its width: a compare
- * chart is ~600 px wide at 1280×800 (two architectures side by side).
- */
-export const LINE_COLUMNS = 600;
-
-/** Round to a millionth of the values' range: exact at any drawable size, short in JSON. */
-function roundForDrawing(flat: number[]): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 1; i < flat.length; i += 2) {
-    if (flat[i] < lo) lo = flat[i];
-    if (flat[i] > hi) hi = flat[i];
-  }
-  const range = hi - lo || Math.abs(hi) || 1;
-  const scale = 10 ** (6 - Math.floor(Math.log10(range)));
-  for (let i = 1; i < flat.length; i += 2) flat[i] = Math.round(flat[i] * scale) / scale;
-}
 
 const RunRequestSchema = z
   .object({
@@ -218,72 +196,7 @@ export class GrokscopeService implements GrokscopeApi {
       series = await this.seriesOf(lib, runs, runs[0].config.probe);
       for (const run of runs) data.push({ key: run.id, run, trace: traceOfSeries(run, series.get(run.id)!) });
     });
-    const probe = data[0].run.config.probe;
-    const order = ['baseline', 'mix', 'norm-matched'];
-    const conditions = [...new Set(data.map((d) => d.run.config.condition))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
-    const groups: CompareGroup[] = [];
-    // The view's shared step axis runs from 0 to the last step of any run.
-    let maxStep = 0;
-    for (const s of series.values()) if (s.step.length) maxStep = Math.max(maxStep, s.step[s.step.length - 1]);
-    const pairs = (step: Float64Array, values: Float64Array): LinePoints => {
-      const flat = m4(step, values, options.columns ?? LINE_COLUMNS, 0, maxStep);
-      roundForDrawing(flat);
-      const out: LinePoints = { step: new Array(flat.length / 2), value: new Array(flat.length / 2) };
-      for (let i = 0; i < out.step.length; i++) {
-        out.step[i] = flat[2 * i];
-        out.value[i] = flat[2 * i + 1];
-      }
-      return out;
-    };
-    for (const arch of [...new Set(data.map((d) => d.run.config.arch))].sort().reverse()) {
-      for (const condition of conditions) {
-        const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
-        if (runs.length === 0) continue;
-        const cols = runs.map((d) => series.get(d.run.id)!);
-        const steps = stepGrid(cols.map((c) => c.step));
-        const full = [
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.testAcc }))),
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.trainAcc }))),
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.entropy }))),
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.weightNorm }))),
-        ];
-        const shown = decimateBands(steps, full);
-        const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
-        const group: CompareGroup = { arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm };
-        if (options.lines) {
-          group.lines = runs.map((d, i): RunLine => ({
-            id: d.run.id,
-            seed: d.run.config.seed,
-            test_acc: pairs(cols[i].step, cols[i].testAcc),
-            entropy: pairs(cols[i].step, cols[i].entropy),
-            weight_norm: pairs(cols[i].step, cols[i].weightNorm),
-          }));
-        }
-        groups.push(group);
-      }
-    }
-    let threshold: number | null = null;
-    let necessity: CompareData['necessity'] = [];
-    let interventions: CompareData['interventions'] = [];
-    if (data.some((d) => d.run.config.condition === 'baseline')) {
-      const spec: StudySpec = {
-        version: 1,
-        name: 'compare',
-        preset: 'quick',
-        overrides: {},
-        tasks: [...new Set(data.map((d) => d.run.config.task))],
-        archs: [...new Set(data.map((d) => d.run.config.arch))],
-        conditions: conditions as StudySpec['conditions'],
-        seeds: [...new Set(data.map((d) => d.run.config.seed))],
-        earlyStopEvals: 0,
-      };
-      // Only what the compare view shows: no per-probe comparison, no forecast fits, no CI of H̃*.
-      const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
-      threshold = summary.thresholds.find((t) => t.arch === 'transformer')?.estimate.threshold ?? summary.thresholds[0]?.estimate.threshold ?? null;
-      necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
-      interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
-    }
-    return { probe, threshold, groups, necessity, interventions };
+    return compareRuns(data, series, options);
   }
 
   async startRun(request: RunRequest): Promise<{ id: string }> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Band } from '../core/api.js';
-import { MAX_BAND_POINTS, decimateBands } from '../core/service.js';
+import { MAX_BAND_POINTS, decimateBands } from '../core/analysis/bands.js';
 
 /** Bands shown by the compare view: decimated for drawing, with their envelope kept exactly. */
 describe('decimateBands', () => {
