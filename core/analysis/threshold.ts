@@ -31,21 +31,25 @@ export interface WarningCheck {
   warned: boolean;
 }
 
+/** A crossing warns of grokking when T_mem ≤ T_cross ≤ T_grok. */
+function warns(mem: number | null, cross: number | null, grok: number | null): boolean {
+  return mem !== null && grok !== null && cross !== null && cross >= mem && cross <= grok;
+}
+
 export function checkWarning(trace: RunTrace, threshold: number, rules: EventRules): WarningCheck {
   const mem = tMem(trace, rules);
   const grok = tGrok(trace, rules);
   const cross = tCross(trace, threshold, rules);
   const lead = grok !== null && cross !== null ? grok - cross : null;
-  const warned = mem !== null && grok !== null && cross !== null && cross >= mem && cross <= grok;
+  const warned = warns(mem, cross, grok);
   return { id: trace.id, seed: trace.seed, T_mem: mem, T_grok: grok, T_cross: cross, lead, warned };
 }
 
-export function scoreThreshold(traces: RunTrace[], threshold: number, rules: EventRules): ThresholdScore {
-  const checks = traces.map((t) => checkWarning(t, threshold, rules)).filter((c) => c.warned);
-  const leads = checks.map((c) => c.lead!);
+/** A threshold's score from the leads of the runs it warned (in run order). */
+function scoreOf(threshold: number, leads: number[]): ThresholdScore {
   return {
     threshold,
-    warned: checks.length,
+    warned: leads.length,
     leadStd: leads.length >= 2 ? std(leads) : leads.length === 1 ? 0 : null,
     leadMean: leads.length ? mean(leads) : null,
   };
@@ -53,9 +57,9 @@ export function scoreThreshold(traces: RunTrace[], threshold: number, rules: Eve
 
 /**
  * The best threshold for a set of grokked runs, or null when no threshold warns of any.
- * Scores every grid value as `scoreThreshold` does, without a check object per run and value:
- * the leave-one-seed-out fit calls this once per seed (measured: the fit was ~1.5 s of a
- * 100-run compare before crossing steps came from one profile per run).
+ * A run is warned at a grid value as in `checkWarning`, computed from each run's crossing steps
+ * on the whole grid at once (no check object per run and value): the leave-one-seed-out fit
+ * calls this once per seed (measured: the fit was ~1.5 s of a 100-run compare before).
  */
 export function bestThreshold(traces: RunTrace[], rules: EventRules, grid = DEFAULT_GRID): number | null {
   const grokked = traces.filter((t) => tGrok(t, rules) !== null);
@@ -69,17 +73,10 @@ export function bestThreshold(traces: RunTrace[], rules: EventRules, grid = DEFA
     const h = grid[g];
     leads.length = 0;
     for (let i = 0; i < grokked.length; i++) {
-      const mem = mems[i];
-      const cross = crosses[i][g];
-      // NaN (no crossing) fails both comparisons.
-      if (mem !== null && cross >= mem && cross <= groks[i]) leads.push(groks[i] - cross);
+      const cross = crosses[i][g]; // NaN: no crossing
+      if (!Number.isNaN(cross) && warns(mems[i], cross, groks[i])) leads.push(groks[i] - cross);
     }
-    scores.push({
-      threshold: h,
-      warned: leads.length,
-      leadStd: leads.length >= 2 ? std(leads) : leads.length === 1 ? 0 : null,
-      leadMean: leads.length ? mean(leads) : null,
-    });
+    scores.push(scoreOf(h, leads));
   }
   const maxWarned = Math.max(...scores.map((s) => s.warned));
   if (maxWarned === 0) return null;
