@@ -190,13 +190,12 @@ export class GrokscopeService implements GrokscopeApi {
 
   async compare(ids: string[], options: CompareOptions = {}): Promise<CompareData> {
     const data: TracedRunData[] = [];
-    let series = new Map<string, RunSeries>();
     await Library.with(this.libraryDir, async (lib) => {
       const runs = await lib.getRuns(await lib.resolveRunIds(ids));
-      series = await this.seriesOf(lib, runs, runs[0].config.probe);
+      const series = await this.seriesOf(lib, runs, runs[0].config.probe);
       for (const run of runs) data.push({ key: run.id, run, trace: traceOfSeries(run, series.get(run.id)!) });
     });
-    return compareRuns(data, series, options);
+    return compareRuns(data, options);
   }
 
   async startRun(request: RunRequest): Promise<{ id: string }> {

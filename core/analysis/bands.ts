@@ -1,27 +1,28 @@
 import type { Band } from '../api.js';
 
-/**
- * Mean and min–max of one metric across a group's runs on their shared step grid, from typed
- * columns (library/series.ts): one pass over each run's values, no per-run maps or row objects.
- * Runs with the same steps as the grid (the usual case: one preset, one budget) are added by
- * position; others through a step → index map.
- */
-export function stepGrid(stepsPerRun: readonly Float64Array[]): Float64Array {
+/** The steps of a group's runs: the first run's when all share them, else their sorted union. */
+export function stepGrid(stepsPerRun: readonly ArrayLike<number>[]): ArrayLike<number> {
   const first = stepsPerRun[0];
   if (first && stepsPerRun.every((s) => sameSteps(s, first))) return first;
   const all = new Set<number>();
-  for (const s of stepsPerRun) for (const x of s) all.add(x);
+  for (const s of stepsPerRun) for (let i = 0; i < s.length; i++) all.add(s[i]);
   return Float64Array.from([...all].sort((a, b) => a - b));
 }
 
-function sameSteps(a: Float64Array, b: Float64Array): boolean {
+function sameSteps(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-export function bandOf(grid: Float64Array, runs: readonly { step: Float64Array; values: Float64Array }[]): Band {
+/**
+ * Mean and min–max of one metric across a group's runs on their step grid, from typed columns
+ * (library/series.ts): one pass over each run's values, no per-run maps or row objects. Runs
+ * with the grid's own steps (the usual case: one preset, one budget) are added by position;
+ * others through a step → index map.
+ */
+export function bandOf(grid: ArrayLike<number>, runs: readonly { step: ArrayLike<number>; values: ArrayLike<number> }[]): Band {
   const n = grid.length;
   const sum = new Float64Array(n);
   const count = new Uint32Array(n);

@@ -1,16 +1,8 @@
 import type { CompareData, CompareGroup, CompareOptions, LinePoints, RunLine } from '../api.js';
-import type { RunSeries } from '../library/series.js';
 import { analyzeStudy, type TracedRunData } from '../study/analyze.js';
 import type { StudySpec } from '../study/spec.js';
 import { bandOf, decimateBands, stepGrid } from './bands.js';
 import { m4 } from './decimate.js';
-
-/**
- * What the workbench's compare view shows, from runs already read as typed series: bands across
- * seeds per architecture and condition (and, on request, every run's own curves), H̃* from the
- * selected Transformer baselines, the necessity table and the intervention deltas. Pure: the
- * service reads and caches the series (core/service.ts), this computes.
- */
 
 /**
  * Pixel columns the runs' own curves are decimated for unless the view says its width: a compare
@@ -31,71 +23,77 @@ function roundForDrawing(flat: number[]): void {
   for (let i = 1; i < flat.length; i += 2) flat[i] = Math.round(flat[i] * scale) / scale;
 }
 
-export function compareRuns(data: TracedRunData[], series: Map<string, RunSeries>, options: CompareOptions = {}): CompareData {
-    const probe = data[0].run.config.probe;
-    const order = ['baseline', 'mix', 'norm-matched'];
-    const conditions = [...new Set(data.map((d) => d.run.config.condition))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
-    const groups: CompareGroup[] = [];
-    // The view's shared step axis runs from 0 to the last step of any run.
-    let maxStep = 0;
-    for (const s of series.values()) if (s.step.length) maxStep = Math.max(maxStep, s.step[s.step.length - 1]);
-    const pairs = (step: Float64Array, values: Float64Array): LinePoints => {
-      const flat = m4(step, values, options.columns ?? LINE_COLUMNS, 0, maxStep);
-      roundForDrawing(flat);
-      const out: LinePoints = { step: new Array(flat.length / 2), value: new Array(flat.length / 2) };
-      for (let i = 0; i < out.step.length; i++) {
-        out.step[i] = flat[2 * i];
-        out.value[i] = flat[2 * i + 1];
+/**
+ * What the workbench's compare view shows, from runs traced from typed series
+ * (`traceOfSeries`): bands across seeds per architecture and condition (and, on request, every
+ * run's own curves), H̃* from the selected Transformer baselines, the necessity table and the
+ * intervention deltas. Pure: the service reads and caches the series (core/service.ts).
+ */
+export function compareRuns(data: TracedRunData[], options: CompareOptions = {}): CompareData {
+  const probe = data[0].run.config.probe;
+  const order = ['baseline', 'mix', 'norm-matched'];
+  const conditions = [...new Set(data.map((d) => d.run.config.condition))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const groups: CompareGroup[] = [];
+  // The view's shared step axis runs from 0 to the last step of any run.
+  let maxStep = 0;
+  for (const { trace } of data) if (trace.step.length) maxStep = Math.max(maxStep, trace.step[trace.step.length - 1]);
+  const pairs = (step: ArrayLike<number>, values: ArrayLike<number>): LinePoints => {
+    const flat = m4(step, values, options.columns ?? LINE_COLUMNS, 0, maxStep);
+    roundForDrawing(flat);
+    const out: LinePoints = { step: new Array(flat.length / 2), value: new Array(flat.length / 2) };
+    for (let i = 0; i < out.step.length; i++) {
+      out.step[i] = flat[2 * i];
+      out.value[i] = flat[2 * i + 1];
+    }
+    return out;
+  };
+  for (const arch of [...new Set(data.map((d) => d.run.config.arch))].sort().reverse()) {
+    for (const condition of conditions) {
+      const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
+      if (runs.length === 0) continue;
+      const cols = runs.map((d) => d.trace);
+      const steps = stepGrid(cols.map((c) => c.step));
+      const full = [
+        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.testAcc }))),
+        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.trainAcc }))),
+        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.entropy }))),
+        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.weightNorm }))),
+      ];
+      const shown = decimateBands(steps, full);
+      const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
+      const group: CompareGroup = { arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm };
+      if (options.lines) {
+        group.lines = runs.map((d, i): RunLine => ({
+          id: d.run.id,
+          seed: d.run.config.seed,
+          test_acc: pairs(cols[i].step, cols[i].testAcc),
+          entropy: pairs(cols[i].step, cols[i].entropy),
+          weight_norm: pairs(cols[i].step, cols[i].weightNorm),
+        }));
       }
-      return out;
+      groups.push(group);
+    }
+  }
+  let threshold: number | null = null;
+  let necessity: CompareData['necessity'] = [];
+  let interventions: CompareData['interventions'] = [];
+  if (data.some((d) => d.run.config.condition === 'baseline')) {
+    const spec: StudySpec = {
+      version: 1,
+      name: 'compare',
+      preset: 'quick',
+      overrides: {},
+      tasks: [...new Set(data.map((d) => d.run.config.task))],
+      archs: [...new Set(data.map((d) => d.run.config.arch))],
+      conditions: conditions as StudySpec['conditions'],
+      seeds: [...new Set(data.map((d) => d.run.config.seed))],
+      earlyStopEvals: 0,
     };
-    for (const arch of [...new Set(data.map((d) => d.run.config.arch))].sort().reverse()) {
-      for (const condition of conditions) {
-        const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
-        if (runs.length === 0) continue;
-        const cols = runs.map((d) => series.get(d.run.id)!);
-        const steps = stepGrid(cols.map((c) => c.step));
-        const full = [
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.testAcc }))),
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.trainAcc }))),
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.entropy }))),
-          bandOf(steps, cols.map((c) => ({ step: c.step, values: c.weightNorm }))),
-        ];
-        const shown = decimateBands(steps, full);
-        const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
-        const group: CompareGroup = { arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm };
-        if (options.lines) {
-          group.lines = runs.map((d, i): RunLine => ({
-            id: d.run.id,
-            seed: d.run.config.seed,
-            test_acc: pairs(cols[i].step, cols[i].testAcc),
-            entropy: pairs(cols[i].step, cols[i].entropy),
-            weight_norm: pairs(cols[i].step, cols[i].weightNorm),
-          }));
-        }
-        groups.push(group);
-      }
-    }
-    let threshold: number | null = null;
-    let necessity: CompareData['necessity'] = [];
-    let interventions: CompareData['interventions'] = [];
-    if (data.some((d) => d.run.config.condition === 'baseline')) {
-      const spec: StudySpec = {
-        version: 1,
-        name: 'compare',
-        preset: 'quick',
-        overrides: {},
-        tasks: [...new Set(data.map((d) => d.run.config.task))],
-        archs: [...new Set(data.map((d) => d.run.config.arch))],
-        conditions: conditions as StudySpec['conditions'],
-        seeds: [...new Set(data.map((d) => d.run.config.seed))],
-        earlyStopEvals: 0,
-      };
-      // Only what the compare view shows: no per-probe comparison, no forecast fits, no CI of H̃*.
-      const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
-      threshold = summary.thresholds.find((t) => t.arch === 'transformer')?.estimate.threshold ?? summary.thresholds[0]?.estimate.threshold ?? null;
-      necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
-      interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
-    }
-    return { probe, threshold, groups, necessity, interventions };
+    // Only what the compare view shows: no per-probe comparison, no forecast fits, no CI of H̃*.
+    const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
+    threshold = summary.thresholds.find((t) => t.arch === 'transformer')?.estimate.threshold ?? summary.thresholds[0]?.estimate.threshold ?? null;
+    necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
+    interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
+  }
+  return { probe, threshold, groups, necessity, interventions };
 }
