@@ -180,8 +180,9 @@ export function blasGemm(blas: Blas): Gemm {
 /**
  * Eigenvalues of a symmetric matrix (ascending, float64) by LAPACK's dsyevd, eigenvalues only,
  * or null where the library has no LAPACK. Same contract as spectra/eigen.ts's
- * symmetricEigenvalues, which stays the reference (test/blas.test.ts): ~10× faster for the
- * 256-wide `mlp.hidden` probe (measured: 21.6 ms in JS), the largest share of an evaluation.
+ * symmetricEigenvalues, which stays the reference (test/blas.test.ts): ~6× faster for the
+ * 256-wide `mlp.hidden` probe, 15× for 512 (`npm run bench:eigen`), the largest share of an
+ * evaluation.
  */
 export function lapackEigenvalues(blas: Blas): ((matrix: ArrayLike<number>, n: number) => Float64Array) | null {
   const dsyevd = blas.dsyevd;

@@ -162,7 +162,7 @@ export class Trainer {
 
   /**
    * On `wasm+openblas` the probes' eigenvalues come from LAPACK in the same library (a 256-wide
-   * covariance: 3.8 ms instead of 23 ms in JS, measured); elsewhere from spectra/eigen.ts. The
+   * covariance: ~6× faster than in JS, `npm run bench:eigen`); elsewhere from spectra/eigen.ts. The
    * two agree to ~1e-13 (test/blas.test.ts), and the backend is recorded with every run.
    */
   private static lapackEigen(): ((matrix: ArrayLike<number>, n: number) => Float64Array) | null {
