@@ -6,6 +6,7 @@ import LibraryView from '../renderer/src/views/LibraryView.vue';
 import RunView from '../renderer/src/views/RunView.vue';
 import LaunchView from '../renderer/src/views/LaunchView.vue';
 import CompareView from '../renderer/src/views/CompareView.vue';
+import App from '../renderer/src/App.vue';
 
 /**
  * Component tests of the renderer's views, in happy-dom with the charts stubbed (drawing is
@@ -210,5 +211,34 @@ describe('CompareView', () => {
     const w = mount(CompareView, { props: { data: { ...data, threshold: null, interventions: [] }, theme: 'light' }, global: { stubs } });
     expect(w.text()).toContain('H̃* not estimable');
     expect(w.find('[data-chart=deltas]').exists()).toBe(false);
+  });
+});
+
+describe('App', () => {
+  it('says what it is comparing while a compare is on its way, then shows it', async () => {
+    let finish!: (d: CompareData) => void;
+    const compare = vi.fn(() => new Promise<CompareData>((res) => (finish = res)));
+    const api = {
+      listRuns: vi.fn(async () => [item({ id: 'a' }), item({ id: 'b', seed: 1 })]),
+      subscribe: vi.fn(() => () => undefined),
+      compare,
+    } as unknown as GrokscopeApi;
+    (window as unknown as { grokscope?: GrokscopeApi }).grokscope = api;
+    try {
+      const w = mount(App, { global: { stubs } });
+      await flushPromises();
+      w.findComponent(LibraryView).vm.$emit('compare', ['a', 'b']);
+      await flushPromises();
+      expect(compare).toHaveBeenCalledWith(['a', 'b'], undefined);
+      expect(w.find('[data-field=comparing]').text()).toBe('Comparing 2 run(s)…');
+      const band = { mean: [0], min: [0], max: [0] };
+      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [] });
+      await flushPromises();
+      expect(w.find('[data-field=comparing]').exists()).toBe(false);
+      expect(w.find('.compare [data-arch=mlp]').exists()).toBe(true);
+      w.unmount();
+    } finally {
+      delete (window as unknown as { grokscope?: GrokscopeApi }).grokscope;
+    }
   });
 });
