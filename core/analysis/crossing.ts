@@ -7,7 +7,7 @@
  * i … i+P−1 lies wholly below h, i.e. whose window maximum is < h. The running minimum of the
  * window maxima never increases, so the first start below any h is a binary search in it.
  * Missing H̃ (NaN) counts as +∞: it breaks a window, as it breaks a run in
- * `crossingStep`. Both definitions are tested against each other (test/crossing.test.ts).
+ * `crossingStep`. Both definitions are tested against each other (test/compare-core.test.ts).
  */
 export interface CrossingProfile {
   /** Step of each window start. */

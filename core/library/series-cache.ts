@@ -27,7 +27,7 @@ export class SeriesCache {
     return `${run.updatedAt}|${run.stepsDone}|${run.status}`;
   }
 
-  static cacheable(run: RunRecord): boolean {
+  private static cacheable(run: RunRecord): boolean {
     return FINISHED.has(run.status);
   }
 
@@ -60,11 +60,6 @@ export class SeriesCache {
   /** Evaluations held now (for tests and diagnostics). */
   get size(): number {
     return this.held;
-  }
-
-  clear(): void {
-    this.entries.clear();
-    this.held = 0;
   }
 
   private drop(key: string): void {

@@ -8,7 +8,8 @@ import { str } from './sql.js';
  * Why not `getMetrics`: for 100 runs × 10,000 evaluations, building row objects and reading
  * DuckDB's result row by row took ~4.9 s of a 6.7 s compare (measured, docs/benchmarks.md).
  * Here each column comes back as one DuckDB list per run (`list()` per run_id, two queries for
- * all runs), whose values sit in one flat child vector: ~0.3 s for the same data.
+ * all runs), whose values sit in one flat child vector: 0.3–0.9 s for the same data (DuckDB's
+ * aggregation is most of it).
  */
 export interface RunSeries {
   step: Float64Array;
