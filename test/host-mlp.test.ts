@@ -10,7 +10,7 @@ import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden
 
 /**
  * The fused host MLP (core/train/host-mlp.ts) against independent references: the golden values
- * from ../shared/golden (PyTorch), and tfjs autodiff of the plain model on wasm, with a naive
+ * from test/fixtures/golden (PyTorch), and tfjs autodiff of the plain model on wasm, with a naive
  * triple-loop product so that the fused algebra is checked apart from sgemm; then, where OpenBLAS
  * is here, the trainer on `wasm+openblas` (which uses it) over 50 steps.
  */

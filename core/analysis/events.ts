@@ -1,5 +1,5 @@
 /**
- * Per-run events (SCIENCE.md, "Events"): T_mem, T_grok at several accuracy thresholds, T_cross
+ * Per-run events (docs/methods.md, "Events of a run"): T_mem, T_grok at several accuracy thresholds, T_cross
  * with persistence, and the lead ΔT = T_grok − T_cross. Pure functions of a metric series, so
  * they can be recomputed whenever a threshold changes.
  */

@@ -4,8 +4,8 @@ import { bestThreshold } from './threshold.js';
 import { tGrok, type EventRules, type RunTrace } from './trace.js';
 
 /**
- * The power-law forecast of SCIENCE.md: ΔT = C₁·g^γ + C₂ with g = H̃(t) − H̃* > 0 and ΔT the steps
- * left until grokking, fitted by Levenberg–Marquardt (ml-levenberg-marquardt) on (g, ΔT) pairs
+ * The power-law forecast (docs/methods.md, "Forecast"): ΔT = C₁·g^γ + C₂ with g = H̃(t) − H̃* > 0 and ΔT the steps
+ * left until grokking, fitted by Levenberg–Marquardt (our own, power-law-lm.ts) on (g, ΔT) pairs
  * pooled from training runs (power-law-lm.ts). The online forecast at an evaluation t is
  * T̂ = t + ΔT̂(g(t)).
  */

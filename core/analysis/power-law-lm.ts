@@ -1,5 +1,5 @@
 /**
- * Levenberg–Marquardt for the one model we fit, f(g) = C₁·g^γ + C₂ (SCIENCE.md, "Forecasting"),
+ * Levenberg–Marquardt for the one model we fit, f(g) = C₁·g^γ + C₂ (docs/methods.md, "Forecast"),
  * with its analytic Jacobian [g^γ, C₁·g^γ·ln g, 1] and a 3×3 normal-equation solve per step.
  *
  * Why not ml-levenberg-marquardt (which we used before, and which the tests keep as the

@@ -3,7 +3,7 @@ import { bootstrapCI, mean, median, std } from './stats.js';
 import { tCross, tCrossOnGrid, tGrok, tMem, type EventRules, type RunTrace } from './trace.js';
 
 /**
- * Estimating H̃* (SCIENCE.md). Our definition of "the value that makes crossing precede grokking
+ * Estimating H̃* (docs/methods.md, "Estimating H̃*"). Our definition of "the value that makes crossing precede grokking
  * in the most runs with the most stable lead": a crossing is a *warning* for a run when it falls
  * after memorisation and no later than grokking (T_mem ≤ T_cross ≤ T_grok) — a threshold above
  * the initial entropy "crosses" at step 0 and warns of nothing, so it must not count. Over a grid

@@ -4,7 +4,7 @@ import type { ModelConfig, ProbeName } from './config.js';
 /**
  * The forward computation of both models on TensorFlow.js.
  *
- * Exact algebra we rely on (proved against ../shared/golden in test/golden.test.ts): in a
+ * Exact algebra we rely on (proved against test/fixtures/golden in test/golden.test.ts): in a
  * 1-layer, 3-token model only the `=` position feeds the logits, and under causal attention the
  * `=` query (the last position) attends to all three positions, so the mask never bites and the
  * MLP at positions a and b never reaches the output. We therefore compute attention for the `=`

@@ -1,5 +1,5 @@
 /**
- * Spectral summaries of a covariance spectrum (SCIENCE.md): eigenvalues clamped at 0, shares
+ * Spectral summaries of a covariance spectrum (docs/methods.md, "Spectral entropy"): eigenvalues clamped at 0, shares
  * p_i = λ_i / Σλ with zero shares dropped, H = −Σ p ln p, normalised H̃ = H / ln(width).
  */
 export interface SpectralSummary {

@@ -1,5 +1,5 @@
 /**
- * Fourier alignment of a cyclic task's embedding (SCIENCE.md, C8). Our definition: centre the
+ * Fourier alignment of a cyclic task's embedding (docs/methods.md, "Fourier alignment"; claim C8). Our definition: centre the
  * p × d token embedding over tokens, take the DFT over Z/pZ per channel, and sum the power of each
  * non-constant frequency f = 1..⌊p/2⌋ (f and p − f together, i.e. its cosine and sine parts).
  * `topKShare` is the share of that power in the k strongest frequencies; `gini` is the Gini

@@ -1,5 +1,5 @@
 /**
- * The group tasks of SCIENCE.md: modular arithmetic over Z/pZ and composition in S5.
+ * The group tasks (docs/methods.md, "Tasks"): modular arithmetic over Z/pZ and composition in S5.
  * A task is a finite binary operation on `order` elements; inputs are `[a, b, =]` with the `=`
  * token id equal to `order`, so the vocabulary is order + 1 and there are `order` classes.
  */

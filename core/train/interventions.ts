@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../rng.js';
 
 /**
- * Training-time interventions of SCIENCE.md, acting on `resid.final` (the representation the
+ * Training-time interventions (docs/methods.md, "Interventions"), acting on `resid.final` (the representation the
  * unembedding reads). Evaluation always measures the model without them.
  *
  * - `orthogonal` mix: r ← μ + (1 − α)(r − μ) + α (r − μ) Q_t, with μ the batch mean and Q_t a fresh

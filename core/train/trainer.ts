@@ -12,7 +12,7 @@ import { blasGemm, blasMatMulRegistered, lapackEigenvalues, loadBlas } from './b
 import { HostMlpStep } from './host-mlp.js';
 import { instantiateHostKernels } from './host-kernels.js';
 
-/** What one evaluation measures (SCIENCE.md, "Observables"). */
+/** What one evaluation measures (docs/methods.md, "Evaluations"). */
 export interface EvalRecord {
   step: number;
   trainLoss: number;

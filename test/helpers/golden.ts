@@ -9,8 +9,8 @@ import type { Dataset } from '../../core/tasks/dataset.js';
 import type { TrainState } from '../../core/train/trainer.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** ../shared/golden beside the checkout (read-only reference data). */
-export const GOLDEN_DIR = path.resolve(here, '../../../shared/golden');
+/** The golden reference values (test/fixtures/golden/README.md says where they come from). */
+export const GOLDEN_DIR = path.resolve(here, '../fixtures/golden');
 
 export interface Golden {
   arch: 'transformer' | 'mlp';
@@ -85,7 +85,7 @@ export function goldenState(g: Golden): TrainState {
   return { step: 0, params, m: zeros, v: zeros2 };
 }
 
-/** float32 tolerance from ../shared/golden/README.md: 1e-4 relative (1e-5 absolute for gradients). */
+/** float32 tolerance (test/fixtures/golden/README.md): 1e-4 relative (1e-5 absolute for gradients). */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel = 1e-4, abs = 1e-5): void {
   expect(actual.length).toBe(expected.length);
   let worst = 0;
