@@ -55,7 +55,10 @@ export interface RunDetail {
   } | null;
 }
 
-/** mean and min–max band of one metric across the runs of a group, on a shared step grid. */
+/**
+ * Mean and min–max band of one metric across the runs of a group, on a shared step grid. The
+ * same shape as core/analysis/bands.ts's Band, restated because this file imports nothing.
+ */
 export interface Band {
   mean: (number | null)[];
   min: (number | null)[];

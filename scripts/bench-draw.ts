@@ -22,12 +22,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { PRESETS } from '../core/config.js';
+import { PRESETS } from '../core/schema/run-config.js';
 import { Library } from '../core/library/library.js';
 import { scratchDir } from '../core/library/saved-run.js';
-import { GrokscopeService } from '../core/service.js';
+import { GrokscopeService } from '../core/service/service.js';
 import { m4 } from '../core/analysis/decimate.js';
-import type { EvalRecord } from '../core/train/trainer.js';
+import type { EvalRecord } from '../core/schema/eval-record.js';
 import { serve } from '../main/server/serve.js';
 
 const root = path.resolve(import.meta.dirname, '..');

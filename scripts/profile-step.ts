@@ -3,7 +3,7 @@
  * Usage: npx tsx scripts/profile-step.ts [backend=wasm] [preset=quick] [arch=transformer]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PRESETS, parseRunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';

@@ -3,7 +3,7 @@
  * backend and prints T_mem, T_grok (50 %, 95 %), and wall time. Used to choose the quick preset;
  * results go to docs/presets.md. Usage: npx tsx scripts/sweep-quick.ts '<json overrides>' seeds...
  */
-import { PRESETS, parseRunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';

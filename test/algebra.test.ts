@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { PRESETS, parseRunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { initParams } from '../core/models/init.js';
 import { crossEntropy, forward, type Batch } from '../core/models/forward.js';
 import { makeDataset } from '../core/tasks/dataset.js';

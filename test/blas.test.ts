@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { PRESETS, type RunConfig } from '../core/config.js';
+import { PRESETS, type RunConfig } from '../core/schema/run-config.js';
 import { selectBackend } from '../core/train/backend.js';
 import { lapackEigenvalues, loadBlas } from '../core/train/blas.js';
 import { symmetricEigenvalues } from '../core/spectra/eigen.js';

@@ -7,14 +7,14 @@ import { crossingFromProfile, crossingProfile } from '../core/analysis/crossing.
 import { DEFAULT_GRID } from '../core/analysis/threshold.js';
 import { tCross, tCrossOnGrid, traceFromPoints } from '../core/analysis/trace.js';
 import type { Band } from '../core/api.js';
-import { PRESETS } from '../core/config.js';
+import { PRESETS } from '../core/schema/run-config.js';
 import { Library, type MetricRow, type RunRecord } from '../core/library/library.js';
 import { SeriesCache } from '../core/library/series-cache.js';
 import type { RunSeries } from '../core/library/series.js';
 import { Rng } from '../core/rng.js';
-import { GrokscopeService } from '../core/service.js';
+import { GrokscopeService } from '../core/service/service.js';
 import { analyzeStudy } from '../core/study/analyze.js';
-import type { EvalRecord } from '../core/train/trainer.js';
+import type { EvalRecord } from '../core/schema/eval-record.js';
 
 describe('crossing steps from one profile per run', () => {
   it('equal a scan per threshold, with gaps in H̃, for every persistence', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll } from 'vitest';
-import { PRESETS, parseRunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { initParams, type HostParams } from '../core/models/init.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRESETS, parseRunConfig, type RunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset, type Dataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { blasGemm, loadBlas } from '../core/train/blas.js';

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Piscina } from 'piscina';
-import { PRESETS, parseRunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
 import { negRenyi2, randomOrthogonal } from '../core/train/interventions.js';
-import { createTrainingPool } from '../core/train/pool.js';
-import { executeRun } from '../core/train/run-executor.js';
+import { createTrainingPool } from '../core/runs/pool.js';
+import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';
 

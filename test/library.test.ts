@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { PRESETS } from '../core/config.js';
+import { PRESETS } from '../core/schema/run-config.js';
 import { Library } from '../core/library/library.js';
 import { metricsToCsv } from '../core/library/csv.js';
-import type { EvalRecord } from '../core/train/trainer.js';
+import type { EvalRecord } from '../core/schema/eval-record.js';
 import { scratchFolders } from './helpers/tmp.js';
 
 const require = createRequire(import.meta.url);

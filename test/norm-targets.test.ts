@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRESETS } from '../core/config.js';
-import { loadNormTargets } from '../core/train/run-executor.js';
+import { PRESETS } from '../core/schema/run-config.js';
+import { loadNormTargets } from '../core/runs/run-executor.js';
 import { makeFixtureRun } from './helpers/fixture-run.js';
 import { scratchFolders } from './helpers/tmp.js';
 

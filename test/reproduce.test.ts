@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PRESETS } from '../core/config.js';
+import { PRESETS } from '../core/schema/run-config.js';
 import type { MetricRow } from '../core/library/library.js';
-import { compareRuns } from '../core/train/reproduce.js';
+import { compareRuns } from '../core/runs/reproduce.js';
 
 function rows(shift: number, entropyNoise = 0): MetricRow[] {
   return Array.from({ length: 50 }, (_, i) => ({

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
-import { PRESETS, parseRunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
-import { createTrainingPool } from '../core/train/pool.js';
-import { executeRun } from '../core/train/run-executor.js';
+import { createTrainingPool } from '../core/runs/pool.js';
+import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';
 import path from 'node:path';

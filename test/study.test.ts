@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NAMED_STUDIES, StudySpecSchema, planRuns } from '../core/study/spec.js';
+import { NAMED_STUDIES, planRuns } from '../core/study/spec.js';
+import { StudySpecSchema } from '../core/schema/study-spec.js';
 import { tempDir } from './helpers/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PRESETS, parseRunConfig } from '../core/config.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';

@@ -3,7 +3,7 @@ import { selectBackend } from '../core/train/backend.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { Trainer } from '../core/train/trainer.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
-import type { BenchResult, BenchTask, TrainResult, TrainTask, WorkerMessage } from './protocol.js';
+import type { BenchResult, BenchTask, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
 
 /**
  * piscina worker entry: trains one run and streams its evaluations through the task's port.

@@ -1,4 +1,9 @@
-import type { Band } from '../api.js';
+/** mean and min–max band of one metric across the runs of a group, on a shared step grid. */
+export interface Band {
+  mean: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+}
 
 /** The steps of a group's runs: the first run's when all share them, else their sorted union. */
 export function stepGrid(stepsPerRun: readonly ArrayLike<number>[]): ArrayLike<number> {

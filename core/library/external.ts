@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { computeEvents } from '../analysis/events.js';
-import { PRESETS, type RunConfig } from '../config.js';
+import { PRESETS, type RunConfig } from '../schema/run-config.js';
 import { PROBES, type Arch as ArchName, type ProbeName } from '../models/config.js';
 import type { TaskName } from '../tasks/groups.js';
 import { Library, type RunImportOutcome } from './library.js';

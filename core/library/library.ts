@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { RunConfig } from '../config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import type { RunEvents } from '../analysis/events.js';
-import type { EvalRecord } from '../train/trainer.js';
+import type { EvalRecord } from '../schema/eval-record.js';
 import { doubleList, num, str } from './sql.js';
 import { readRunSeries, type RunSeries } from './series.js';
 

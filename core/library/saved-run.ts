@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { RunConfigSchema } from '../config.js';
+import { RunConfigSchema } from '../schema/run-config.js';
 import { versions } from '../versions.js';
 import { Library, RUN_TABLES, RUN_TABLE_NAMES, type RunImport, type RunRecord, type RunTable } from './library.js';
 import { listFiles, readJsonFile } from './manifest.js';

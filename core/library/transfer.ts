@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { StudySpecSchema, type StudySpec } from '../study/spec.js';
+import { StudySpecSchema, type StudySpec } from '../schema/study-spec.js';
 import { packageRoot, versions } from '../versions.js';
 import { collectEnvironment } from './environment.js';
 import { Library, type RunImport, type RunImportOutcome } from './library.js';

@@ -1,4 +1,4 @@
-import type { RunConfig } from '../config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import type { MetricRow, RunRecord } from '../library/library.js';
 import type { RunSeries } from '../library/series.js';
 import { PROBES, type ProbeName } from '../models/config.js';
@@ -9,7 +9,7 @@ import { phaseCheck } from '../analysis/phases.js';
 import { bootstrapMeanDiffCI, cohensD, mean, pearson, summarize, welchTest, type Summary } from '../analysis/stats.js';
 import { estimateThreshold, leaveOneSeedOut, type ThresholdEstimate } from '../analysis/threshold.js';
 import { tCross, tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
-import type { StudySpec } from './spec.js';
+import type { StudySpec } from '../schema/study-spec.js';
 
 /**
  * Everything a study reports (summary.json; schema in docs/formats.md). Verdict rules are ours,

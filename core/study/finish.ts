@@ -2,7 +2,7 @@ import { Library } from '../library/library.js';
 import { analyzeStudy, type StudyRunData, type StudySummary } from './analyze.js';
 import { writeReport } from './report.js';
 import type { StudyRunResult } from './runner.js';
-import type { StudySpec } from './spec.js';
+import type { StudySpec } from '../schema/study-spec.js';
 
 /**
  * After a study: read its completed runs from the library, analyse them and write the report

@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
 import type { Piscina } from 'piscina';
-import type { RunConfig } from '../config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import { Library } from '../library/library.js';
-import { checkpointDirFor, executeRun, latestCheckpoint, type RunOutcome, type RunProgress } from '../train/run-executor.js';
-import { planRuns, type PlannedRun, type StudySpec } from './spec.js';
+import { checkpointDirFor, executeRun, latestCheckpoint, type RunOutcome, type RunProgress } from '../runs/run-executor.js';
+import { planRuns, type PlannedRun } from './spec.js';
+import type { StudySpec } from '../schema/study-spec.js';
 
 /**
  * Runs a study through the worker pool, resumably: the library remembers which run stands for

@@ -1,36 +1,5 @@
-import { z } from 'zod';
-import { CONDITIONS, PRESETS, RunConfigSchema, describeZodError, type RunConfig } from '../config.js';
-import { TASK_NAMES } from '../tasks/groups.js';
-import { ARCHS } from '../models/config.js';
-
-/**
- * A study: tasks × architectures × conditions × seeds on one base configuration. `norm-matched`
- * runs replay the `mix` run of the same task, architecture and seed, so a study with
- * `norm-matched` must also have `mix`.
- */
-export const StudySpecSchema = z
-  .object({
-    version: z.literal(1).default(1),
-    name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
-    preset: z.enum(Object.keys(PRESETS) as [keyof typeof PRESETS, ...(keyof typeof PRESETS)[]]),
-    /** RunConfig fields applied to every run, over the preset. */
-    overrides: z.record(z.string(), z.unknown()).default({}),
-    tasks: z.array(z.enum(TASK_NAMES)).min(1),
-    archs: z.array(z.enum(ARCHS)).min(1),
-    conditions: z.array(z.enum(CONDITIONS)).min(1),
-    seeds: z.array(z.number().int().nonnegative()).min(1),
-    /** Stop baseline and norm-matched runs after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never). */
-    earlyStopEvals: z.number().int().min(0).default(0),
-  })
-  .strict()
-  .superRefine((s, ctx) => {
-    if (s.conditions.includes('norm-matched') && !s.conditions.includes('mix')) {
-      ctx.addIssue({ code: 'custom', path: ['conditions'], message: "'norm-matched' needs 'mix' in the same study" });
-    }
-    if (!s.conditions.includes('baseline')) ctx.addIssue({ code: 'custom', path: ['conditions'], message: "a study needs 'baseline' runs to compare against" });
-  });
-
-export type StudySpec = z.infer<typeof StudySpecSchema>;
+import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from '../schema/run-config.js';
+import { StudySpecError, StudySpecSchema, type StudySpec } from '../schema/study-spec.js';
 
 export interface PlannedRun {
   /** `task/arch/condition/seed`: a run's place in the study. */
@@ -97,9 +66,6 @@ export const NAMED_STUDIES: Record<'quick' | 'paper', StudySpec> = {
     earlyStopEvals: 20,
   },
 };
-
-/** A study spec that cannot be used; the message names the problem (for CLI and workbench alike). */
-export class StudySpecError extends Error {}
 
 /**
  * A study from what a user gave: the name of a named study, or a parsed spec object. `source`

@@ -16,7 +16,7 @@ import path from 'node:path';
  * tfjs-node(-gpu) keeps one global backend per process (tensorflow/tfjs#8388): only call this
  * from a worker thread, never from the main thread of a host.
  */
-import type { BackendChoice } from './backend-choices.js';
+import type { BackendChoice } from '../schema/backend-choices.js';
 import { installFastMatMulGradient } from './matmul-grad.js';
 import { loadBlas, registerBlasMatMul } from './blas.js';
 import { registerWasmRowKernels } from './wasm-gather.js';

@@ -1,32 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { RunConfig } from '../config.js';
+import type { RunConfig } from '../schema/run-config.js';
+import type { EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth, type ModelConfig, type ProbeName } from '../models/config.js';
 import { initParams, type HostParams } from '../models/init.js';
 import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from '../models/forward.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
-import { spectralSummary, type SpectralSummary } from '../spectra/entropy.js';
+import { spectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
 import { blasGemm, blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
 import { HostMlpStep } from './host-mlp.js';
 import { instantiateHostKernels } from './host-kernels.js';
-
-/** What one evaluation measures (docs/methods.md, "Evaluations"). */
-export interface EvalRecord {
-  step: number;
-  trainLoss: number;
-  trainAcc: number;
-  testLoss: number;
-  testAcc: number;
-  weightNorm: number;
-  tensorNorms: Record<string, number>;
-  probes: Partial<Record<ProbeName, SpectralSummary>>;
-  /** Cyclic tasks only. */
-  fourier: { topKShare: number; gini: number } | null;
-  /** Full eigenvalue spectra (descending), present every `spectrumEvery` steps. */
-  spectra?: Partial<Record<ProbeName, number[]>>;
-}
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {

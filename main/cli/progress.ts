@@ -1,4 +1,4 @@
-import type { RunProgress } from '../../core/train/run-executor.js';
+import type { RunProgress } from '../../core/runs/run-executor.js';
 
 /**
  * A one-line progress bar on stderr: step, losses, accuracies, H̃ of the run's probe, step rate

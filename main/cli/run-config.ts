@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, PRESETS, parseRunConfig, type PresetName, type RunConfig } from '../../core/config.js';
+import { ConfigError, PRESETS, parseRunConfig, type PresetName, type RunConfig } from '../../core/schema/run-config.js';
 import { UserError } from './errors.js';
 
 /** Flags of `grokscope run` that map onto RunConfig fields. */

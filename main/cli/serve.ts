@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { GrokscopeService } from '../../core/service.js';
-import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
+import { GrokscopeService } from '../../core/service/service.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 import { packageRoot } from '../../core/versions.js';
 import { serve } from '../server/serve.js';
 import { UserError } from './errors.js';

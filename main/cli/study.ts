@@ -4,8 +4,9 @@ import { setMaxListeners } from 'node:events';
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { reportStudy } from '../../core/study/finish.js';
 import { runStudy, type StudyProgress } from '../../core/study/runner.js';
-import { NAMED_STUDIES, StudySpecError, resolveStudySpec, type StudySpec } from '../../core/study/spec.js';
-import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
+import { NAMED_STUDIES, resolveStudySpec } from '../../core/study/spec.js';
+import { StudySpecError, type StudySpec } from '../../core/schema/study-spec.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 import { UserError } from './errors.js';
 import { formatDuration } from './progress.js';
 

@@ -9,9 +9,9 @@ import { ImportError } from '../../core/library/zip.js';
 import { ARCHS, PROBES, type Arch, type ProbeName } from '../../core/models/config.js';
 import { TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
 import { scratchDir } from '../../core/library/saved-run.js';
-import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
-import { reproduceBundle } from '../../core/train/reproduce.js';
-import { StudySpecSchema, type StudySpec } from '../../core/study/spec.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
+import { reproduceBundle } from '../../core/runs/reproduce.js';
+import { StudySpecSchema, type StudySpec } from '../../core/schema/study-spec.js';
 import { UserError } from './errors.js';
 
 interface ExportOpts {

@@ -5,8 +5,8 @@ import { API_CHANNELS, API_METHODS, type LiveEvent, type MenuAction } from '../.
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { existingRecentLibraries, rememberLibrary } from '../../core/library/recent.js';
 import { importSources } from '../../core/library/transfer.js';
-import { GrokscopeService } from '../../core/service.js';
-import { createTrainingPool, defaultWorkerCount } from '../../core/train/pool.js';
+import { GrokscopeService } from '../../core/service/service.js';
+import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 
 /**
  * Electron main process: a thin host of core. It owns the training pool and the run library

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { GrokscopeService } from '../../core/service.js';
+import type { GrokscopeService } from '../../core/service/service.js';
 
 /**
  * `grokscope serve`: the renderer and the api.ts contract on 127.0.0.1, for GPU boxes without a

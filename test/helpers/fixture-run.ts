@@ -1,6 +1,6 @@
-import { PRESETS, type RunConfig } from '../../core/config.js';
+import { PRESETS, type RunConfig } from '../../core/schema/run-config.js';
 import { Library } from '../../core/library/library.js';
-import type { EvalRecord } from '../../core/train/trainer.js';
+import type { EvalRecord } from '../../core/schema/eval-record.js';
 
 /** An evaluation record with distinct, non-round numbers (so any lost digit shows). */
 export function fixtureRecord(step: number, salt = 0, withSpectra = false): EvalRecord {

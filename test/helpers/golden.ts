@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PRESETS, type RunConfig } from '../../core/config.js';
+import { PRESETS, type RunConfig } from '../../core/schema/run-config.js';
 import type { HostParams } from '../../core/models/init.js';
 import { makeTask } from '../../core/tasks/groups.js';
 import type { Dataset } from '../../core/tasks/dataset.js';

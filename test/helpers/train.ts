@@ -1,4 +1,4 @@
-import type { RunConfig } from '../../core/config.js';
+import type { RunConfig } from '../../core/schema/run-config.js';
 import { makeDataset } from '../../core/tasks/dataset.js';
 import { Trainer } from '../../core/train/trainer.js';
 

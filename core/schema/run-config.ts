@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { TASK_NAMES, isPrime } from './tasks/groups.js';
-import { ARCHS, PROBES } from './models/config.js';
-import { BACKEND_CHOICES } from './train/backend-choices.js';
+import { TASK_NAMES, isPrime } from '../tasks/groups.js';
+import { ARCHS, PROBES } from '../models/config.js';
+import { BACKEND_CHOICES } from './backend-choices.js';
 
 /**
  * The run configuration: everything a run depends on, so that a run is reproducible from its

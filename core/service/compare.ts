@@ -1,8 +1,8 @@
 import type { CompareData, CompareGroup, CompareOptions, LinePoints, RunLine } from '../api.js';
 import { analyzeStudy, type TracedRunData } from '../study/analyze.js';
-import type { StudySpec } from '../study/spec.js';
-import { bandOf, decimateBands, stepGrid } from './bands.js';
-import { m4 } from './decimate.js';
+import type { StudySpec } from '../schema/study-spec.js';
+import { bandOf, decimateBands, stepGrid } from '../analysis/bands.js';
+import { m4 } from '../analysis/decimate.js';
 
 /**
  * Pixel columns the runs' own curves are decimated for unless the view says its width: a compare
@@ -27,7 +27,7 @@ function roundForDrawing(flat: number[]): void {
  * What the workbench's compare view shows, from runs traced from typed series
  * (`traceOfSeries`): bands across seeds per architecture and condition (and, on request, every
  * run's own curves), H̃* from the selected Transformer baselines, the necessity table and the
- * intervention deltas. Pure: the service reads and caches the series (core/service.ts).
+ * intervention deltas. Pure: the service reads and caches the series (core/service/service.ts).
  */
 export function compareRuns(data: TracedRunData[], options: CompareOptions = {}): CompareData {
   const probe = data[0].run.config.probe;

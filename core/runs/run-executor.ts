@@ -3,11 +3,11 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import type { RunConfig } from '../config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import { computeEvents, type RunEvents } from '../analysis/events.js';
 import { Library, type MetricRow, type RunStatus } from '../library/library.js';
-import type { EvalRecord } from './trainer.js';
-import type { TrainResult, TrainTask, WorkerMessage } from '../../workers/protocol.js';
+import type { EvalRecord } from '../schema/eval-record.js';
+import type { TrainResult, TrainTask, WorkerMessage } from './protocol.js';
 import { versions } from '../versions.js';
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Piscina } from 'piscina';
-import type { RunConfig } from '../config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import { Library, type MetricRow, type RunRecord } from '../library/library.js';
 import { importSourcesInto, type ImportReport } from '../library/transfer.js';
 import { executeRun, type RunProgress } from './run-executor.js';

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { RunConfig } from '../core/config.js';
-import type { EvalRecord } from '../core/train/trainer.js';
+import type { RunConfig } from '../schema/run-config.js';
+import type { EvalRecord } from '../schema/eval-record.js';
 
 /** The task a training worker receives: one run. */
 export interface TrainTask {

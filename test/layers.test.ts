@@ -1,0 +1,103 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The layers of docs/architecture.md, enforced: a module may import modules of its own floor and
+ * of lower floors, never of a higher one. Imports are read by TypeScript's own pre-processor
+ * (static, type-only, re-exports and dynamic `import()` alike), so a type import of a higher floor
+ * counts too: it is still a dependency. Why a test and not dependency-cruiser: docs/decisions.md.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Floors from the bottom up; a path belongs to the first entry whose prefix it starts with. */
+const FLOORS: { name: string; prefixes: string[] }[] = [
+  { name: 'base', prefixes: ['core/rng.ts', 'core/versions.ts', 'core/errors.ts'] },
+  { name: 'domain', prefixes: ['core/tasks/', 'core/models/', 'core/spectra/'] },
+  { name: 'schema', prefixes: ['core/schema/'] },
+  { name: 'train', prefixes: ['core/train/'] },
+  { name: 'analysis', prefixes: ['core/analysis/'] },
+  { name: 'library', prefixes: ['core/library/'] },
+  { name: 'runs', prefixes: ['core/runs/'] },
+  { name: 'study', prefixes: ['core/study/'] },
+  { name: 'service', prefixes: ['core/api.ts', 'core/service/'] },
+  { name: 'hosts', prefixes: ['main/', 'workers/', 'preload/', 'renderer/'] },
+];
+
+export function floorOf(file: string): number {
+  const i = FLOORS.findIndex((f) => f.prefixes.some((p) => file === p || file.startsWith(p)));
+  return i;
+}
+
+function sourceFiles(dir: string, pattern = /\.(ts|vue)$/): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(path.join(root, dir))) {
+    const rel = `${dir}/${name}`;
+    if (name === 'node_modules' || name === 'dist' || name === 'out' || name === 'artifacts') continue;
+    if (statSync(path.join(root, rel)).isDirectory()) out.push(...sourceFiles(rel, pattern));
+    else if (pattern.test(name)) out.push(rel);
+  }
+  return out;
+}
+
+/** Relative imports of a file (the script blocks of a .vue file included), resolved to repository paths. */
+export function importsOf(file: string, text = readFileSync(path.join(root, file), 'utf8')): { target: string; line: number }[] {
+  const info = ts.preProcessFile(text, true, true);
+  return info.importedFiles
+    .filter((f) => f.fileName.startsWith('.'))
+    .map((f) => {
+      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(file), f.fileName)).replace(/\.js$/, '.ts');
+      const target = /\.(ts|vue|css)$/.test(resolved) ? resolved : `${resolved}.ts`;
+      return { target, line: ts.getLineAndCharacterOfPosition(ts.createSourceFile(file, text, ts.ScriptTarget.Latest), f.pos).line + 1 };
+    });
+}
+
+const files = ['core', 'main', 'workers', 'preload', 'renderer/src'].flatMap((d) => sourceFiles(d));
+
+describe('layers', () => {
+  it('puts every source file on a floor', () => {
+    expect(files.filter((f) => floorOf(f) < 0)).toEqual([]);
+    expect(files.length).toBeGreaterThan(50);
+  });
+
+  it('never imports a higher floor', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const own = floorOf(file);
+      for (const { target, line } of importsOf(file)) {
+        const theirs = floorOf(target);
+        if (theirs > own) violations.push(`${file}:${line} (${FLOORS[own].name}) imports ${target} (${FLOORS[theirs].name})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('lets the renderer see only the contract in core/api.ts', () => {
+    const reach = files
+      .filter((f) => f.startsWith('renderer/'))
+      .flatMap((f) => importsOf(f).map((i) => ({ file: f, ...i })))
+      .filter((i) => i.target.startsWith('core/') && i.target !== 'core/api.ts');
+    expect(reach.map((r) => `${r.file}:${r.line} imports ${r.target}`)).toEqual([]);
+  });
+
+  it('catches an import of a higher floor (the check itself)', () => {
+    const bad = importsOf('core/tasks/example.ts', "import { Library } from '../library/library.js';\nimport type { X } from '../service/service.js';");
+    expect(bad.map((b) => [b.target, b.line])).toEqual([
+      ['core/library/library.ts', 1],
+      ['core/service/service.ts', 2],
+    ]);
+    expect(bad.every((b) => floorOf(b.target) > floorOf('core/tasks/example.ts'))).toBe(true);
+  });
+});
+
+describe('self-contained', () => {
+  it('refers to nothing beside the checkout', () => {
+    // The project's reference folder sits next to a developer's checkout but not next to a user's clone.
+    const outside = /\.\.\/shared\b|SCIENCE\.md/;
+    const docs = readdirSync(path.join(root, 'docs')).map((n) => `docs/${n}`);
+    const all = [...files, ...['test', 'scripts', 'bin'].flatMap((d) => sourceFiles(d, /\.(ts|mjs|js|py|md)$/)), ...docs, 'README.md', 'package.json'];
+    expect(all.filter((f) => f !== 'test/layers.test.ts' && outside.test(readFileSync(path.join(root, f), 'utf8')))).toEqual([]);
+  });
+});
