@@ -6,6 +6,7 @@ import { PROBES, type Arch as ArchName, type ProbeName } from '../models/config.
 import type { TaskName } from '../tasks/groups.js';
 import { Library, type RunImportOutcome } from './library.js';
 import { ImportError } from './zip.js';
+import { firstLine } from '../errors.js';
 
 /**
  * Runs from other tools: a CSV or Parquet file with a step column and metric columns becomes a
@@ -76,7 +77,7 @@ export async function importExternal(lib: Library, file: string, opts: ExternalO
   try {
     columns = await lib.describeQuery(`SELECT * FROM ${reader}`);
   } catch (err) {
-    throw new ImportError(file, `cannot read it as ${ext.slice(1).toUpperCase()}: ${(err as Error).message.split('\n')[0]}`);
+    throw new ImportError(file, `cannot read it as ${ext.slice(1).toUpperCase()}: ${firstLine(err)}`);
   }
   const stepCol = columns.find(([c]) => STEP_NAMES.includes(c.toLowerCase()));
   if (!stepCol) throw new ImportError(file, `no step column (looked for ${STEP_NAMES.join(', ')}); its columns are ${columns.map(([c]) => c).join(', ')}`);
@@ -104,7 +105,7 @@ export async function importExternal(lib: Library, file: string, opts: ExternalO
   try {
     return await lib.importExternalRows({ baseId, config, note, reader, stepColumn: stepCol[0], columns: named, computeEvents: (rows) => computeEvents(rows, config) });
   } catch (err) {
-    throw new ImportError(file, (err as Error).message.split('\n')[0]);
+    throw new ImportError(file, firstLine(err));
   }
 }
 

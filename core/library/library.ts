@@ -7,6 +7,7 @@ import type { RunEvents } from '../analysis/events.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import { doubleList, num, str } from './sql.js';
 import { readRunSeries, type RunSeries } from './series.js';
+import { GrokscopeError, firstLine } from '../errors.js';
 
 /**
  * The run library: one DuckDB file per library folder. Runs (config, status, backend, versions,
@@ -70,7 +71,7 @@ export interface MetricRow {
   fourier_gini: number | null;
 }
 
-export class LibraryError extends Error {}
+export class LibraryError extends GrokscopeError {}
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
@@ -273,7 +274,7 @@ export class Library {
           release();
           if (isLockError(err)) throw new LibraryError(`library ${dir} is in use by another process (waited ${lockTimeoutMs / 1000} s)`);
           if (err instanceof LibraryError) throw err;
-          throw new LibraryError(`cannot open library ${dir}: ${(err as Error).message.split('\n')[0]}`);
+          throw new LibraryError(`cannot open library ${dir}: ${firstLine(err)}`);
         }
         await new Promise((r) => setTimeout(r, delay));
       }

@@ -3,6 +3,7 @@ import { createReadStream, existsSync, readFileSync, readdirSync, statSync, writ
 import path from 'node:path';
 import { z } from 'zod';
 import { ImportError } from './zip.js';
+import { firstLine } from '../errors.js';
 
 /**
  * `manifest.json`: the SHA-256 and size of every other file of a saved run or bundle. Any changed,
@@ -62,7 +63,7 @@ export function readJsonFile<T>(source: string, dir: string, name: string, schem
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ImportError(source, `${name} is not valid JSON (${(err as Error).message.split('\n')[0]})`);
+    throw new ImportError(source, `${name} is not valid JSON (${firstLine(err)})`);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

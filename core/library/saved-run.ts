@@ -8,6 +8,7 @@ import { Library, RUN_TABLES, RUN_TABLE_NAMES, type RunImport, type RunRecord, t
 import { listFiles, readJsonFile } from './manifest.js';
 import { checkpointDirFor } from './paths.js';
 import { ImportError } from './zip.js';
+import { firstLine } from '../errors.js';
 
 /**
  * A saved run (`.grokrun` zip, or the same files in a folder):
@@ -123,7 +124,7 @@ export async function readRunFolder(lib: Library, source: string, dir: string, p
     try {
       columns = await lib.describeParquet(file);
     } catch (err) {
-      throw new ImportError(source, `${rel} is not a readable Parquet file: ${(err as Error).message.split('\n')[0]}`);
+      throw new ImportError(source, `${rel} is not a readable Parquet file: ${firstLine(err)}`);
     }
     const want = RUN_TABLES[table].columns.map(([c, t]) => `${c} ${t}`).join(', ');
     const got = columns.map(([c, t]) => `${c} ${t}`).join(', ');
@@ -158,7 +159,7 @@ export function checkFolderNames(source: string, allowed: (name: string) => bool
   try {
     names = listFiles(source);
   } catch (err) {
-    throw new ImportError(source, `cannot read folder: ${(err as Error).message.split('\n')[0]}`);
+    throw new ImportError(source, `cannot read folder: ${firstLine(err)}`);
   }
   for (const n of names) if (!allowed(n)) throw new ImportError(source, `unexpected file '${n}' (not part of this format)`);
 }

@@ -8,6 +8,7 @@ import { Library, type RunImport, type RunImportOutcome } from './library.js';
 import { MANIFEST_NAME, listFiles, readJsonFile, verifyManifest, writeManifest } from './manifest.js';
 import { checkFolderNames, installCheckpoints, isDirectory, isSavedRunName, readRunFolder, scratchDir, writeRunFolder, type RunJson } from './saved-run.js';
 import { DEFAULT_ZIP_LIMITS, ImportError, extractZip, writeZip, type ZipLimits } from './zip.js';
+import { firstLine } from '../errors.js';
 
 /**
  * Moving runs between libraries: `.grokrun` (one saved run) and `.grokbundle` (several saved runs,
@@ -195,7 +196,7 @@ export async function importSourcesInto(lib: Library, sources: string[], limits:
     try {
       reports.push(await importOne(lib, source, limits));
     } catch (err) {
-      reports.push({ source, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(source)}: ${(err as Error).message.split('\n')[0]}` });
+      reports.push({ source, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(source)}: ${firstLine(err)}` });
     }
   }
   return reports;
@@ -213,7 +214,7 @@ async function importOne(lib: Library, source: string, limits: ZipLimits): Promi
       try {
         installCheckpoints(lib.dir, out.id, runs[i].dir, runs[i].json.checkpoints);
       } catch (err) {
-        warnings.push(`${out.id}: metrics imported, but its checkpoints could not be copied (${(err as Error).message.split('\n')[0]}); it cannot be resumed`);
+        warnings.push(`${out.id}: metrics imported, but its checkpoints could not be copied (${firstLine(err)}); it cannot be resumed`);
       }
     }
     return { source, ok: true, kind: staged.kind, outcomes, warnings };

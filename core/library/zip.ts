@@ -4,6 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
+import { GrokscopeError, firstLine } from '../errors.js';
 
 /**
  * Zip files that come from elsewhere are hostile until proven otherwise. Reading one here:
@@ -32,17 +33,13 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = {
 };
 
 /** A problem with a file the user gave us; the message names the file and what is wrong. */
-export class ImportError extends Error {
+export class ImportError extends GrokscopeError {
   constructor(
     readonly file: string,
     readonly problem: string,
   ) {
     super(`${path.basename(file)}: ${problem}`);
   }
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
 
 class ByteLimit extends Transform {

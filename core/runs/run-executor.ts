@@ -9,6 +9,7 @@ import { Library, type MetricRow, type RunStatus } from '../library/library.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import type { TrainResult, TrainTask, WorkerMessage } from './protocol.js';
 import { versions } from '../versions.js';
+import { firstLine } from '../errors.js';
 
 /**
  * Host side of one run: records it in the library, hands it to a pool worker, batches the
@@ -184,7 +185,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     result = (await opts.pool.run(task, { transferList: [port2] })) as TrainResult;
     await streamDone;
   } catch (err) {
-    error = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    error = firstLine(err);
     // A worker that threw still posts 'done'; one that died cannot: don't wait on it forever.
     await Promise.race([streamDone, new Promise((r) => setTimeout(r, 1000))]);
   } finally {

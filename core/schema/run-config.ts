@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TASK_NAMES, isPrime } from '../tasks/groups.js';
 import { ARCHS, PROBES } from '../models/config.js';
 import { BACKEND_CHOICES } from './backend-choices.js';
+import { GrokscopeError } from '../errors.js';
 
 /**
  * The run configuration: everything a run depends on, so that a run is reproducible from its
@@ -154,7 +155,7 @@ export function describeZodError(err: z.ZodError, prefix = ''): string {
     .join('; ');
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends GrokscopeError {}
 
 export function parseRunConfig(raw: unknown, source = 'config'): RunConfig {
   const result = RunConfigSchema.safeParse(raw);

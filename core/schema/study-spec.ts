@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONDITIONS, PRESETS } from './run-config.js';
 import { TASK_NAMES } from '../tasks/groups.js';
 import { ARCHS } from '../models/config.js';
+import { GrokscopeError } from '../errors.js';
 
 /**
  * A study: tasks × architectures × conditions × seeds on one base configuration. `norm-matched`
@@ -33,4 +34,4 @@ export const StudySpecSchema = z
 export type StudySpec = z.infer<typeof StudySpecSchema>;
 
 /** A study spec that cannot be used; the message names the problem (for CLI and workbench alike). */
-export class StudySpecError extends Error {}
+export class StudySpecError extends GrokscopeError {}

@@ -20,13 +20,14 @@ import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
 import { reportStudy } from '../study/finish.js';
 import { executeRun } from '../runs/run-executor.js';
+import { GrokscopeError, firstLine } from '../errors.js';
 
 /**
  * The api.ts contract implemented once, on the run library and a training pool; every host
  * (Electron main, `grokscope serve`, tests) serves this object through its own transport, and
  * passes calls through `dispatch`, which validates every argument first.
  */
-export class ApiError extends Error {}
+export class ApiError extends GrokscopeError {}
 
 const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, entropy }: MetricRow): MetricPoint => ({
   step,
@@ -207,7 +208,7 @@ export class GrokscopeService implements GrokscopeApi {
   async resumeRun(id: string): Promise<{ id: string }> {
     if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
     const run = await Library.with(this.libraryDir, async (lib) => lib.getRun(await lib.resolveRunId(id))).catch((err: Error) => {
-      throw new ApiError(err.message.split('\n')[0]);
+      throw new ApiError(firstLine(err));
     });
     if (this.active.has(run.id)) throw new ApiError(`run ${run.id} is already training`);
     if (run.status === 'completed') throw new ApiError(`run ${run.id} is completed: nothing to resume`);
@@ -291,7 +292,7 @@ export class GrokscopeService implements GrokscopeApi {
         if (runId) {
           this.active.delete(runId);
           this.emit({ type: 'run-finished', id: runId, status: 'failed', error: err.message });
-        } else rejectId(new ApiError(err.message.split('\n')[0]));
+        } else rejectId(new ApiError(firstLine(err)));
       });
     return { id: await created };
   }
@@ -319,7 +320,7 @@ export class GrokscopeService implements GrokscopeApi {
     try {
       planned = planRuns(spec).length;
     } catch (err) {
-      throw new ApiError((err as Error).message.split('\n')[0]);
+      throw new ApiError(firstLine(err));
     }
     const controller = new AbortController();
     this.studies.set(spec.name, controller);
@@ -349,7 +350,7 @@ export class GrokscopeService implements GrokscopeApi {
           error: failed ? `${failed} run(s) did not complete` : null,
         });
       })
-      .catch((err: Error) => this.emit({ type: 'study-finished', name: spec.name, status: 'failed', summary: null, report: null, verdicts: null, error: err.message.split('\n')[0] }))
+      .catch((err: Error) => this.emit({ type: 'study-finished', name: spec.name, status: 'failed', summary: null, report: null, verdicts: null, error: firstLine(err) }))
       .finally(() => {
         this.studies.delete(spec.name);
         this.emit({ type: 'library-changed' });
@@ -388,7 +389,7 @@ export class GrokscopeService implements GrokscopeApi {
               const o = await importExternal(lib, file);
               results.push({ file: f.name, ok: true, messages: [o.message] });
             } catch (err) {
-              results.push({ file: f.name, ok: false, messages: [err instanceof ImportError ? err.message : `${safe}: ${(err as Error).message.split('\n')[0]}`] });
+              results.push({ file: f.name, ok: false, messages: [err instanceof ImportError ? err.message : `${safe}: ${firstLine(err)}`] });
             }
             continue;
           }
@@ -411,7 +412,7 @@ export class GrokscopeService implements GrokscopeApi {
       await exportRuns(this.libraryDir, ids, out);
       return { name, base64: readFileSync(out).toString('base64') };
     } catch (err) {
-      throw new ApiError((err as Error).message.split('\n')[0]);
+      throw new ApiError(firstLine(err));
     } finally {
       scratch.cleanup();
     }

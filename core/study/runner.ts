@@ -5,6 +5,7 @@ import { Library } from '../library/library.js';
 import { checkpointDirFor, executeRun, latestCheckpoint, type RunOutcome, type RunProgress } from '../runs/run-executor.js';
 import { planRuns, type PlannedRun } from './spec.js';
 import type { StudySpec } from '../schema/study-spec.js';
+import { GrokscopeError } from '../errors.js';
 
 /**
  * Runs a study through the worker pool, resumably: the library remembers which run stands for
@@ -26,7 +27,7 @@ export interface StudyRunResult {
   error: string | null;
 }
 
-export class StudyError extends Error {}
+export class StudyError extends GrokscopeError {}
 
 export async function runStudy(opts: {
   spec: StudySpec;

@@ -22,6 +22,7 @@ import { loadBlas, registerBlasMatMul } from './blas.js';
 import { registerWasmRowKernels } from './wasm-gather.js';
 import { loadHostKernels } from './host-kernels.js';
 import { describeAdapter, installWebGpu, probeWebGpu } from './webgpu.js';
+import { firstLine } from '../errors.js';
 
 export interface BackendInfo {
   /** tfjs backend name actually in use. */
@@ -40,7 +41,7 @@ async function tryTensorflow(): Promise<string> {
       if (await tf.setBackend('tensorflow')) return pkg;
       errors.push(`${pkg}: backend did not initialise`);
     } catch (err) {
-      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      const msg = firstLine(err);
       errors.push(`${pkg}: ${/Cannot find (module|package)/.test(msg) ? 'not installed' : msg}`);
     }
   }

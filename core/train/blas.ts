@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { callOriginal, replaceWasmKernel, type WasmTensorInfo } from './wasm-heap.js';
 import type { Gemm } from './host-mlp.js';
+import { firstLine } from '../errors.js';
 
 /**
  * Native matrix products for the wasm backend: tfjs's BatchMatMul kernel on `wasm` is replaced by
@@ -80,7 +81,7 @@ export function loadBlas(): Blas | Error {
   try {
     koffi = require('koffi') as typeof import('koffi');
   } catch (err) {
-    return (cached = new Error(`koffi not available (${(err as Error).message.split('\n')[0]})`));
+    return (cached = new Error(`koffi not available (${firstLine(err)})`));
   }
   const tried: string[] = [];
   for (const name of CANDIDATES[process.platform] ?? []) {
@@ -106,7 +107,7 @@ export function loadBlas(): Blas | Error {
       }
       return (cached = { sgemm, dsyevd, library: name });
     } catch (err) {
-      tried.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
+      tried.push(`${name}: ${firstLine(err)}`);
     }
   }
   return (cached = new Error(`OpenBLAS not found (${tried.join('; ') || `no candidates for ${process.platform}`})`));

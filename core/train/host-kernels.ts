@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { firstLine } from '../errors.js';
 
 /**
  * Two loops of the fused host MLP (host-mlp.ts) as WebAssembly SIMD (f32x4), where plain JS
@@ -103,7 +104,7 @@ export function loadHostKernels(): Promise<WebAssembly.Module | Error> {
           parsed.destroy();
         }
       } catch (err) {
-        return new Error(`host SIMD kernels unavailable (${(err as Error).message.split('\n')[0]})`);
+        return new Error(`host SIMD kernels unavailable (${firstLine(err)})`);
       }
     })().then((m) => (ready = m));
   }

@@ -1,8 +1,4 @@
-/** An error whose message is meant for the user as it is (one line, no stack). */
-export class UserError extends Error {}
+import { GrokscopeError } from '../../core/errors.js';
 
-/** The one line the CLI prints for any failure. */
-export function oneLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0].trim() || 'unknown error';
-}
+/** A problem with what the user typed (a flag, a file argument): printed as it is, one line. */
+export class UserError extends GrokscopeError {}

@@ -9,7 +9,8 @@ import { BACKEND_CHOICES } from '../../core/schema/backend-choices.js';
 import { ARCHS } from '../../core/models/config.js';
 import { metricsToCsv } from '../../core/library/csv.js';
 import type { BenchResult, BenchTask } from '../../core/runs/protocol.js';
-import { UserError, oneLine } from './errors.js';
+import { UserError } from './errors.js';
+import { firstLine } from '../../core/errors.js';
 import { cmdStudy } from './study.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
@@ -289,7 +290,7 @@ async function guarded(opts: CommonOpts, fn: () => Promise<number>): Promise<num
   try {
     return await fn();
   } catch (err) {
-    process.stderr.write(`grokscope: ${oneLine(err)}\n`);
+    process.stderr.write(`grokscope: ${firstLine(err)}\n`);
     if (opts.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   }

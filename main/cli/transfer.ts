@@ -13,6 +13,7 @@ import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js'
 import { reproduceBundle } from '../../core/runs/reproduce.js';
 import { StudySpecSchema, type StudySpec } from '../../core/schema/study-spec.js';
 import { UserError } from './errors.js';
+import { firstLine } from '../../core/errors.js';
 
 interface ExportOpts {
   library?: string;
@@ -63,7 +64,7 @@ async function importExternalFiles(libraryDir: string, files: string[], opts: Im
         const o = await importExternal(lib, f, { metric: opts.metric, task: opts.task as TaskName | undefined, arch: opts.arch as Arch | undefined, probe: opts.probe as ProbeName | undefined });
         reports.push({ source: f, ok: true, kind: 'external', outcomes: [o], warnings: [] });
       } catch (err) {
-        reports.push({ source: f, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(f)}: ${(err as Error).message.split('\n')[0]}` });
+        reports.push({ source: f, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(f)}: ${firstLine(err)}` });
       }
     }
     return reports;

@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GrokscopeService } from '../../core/service/service.js';
+import { firstLine } from '../../core/errors.js';
 
 /**
  * `grokscope serve`: the renderer and the api.ts contract on 127.0.0.1, for GPU boxes without a
@@ -116,7 +117,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         const result = await opts.service.dispatch(String(msg.method), msg.args ?? []);
         ws.send(JSON.stringify({ id, result: result ?? null }));
       } catch (err) {
-        ws.send(JSON.stringify({ id, error: (err instanceof Error ? err.message : String(err)).split('\n')[0] }));
+        ws.send(JSON.stringify({ id, error: firstLine(err) }));
       }
     });
   });
