@@ -160,6 +160,8 @@ export type LiveEvent =
 
 export type MenuAction = 'new-run' | 'new-study' | 'stop-run' | 'export-selected';
 
+export type ExportKind = 'grokrun' | 'grokbundle' | 'csv';
+
 export interface GrokscopeApi {
   listRuns(): Promise<RunListItem[]>;
   getRun(id: string): Promise<RunDetail>;
@@ -175,8 +177,11 @@ export interface GrokscopeApi {
   startStudy(spec: string | Record<string, unknown>): Promise<{ name: string; runs: number }>;
   /** Import dropped files (.grokrun / .grokbundle; CSV or Parquet as external runs), each all or nothing. */
   importFiles(files: UploadedFile[]): Promise<ImportResult[]>;
-  /** A .grokbundle (or .grokrun for one run) of the given runs, as bytes to save. */
-  exportRuns(ids: string[], kind: 'grokrun' | 'grokbundle'): Promise<UploadedFile>;
+  /**
+   * The given runs as a file to save: a .grokbundle, a .grokrun (one run), or one run's metrics
+   * as CSV (the columns of `grokscope export-csv`).
+   */
+  exportRuns(ids: string[], kind: ExportKind): Promise<UploadedFile>;
   /** Live events; returns an unsubscribe function. */
   subscribe(listener: (event: LiveEvent) => void): () => void;
 }

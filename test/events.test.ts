@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeEvents, crossingStep, type EventSeriesPoint } from '../core/analysis/events.js';
+import { CrossingDetector, computeEvents, crossingStep, type EventSeriesPoint } from '../core/analysis/events.js';
 
 const settings = { memThreshold: 0.99, grokThreshold: 0.95, entropyThreshold: 0.61, crossPersistence: 3 };
 
@@ -13,6 +13,23 @@ describe('events', () => {
     expect(crossingStep(s, 0.61, 3)).toBe(400);
     expect(crossingStep(s, 0.61, 1)).toBe(100);
     expect(crossingStep(s, 0.2, 1)).toBeNull();
+  });
+
+  it('confirms a crossing live, once, at the step the run went below', () => {
+    const d = new CrossingDetector(0.61, 3);
+    const fed = [
+      [0, 0.9],
+      [100, 0.6],
+      [200, NaN], // a missing H̃ breaks the run below
+      [300, 0.5],
+      [400, 0.5],
+      [400, 0.5], // the same evaluation delivered twice counts once
+      [500, 0.4],
+      [600, 0.3],
+    ].map(([step, h]) => d.push(step, h));
+    expect(fed).toEqual([null, null, null, null, null, null, 300, null]);
+    expect(d.crossed).toBe(300);
+    expect(new CrossingDetector(0.61, 1).push(0, undefined)).toBeNull();
   });
 
   it('computes T_mem, T_grok at each threshold and the lead', () => {

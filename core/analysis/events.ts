@@ -34,21 +34,46 @@ export function firstStep(series: EventSeriesPoint[], pred: (p: EventSeriesPoint
   return null;
 }
 
+/**
+ * The crossing rule, fed one evaluation at a time: H̃ below the threshold for `persistence`
+ * consecutive evaluations; the crossing step is the first of them. Missing H̃ (undefined or NaN)
+ * breaks a run of evaluations below. The one statement of the rule: `crossingStep` scans a
+ * series with it, hosts watch live runs with it, and analysis/crossing.ts answers every threshold
+ * at once by a profile that is tested against it.
+ */
+export class CrossingDetector {
+  private below = 0;
+  private start: number | null = null;
+  private lastStep = -Infinity;
+  /** The crossing step, once confirmed. */
+  crossed: number | null = null;
+
+  constructor(
+    readonly threshold: number,
+    readonly persistence: number,
+  ) {}
+
+  /** One evaluation, in step order (a repeated step is ignored); the crossing step the first time it is confirmed, else null. */
+  push(step: number, entropy: number | undefined): number | null {
+    if (this.crossed !== null || step <= this.lastStep) return null;
+    this.lastStep = step;
+    if (entropy !== undefined && entropy < this.threshold) {
+      if (this.below === 0) this.start = step;
+      this.below++;
+      if (this.below >= this.persistence) return (this.crossed = this.start);
+    } else {
+      this.below = 0;
+      this.start = null;
+    }
+    return null;
+  }
+}
+
 /** First step at which H̃ < threshold and stays below for `persistence` consecutive evaluations. */
 export function crossingStep(series: EventSeriesPoint[], threshold: number, persistence: number): number | null {
-  let run = 0;
-  let start: number | null = null;
-  for (const p of series) {
-    if (p.entropy !== undefined && p.entropy < threshold) {
-      if (run === 0) start = p.step;
-      run++;
-      if (run >= persistence) return start;
-    } else {
-      run = 0;
-      start = null;
-    }
-  }
-  return null;
+  const detector = new CrossingDetector(threshold, persistence);
+  for (const p of series) if (detector.push(p.step, p.entropy) !== null) break;
+  return detector.crossed;
 }
 
 export function computeEvents(series: EventSeriesPoint[], s: EventSettings): RunEvents {

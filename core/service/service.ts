@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Piscina } from 'piscina';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CompareData, CompareOptions, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from '../api.js';
+import type { CompareData, CompareOptions, ExportKind, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from '../api.js';
 import { importExternal } from '../library/external.js';
 import { scratchDir } from '../library/saved-run.js';
 import { exportRuns, importSourcesInto } from '../library/transfer.js';
@@ -20,6 +20,9 @@ import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
 import { reportStudy } from '../study/finish.js';
 import { executeRun } from '../runs/run-executor.js';
+import { CrossingDetector } from '../analysis/events.js';
+import { pointFromRecord, pointFromRow } from './points.js';
+import { metricsToCsv } from '../library/csv.js';
 import { GrokscopeError, firstLine } from '../errors.js';
 
 /**
@@ -28,16 +31,6 @@ import { GrokscopeError, firstLine } from '../errors.js';
  * passes calls through `dispatch`, which validates every argument first.
  */
 export class ApiError extends GrokscopeError {}
-
-const point = ({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, entropy }: MetricRow): MetricPoint => ({
-  step,
-  train_acc,
-  test_acc,
-  train_loss,
-  test_loss,
-  weight_norm,
-  entropy,
-});
 
 const RunRequestSchema = z
   .object({
@@ -74,7 +67,7 @@ const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   tagRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.array(z.string().min(1).max(64)).max(100), z.array(z.string().min(1).max(64)).max(100)]),
   startStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
   importFiles: z.tuple([z.array(Uploaded).min(1).max(100)]),
-  exportRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.enum(['grokrun', 'grokbundle'])]),
+  exportRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.enum(['grokrun', 'grokbundle', 'csv'])]),
 };
 
 export function configFromRequest(request: RunRequest): RunConfig {
@@ -133,7 +126,7 @@ export class GrokscopeService implements GrokscopeApi {
         note: run.note,
         config: run.config as unknown as Record<string, unknown>,
         events: run.events as unknown as Record<string, number | null> | null,
-        metrics: rows.map(point),
+        metrics: rows.map(pointFromRow),
         spectra: await lib.getSpectra(run.id),
         forecast: await this.forecastFor(lib, run, rows),
       };
@@ -229,9 +222,7 @@ export class GrokscopeService implements GrokscopeApi {
     let lastEmit = 0;
     let runId: string | null = null;
     let grokked = false;
-    let below = 0;
-    let crossed = false;
-    let lastSeenStep = -1;
+    const crossing = new CrossingDetector(config.entropyThreshold, config.crossPersistence);
     void executeRun({
       libraryDir: this.libraryDir,
       pool,
@@ -249,15 +240,8 @@ export class GrokscopeService implements GrokscopeApi {
           grokked = true;
           this.emit({ type: 'run-grokked', id: p.runId, step: r.step });
         }
-        const h = r?.probes[config.probe]?.entropy;
-        if (r && !crossed && h !== undefined && r.step !== lastSeenStep) {
-          lastSeenStep = r.step;
-          below = h < config.entropyThreshold ? below + 1 : 0;
-          if (below >= config.crossPersistence) {
-            crossed = true;
-            this.emit({ type: 'run-crossed', id: p.runId, step: r.step, threshold: config.entropyThreshold });
-          }
-        }
+        const crossedAt = r ? crossing.push(r.step, r.probes[config.probe]?.entropy) : null;
+        if (crossedAt !== null) this.emit({ type: 'run-crossed', id: p.runId, step: crossedAt, threshold: config.entropyThreshold });
         const now = Date.now();
         if (now - lastEmit < 250 && p.step < p.totalSteps) return;
         lastEmit = now;
@@ -269,17 +253,7 @@ export class GrokscopeService implements GrokscopeApi {
           stepsPerSecond: p.stepsPerSecond,
           etaSeconds: p.stepsPerSecond ? (p.totalSteps - p.step) / p.stepsPerSecond : null,
           backend: p.backend,
-          latest: p.latest
-            ? {
-                step: p.latest.step,
-                train_acc: p.latest.trainAcc,
-                test_acc: p.latest.testAcc,
-                train_loss: p.latest.trainLoss,
-                test_loss: p.latest.testLoss,
-                weight_norm: p.latest.weightNorm,
-                entropy: Object.fromEntries(Object.entries(p.latest.probes).map(([k, v]) => [k, v!.entropy])),
-              }
-            : null,
+          latest: p.latest ? pointFromRecord(p.latest) : null,
         });
       },
     })
@@ -404,7 +378,8 @@ export class GrokscopeService implements GrokscopeApi {
     }
   }
 
-  async exportRuns(ids: string[], kind: 'grokrun' | 'grokbundle'): Promise<UploadedFile> {
+  async exportRuns(ids: string[], kind: ExportKind): Promise<UploadedFile> {
+    if (kind === 'csv') return this.exportCsv(ids);
     const scratch = scratchDir('download');
     try {
       const name = kind === 'grokrun' ? `${ids[0]}.grokrun` : `grokscope-${ids.length}-runs.grokbundle`;
@@ -416,6 +391,15 @@ export class GrokscopeService implements GrokscopeApi {
     } finally {
       scratch.cleanup();
     }
+  }
+
+  private async exportCsv(ids: string[]): Promise<UploadedFile> {
+    if (ids.length !== 1) throw new ApiError(`a CSV holds one run's metrics (got ${ids.length} runs)`);
+    const { id, csv } = await Library.with(this.libraryDir, async (lib) => {
+      const rid = await lib.resolveRunId(ids[0]);
+      return { id: rid, csv: metricsToCsv(await lib.getMetrics(rid)) };
+    });
+    return { name: `${id}.csv`, base64: Buffer.from(csv).toString('base64') };
   }
 
   /** Validate a transport call and run it; errors come back as one-line messages. */

@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { Library, type MetricRow } from '../../core/library/library.js';
+import { Library } from '../../core/library/library.js';
+import type { MetricPoint } from '../../core/api.js';
+import { pointFromRecord, pointFromRow } from '../../core/service/points.js';
 import { createTrainingPool } from '../../core/runs/pool.js';
 import { executeRun, type RunOutcome, type RunProgress } from '../../core/runs/run-executor.js';
 import { PRESETS, type RunConfig } from '../../core/schema/run-config.js';
@@ -47,31 +49,15 @@ function runJson(o: RunOutcome): Record<string, unknown> {
     status: o.status,
     backend: o.backend,
     steps: o.steps,
-    final: f
-      ? {
-          train_acc: f.trainAcc,
-          test_acc: f.testAcc,
-          train_loss: f.trainLoss,
-          test_loss: f.testLoss,
-          weight_norm: f.weightNorm,
-          entropy: Object.fromEntries(Object.entries(f.probes).map(([k, v]) => [k, v!.entropy])),
-        }
-      : null,
+    final: f ? finalJson(pointFromRecord(f)) : null,
     events: o.events ? { T_mem: o.events.T_mem, T_grok: o.events.T_grok, T_cross: o.events.T_cross, lead: o.events.lead } : null,
     ...(o.error ? { error: o.error } : {}),
   };
 }
 
-function metricJson(r: MetricRow): Record<string, unknown> {
-  return {
-    step: r.step,
-    train_acc: r.train_acc,
-    test_acc: r.test_acc,
-    train_loss: r.train_loss,
-    test_loss: r.test_loss,
-    weight_norm: r.weight_norm,
-    entropy: r.entropy,
-  };
+/** The CLI contract's `final` object: a metric point without its step. */
+function finalJson({ step: _step, ...rest }: MetricPoint): Omit<MetricPoint, 'step'> {
+  return rest;
 }
 
 async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<number> {
@@ -143,7 +129,7 @@ async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
     return { run: await lib.getRun(id), metrics: await lib.getMetrics(id) };
   });
   if (opts.json) {
-    printJson({ id: run.id, config: run.config, backend: run.backend, status: run.status, events: run.events, metrics: metrics.map(metricJson) });
+    printJson({ id: run.id, config: run.config, backend: run.backend, status: run.status, events: run.events, metrics: metrics.map(pointFromRow) });
     return 0;
   }
   const c = run.config;

@@ -1,0 +1,24 @@
+import type { MetricPoint } from '../api.js';
+import type { MetricRow } from '../library/library.js';
+import type { EvalRecord } from '../schema/eval-record.js';
+
+/**
+ * The one mapping to the contract's metric point (api.ts), from a worker's evaluation record
+ * (live progress, a finished run's last evaluation) or from a library row. The CLI's JSON and the
+ * workbench both show these points, so they cannot disagree about a field.
+ */
+export function pointFromRecord(r: EvalRecord): MetricPoint {
+  return {
+    step: r.step,
+    train_acc: r.trainAcc,
+    test_acc: r.testAcc,
+    train_loss: r.trainLoss,
+    test_loss: r.testLoss,
+    weight_norm: r.weightNorm,
+    entropy: Object.fromEntries(Object.entries(r.probes).map(([probe, s]) => [probe, s!.entropy])),
+  };
+}
+
+export function pointFromRow({ step, train_acc, test_acc, train_loss, test_loss, weight_norm, entropy }: MetricRow): MetricPoint {
+  return { step, train_acc, test_acc, train_loss, test_loss, weight_norm, entropy };
+}
