@@ -1,0 +1,148 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { GrokscopeError, firstLine } from '../errors.js';
+
+/**
+ * The run library: one DuckDB file per library folder. Runs (config, status, backend, versions,
+ * timestamps, events) and their metrics are tables; evaluations are written in batches, each
+ * batch one transaction, so a crash loses at most the batch in flight.
+ *
+ * DuckDB lets one process hold a database file at a time. The library is therefore opened for
+ * short sessions (open → work → close, ~10 ms) with a retry while another process holds the lock,
+ * so that `grokscope list` works while a `grokscope run` is writing in another terminal.
+ */
+export const LIBRARY_SCHEMA_VERSION = 2;
+
+export class LibraryError extends GrokscopeError {}
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS runs (
+     id VARCHAR PRIMARY KEY, created_at VARCHAR, updated_at VARCHAR, status VARCHAR,
+     task VARCHAR, arch VARCHAR, condition VARCHAR, seed INTEGER, preset VARCHAR,
+     config VARCHAR, backend VARCHAR, backend_note VARCHAR, versions VARCHAR, events VARCHAR,
+     steps_done INTEGER, error VARCHAR, t_grok INTEGER, t_cross INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR, step INTEGER, train_loss DOUBLE, train_acc DOUBLE,
+     test_loss DOUBLE, test_acc DOUBLE, weight_norm DOUBLE, fourier_topk_share DOUBLE, fourier_gini DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS probe_metrics (run_id VARCHAR, step INTEGER, probe VARCHAR, entropy DOUBLE,
+     eff_rank DOUBLE, top5_share DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS tensor_norms (run_id VARCHAR, step INTEGER, tensor VARCHAR, norm DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS spectra (run_id VARCHAR, step INTEGER, probe VARCHAR, eigenvalues DOUBLE[])`,
+  `CREATE TABLE IF NOT EXISTS step_norms (run_id VARCHAR, step INTEGER, weight_norm DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS studies (id VARCHAR PRIMARY KEY, spec VARCHAR, created_at VARCHAR, updated_at VARCHAR, status VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS study_runs (study_id VARCHAR, key VARCHAR, run_id VARCHAR)`,
+  // Schema 2: provenance of imported runs.
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS origin VARCHAR DEFAULT 'trained'`,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR`,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_id VARCHAR`,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS tags VARCHAR`,
+  // Columns of external runs that have no place in our tables, kept so nothing is lost.
+  `CREATE TABLE IF NOT EXISTS external_metrics (run_id VARCHAR, step BIGINT, name VARCHAR, value DOUBLE)`,
+];
+
+/** Tables with rows per run and step (all but the run record and per-step norms). */
+export const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra', 'external_metrics'];
+
+function isLockError(err: unknown): boolean {
+  return err instanceof Error && /lock/i.test(err.message);
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * Sessions on one library within one process run one at a time: DuckDB must not have two
+ * instances of the same file in one process, and the file lock only separates processes.
+ */
+const sessionQueues = new Map<string, Promise<void>>();
+
+async function acquireSession(key: string): Promise<() => void> {
+  const previous = sessionQueues.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const tail = previous.then(() => mine);
+  sessionQueues.set(key, tail);
+  await previous;
+  return () => {
+    release();
+    if (sessionQueues.get(key) === tail) sessionQueues.delete(key);
+  };
+}
+
+/** One open session on a library file: the connection every library module works through. */
+export class LibraryDb {
+  private constructor(
+    readonly dir: string,
+    private readonly instance: DuckDBInstance,
+    readonly con: DuckDBConnection,
+    private readonly release: () => void,
+  ) {}
+
+  static dbPath(dir: string): string {
+    return path.join(dir, 'grokscope.duckdb');
+  }
+
+  /** Open (creating if needed); waits up to `lockTimeoutMs` while another process holds it. */
+  static async open(dir: string, lockTimeoutMs = 15_000): Promise<LibraryDb> {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new LibraryError(`cannot create library folder ${dir}: ${(err as Error).message}`);
+    }
+    const file = LibraryDb.dbPath(dir);
+    const release = await acquireSession(path.resolve(file));
+    const deadline = Date.now() + lockTimeoutMs;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+      let instance: DuckDBInstance | null = null;
+      try {
+        instance = await DuckDBInstance.create(file);
+        const con = await instance.connect();
+        const db = new LibraryDb(dir, instance, con, release);
+        await db.migrate();
+        return db;
+      } catch (err) {
+        instance?.closeSync();
+        if (!isLockError(err) || Date.now() > deadline) {
+          release();
+          if (isLockError(err)) throw new LibraryError(`library ${dir} is in use by another process (waited ${lockTimeoutMs / 1000} s)`);
+          if (err instanceof LibraryError) throw err;
+          throw new LibraryError(`cannot open library ${dir}: ${firstLine(err)}`);
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  close(): void {
+    try {
+      this.con.closeSync();
+      this.instance.closeSync();
+    } finally {
+      this.release();
+    }
+  }
+
+  private async migrate(): Promise<void> {
+    for (const sql of SCHEMA) await this.con.run(sql);
+    const reader = await this.con.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
+    const rows = reader.getRowsJS();
+    if (rows.length === 0) {
+      await this.con.run(`INSERT INTO meta VALUES ('schema_version', '${LIBRARY_SCHEMA_VERSION}')`);
+    } else if (Number(rows[0][0]) > LIBRARY_SCHEMA_VERSION) {
+      throw new LibraryError(`library schema version ${rows[0][0]} is newer than this Grokscope supports (${LIBRARY_SCHEMA_VERSION})`);
+    }
+  }
+
+  async transaction(statements: string[]): Promise<void> {
+    await this.con.run('BEGIN TRANSACTION');
+    try {
+      for (const s of statements) await this.con.run(s);
+      await this.con.run('COMMIT');
+    } catch (err) {
+      await this.con.run('ROLLBACK');
+      throw err;
+    }
+  }
+}
