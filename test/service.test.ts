@@ -4,6 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrokscopeService } from '../core/service/service.js';
 import { pointFromRecord } from '../core/service/points.js';
+import { liveRunEvents } from '../core/service/live-run.js';
+import type { LiveEvent } from '../core/api.js';
+import { PRESETS } from '../core/schema/run-config.js';
 import { fixtureRecord, makeFixtureRun } from './helpers/fixture-run.js';
 
 describe('service', () => {
@@ -31,5 +34,23 @@ describe('service', () => {
   it('serves the same metric points it maps from a worker’s records', async () => {
     const run = await service().getRun(id);
     expect(run.metrics[1]).toEqual(pointFromRecord(fixtureRecord(20)));
+  });
+
+  it('turns a live run’s progress into grokked and crossed once each, and throttled progress', () => {
+    const events: LiveEvent[] = [];
+    let clock = 0;
+    const config = { ...PRESETS.quick, entropyThreshold: 0.61, crossPersistence: 2, grokThreshold: 0.95 };
+    const onProgress = liveRunEvents(config, (e) => events.push(e), () => clock);
+    const h = [0.9, 0.6, 0.5, 0.4, 0.3, 0.3];
+    const acc = [0.1, 0.2, 0.5, 0.96, 0.99, 1];
+    h.forEach((entropy, i) => {
+      const step = i * 20;
+      const r = { ...fixtureRecord(step), testAcc: acc[i], probes: { 'resid.final': { entropy, effRank: 1, top5Share: 1 } } };
+      clock += i === 5 ? 300 : 100; // progress at most every 250 ms, the last report always
+      onProgress({ runId: 'r', step, totalSteps: i === 5 ? step : 1000, stepsPerSecond: 10, latest: r, backend: 'wasm' });
+    });
+    expect(events.filter((e) => e.type === 'run-crossed')).toEqual([{ type: 'run-crossed', id: 'r', step: 20, threshold: 0.61 }]);
+    expect(events.filter((e) => e.type === 'run-grokked')).toEqual([{ type: 'run-grokked', id: 'r', step: 60 }]);
+    expect(events.filter((e) => e.type === 'run-progress').map((e) => (e as { step: number }).step)).toEqual([0, 60, 100]);
   });
 });

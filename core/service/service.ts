@@ -1,14 +1,10 @@
-import { z } from 'zod';
 import type { Piscina } from 'piscina';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CompareData, CompareOptions, ExportKind, GrokscopeApi, ImportResult, LiveEvent, MetricPoint, RunDetail, RunListItem, RunRequest, UploadedFile } from '../api.js';
-import { importExternal } from '../library/external.js';
-import { scratchDir } from '../library/saved-run.js';
-import { exportRuns, importSourcesInto } from '../library/transfer.js';
-import { ImportError } from '../library/zip.js';
+import type { CompareData, CompareOptions, ExportKind, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunListItem, RunRequest, UploadedFile } from '../api.js';
 import { API_METHODS, type ApiMethod } from '../api.js';
-import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from '../schema/run-config.js';
+import { describeZodError, type RunConfig } from '../schema/run-config.js';
+import { ARGS, ApiError, configFromRequest } from './validate.js';
+import { exportFile, importFiles } from './files.js';
 import { Library, type MetricRow, type RunRecord } from '../library/library.js';
 import { traceOf, traceOfSeries, type TracedRunData } from '../study/analyze.js';
 import { compareRuns } from './compare.js';
@@ -20,66 +16,17 @@ import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
 import { reportStudy } from '../study/finish.js';
 import { executeRun } from '../runs/run-executor.js';
-import { CrossingDetector } from '../analysis/events.js';
-import { pointFromRecord, pointFromRow } from './points.js';
-import { metricsToCsv } from '../library/csv.js';
-import { GrokscopeError, firstLine } from '../errors.js';
+import { pointFromRow } from './points.js';
+import { liveRunEvents } from './live-run.js';
+import { firstLine } from '../errors.js';
+
+export { ApiError, configFromRequest } from './validate.js';
 
 /**
  * The api.ts contract implemented once, on the run library and a training pool; every host
  * (Electron main, `grokscope serve`, tests) serves this object through its own transport, and
  * passes calls through `dispatch`, which validates every argument first.
  */
-export class ApiError extends GrokscopeError {}
-
-const RunRequestSchema = z
-  .object({
-    preset: z.enum(Object.keys(PRESETS) as [string, ...string[]]).optional(),
-    task: z.string().optional(),
-    arch: z.string().optional(),
-    seed: z.number().int().nonnegative().optional(),
-    steps: z.number().int().positive().optional(),
-    evalEvery: z.number().int().positive().optional(),
-    condition: z.string().optional(),
-    p: z.number().int().positive().optional(),
-    dModel: z.number().int().positive().optional(),
-    nHeads: z.number().int().positive().optional(),
-    dMlp: z.number().int().positive().optional(),
-    lr: z.number().positive().optional(),
-    normTargetRun: z.string().optional(),
-  })
-  .strict();
-
-const RunId = z.string().min(1).max(200);
-/** 64 MiB of file per import call: larger bundles go through `grokscope import`. */
-const MAX_UPLOAD_BASE64 = Math.ceil((64 * 2 ** 20 * 4) / 3);
-const Uploaded = z.object({ name: z.string().min(1).max(255), base64: z.string().max(MAX_UPLOAD_BASE64, 'file over 64 MiB: use grokscope import') }).strict();
-
-/** Argument schemas per method: what a transport accepts before anything runs. */
-const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
-  listRuns: z.tuple([]),
-  getRun: z.tuple([RunId]),
-  compare: z.tuple([z.array(RunId).min(1).max(2000), z.strictObject({ lines: z.boolean().optional(), columns: z.number().int().min(50).max(4000).optional() }).optional()]),
-  startRun: z.tuple([RunRequestSchema]),
-  resumeRun: z.tuple([RunId]),
-  stopRun: z.tuple([RunId]),
-  deleteRuns: z.tuple([z.array(RunId).min(1).max(10_000)]),
-  tagRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.array(z.string().min(1).max(64)).max(100), z.array(z.string().min(1).max(64)).max(100)]),
-  startStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
-  importFiles: z.tuple([z.array(Uploaded).min(1).max(100)]),
-  exportRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.enum(['grokrun', 'grokbundle', 'csv'])]),
-};
-
-export function configFromRequest(request: RunRequest): RunConfig {
-  const { preset = 'quick', ...rest } = request;
-  const base = PRESETS[preset as keyof typeof PRESETS];
-  if (!base) throw new ApiError(`unknown preset '${preset}'`);
-  const spectrumEvery = rest.evalEvery !== undefined ? rest.evalEvery * Math.max(1, Math.round(base.spectrumEvery / base.evalEvery)) : base.spectrumEvery;
-  const parsed = RunConfigSchema.safeParse({ ...base, spectrumEvery, ...rest });
-  if (!parsed.success) throw new ApiError(`invalid run: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
-
 export class GrokscopeService implements GrokscopeApi {
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   private readonly active = new Map<string, AbortController>();
@@ -219,10 +166,7 @@ export class GrokscopeService implements GrokscopeApi {
       resolveId = res;
       rejectId = rej;
     });
-    let lastEmit = 0;
     let runId: string | null = null;
-    let grokked = false;
-    const crossing = new CrossingDetector(config.entropyThreshold, config.crossPersistence);
     void executeRun({
       libraryDir: this.libraryDir,
       pool,
@@ -234,28 +178,7 @@ export class GrokscopeService implements GrokscopeApi {
         resolveId(id);
         this.emit({ type: 'library-changed' });
       },
-      onProgress: (p) => {
-        const r = p.latest;
-        if (r && !grokked && r.testAcc >= config.grokThreshold) {
-          grokked = true;
-          this.emit({ type: 'run-grokked', id: p.runId, step: r.step });
-        }
-        const crossedAt = r ? crossing.push(r.step, r.probes[config.probe]?.entropy) : null;
-        if (crossedAt !== null) this.emit({ type: 'run-crossed', id: p.runId, step: crossedAt, threshold: config.entropyThreshold });
-        const now = Date.now();
-        if (now - lastEmit < 250 && p.step < p.totalSteps) return;
-        lastEmit = now;
-        this.emit({
-          type: 'run-progress',
-          id: p.runId,
-          step: p.step,
-          totalSteps: p.totalSteps,
-          stepsPerSecond: p.stepsPerSecond,
-          etaSeconds: p.stepsPerSecond ? (p.totalSteps - p.step) / p.stepsPerSecond : null,
-          backend: p.backend,
-          latest: p.latest ? pointFromRecord(p.latest) : null,
-        });
-      },
+      onProgress: liveRunEvents(config, (e) => this.emit(e)),
     })
       .then((outcome) => {
         this.active.delete(outcome.runId);
@@ -347,59 +270,13 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async importFiles(files: UploadedFile[]): Promise<ImportResult[]> {
-    const scratch = scratchDir('upload');
-    try {
-      const results: ImportResult[] = [];
-      await Library.with(this.libraryDir, async (lib) => {
-        for (const [i, f] of files.entries()) {
-          // Only the base name, in a folder of its own: a dropped name never picks the path.
-          const safe = path.basename(f.name).replace(/[^A-Za-z0-9._ -]+/g, '_') || 'file';
-          const dir = path.join(scratch.dir, String(i));
-          mkdirSync(dir);
-          const file = path.join(dir, safe);
-          writeFileSync(file, Buffer.from(f.base64, 'base64'));
-          if (/\.(csv|tsv|parquet)$/i.test(safe)) {
-            try {
-              const o = await importExternal(lib, file);
-              results.push({ file: f.name, ok: true, messages: [o.message] });
-            } catch (err) {
-              results.push({ file: f.name, ok: false, messages: [err instanceof ImportError ? err.message : `${safe}: ${firstLine(err)}`] });
-            }
-            continue;
-          }
-          const [r] = await importSourcesInto(lib, [file]);
-          results.push(r.ok ? { file: f.name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: f.name, ok: false, messages: [r.error] });
-        }
-      });
-      if (results.some((r) => r.ok)) this.emit({ type: 'library-changed' });
-      return results;
-    } finally {
-      scratch.cleanup();
-    }
+    const results = await importFiles(this.libraryDir, files);
+    if (results.some((r) => r.ok)) this.emit({ type: 'library-changed' });
+    return results;
   }
 
   async exportRuns(ids: string[], kind: ExportKind): Promise<UploadedFile> {
-    if (kind === 'csv') return this.exportCsv(ids);
-    const scratch = scratchDir('download');
-    try {
-      const name = kind === 'grokrun' ? `${ids[0]}.grokrun` : `grokscope-${ids.length}-runs.grokbundle`;
-      const out = path.join(scratch.dir, name);
-      await exportRuns(this.libraryDir, ids, out);
-      return { name, base64: readFileSync(out).toString('base64') };
-    } catch (err) {
-      throw new ApiError(firstLine(err));
-    } finally {
-      scratch.cleanup();
-    }
-  }
-
-  private async exportCsv(ids: string[]): Promise<UploadedFile> {
-    if (ids.length !== 1) throw new ApiError(`a CSV holds one run's metrics (got ${ids.length} runs)`);
-    const { id, csv } = await Library.with(this.libraryDir, async (lib) => {
-      const rid = await lib.resolveRunId(ids[0]);
-      return { id: rid, csv: metricsToCsv(await lib.getMetrics(rid)) };
-    });
-    return { name: `${id}.csv`, base64: Buffer.from(csv).toString('base64') };
+    return exportFile(this.libraryDir, ids, kind);
   }
 
   /** Validate a transport call and run it; errors come back as one-line messages. */

@@ -1,0 +1,67 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ExportKind, ImportResult, UploadedFile } from '../api.js';
+import { firstLine } from '../errors.js';
+import { metricsToCsv } from '../library/csv.js';
+import { importExternal } from '../library/external.js';
+import { Library } from '../library/library.js';
+import { scratchDir } from '../library/saved-run.js';
+import { exportRuns, importSourcesInto } from '../library/transfer.js';
+import { ImportError } from '../library/zip.js';
+import { ApiError } from './validate.js';
+
+/** Files crossing the transport: dropped files imported (each all or nothing), runs exported as a file to save. */
+export async function importFiles(libraryDir: string, files: UploadedFile[]): Promise<ImportResult[]> {
+  const scratch = scratchDir('upload');
+  try {
+    const results: ImportResult[] = [];
+    await Library.with(libraryDir, async (lib) => {
+      for (const [i, f] of files.entries()) {
+        // Only the base name, in a folder of its own: a dropped name never picks the path.
+        const safe = path.basename(f.name).replace(/[^A-Za-z0-9._ -]+/g, '_') || 'file';
+        const dir = path.join(scratch.dir, String(i));
+        mkdirSync(dir);
+        const file = path.join(dir, safe);
+        writeFileSync(file, Buffer.from(f.base64, 'base64'));
+        if (/\.(csv|tsv|parquet)$/i.test(safe)) {
+          try {
+            const o = await importExternal(lib, file);
+            results.push({ file: f.name, ok: true, messages: [o.message] });
+          } catch (err) {
+            results.push({ file: f.name, ok: false, messages: [err instanceof ImportError ? err.message : `${safe}: ${firstLine(err)}`] });
+          }
+          continue;
+        }
+        const [r] = await importSourcesInto(lib, [file]);
+        results.push(r.ok ? { file: f.name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: f.name, ok: false, messages: [r.error] });
+      }
+    });
+    return results;
+  } finally {
+    scratch.cleanup();
+  }
+}
+
+export async function exportFile(libraryDir: string, ids: string[], kind: ExportKind): Promise<UploadedFile> {
+  if (kind === 'csv') return exportCsv(libraryDir, ids);
+  const scratch = scratchDir('download');
+  try {
+    const name = kind === 'grokrun' ? `${ids[0]}.grokrun` : `grokscope-${ids.length}-runs.grokbundle`;
+    const out = path.join(scratch.dir, name);
+    await exportRuns(libraryDir, ids, out);
+    return { name, base64: readFileSync(out).toString('base64') };
+  } catch (err) {
+    throw new ApiError(firstLine(err));
+  } finally {
+    scratch.cleanup();
+  }
+}
+
+async function exportCsv(libraryDir: string, ids: string[]): Promise<UploadedFile> {
+  if (ids.length !== 1) throw new ApiError(`a CSV holds one run's metrics (got ${ids.length} runs)`);
+  const { id, csv } = await Library.with(libraryDir, async (lib) => {
+    const rid = await lib.resolveRunId(ids[0]);
+    return { id: rid, csv: metricsToCsv(await lib.getMetrics(rid)) };
+  });
+  return { name: `${id}.csv`, base64: Buffer.from(csv).toString('base64') };
+}

@@ -1,0 +1,41 @@
+import type { LiveEvent } from '../api.js';
+import { CrossingDetector } from '../analysis/events.js';
+import type { RunProgress } from '../runs/run-executor.js';
+import type { RunConfig } from '../schema/run-config.js';
+import { pointFromRecord } from './points.js';
+
+/** Progress events at most this often (the last one always): a renderer redraws on each. */
+export const PROGRESS_EVERY_MS = 250;
+
+/**
+ * The live events of one training run, from its progress reports: `run-grokked` and `run-crossed`
+ * once each, at the steps T_grok and T_cross will have (the crossing by the one crossing rule,
+ * analysis/events.ts), and `run-progress` throttled to PROGRESS_EVERY_MS.
+ */
+export function liveRunEvents(config: RunConfig, emit: (e: LiveEvent) => void, now: () => number = Date.now): (p: RunProgress) => void {
+  let lastEmit = -Infinity;
+  let grokked = false;
+  const crossing = new CrossingDetector(config.entropyThreshold, config.crossPersistence);
+  return (p) => {
+    const r = p.latest;
+    if (r && !grokked && r.testAcc >= config.grokThreshold) {
+      grokked = true;
+      emit({ type: 'run-grokked', id: p.runId, step: r.step });
+    }
+    const crossedAt = r ? crossing.push(r.step, r.probes[config.probe]?.entropy) : null;
+    if (crossedAt !== null) emit({ type: 'run-crossed', id: p.runId, step: crossedAt, threshold: config.entropyThreshold });
+    const t = now();
+    if (t - lastEmit < PROGRESS_EVERY_MS && p.step < p.totalSteps) return;
+    lastEmit = t;
+    emit({
+      type: 'run-progress',
+      id: p.runId,
+      step: p.step,
+      totalSteps: p.totalSteps,
+      stepsPerSecond: p.stepsPerSecond,
+      etaSeconds: p.stepsPerSecond ? (p.totalSteps - p.step) / p.stepsPerSecond : null,
+      backend: p.backend,
+      latest: r ? pointFromRecord(r) : null,
+    });
+  };
+}
