@@ -92,6 +92,16 @@ describe('layers', () => {
   });
 });
 
+describe('file size', () => {
+  it('keeps source files under 300 lines, or says why at the top', () => {
+    const long = files.filter((f) => {
+      const text = readFileSync(path.join(root, f), 'utf8');
+      return text.split('\n').length > 300 && !/Why this file is over 300 lines/.test(text.split('\n').slice(0, 20).join('\n'));
+    });
+    expect(long).toEqual([]);
+  });
+});
+
 describe('self-contained', () => {
   it('refers to nothing beside the checkout', () => {
     // The project's reference folder sits next to a developer's checkout but not next to a user's clone.

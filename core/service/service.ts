@@ -6,7 +6,8 @@ import { describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configFromRequest } from './validate.js';
 import { exportFile, importFiles } from './files.js';
 import { Library, type MetricRow, type RunRecord } from '../library/library.js';
-import { traceOf, traceOfSeries, type TracedRunData } from '../study/analyze.js';
+import type { TracedRunData } from '../study/analyze.js';
+import { traceOf, traceOfSeries } from '../library/traces.js';
 import { compareRuns } from './compare.js';
 import type { RunSeries } from '../library/series.js';
 import { SeriesCache } from '../library/series-cache.js';
@@ -106,7 +107,7 @@ export class GrokscopeService implements GrokscopeApi {
       this.forecastModels.set(key, model);
     }
     if (!model) return null;
-    const f = applyForecast(model, traceOf({ key: run.id, run, metrics: rows }, c.probe));
+    const f = applyForecast(model, traceOf(run, rows, c.probe));
     return { threshold: f.threshold, referenceRuns: f.referenceRuns, relError: f.relError, points: f.points };
   }
 

@@ -1,3 +1,10 @@
+/*
+ * Why this file is over 300 lines: one class owns a run's tensors (parameters, AdamW moments,
+ * batches, the host copies the fused MLP step and the kernels use) and their lifetimes; split
+ * across modules, each piece would have to pass a dozen tensors back and forth and the dispose
+ * rules with them. Stacked training (several runs as one computation) replaces this class; that
+ * rework is where it gets divided, by run group rather than by method.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../schema/run-config.js';
 import type { EvalRecord } from '../schema/eval-record.js';

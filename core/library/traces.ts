@@ -1,0 +1,41 @@
+import type { RunTrace } from '../analysis/trace.js';
+import type { ProbeName } from '../models/config.js';
+import type { MetricRow } from './metrics.js';
+import type { RunRecord } from './runs.js';
+import type { RunSeries } from './series.js';
+
+/** A run of the library as the analysis sees it (analysis/trace.ts): from row objects, or from typed series. */
+export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTrace {
+  const c = run.config;
+  return {
+    id: run.id,
+    task: c.task,
+    arch: c.arch,
+    condition: c.condition,
+    seed: c.seed,
+    budget: c.steps,
+    step: Float64Array.from(m, (r) => r.step),
+    trainAcc: Float64Array.from(m, (r) => r.train_acc),
+    testAcc: Float64Array.from(m, (r) => r.test_acc),
+    entropy: Float64Array.from(m, (r) => r.entropy[probe] ?? NaN),
+    weightNorm: Float64Array.from(m, (r) => r.weight_norm),
+    fourier: m.every((r) => r.fourier_topk_share !== null) ? Float64Array.from(m, (r) => r.fourier_topk_share!) : null,
+  };
+}
+
+/**
+ * A trace straight from typed columns (no copy: the columns are shared with the series). The
+ * same series object gives the same trace object, so a cached series (library/series-cache.ts)
+ * keeps its memoised event steps and crossing profile between compares; a series belongs to one
+ * run, whose config does not change.
+ */
+const traceBySeries = new WeakMap<RunSeries, RunTrace>();
+export function traceOfSeries(run: RunRecord, s: RunSeries): RunTrace {
+  const hit = traceBySeries.get(s);
+  if (hit && hit.id === run.id) return hit;
+  const c = run.config;
+  // Fourier shares are not read into series (no view that uses series shows them).
+  const trace: RunTrace = { id: run.id, task: c.task, arch: c.arch, condition: c.condition, seed: c.seed, budget: c.steps, step: s.step, trainAcc: s.trainAcc, testAcc: s.testAcc, entropy: s.entropy, weightNorm: s.weightNorm, fourier: null };
+  traceBySeries.set(s, trace);
+  return trace;
+}
