@@ -31,9 +31,19 @@ export interface MetricPoint {
   entropy: Record<string, number>;
 }
 
+/** What getRun may leave out (both default to true): the forecast fit and the spectra are its costly parts. */
+export interface RunDetailOptions {
+  forecast?: boolean;
+  spectra?: boolean;
+}
+
 export interface RunDetail {
   id: string;
   status: string;
+  /** Steps trained so far (the last evaluated step). */
+  stepsDone: number;
+  /** Why a failed run failed. */
+  error: string | null;
   backend: string | null;
   backendNote: string | null;
   origin: string;
@@ -164,7 +174,7 @@ export type ExportKind = 'grokrun' | 'grokbundle' | 'csv';
 
 export interface GrokscopeApi {
   listRuns(): Promise<RunListItem[]>;
-  getRun(id: string): Promise<RunDetail>;
+  getRun(id: string, options?: RunDetailOptions): Promise<RunDetail>;
   compare(ids: string[], options?: CompareOptions): Promise<CompareData>;
   startRun(request: RunRequest): Promise<{ id: string }>;
   /** Continue a stopped or failed run from its latest checkpoint. */

@@ -4,7 +4,7 @@ import { API_CHANNELS, type GrokscopeApi, type LiveEvent } from '../core/api.js'
 /** Exposes exactly the api.ts contract to the renderer, nothing more. */
 const api: GrokscopeApi = {
   listRuns: () => ipcRenderer.invoke(API_CHANNELS.listRuns),
-  getRun: (id) => ipcRenderer.invoke(API_CHANNELS.getRun, id),
+  getRun: (id, options) => ipcRenderer.invoke(API_CHANNELS.getRun, id, options),
   compare: (ids, options) => ipcRenderer.invoke(API_CHANNELS.compare, ids, options),
   startRun: (request) => ipcRenderer.invoke(API_CHANNELS.startRun, request),
   resumeRun: (id) => ipcRenderer.invoke(API_CHANNELS.resumeRun, id),

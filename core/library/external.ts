@@ -1,6 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { computeEvents } from '../analysis/events.js';
 import { PRESETS, type RunConfig } from '../schema/run-config.js';
 import { PROBES, type Arch as ArchName, type ProbeName } from '../models/config.js';
 import type { TaskName } from '../tasks/groups.js';
@@ -103,7 +102,7 @@ export async function importExternal(lib: Library, file: string, opts: ExternalO
     .map((n) => `${n.column} → ${n.target ? (n.target.table === 'metrics' ? n.target.field : `entropy.${n.target.probe}`) : `extra '${n.name}'`}`)
     .join(', ')}`;
   try {
-    return await lib.importExternalRows({ baseId, config, note, reader, stepColumn: stepCol[0], columns: named, computeEvents: (rows) => computeEvents(rows, config) });
+    return await lib.importExternalRows({ baseId, config, note, reader, stepColumn: stepCol[0], columns: named });
   } catch (err) {
     throw new ImportError(file, firstLine(err));
   }

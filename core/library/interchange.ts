@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RunConfig } from '../schema/run-config.js';
-import type { RunEvents } from '../analysis/events.js';
 import { nowIso, type LibraryDb } from './db.js';
 import { getMetrics } from './metrics.js';
+import { eventsFromMetrics } from './traces.js';
 import { RUN_COLUMNS, canonicalJson, getRun, normaliseTags, updateRun, type RunOrigin, type RunRecord } from './runs.js';
 import { num, str } from './sql.js';
 
@@ -188,7 +188,6 @@ export async function importExternalRows(db: LibraryDb, args: {
   reader: string;
   stepColumn: string;
   columns: { column: string; name: string; target: { table: 'metrics'; field: string } | { table: 'probe'; probe: string } | null }[];
-  computeEvents: (rows: { step: number; trainAcc: number; testAcc: number; entropy?: number }[]) => RunEvents;
 }): Promise<RunImportOutcome> {
   const qi = (s: string): string => `"${s.replace(/"/g, '""')}"`;
   const step = qi(args.stepColumn);
@@ -224,7 +223,7 @@ export async function importExternalRows(db: LibraryDb, args: {
   await db.transaction(statements);
   await db.con.run('DROP TABLE IF EXISTS ext_rows');
   const rows = await getMetrics(db, id);
-  const events = args.computeEvents(rows.map((r) => ({ step: r.step, trainAcc: r.train_acc, testAcc: r.test_acc, entropy: r.entropy[args.config.probe] })));
+  const events = eventsFromMetrics(args.config, rows);
   await updateRun(db, id, { events });
   return { id, sourceId: id, action: 'imported', message: `${id}: imported (${rows.length} steps)` };
 }

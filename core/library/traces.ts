@@ -1,4 +1,6 @@
+import { computeEvents, type RunEvents } from '../analysis/events.js';
 import type { RunTrace } from '../analysis/trace.js';
+import type { RunConfig } from '../schema/run-config.js';
 import type { ProbeName } from '../models/config.js';
 import type { MetricRow } from './metrics.js';
 import type { RunRecord } from './runs.js';
@@ -38,4 +40,12 @@ export function traceOfSeries(run: RunRecord, s: RunSeries): RunTrace {
   const trace: RunTrace = { id: run.id, task: c.task, arch: c.arch, condition: c.condition, seed: c.seed, budget: c.steps, step: s.step, trainAcc: s.trainAcc, testAcc: s.testAcc, entropy: s.entropy, weightNorm: s.weightNorm, fourier: null };
   traceBySeries.set(s, trace);
   return trace;
+}
+
+/** A run's events from its stored rows, by the rules in its config (docs/methods.md, "Events of a run"). */
+export function eventsFromMetrics(config: RunConfig, rows: MetricRow[]): RunEvents {
+  return computeEvents(
+    rows.map((r) => ({ step: r.step, trainAcc: r.train_acc, testAcc: r.test_acc, entropy: r.entropy[config.probe] })),
+    config,
+  );
 }

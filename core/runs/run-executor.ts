@@ -4,8 +4,9 @@ import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { RunConfig } from '../schema/run-config.js';
-import { computeEvents, type RunEvents } from '../analysis/events.js';
-import { Library, type MetricRow, type RunStatus } from '../library/library.js';
+import type { RunEvents } from '../analysis/events.js';
+import { eventsFromMetrics } from '../library/traces.js';
+import { Library, type RunStatus } from '../library/library.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import type { TrainResult, TrainTask, WorkerMessage } from './protocol.js';
 import { versions } from '../versions.js';
@@ -64,12 +65,6 @@ export function latestCheckpoint(dir: string): string | null {
   return files.length ? path.join(dir, files[files.length - 1]) : null;
 }
 
-export function eventsFromMetrics(config: RunConfig, rows: MetricRow[]): RunEvents {
-  return computeEvents(
-    rows.map((r) => ({ step: r.step, trainAcc: r.train_acc, testAcc: r.test_acc, entropy: r.entropy[config.probe] })),
-    config,
-  );
-}
 
 /**
  * The weight-norm trajectory a norm-matched run replays: that of its `mix` run, every step. The

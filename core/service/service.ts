@@ -1,6 +1,6 @@
 import type { Piscina } from 'piscina';
 import path from 'node:path';
-import type { CompareData, CompareOptions, ExportKind, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunListItem, RunRequest, UploadedFile } from '../api.js';
+import type { CompareData, CompareOptions, ExportKind, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunDetailOptions, RunListItem, RunRequest, UploadedFile } from '../api.js';
 import { API_METHODS, type ApiMethod } from '../api.js';
 import { describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configFromRequest } from './validate.js';
@@ -16,7 +16,7 @@ import { planRuns, resolveStudySpec } from '../study/spec.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
 import { reportStudy } from '../study/finish.js';
-import { executeRun } from '../runs/run-executor.js';
+import { executeRun, type RunOutcome } from '../runs/run-executor.js';
 import { pointFromRow } from './points.js';
 import { liveRunEvents } from './live-run.js';
 import { firstLine } from '../errors.js';
@@ -61,13 +61,15 @@ export class GrokscopeService implements GrokscopeApi {
     return Library.with(this.libraryDir, (lib) => lib.listRunsDetailed());
   }
 
-  async getRun(id: string): Promise<RunDetail> {
+  async getRun(id: string, options: RunDetailOptions = {}): Promise<RunDetail> {
     return Library.with(this.libraryDir, async (lib) => {
       const run = await lib.getRun(await lib.resolveRunId(id));
       const rows = await lib.getMetrics(run.id);
       return {
         id: run.id,
         status: run.status,
+        stepsDone: run.stepsDone,
+        error: run.error,
         backend: run.backend,
         backendNote: run.backendNote,
         origin: run.origin,
@@ -75,8 +77,8 @@ export class GrokscopeService implements GrokscopeApi {
         config: run.config as unknown as Record<string, unknown>,
         events: run.events as unknown as Record<string, number | null> | null,
         metrics: rows.map(pointFromRow),
-        spectra: await lib.getSpectra(run.id),
-        forecast: await this.forecastFor(lib, run, rows),
+        spectra: options.spectra === false ? [] : await lib.getSpectra(run.id),
+        forecast: options.forecast === false ? null : await this.forecastFor(lib, run, rows),
       };
     });
   }
@@ -143,24 +145,53 @@ export class GrokscopeService implements GrokscopeApi {
 
   async startRun(request: RunRequest): Promise<{ id: string }> {
     if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
-    return this.launch(configFromRequest(request), undefined);
+    return { id: await this.launch(configFromRequest(request), undefined).created };
   }
 
   async resumeRun(id: string): Promise<{ id: string }> {
+    const run = await this.resumable(id);
+    return { id: await this.launch(run.config, run.id).created };
+  }
+
+  /**
+   * Train a run to its end in this host's pool, with the same live events as startRun: the CLI's
+   * `run` (a full config, or a run to resume). Not on the transport: a config object is for
+   * in-process hosts. `signal` stops the run at its next step, with a checkpoint.
+   */
+  async train(request: { config: RunConfig } | { resume: string }, signal?: AbortSignal): Promise<RunOutcome> {
     if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
-    const run = await Library.with(this.libraryDir, async (lib) => lib.getRun(await lib.resolveRunId(id))).catch((err: Error) => {
+    const run = 'resume' in request ? await this.resumable(request.resume) : null;
+    const launched = this.launch(run ? run.config : (request as { config: RunConfig }).config, run?.id, signal);
+    await launched.created;
+    return launched.finished.catch((err: unknown) => {
+      throw new ApiError(firstLine(err));
+    });
+  }
+
+  /** A run that can be resumed here, or an ApiError saying why not. */
+  private async resumable(id: string): Promise<RunRecord> {
+    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    const run = await Library.with(this.libraryDir, async (lib) => lib.getRun(await lib.resolveRunId(id))).catch((err: unknown) => {
       throw new ApiError(firstLine(err));
     });
     if (this.active.has(run.id)) throw new ApiError(`run ${run.id} is already training`);
     if (run.status === 'completed') throw new ApiError(`run ${run.id} is completed: nothing to resume`);
     if (run.origin === 'external') throw new ApiError(`run ${run.id} was imported from another tool's logs: it has no checkpoints to resume from`);
-    return this.launch(run.config, run.id);
+    return run;
   }
 
-  /** Train a new run (config) or continue a stopped or failed one (resumeRunId), with live events. */
-  private async launch(config: RunConfig, resumeRunId: string | undefined): Promise<{ id: string }> {
+  /**
+   * Train a new run (config) or continue a stopped or failed one (resumeRunId), with live events.
+   * `created` settles once the run is in the library (or rejects with why it could not start);
+   * `finished` with its outcome. A caller that only awaits `created` learns the end from events.
+   */
+  private launch(config: RunConfig, resumeRunId: string | undefined, signal?: AbortSignal): { created: Promise<string>; finished: Promise<RunOutcome> } {
     const pool = this.pool!;
     const controller = new AbortController();
+    if (signal) {
+      if (signal.aborted) controller.abort();
+      else signal.addEventListener('abort', () => controller.abort(), { once: true });
+    }
     let resolveId!: (id: string) => void;
     let rejectId!: (e: Error) => void;
     const created = new Promise<string>((res, rej) => {
@@ -168,7 +199,7 @@ export class GrokscopeService implements GrokscopeApi {
       rejectId = rej;
     });
     let runId: string | null = null;
-    void executeRun({
+    const finished = executeRun({
       libraryDir: this.libraryDir,
       pool,
       ...(resumeRunId ? { resumeRunId } : { config }),
@@ -180,19 +211,24 @@ export class GrokscopeService implements GrokscopeApi {
         this.emit({ type: 'library-changed' });
       },
       onProgress: liveRunEvents(config, (e) => this.emit(e)),
-    })
-      .then((outcome) => {
+    }).then(
+      (outcome) => {
         this.active.delete(outcome.runId);
         this.emit({ type: 'run-finished', id: outcome.runId, status: outcome.status, error: outcome.error });
         this.emit({ type: 'library-changed' });
-      })
-      .catch((err: Error) => {
+        return outcome;
+      },
+      (err: unknown) => {
         if (runId) {
           this.active.delete(runId);
-          this.emit({ type: 'run-finished', id: runId, status: 'failed', error: err.message });
+          this.emit({ type: 'run-finished', id: runId, status: 'failed', error: firstLine(err) });
         } else rejectId(new ApiError(firstLine(err)));
-      });
-    return { id: await created };
+        throw err;
+      },
+    );
+    // startRun and resumeRun await only `created`; a failure after it is reported by the events.
+    finished.catch(() => undefined);
+    return { created, finished };
   }
 
   async tagRuns(ids: string[], add: string[], remove: string[]): Promise<void> {

@@ -32,7 +32,7 @@ const Uploaded = z.object({ name: z.string().min(1).max(255), base64: z.string()
 /** Argument schemas per method: what a transport accepts before anything runs. */
 export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   listRuns: z.tuple([]),
-  getRun: z.tuple([RunId]),
+  getRun: z.tuple([RunId, z.strictObject({ forecast: z.boolean().optional(), spectra: z.boolean().optional() }).optional()]),
   compare: z.tuple([z.array(RunId).min(1).max(2000), z.strictObject({ lines: z.boolean().optional(), columns: z.number().int().min(50).max(4000).optional() }).optional()]),
   startRun: z.tuple([RunRequestSchema]),
   resumeRun: z.tuple([RunId]),

@@ -1,6 +1,5 @@
 import type { RunConfig } from '../schema/run-config.js';
 import type { MetricRow, RunRecord } from '../library/library.js';
-import type { RunSeries } from '../library/series.js';
 import { PROBES, type ProbeName } from '../models/config.js';
 import { Rng } from '../rng.js';
 import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast } from '../analysis/forecast.js';

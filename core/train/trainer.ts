@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../schema/run-config.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
-import { probesFor, probeWidth, type ModelConfig, type ProbeName } from '../models/config.js';
+import { probesFor, probeWidth, type ModelConfig } from '../models/config.js';
 import { initParams, type HostParams } from '../models/init.js';
 import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from '../models/forward.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';

@@ -1,22 +1,22 @@
 import { Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { Library } from '../../core/library/library.js';
 import type { MetricPoint } from '../../core/api.js';
-import { pointFromRecord, pointFromRow } from '../../core/service/points.js';
+import { pointFromRecord } from '../../core/service/points.js';
 import { createTrainingPool } from '../../core/runs/pool.js';
-import { executeRun, type RunOutcome, type RunProgress } from '../../core/runs/run-executor.js';
+import type { RunOutcome } from '../../core/runs/run-executor.js';
+import { GrokscopeService } from '../../core/service/service.js';
+import { median } from '../../core/analysis/stats.js';
 import { PRESETS, type RunConfig } from '../../core/schema/run-config.js';
 import { BACKEND_CHOICES } from '../../core/schema/backend-choices.js';
 import { ARCHS } from '../../core/models/config.js';
-import { metricsToCsv } from '../../core/library/csv.js';
 import type { BenchResult, BenchTask } from '../../core/runs/protocol.js';
 import { UserError } from './errors.js';
 import { firstLine } from '../../core/errors.js';
 import { cmdStudy } from './study.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
-import { ProgressBar } from './progress.js';
+import { ProgressBar, type RunProgressEvent } from './progress.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
 
 interface CommonOpts {
@@ -34,12 +34,6 @@ function withCommon(cmd: Command): Command {
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function runJson(o: RunOutcome): Record<string, unknown> {
@@ -60,59 +54,62 @@ function finalJson({ step: _step, ...rest }: MetricPoint): Omit<MetricPoint, 'st
   return rest;
 }
 
-async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<number> {
-  const libraryDir = resolveLibraryDir(opts.library);
-  let config: RunConfig | undefined;
-  if (!opts.resume) {
-    config = buildRunConfig(opts);
+/**
+ * The CLI's run, list, show and export-csv go through GrokscopeService like the other hosts, so the
+ * live events, metric points and CSV columns are the ones the workbench shows. bench times the
+ * worker directly (nothing of the contract is in it); study, export, import and reproduce call the
+ * core functions the service calls, for what the contract does not carry (docs/decisions.md).
+ */
+async function withService<T>(opts: CommonOpts, workers: number, fn: (service: GrokscopeService) => Promise<T>): Promise<T> {
+  const pool = workers > 0 ? createTrainingPool(workers) : null;
+  try {
+    return await fn(new GrokscopeService(resolveLibraryDir(opts.library), pool));
+  } finally {
+    await pool?.destroy();
   }
-  const pool = createTrainingPool(1);
+}
+
+async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<number> {
+  const config = opts.resume ? undefined : buildRunConfig(opts);
   const abort = new AbortController();
-  let interrupts = 0;
   const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write('\nstopping after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
-      abort.abort();
-    } else process.exit(130);
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
+    abort.abort();
   };
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(config?.probe ?? 'resid.final');
-  let last: RunProgress | null = null;
+  let last: RunProgressEvent | null = null;
   try {
-    const outcome = await executeRun({
-      libraryDir,
-      pool,
-      config,
-      resumeRunId: opts.resume as string | undefined,
-      signal: abort.signal,
-      onProgress: (p) => {
-        last = p;
-        bar.update(p);
-      },
+    return await withService(opts, 1, async (service) => {
+      service.subscribe((e) => {
+        if (e.type !== 'run-progress') return;
+        last = e;
+        bar.update(e);
+      });
+      const outcome = await service.train(config ? { config } : { resume: String(opts.resume) }, abort.signal);
+      bar.finish(last);
+      if (opts.json) printJson(runJson(outcome));
+      else {
+        const e = outcome.events;
+        process.stdout.write(
+          `run ${outcome.runId}: ${outcome.status} after ${outcome.steps} steps on ${outcome.backend ?? '?'}` +
+            (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
+            '\n',
+        );
+        if (outcome.status === 'stopped') process.stdout.write(`resume with: grokscope run --resume ${outcome.runId}\n`);
+      }
+      if (outcome.status === 'failed') throw new UserError(`run ${outcome.runId} failed: ${outcome.error}`);
+      return outcome.status === 'stopped' ? 130 : 0;
     });
-    bar.finish(last);
-    if (opts.json) printJson(runJson(outcome));
-    else {
-      const e = outcome.events;
-      process.stdout.write(
-        `run ${outcome.runId}: ${outcome.status} after ${outcome.steps} steps on ${outcome.backend ?? '?'}` +
-          (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
-          '\n',
-      );
-      if (outcome.status === 'stopped') process.stdout.write(`resume with: grokscope run --resume ${outcome.runId}\n`);
-    }
-    if (outcome.status === 'failed') throw new UserError(`run ${outcome.runId} failed: ${outcome.error}`);
-    return outcome.status === 'stopped' ? 130 : 0;
   } finally {
     process.off('SIGINT', onSigint);
-    await pool.destroy();
   }
 }
 
 async function cmdList(opts: CommonOpts): Promise<number> {
-  const runs = await Library.with(resolveLibraryDir(opts.library), (lib) => lib.listRuns());
-  if (opts.json) printJson(runs);
+  const runs = await withService(opts, 0, (service) => service.listRuns());
+  if (opts.json) printJson(runs.map(({ id, task, arch, condition, seed, status, T_grok, T_cross }) => ({ id, task, arch, condition, seed, status, T_grok, T_cross })));
   else if (runs.length === 0) process.stdout.write('no runs\n');
   else {
     const rows = runs.map((r) => [r.id, r.task, r.arch, r.condition, String(r.seed), r.status, String(r.T_grok ?? '—'), String(r.T_cross ?? '—')]);
@@ -124,15 +121,13 @@ async function cmdList(opts: CommonOpts): Promise<number> {
 }
 
 async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
-  const { run, metrics } = await Library.with(resolveLibraryDir(opts.library), async (lib) => {
-    const id = await lib.resolveRunId(runArg);
-    return { run: await lib.getRun(id), metrics: await lib.getMetrics(id) };
-  });
+  const run = await withService(opts, 0, (service) => service.getRun(runArg, { forecast: false, spectra: false }));
+  const metrics = run.metrics;
   if (opts.json) {
-    printJson({ id: run.id, config: run.config, backend: run.backend, status: run.status, events: run.events, metrics: metrics.map(pointFromRow) });
+    printJson({ id: run.id, config: run.config, backend: run.backend, status: run.status, events: run.events, metrics });
     return 0;
   }
-  const c = run.config;
+  const c = run.config as unknown as RunConfig;
   const out = [
     `run        ${run.id}  (${run.status}, ${run.stepsDone}/${c.steps} steps)`,
     `task       ${c.task}${c.task === 's5' ? '' : ` p=${c.p}`}, train fraction ${c.trainFraction}, seed ${c.seed}`,
@@ -153,18 +148,15 @@ async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
 }
 
 async function cmdExportCsv(runArg: string, opts: CommonOpts & { output?: string }): Promise<number> {
-  const { id, metrics } = await Library.with(resolveLibraryDir(opts.library), async (lib) => {
-    const rid = await lib.resolveRunId(runArg);
-    return { id: rid, metrics: await lib.getMetrics(rid) };
-  });
-  const csv = metricsToCsv(metrics);
+  const file = await withService(opts, 0, (service) => service.exportRuns([runArg], 'csv'));
+  const csv = Buffer.from(file.base64, 'base64').toString('utf8');
   if (opts.output) {
     try {
       writeFileSync(opts.output, csv);
     } catch (err) {
       throw new UserError(`cannot write ${opts.output}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    process.stderr.write(`wrote ${metrics.length} rows of ${id} to ${opts.output}\n`);
+    process.stderr.write(`wrote ${csv.trimEnd().split('\n').length - 1} rows of ${file.name.replace(/\.csv$/, '')} to ${opts.output}\n`);
   } else process.stdout.write(csv);
   return 0;
 }

@@ -1,4 +1,7 @@
-import type { RunProgress } from '../../core/runs/run-executor.js';
+import type { LiveEvent } from '../../core/api.js';
+
+/** What the bar shows: the service's progress event of a run. */
+export type RunProgressEvent = Extract<LiveEvent, { type: 'run-progress' }>;
 
 /**
  * A one-line progress bar on stderr: step, losses, accuracies, H̃ of the run's probe, step rate
@@ -13,22 +16,20 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
-export function progressLine(p: RunProgress, probe: string, width = 24): string {
+export function progressLine(p: RunProgressEvent, probe: string, width = 24): string {
   const frac = p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : 0;
   const filled = Math.round(frac * width);
   const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
   const parts = [`${bar} ${String(p.step).padStart(String(p.totalSteps).length)}/${p.totalSteps}`];
   const r = p.latest;
   if (r) {
-    parts.push(`loss ${r.trainLoss.toFixed(3)}/${r.testLoss.toFixed(3)}`);
-    parts.push(`acc ${(r.trainAcc * 100).toFixed(1)}%/${(r.testAcc * 100).toFixed(1)}%`);
-    const h = r.probes[probe as keyof typeof r.probes]?.entropy;
+    parts.push(`loss ${r.train_loss.toFixed(3)}/${r.test_loss.toFixed(3)}`);
+    parts.push(`acc ${(r.train_acc * 100).toFixed(1)}%/${(r.test_acc * 100).toFixed(1)}%`);
+    const h = r.entropy[probe];
     if (h !== undefined) parts.push(`H̃ ${h.toFixed(3)}`);
   }
-  if (p.stepsPerSecond) {
-    parts.push(`${p.stepsPerSecond.toFixed(1)} step/s`);
-    parts.push(`ETA ${formatDuration((p.totalSteps - p.step) / p.stepsPerSecond)}`);
-  }
+  if (p.stepsPerSecond) parts.push(`${p.stepsPerSecond.toFixed(1)} step/s`);
+  if (p.etaSeconds !== null) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
   if (p.backend) parts.push(p.backend);
   return parts.join('  ');
 }
@@ -39,7 +40,7 @@ export class ProgressBar {
 
   constructor(private readonly probe: string, private readonly enabled = true) {}
 
-  update(p: RunProgress): void {
+  update(p: RunProgressEvent): void {
     if (!this.enabled) return;
     const now = Date.now();
     if (now - this.lastDraw < (this.tty ? 100 : 5000)) return;
@@ -49,7 +50,7 @@ export class ProgressBar {
     else process.stderr.write(`${line}\n`);
   }
 
-  finish(p: RunProgress | null): void {
+  finish(p: RunProgressEvent | null): void {
     if (!this.enabled) return;
     if (p) {
       const line = progressLine(p, this.probe);

@@ -53,7 +53,7 @@ export function connectApi(): GrokscopeApi {
   };
   return {
     listRuns: () => call('listRuns') as ReturnType<GrokscopeApi['listRuns']>,
-    getRun: (id) => call('getRun', id) as ReturnType<GrokscopeApi['getRun']>,
+    getRun: (id, options) => call('getRun', id, options) as ReturnType<GrokscopeApi['getRun']>,
     compare: (ids, options) => call('compare', ids, options) as ReturnType<GrokscopeApi['compare']>,
     startRun: (r) => call('startRun', r) as ReturnType<GrokscopeApi['startRun']>,
     resumeRun: (id) => call('resumeRun', id) as ReturnType<GrokscopeApi['resumeRun']>,
