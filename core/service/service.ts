@@ -5,13 +5,11 @@ import { API_METHODS, type ApiMethod } from '../api.js';
 import { describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configFromRequest } from './validate.js';
 import { exportFile, importFiles } from './files.js';
-import { Library, type MetricRow, type RunRecord } from '../library/library.js';
+import { Library, type RunRecord } from '../library/library.js';
 import type { TracedRunData } from '../study/analyze.js';
-import { traceOf, traceOfSeries } from '../library/traces.js';
+import { traceOfSeries } from '../library/traces.js';
 import { compareRuns } from './compare.js';
-import type { RunSeries } from '../library/series.js';
-import { SeriesCache } from '../library/series-cache.js';
-import { applyForecast, forecastModel, type ForecastModel } from '../analysis/live-forecast.js';
+import { RunReader } from './run-reader.js';
 import { planRuns, resolveStudySpec } from '../study/spec.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
@@ -31,10 +29,7 @@ export { ApiError, configFromRequest } from './validate.js';
 export class GrokscopeService implements GrokscopeApi {
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   private readonly active = new Map<string, AbortController>();
-  /** Typed series of finished runs between compares (library/series-cache.ts). */
-  private readonly seriesCache = new SeriesCache();
-  /** Live-forecast models by reference set (see forecastFor); null: no model from that set. */
-  private readonly forecastModels = new Map<string, ForecastModel | null>();
+  private readonly reader = new RunReader((id) => this.active.has(id));
   private readonly studies = new Map<string, AbortController>();
 
   constructor(
@@ -78,66 +73,16 @@ export class GrokscopeService implements GrokscopeApi {
         events: run.events as unknown as Record<string, number | null> | null,
         metrics: rows.map(pointFromRow),
         spectra: options.spectra === false ? [] : await lib.getSpectra(run.id),
-        forecast: options.forecast === false ? null : await this.forecastFor(lib, run, rows),
+        forecast: options.forecast === false ? null : await this.reader.forecastFor(lib, run, rows),
       };
     });
-  }
-
-  /** Reference: up to 20 other completed baseline runs with the same task, arch, p and width. */
-  private async forecastFor(lib: Library, run: RunRecord, rows: MetricRow[]): Promise<RunDetail['forecast']> {
-    const c = run.config;
-    const candidates = (await lib.listRunsDetailed()).filter((r) => r.id !== run.id && r.status === 'completed' && r.condition === 'baseline' && r.task === c.task && r.arch === c.arch);
-    const reference = (await lib.getRuns(candidates.reverse().map((r) => r.id)))
-      .filter((other) => {
-        const o = other.config;
-        return other.origin !== 'external' && o.p === c.p && o.dModel === c.dModel && o.dMlp === c.dMlp && o.trainFraction === c.trainFraction;
-      })
-      .slice(0, 20);
-    if (reference.length < 2) return null;
-    const rules = { memThreshold: c.memThreshold, grokThreshold: c.grokThreshold, crossPersistence: c.crossPersistence };
-    // The model depends on the reference runs only: fitted once per reference set, not on every
-    // refresh of a live run (one power-law fit per held-out reference seed).
-    const key = JSON.stringify([rules, c.probe, reference.map((r) => [r.id, r.updatedAt, r.stepsDone])]);
-    let model = this.forecastModels.get(key);
-    if (model === undefined) {
-      const series = await this.seriesOf(lib, reference, c.probe);
-      model = forecastModel(
-        reference.map((r) => traceOfSeries(r, series.get(r.id)!)),
-        rules,
-      );
-      if (this.forecastModels.size >= 32) this.forecastModels.delete(this.forecastModels.keys().next().value!);
-      this.forecastModels.set(key, model);
-    }
-    if (!model) return null;
-    const f = applyForecast(model, traceOf(run, rows, c.probe));
-    return { threshold: f.threshold, referenceRuns: f.referenceRuns, relError: f.relError, points: f.points };
-  }
-
-  /** Typed series of runs, from the cache where it holds them (finished runs), else the library. */
-  private async seriesOf(lib: Library, runs: RunRecord[], probe: string): Promise<Map<string, RunSeries>> {
-    const series = new Map<string, RunSeries>();
-    const missing = runs.filter((r) => {
-      const hit = this.seriesCache.get(r, probe);
-      if (hit) series.set(r.id, hit);
-      return !hit;
-    });
-    const read = await lib.getSeries(
-      missing.map((r) => r.id),
-      probe,
-    );
-    for (const r of missing) {
-      const s = read.get(r.id)!;
-      series.set(r.id, s);
-      if (!this.active.has(r.id)) this.seriesCache.set(r, probe, s);
-    }
-    return series;
   }
 
   async compare(ids: string[], options: CompareOptions = {}): Promise<CompareData> {
     const data: TracedRunData[] = [];
     await Library.with(this.libraryDir, async (lib) => {
       const runs = await lib.getRuns(await lib.resolveRunIds(ids));
-      const series = await this.seriesOf(lib, runs, runs[0].config.probe);
+      const series = await this.reader.seriesOf(lib, runs, runs[0].config.probe);
       for (const run of runs) data.push({ key: run.id, run, trace: traceOfSeries(run, series.get(run.id)!) });
     });
     return compareRuns(data, options);
