@@ -166,13 +166,13 @@ await Library.with(lib, async (l) => {
       const acc = 1 / (1 + Math.exp(-(step - onset) / 3000));
       return {
         step,
-        trainLoss: 1 / (1 + step / 500),
-        trainAcc: Math.min(1, step / 5000),
-        testLoss: 3 - 2.9 * acc,
-        testAcc: acc,
-        weightNorm: 40 - step / 5000,
-        tensorNorms: {},
-        probes: { 'resid.final': { entropy: 0.9 - 0.4 * acc, effRank: 10, top5Share: 0.5 } },
+        train_loss: 1 / (1 + step / 500),
+        train_acc: Math.min(1, step / 5000),
+        test_loss: 3 - 2.9 * acc,
+        test_acc: acc,
+        weight_norm: 40 - step / 5000,
+        tensor_norms: {},
+        probes: { 'resid.final': { entropy: 0.9 - 0.4 * acc, eff_rank: 10, top5_share: 0.5 } },
         fourier: null,
       };
     });

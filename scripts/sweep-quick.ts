@@ -22,10 +22,10 @@ for (const seed of seeds.length ? seeds : [0]) {
   for (;;) {
     if (trainer.step % config.evalEvery === 0) {
       const r = await trainer.evaluate(false);
-      series.push({ step: r.step, trainAcc: r.trainAcc, testAcc: r.testAcc, entropy: r.probes[config.probe]?.entropy });
-      line = `${r.step}: train ${r.trainAcc.toFixed(3)} test ${r.testAcc.toFixed(3)} H ${Object.entries(r.probes).map(([k, v]) => `${k}=${v!.entropy.toFixed(3)}`).join(' ')} wn ${r.weightNorm.toFixed(1)}`;
+      series.push({ step: r.step, train_acc: r.train_acc, test_acc: r.test_acc, entropy: r.probes[config.probe]?.entropy });
+      line = `${r.step}: train ${r.train_acc.toFixed(3)} test ${r.test_acc.toFixed(3)} H ${Object.entries(r.probes).map(([k, v]) => `${k}=${v!.entropy.toFixed(3)}`).join(' ')} wn ${r.weight_norm.toFixed(1)}`;
       if (r.step % (config.evalEvery * 25) === 0) console.error(line);
-      if (r.testAcc >= 0.99 && series.length > 5) break;
+      if (r.test_acc >= 0.99 && series.length > 5) break;
     }
     if (trainer.step >= config.steps) break;
     await trainer.trainStep();

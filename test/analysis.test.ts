@@ -22,13 +22,13 @@ function expectNearPlanted(h: number | null): void {
  */
 function planted(seed: number, tGrok: number, slope: number, lead = 1000, arch = 'transformer', edit = (p: EventSeriesPoint): EventSeriesPoint => p): RunTrace {
   const points: EventSeriesPoint[] = [];
-  const weightNorm = [];
+  const weight_norm = [];
   for (let step = 0; step <= tGrok + 2000; step += 50) {
     const h = Math.min(0.9, Math.max(0.3, 0.61 + slope * (tGrok - lead - step)));
-    points.push(edit({ step, trainAcc: step >= 100 ? 1 : 0.5, testAcc: step >= tGrok ? 1 : 0.1, entropy: h }));
-    weightNorm.push(step < 500 ? 10 + step / 50 : 20 - (step - 500) / 1000);
+    points.push(edit({ step, train_acc: step >= 100 ? 1 : 0.5, test_acc: step >= tGrok ? 1 : 0.1, entropy: h }));
+    weight_norm.push(step < 500 ? 10 + step / 50 : 20 - (step - 500) / 1000);
   }
-  return traceFromPoints({ id: `r${seed}`, task: 'mod-add', arch, condition: 'baseline', seed, budget: tGrok + 2000 }, points, weightNorm);
+  return traceFromPoints({ id: `r${seed}`, task: 'mod-add', arch, condition: 'baseline', seed, budget: tGrok + 2000 }, points, weight_norm);
 }
 
 const runs = [
@@ -101,7 +101,7 @@ describe('threshold estimation', () => {
   });
 
   it('ignores runs that never grok and refuses when nothing warns', () => {
-    const flat: RunTrace = { ...planted(0, 3000, 0.0002, 1000, 'transformer', (p) => ({ ...p, testAcc: 0, entropy: 0.95 })), id: 'flat' };
+    const flat: RunTrace = { ...planted(0, 3000, 0.0002, 1000, 'transformer', (p) => ({ ...p, test_acc: 0, entropy: 0.95 })), id: 'flat' };
     expect(bestThreshold([flat], rules)).toBeNull();
     expectNearPlanted(bestThreshold([...runs, flat], rules));
   });
@@ -109,7 +109,7 @@ describe('threshold estimation', () => {
 
 describe('power-law forecast', () => {
   it('takes at most MAX_PAIRS_PER_RUN pairs from a long run, evenly spaced from its first eligible evaluation', () => {
-    const points = Array.from({ length: 2001 }, (_, i) => ({ step: i * 5, trainAcc: 1, testAcc: i === 2000 ? 1 : 0, entropy: 0.9 - i * 0.0001 }));
+    const points = Array.from({ length: 2001 }, (_, i) => ({ step: i * 5, train_acc: 1, test_acc: i === 2000 ? 1 : 0, entropy: 0.9 - i * 0.0001 }));
     const long = traceFromPoints({ id: 'long', task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, budget: 10000 }, points);
     const pairs = forecastPairs([long], 0.61, rules);
     expect(pairs).toHaveLength(MAX_PAIRS_PER_RUN);
@@ -159,7 +159,7 @@ describe('phases and necessity', () => {
   });
 
   it('counts crossings and grokking per architecture', () => {
-    const mlp: RunTrace = { ...planted(9, 3000, 0.0002, 1000, 'mlp', (p) => ({ ...p, testAcc: 0.2 })), id: 'mlp' };
+    const mlp: RunTrace = { ...planted(9, 3000, 0.0002, 1000, 'mlp', (p) => ({ ...p, test_acc: 0.2 })), id: 'mlp' };
     const lateCross = { ...planted(8, 3000, 0.0002, -500), id: 'late' };
     const rows = necessityTable([...runs, lateCross, mlp], 0.61, rules);
     expect(rows).toEqual([

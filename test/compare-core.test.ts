@@ -23,8 +23,8 @@ describe('crossing steps from one profile per run', () => {
       const n = 1 + Math.floor(rng.uniform() * 60);
       const points = Array.from({ length: n }, (_, i) => ({
         step: i * 10,
-        trainAcc: 1,
-        testAcc: 0,
+        train_acc: 1,
+        test_acc: 0,
         // A random walk with missing values (undefined) and exact repeats of grid values.
         entropy: rng.uniform() < 0.1 ? undefined : rng.uniform() < 0.1 ? 0.5 : rng.uniform(),
       }));
@@ -50,15 +50,15 @@ function evals(seed: number, count: number, every: number, opts: { noProbeEvery?
   return Array.from({ length: count }, (_, i) => {
     const step = i * every;
     const acc = 1 / (1 + Math.exp(-(step - onset) / (every * 4)));
-    const probe = opts.noProbeEvery && i % opts.noProbeEvery === 3 ? {} : { 'resid.final': { entropy: 0.9 - 0.45 * acc + 0.02 * rng.uniform(), effRank: 5, top5Share: 0.5 } };
+    const probe = opts.noProbeEvery && i % opts.noProbeEvery === 3 ? {} : { 'resid.final': { entropy: 0.9 - 0.45 * acc + 0.02 * rng.uniform(), eff_rank: 5, top5_share: 0.5 } };
     return {
       step,
-      trainLoss: 1 / (1 + i),
-      trainAcc: Math.min(1, i / (count / 5)),
-      testLoss: 2 - acc,
-      testAcc: acc + 0.01 * rng.uniform(),
-      weightNorm: 30 + 5 * Math.sin(i / 9) + rng.uniform(),
-      tensorNorms: {},
+      train_loss: 1 / (1 + i),
+      train_acc: Math.min(1, i / (count / 5)),
+      test_loss: 2 - acc,
+      test_acc: acc + 0.01 * rng.uniform(),
+      weight_norm: 30 + 5 * Math.sin(i / 9) + rng.uniform(),
+      tensor_norms: {},
       probes: probe,
       fourier: null,
     };
@@ -117,9 +117,9 @@ describe('compare from typed series', () => {
       const r = rows.get(id)!;
       const s = series.get(id)!;
       expect(Array.from(s.step)).toEqual(r.map((m) => m.step));
-      expect(Array.from(s.testAcc)).toEqual(r.map((m) => m.test_acc));
-      expect(Array.from(s.trainAcc)).toEqual(r.map((m) => m.train_acc));
-      expect(Array.from(s.weightNorm)).toEqual(r.map((m) => m.weight_norm));
+      expect(Array.from(s.test_acc)).toEqual(r.map((m) => m.test_acc));
+      expect(Array.from(s.train_acc)).toEqual(r.map((m) => m.train_acc));
+      expect(Array.from(s.weight_norm)).toEqual(r.map((m) => m.weight_norm));
       expect(Array.from(s.entropy)).toEqual(r.map((m) => m.entropy['resid.final'] ?? NaN));
     }
     expect(series.get(ids[1])!.entropy.some(Number.isNaN)).toBe(true);
@@ -188,7 +188,7 @@ describe('compare from typed series', () => {
     const mlp = first.groups.find((g) => g.arch === 'mlp')!.runs[0];
     await Library.with(dir, async (lib) => {
       await lib.deleteEvalsFrom(mlp, 0);
-      await lib.appendEvals(mlp, evals(99, 300, 10).map((e) => ({ ...e, testAcc: 0.25 })));
+      await lib.appendEvals(mlp, evals(99, 300, 10).map((e) => ({ ...e, test_acc: 0.25 })));
     });
     const again = await service.compare(ids);
     const before = first.groups.find((g) => g.arch === 'mlp')!.test_acc;
@@ -201,7 +201,7 @@ describe('compare from typed series', () => {
 describe('series cache', () => {
   const series = (n: number): RunSeries => {
     const a = new Float64Array(n);
-    return { step: a, trainAcc: a, testAcc: a, weightNorm: a, entropy: a };
+    return { step: a, train_acc: a, test_acc: a, weight_norm: a, entropy: a };
   };
   const run = (id: string, status: RunRecord['status'], updatedAt = 't1'): RunRecord => ({ id, status, updatedAt, stepsDone: 10 }) as RunRecord;
 

@@ -4,7 +4,7 @@ import { CrossingDetector, computeEvents, crossingStep, type EventSeriesPoint } 
 const settings = { memThreshold: 0.99, grokThreshold: 0.95, entropyThreshold: 0.61, crossPersistence: 3 };
 
 function series(entropy: number[], test: number[], train: number[]): EventSeriesPoint[] {
-  return entropy.map((h, i) => ({ step: i * 100, entropy: h, testAcc: test[i], trainAcc: train[i] }));
+  return entropy.map((h, i) => ({ step: i * 100, entropy: h, test_acc: test[i], train_acc: train[i] }));
 }
 
 describe('events', () => {

@@ -112,7 +112,7 @@ describe('the trainer on wasm+openblas', () => {
       const acc: number[] = [];
       for (let i = 0; i < 50; i++) {
         losses.push(await t.trainLoss());
-        if (i % 10 === 0) acc.push((await t.evaluate(false)).trainAcc);
+        if (i % 10 === 0) acc.push((await t.evaluate(false)).train_acc);
         await t.trainStep();
       }
       t.dispose();

@@ -12,14 +12,14 @@ const require = createRequire(import.meta.url);
 function record(step: number, withSpectra = false): EvalRecord {
   return {
     step,
-    trainLoss: 1 / (step + 1),
-    trainAcc: Math.min(1, step / 100),
-    testLoss: 2 / (step + 1),
-    testAcc: step / 1000,
-    weightNorm: 10 + step,
-    tensorNorms: { embed: 1.5, W_U: 2.5 },
-    probes: { 'resid.final': { entropy: 0.9 - step / 1000, effRank: 12, top5Share: 0.4 }, embed: { entropy: 0.8, effRank: 10, top5Share: 0.5 } },
-    fourier: { topKShare: 0.3, gini: 0.2 },
+    train_loss: 1 / (step + 1),
+    train_acc: Math.min(1, step / 100),
+    test_loss: 2 / (step + 1),
+    test_acc: step / 1000,
+    weight_norm: 10 + step,
+    tensor_norms: { embed: 1.5, W_U: 2.5 },
+    probes: { 'resid.final': { entropy: 0.9 - step / 1000, eff_rank: 12, top5_share: 0.4 }, embed: { entropy: 0.8, eff_rank: 10, top5_share: 0.5 } },
+    fourier: { topk_share: 0.3, gini: 0.2 },
     ...(withSpectra ? { spectra: { 'resid.final': [3, 2, 1] } } : {}),
   };
 }
@@ -33,7 +33,7 @@ describe('run library', () => {
     const rand = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 10 ** ((seed % 9) - 5);
     const records = Array.from({ length: 60 }, (_, i) => {
       const r = record(i * 20, i % 10 === 0);
-      return { ...r, trainLoss: rand(), testLoss: rand(), weightNorm: rand(), probes: { 'resid.final': { entropy: rand(), effRank: rand(), top5Share: rand() } }, ...(r.spectra ? { spectra: { 'resid.final': [rand(), rand()] } } : {}) };
+      return { ...r, train_loss: rand(), test_loss: rand(), weight_norm: rand(), probes: { 'resid.final': { entropy: rand(), eff_rank: rand(), top5_share: rand() } }, ...(r.spectra ? { spectra: { 'resid.final': [rand(), rand()] } } : {}) };
     });
     const dir = lib();
     await Library.with(dir, async (l) => {
@@ -41,7 +41,7 @@ describe('run library', () => {
       await l.appendEvals(id, records);
       const rows = await l.getMetrics(id);
       expect(rows.map((r) => [r.train_loss, r.test_loss, r.weight_norm, r.entropy['resid.final'], r.eff_rank['resid.final'], r.top5_share['resid.final']])).toEqual(
-        records.map((r) => [r.trainLoss, r.testLoss, r.weightNorm, r.probes['resid.final'].entropy, r.probes['resid.final'].effRank, r.probes['resid.final'].top5Share]),
+        records.map((r) => [r.train_loss, r.test_loss, r.weight_norm, r.probes['resid.final'].entropy, r.probes['resid.final'].eff_rank, r.probes['resid.final'].top5_share]),
       );
       const spectra = await l.getSpectra(id);
       expect(spectra.map((s) => s.eigenvalues)).toEqual(records.filter((r) => r.spectra).map((r) => r.spectra!['resid.final']));

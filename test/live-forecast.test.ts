@@ -9,7 +9,7 @@ function planted(seed: number, tGrok: number, slope: number, until = tGrok + 200
   const points = [];
   for (let step = 0; step <= until; step += 50) {
     const h = Math.min(0.9, Math.max(0.3, 0.61 + slope * (tGrok - 1000 - step)));
-    points.push({ step, trainAcc: step >= 100 ? 1 : 0.5, testAcc: step >= tGrok ? 1 : 0.1, entropy: h });
+    points.push({ step, train_acc: step >= 100 ? 1 : 0.5, test_acc: step >= tGrok ? 1 : 0.1, entropy: h });
   }
   return traceFromPoints({ id: `r${seed}`, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: tGrok + 2000 }, points, points.map(() => 10));
 }

@@ -26,7 +26,7 @@ describe('service', () => {
     expect(lines[0].split(',')).toEqual(expect.arrayContaining(['step', 'test_acc', 'entropy.resid.final', 'eff_rank.embed', 'fourier_gini']));
     expect(lines).toHaveLength(1 + 4); // header and the fixture's four evaluations
     const col = lines[0].split(',').indexOf('test_acc');
-    expect(Number(lines[2].split(',')[col])).toBe(fixtureRecord(20).testAcc);
+    expect(Number(lines[2].split(',')[col])).toBe(fixtureRecord(20).test_acc);
     await expect(service().dispatch('exportRuns', [[id, id], 'csv'])).rejects.toThrow(/one run's metrics \(got 2 runs\)/);
     await expect(service().dispatch('exportRuns', [[id], 'xlsx'])).rejects.toThrow(/exportRuns: invalid arguments/);
   });
@@ -45,7 +45,7 @@ describe('service', () => {
     const acc = [0.1, 0.2, 0.5, 0.96, 0.99, 1];
     h.forEach((entropy, i) => {
       const step = i * 20;
-      const r = { ...fixtureRecord(step), testAcc: acc[i], probes: { 'resid.final': { entropy, effRank: 1, top5Share: 1 } } };
+      const r = { ...fixtureRecord(step), test_acc: acc[i], probes: { 'resid.final': { entropy, eff_rank: 1, top5_share: 1 } } };
       clock += i === 5 ? 300 : 100; // progress at most every 250 ms, the last report always
       onProgress({ runId: 'r', step, totalSteps: i === 5 ? step : 1000, stepsPerSecond: 10, latest: r, backend: 'wasm' });
     });

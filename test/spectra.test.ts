@@ -74,8 +74,8 @@ describe('spectral entropy', () => {
   it('matches the closed form for k equal eigenvalues out of d', () => {
     const s = spectralSummary([1, 1, 1, 0, 0, 0, 0, 0], 8);
     expect(s.entropy).toBeCloseTo(Math.log(3) / Math.log(8), 12);
-    expect(s.effRank).toBeCloseTo(3, 12);
-    expect(s.top5Share).toBeCloseTo(1, 12);
+    expect(s.eff_rank).toBeCloseTo(3, 12);
+    expect(s.top5_share).toBeCloseTo(1, 12);
   });
 
   it('clamps small negative eigenvalues from round-off to zero', () => {
@@ -83,7 +83,7 @@ describe('spectral entropy', () => {
   });
 
   it('gives the top-5 share of a known spectrum', () => {
-    expect(spectralSummary([6, 5, 4, 3, 2, 1, 1], 7).top5Share).toBeCloseTo(20 / 22, 12);
+    expect(spectralSummary([6, 5, 4, 3, 2, 1, 1], 7).top5_share).toBeCloseTo(20 / 22, 12);
   });
 });
 
@@ -98,7 +98,7 @@ describe('Fourier alignment', () => {
       e[a * d + 2 * j + 1] = Math.sin((2 * Math.PI * f * a) / p);
     });
     const fa = fourierAlignment(e, p, d, 3);
-    expect(fa.topKShare).toBeCloseTo(1, 9);
+    expect(fa.topk_share).toBeCloseTo(1, 9);
     const strongest = fa.power.map((v, i) => [v, i + 1]).sort((x, y) => y[0] - x[0]).slice(0, 3).map((x) => x[1]).sort((a, b) => a - b);
     expect(strongest).toEqual(freqs);
     expect(fa.gini).toBeGreaterThan(0.7);

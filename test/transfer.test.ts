@@ -26,7 +26,7 @@ async function snapshot(dir: string, id: string): Promise<unknown> {
       stepsDone: run.stepsDone,
       metrics: await l.getMetrics(id),
       spectra: await l.getSpectra(id),
-      tensorNorms: await l.getTensorNorms(id),
+      tensor_norms: await l.getTensorNorms(id),
       stepNorms: Array.from(await l.getStepNorms(id)),
     };
   });

@@ -51,7 +51,7 @@ async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Prom
       if (step % config.evalEvery === 0 || atEnd) {
         flushNorms();
         let record = await trainer.evaluate(step % config.spectrumEvery === 0 || atEnd);
-        solvedEvals = record.testAcc >= solved ? solvedEvals + 1 : 0;
+        solvedEvals = record.test_acc >= solved ? solvedEvals + 1 : 0;
         earlyStop = config.earlyStopEvals > 0 && solvedEvals >= config.earlyStopEvals && !atEnd;
         // The last evaluation of a run always carries the full spectra.
         if (earlyStop && !record.spectra) record = await trainer.evaluate(true);

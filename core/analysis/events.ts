@@ -5,8 +5,8 @@
  */
 export interface EventSeriesPoint {
   step: number;
-  trainAcc: number;
-  testAcc: number;
+  train_acc: number;
+  test_acc: number;
   /** H̃ of the probe that defines crossings; undefined where not measured. */
   entropy?: number;
 }
@@ -77,14 +77,14 @@ export function crossingStep(series: EventSeriesPoint[], threshold: number, pers
 }
 
 export function computeEvents(series: EventSeriesPoint[], s: EventSettings): RunEvents {
-  const T_mem = firstStep(series, (p) => p.trainAcc >= s.memThreshold);
-  const T_grok = firstStep(series, (p) => p.testAcc >= s.grokThreshold);
+  const T_mem = firstStep(series, (p) => p.train_acc >= s.memThreshold);
+  const T_grok = firstStep(series, (p) => p.test_acc >= s.grokThreshold);
   const T_cross = crossingStep(series, s.entropyThreshold, s.crossPersistence);
   return {
     T_mem,
     T_grok,
-    T_grok_50: firstStep(series, (p) => p.testAcc >= 0.5),
-    T_grok_99: firstStep(series, (p) => p.testAcc >= 0.99),
+    T_grok_50: firstStep(series, (p) => p.test_acc >= 0.5),
+    T_grok_99: firstStep(series, (p) => p.test_acc >= 0.99),
     T_cross,
     lead: T_grok !== null && T_cross !== null ? T_grok - T_cross : null,
   };

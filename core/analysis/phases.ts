@@ -27,9 +27,9 @@ export function phaseCheck(trace: RunTrace, window = 5): PhaseCheck {
   // Evaluations where H̃ was measured.
   const at: number[] = [];
   for (let i = 0; i < trace.entropy.length; i++) if (!Number.isNaN(trace.entropy[i])) at.push(i);
-  if (at.length < 3 || trace.weightNorm.length !== trace.step.length) return { expansionEnd: null, steepestCollapse: null, twoPhases: false };
+  if (at.length < 3 || trace.weight_norm.length !== trace.step.length) return { expansionEnd: null, steepestCollapse: null, twoPhases: false };
   let maxI = 0;
-  for (let i = 1; i < trace.weightNorm.length; i++) if (trace.weightNorm[i] > trace.weightNorm[maxI]) maxI = i;
+  for (let i = 1; i < trace.weight_norm.length; i++) if (trace.weight_norm[i] > trace.weight_norm[maxI]) maxI = i;
   const stepAt = (k: number): number => trace.step[at[k]];
   const h = smooth(at.map((i) => trace.entropy[i]), window);
   let steepest = 1;

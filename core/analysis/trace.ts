@@ -17,11 +17,11 @@ export interface RunTrace {
   /** Training budget in steps (a run that did not grok was watched this long). */
   budget: number;
   step: ArrayLike<number>;
-  trainAcc: ArrayLike<number>;
-  testAcc: ArrayLike<number>;
+  train_acc: ArrayLike<number>;
+  test_acc: ArrayLike<number>;
   /** H̃ of the probe that defines crossings; NaN where it was not measured. */
   entropy: ArrayLike<number>;
-  weightNorm: ArrayLike<number>;
+  weight_norm: ArrayLike<number>;
   /** Fourier top-k share per evaluation (cyclic tasks), else null. */
   fourier: ArrayLike<number> | null;
 }
@@ -32,16 +32,16 @@ export type TraceIdentity = Pick<RunTrace, 'id' | 'task' | 'arch' | 'condition' 
 export function traceFromPoints(
   identity: TraceIdentity,
   points: readonly EventSeriesPoint[],
-  weightNorm: ArrayLike<number> = new Float64Array(points.length).fill(NaN),
+  weight_norm: ArrayLike<number> = new Float64Array(points.length).fill(NaN),
   fourier: ArrayLike<number> | null = null,
 ): RunTrace {
   return {
     ...identity,
     step: Float64Array.from(points, (p) => p.step),
-    trainAcc: Float64Array.from(points, (p) => p.trainAcc),
-    testAcc: Float64Array.from(points, (p) => p.testAcc),
+    train_acc: Float64Array.from(points, (p) => p.train_acc),
+    test_acc: Float64Array.from(points, (p) => p.test_acc),
     entropy: Float64Array.from(points, (p) => p.entropy ?? NaN),
-    weightNorm,
+    weight_norm,
     fourier,
   };
 }
@@ -87,11 +87,11 @@ function memo(m: Map<number, number | null>, key: number, compute: () => number 
 }
 
 export function tMem(trace: RunTrace, rules: EventRules): number | null {
-  return memo(cacheOf(trace).mem, rules.memThreshold, () => firstReaching(trace.step, trace.trainAcc, rules.memThreshold));
+  return memo(cacheOf(trace).mem, rules.memThreshold, () => firstReaching(trace.step, trace.train_acc, rules.memThreshold));
 }
 
 export function tGrok(trace: RunTrace, rules: EventRules): number | null {
-  return memo(cacheOf(trace).grok, rules.grokThreshold, () => firstReaching(trace.step, trace.testAcc, rules.grokThreshold));
+  return memo(cacheOf(trace).grok, rules.grokThreshold, () => firstReaching(trace.step, trace.test_acc, rules.grokThreshold));
 }
 
 export function tCross(trace: RunTrace, threshold: number, rules: EventRules): number | null {

@@ -33,10 +33,10 @@ export async function appendEvals(db: LibraryDb, id: string, records: EvalRecord
   const rid = str(id);
   for (const r of records) {
     metrics.push(
-      `(${rid}, ${r.step}, ${num(r.trainLoss)}, ${num(r.trainAcc)}, ${num(r.testLoss)}, ${num(r.testAcc)}, ${num(r.weightNorm)}, ${num(r.fourier?.topKShare)}, ${num(r.fourier?.gini)})`,
+      `(${rid}, ${r.step}, ${num(r.train_loss)}, ${num(r.train_acc)}, ${num(r.test_loss)}, ${num(r.test_acc)}, ${num(r.weight_norm)}, ${num(r.fourier?.topk_share)}, ${num(r.fourier?.gini)})`,
     );
-    for (const [probe, s] of Object.entries(r.probes)) probes.push(`(${rid}, ${r.step}, ${str(probe)}, ${num(s!.entropy)}, ${num(s!.effRank)}, ${num(s!.top5Share)})`);
-    for (const [tensor, n] of Object.entries(r.tensorNorms)) norms.push(`(${rid}, ${r.step}, ${str(tensor)}, ${num(n)})`);
+    for (const [probe, s] of Object.entries(r.probes)) probes.push(`(${rid}, ${r.step}, ${str(probe)}, ${num(s!.entropy)}, ${num(s!.eff_rank)}, ${num(s!.top5_share)})`);
+    for (const [tensor, n] of Object.entries(r.tensor_norms)) norms.push(`(${rid}, ${r.step}, ${str(tensor)}, ${num(n)})`);
     for (const [probe, eig] of Object.entries(r.spectra ?? {})) spectra.push(`(${rid}, ${r.step}, ${str(probe)}, ${doubleList(eig!)})`);
   }
   const statements: string[] = [];

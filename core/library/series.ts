@@ -13,9 +13,9 @@ import { str } from './sql.js';
  */
 export interface RunSeries {
   step: Float64Array;
-  trainAcc: Float64Array;
-  testAcc: Float64Array;
-  weightNorm: Float64Array;
+  train_acc: Float64Array;
+  test_acc: Float64Array;
+  weight_norm: Float64Array;
   /** H̃ of the probe asked for; NaN where it was not measured. */
   entropy: Float64Array;
 }
@@ -90,10 +90,10 @@ export async function readRunSeries(con: DuckDBConnection, ids: string[], probe:
     const m = metrics.get(id);
     if (!m) {
       const empty = new Float64Array(0);
-      out.set(id, { step: empty, trainAcc: empty, testAcc: empty, weightNorm: empty, entropy: empty });
+      out.set(id, { step: empty, train_acc: empty, test_acc: empty, weight_norm: empty, entropy: empty });
       continue;
     }
-    const [step, trainAcc, testAcc, weightNorm] = sortByStep(m);
+    const [step, train_acc, test_acc, weight_norm] = sortByStep(m);
     // Align the probe's entropy to the metric steps (both sorted): NaN where the probe has no row.
     const entropy = new Float64Array(step.length).fill(NaN);
     const p = probes.get(id);
@@ -105,7 +105,7 @@ export async function readRunSeries(con: DuckDBConnection, ids: string[], probe:
         else i++;
       }
     }
-    out.set(id, { step, trainAcc, testAcc, weightNorm, entropy });
+    out.set(id, { step, train_acc, test_acc, weight_norm, entropy });
   }
   return out;
 }

@@ -17,10 +17,10 @@ export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTr
     seed: c.seed,
     budget: c.steps,
     step: Float64Array.from(m, (r) => r.step),
-    trainAcc: Float64Array.from(m, (r) => r.train_acc),
-    testAcc: Float64Array.from(m, (r) => r.test_acc),
+    train_acc: Float64Array.from(m, (r) => r.train_acc),
+    test_acc: Float64Array.from(m, (r) => r.test_acc),
     entropy: Float64Array.from(m, (r) => r.entropy[probe] ?? NaN),
-    weightNorm: Float64Array.from(m, (r) => r.weight_norm),
+    weight_norm: Float64Array.from(m, (r) => r.weight_norm),
     fourier: m.every((r) => r.fourier_topk_share !== null) ? Float64Array.from(m, (r) => r.fourier_topk_share!) : null,
   };
 }
@@ -37,7 +37,7 @@ export function traceOfSeries(run: RunRecord, s: RunSeries): RunTrace {
   if (hit && hit.id === run.id) return hit;
   const c = run.config;
   // Fourier shares are not read into series (no view that uses series shows them).
-  const trace: RunTrace = { id: run.id, task: c.task, arch: c.arch, condition: c.condition, seed: c.seed, budget: c.steps, step: s.step, trainAcc: s.trainAcc, testAcc: s.testAcc, entropy: s.entropy, weightNorm: s.weightNorm, fourier: null };
+  const trace: RunTrace = { id: run.id, task: c.task, arch: c.arch, condition: c.condition, seed: c.seed, budget: c.steps, step: s.step, train_acc: s.train_acc, test_acc: s.test_acc, entropy: s.entropy, weight_norm: s.weight_norm, fourier: null };
   traceBySeries.set(s, trace);
   return trace;
 }
@@ -45,7 +45,7 @@ export function traceOfSeries(run: RunRecord, s: RunSeries): RunTrace {
 /** A run's events from its stored rows, by the rules in its config (docs/methods.md, "Events of a run"). */
 export function eventsFromMetrics(config: RunConfig, rows: MetricRow[]): RunEvents {
   return computeEvents(
-    rows.map((r) => ({ step: r.step, trainAcc: r.train_acc, testAcc: r.test_acc, entropy: r.entropy[config.probe] })),
+    rows.map((r) => ({ step: r.step, train_acc: r.train_acc, test_acc: r.test_acc, entropy: r.entropy[config.probe] })),
     config,
   );
 }

@@ -4,15 +4,15 @@ import type { SpectralSummary } from '../spectra/entropy.js';
 /** What one evaluation measures (docs/methods.md, "Evaluations"). */
 export interface EvalRecord {
   step: number;
-  trainLoss: number;
-  trainAcc: number;
-  testLoss: number;
-  testAcc: number;
-  weightNorm: number;
-  tensorNorms: Record<string, number>;
+  train_loss: number;
+  train_acc: number;
+  test_loss: number;
+  test_acc: number;
+  weight_norm: number;
+  tensor_norms: Record<string, number>;
   probes: Partial<Record<ProbeName, SpectralSummary>>;
   /** Cyclic tasks only. */
-  fourier: { topKShare: number; gini: number } | null;
+  fourier: { topk_share: number; gini: number } | null;
   /** Full eigenvalue spectra (descending), present every `spectrumEvery` steps. */
   spectra?: Partial<Record<ProbeName, number[]>>;
 }

@@ -54,10 +54,10 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
       const cols = runs.map((d) => d.trace);
       const steps = stepGrid(cols.map((c) => c.step));
       const full = [
-        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.testAcc }))),
-        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.trainAcc }))),
+        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.test_acc }))),
+        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.train_acc }))),
         bandOf(steps, cols.map((c) => ({ step: c.step, values: c.entropy }))),
-        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.weightNorm }))),
+        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.weight_norm }))),
       ];
       const shown = decimateBands(steps, full);
       const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
@@ -66,9 +66,9 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
         group.lines = runs.map((d, i): RunLine => ({
           id: d.run.id,
           seed: d.run.config.seed,
-          test_acc: pairs(cols[i].step, cols[i].testAcc),
+          test_acc: pairs(cols[i].step, cols[i].test_acc),
           entropy: pairs(cols[i].step, cols[i].entropy),
-          weight_norm: pairs(cols[i].step, cols[i].weightNorm),
+          weight_norm: pairs(cols[i].step, cols[i].weight_norm),
         }));
       }
       groups.push(group);

@@ -18,7 +18,7 @@ export function liveRunEvents(config: RunConfig, emit: (e: LiveEvent) => void, n
   const crossing = new CrossingDetector(config.entropyThreshold, config.crossPersistence);
   return (p) => {
     const r = p.latest;
-    if (r && !grokked && r.testAcc >= config.grokThreshold) {
+    if (r && !grokked && r.test_acc >= config.grokThreshold) {
       grokked = true;
       emit({ type: 'run-grokked', id: p.runId, step: r.step });
     }

@@ -10,11 +10,11 @@ import type { EvalRecord } from '../schema/eval-record.js';
 export function pointFromRecord(r: EvalRecord): MetricPoint {
   return {
     step: r.step,
-    train_acc: r.trainAcc,
-    test_acc: r.testAcc,
-    train_loss: r.trainLoss,
-    test_loss: r.testLoss,
-    weight_norm: r.weightNorm,
+    train_acc: r.train_acc,
+    test_acc: r.test_acc,
+    train_loss: r.train_loss,
+    test_loss: r.test_loss,
+    weight_norm: r.weight_norm,
     entropy: Object.fromEntries(Object.entries(r.probes).map(([probe, s]) => [probe, s!.entropy])),
   };
 }

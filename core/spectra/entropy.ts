@@ -6,16 +6,16 @@ export interface SpectralSummary {
   /** Normalised spectral entropy H̃ ∈ [0, 1]. */
   entropy: number;
   /** Effective rank exp(H). */
-  effRank: number;
+  eff_rank: number;
   /** Share of the total variance in the five largest eigenvalues. */
-  top5Share: number;
+  top5_share: number;
 }
 
 export function spectralSummary(eigenvalues: ArrayLike<number>, width: number): SpectralSummary {
   if (width < 2) throw new Error(`normalised entropy needs width ≥ 2 (got ${width})`);
   const lambdas = Array.from(eigenvalues, (v) => (v > 0 ? v : 0)).sort((a, b) => b - a);
   const total = lambdas.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) return { entropy: 0, effRank: 1, top5Share: 1 };
+  if (!(total > 0)) return { entropy: 0, eff_rank: 1, top5_share: 1 };
   let h = 0;
   for (const l of lambdas) {
     if (l <= 0) continue;
@@ -23,5 +23,5 @@ export function spectralSummary(eigenvalues: ArrayLike<number>, width: number): 
     h -= p * Math.log(p);
   }
   const top5 = lambdas.slice(0, 5).reduce((a, b) => a + b, 0);
-  return { entropy: h / Math.log(width), effRank: Math.exp(h), top5Share: top5 / total };
+  return { entropy: h / Math.log(width), eff_rank: Math.exp(h), top5_share: top5 / total };
 }

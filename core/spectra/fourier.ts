@@ -2,11 +2,11 @@
  * Fourier alignment of a cyclic task's embedding (docs/methods.md, "Fourier alignment"; claim C8). Our definition: centre the
  * p × d token embedding over tokens, take the DFT over Z/pZ per channel, and sum the power of each
  * non-constant frequency f = 1..⌊p/2⌋ (f and p − f together, i.e. its cosine and sine parts).
- * `topKShare` is the share of that power in the k strongest frequencies; `gini` is the Gini
+ * `topk_share` is the share of that power in the k strongest frequencies; `gini` is the Gini
  * coefficient of the per-frequency powers (0 = spread evenly, → 1 = concentrated on one).
  */
 export interface FourierAlignment {
-  topKShare: number;
+  topk_share: number;
   gini: number;
   /** Power per frequency f = 1..⌊p/2⌋ (index f − 1). */
   power: number[];
@@ -50,5 +50,5 @@ export function fourierAlignment(embedding: ArrayLike<number>, p: number, d: num
   const power = frequencyPower(embedding, p, d);
   const total = power.reduce((a, b) => a + b, 0);
   const top = [...power].sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0);
-  return { topKShare: total > 0 ? top / total : 0, gini: gini(power), power };
+  return { topk_share: total > 0 ? top / total : 0, gini: gini(power), power };
 }

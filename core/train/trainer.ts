@@ -341,20 +341,20 @@ export class Trainer {
       for (let i = 0; i < idx.length; i++) s += values[idx[i]];
       return idx.length ? s / idx.length : NaN;
     };
-    const tensorNorms: Record<string, number> = {};
+    const tensor_norms: Record<string, number> = {};
     let total = 0;
     this.names.forEach((n, i) => {
-      tensorNorms[n] = Math.sqrt(read.norms[i]);
+      tensor_norms[n] = Math.sqrt(read.norms[i]);
       total += read.norms[i];
     });
     const record: EvalRecord = {
       step: this.stepCount,
-      trainLoss: mean(read.loss, dataset.trainIndices),
-      trainAcc: mean(read.correct, dataset.trainIndices),
-      testLoss: mean(read.loss, dataset.testIndices),
-      testAcc: mean(read.correct, dataset.testIndices),
-      weightNorm: Math.sqrt(total),
-      tensorNorms,
+      train_loss: mean(read.loss, dataset.trainIndices),
+      train_acc: mean(read.correct, dataset.trainIndices),
+      test_loss: mean(read.loss, dataset.testIndices),
+      test_acc: mean(read.correct, dataset.testIndices),
+      weight_norm: Math.sqrt(total),
+      tensor_norms,
       probes: {},
       fourier: null,
     };
@@ -367,7 +367,7 @@ export class Trainer {
     });
     if (read.embed) {
       const f = fourierAlignment(read.embed, dataset.task.order, model.dModel, config.fourierK);
-      record.fourier = { topKShare: f.topKShare, gini: f.gini };
+      record.fourier = { topk_share: f.topk_share, gini: f.gini };
     }
     return record;
   }

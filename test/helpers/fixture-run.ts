@@ -7,17 +7,17 @@ export function fixtureRecord(step: number, salt = 0, withSpectra = false): Eval
   const x = step + salt;
   return {
     step,
-    trainLoss: 1 / (x + 1.1),
-    trainAcc: Math.min(1, x / 97),
-    testLoss: 2 / (x + 1.3),
-    testAcc: Math.min(1, x / 1013),
-    weightNorm: 10 + Math.sqrt(x + 0.7),
-    tensorNorms: { embed: 1.5 + x / 7, W_U: 2.5 - x / 11 },
+    train_loss: 1 / (x + 1.1),
+    train_acc: Math.min(1, x / 97),
+    test_loss: 2 / (x + 1.3),
+    test_acc: Math.min(1, x / 1013),
+    weight_norm: 10 + Math.sqrt(x + 0.7),
+    tensor_norms: { embed: 1.5 + x / 7, W_U: 2.5 - x / 11 },
     probes: {
-      'resid.final': { entropy: 0.9 - x / 1777, effRank: 12.25, top5Share: 0.4 + x / 3001 },
-      embed: { entropy: 0.8, effRank: 10 + x / 13, top5Share: 0.5 },
+      'resid.final': { entropy: 0.9 - x / 1777, eff_rank: 12.25, top5_share: 0.4 + x / 3001 },
+      embed: { entropy: 0.8, eff_rank: 10 + x / 13, top5_share: 0.5 },
     },
-    fourier: { topKShare: 0.3 + x / 5003, gini: 0.2 },
+    fourier: { topk_share: 0.3 + x / 5003, gini: 0.2 },
     ...(withSpectra ? { spectra: { 'resid.final': [3 + x / 17, 2, 1e-9, 0.1 + 0.2] } } : {}),
   };
 }
