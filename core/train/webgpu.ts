@@ -106,20 +106,38 @@ export function describeAdapter(p: AdapterProbe): string {
 }
 
 /**
- * Makes tfjs's `webgpu` backend available in this thread: the probe must have found an adapter.
- * tfjs-backend-webgpu registers itself at import time only where `navigator.gpu` exists, so the
- * Dawn instance is installed there first (Node 20 has no navigator of its own).
+ * Dawn's GPU object, held for the thread's whole life and installed once. Before, every backend
+ * selection installed a fresh one and dropped the previous to the garbage collector while tfjs's
+ * device, made from it, was still in use. We suspect that in the processes that died on their
+ * second or third model ("Fatal glibc error: pthread_mutex_lock … assertion failed" on an H200;
+ * once here, test/webgpu.test.ts on llvmpipe under load) but could not reproduce the crash either
+ * way (scratch runs of 12 models with forced GC passed both ways); one instance is right anyway.
  */
-export async function installWebGpu(): Promise<void> {
-  const entry = webgpuEntry();
-  if (entry instanceof Error) throw entry;
-  const { create, globals } = (await import(pathToFileURL(entry).href)) as {
-    create: (flags: string[]) => unknown;
-    globals: Record<string, unknown>;
-  };
-  Object.assign(globalThis, globals);
-  const g = globalThis as unknown as { navigator?: Record<string, unknown> };
-  if (!g.navigator) g.navigator = {};
-  Object.defineProperty(g.navigator, 'gpu', { value: create([]), configurable: true });
-  await import('@tensorflow/tfjs-backend-webgpu');
+let dawnGpu: unknown = null;
+let installing: Promise<void> | null = null;
+
+/**
+ * Makes tfjs's `webgpu` backend available in this thread, once: the probe must have found an
+ * adapter. tfjs-backend-webgpu registers itself at import time only where `navigator.gpu` exists,
+ * so the Dawn instance is installed there first (Node 20 has no navigator of its own).
+ */
+export function installWebGpu(): Promise<void> {
+  installing ??= (async () => {
+    const entry = webgpuEntry();
+    if (entry instanceof Error) throw entry;
+    const { create, globals } = (await import(pathToFileURL(entry).href)) as {
+      create: (flags: string[]) => unknown;
+      globals: Record<string, unknown>;
+    };
+    Object.assign(globalThis, globals);
+    const g = globalThis as unknown as { navigator?: Record<string, unknown> };
+    if (!g.navigator) g.navigator = {};
+    dawnGpu = create([]);
+    Object.defineProperty(g.navigator, 'gpu', { value: dawnGpu, configurable: true });
+    await import('@tensorflow/tfjs-backend-webgpu');
+  })().catch((err: unknown) => {
+    installing = null;
+    throw err;
+  });
+  return installing;
 }
