@@ -21,14 +21,41 @@ export interface ServeOptions {
   staticDir: string;
   port?: number;
   token?: string;
+  /** Largest message accepted (default MAX_MESSAGE_BYTES); tests set a small one. */
+  maxMessageBytes?: number;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
   token: string;
+  /** What the server did to protect itself (tests, diagnostics). */
+  stats: ServerStats;
   close(): Promise<void>;
 }
+
+export interface ServerStats {
+  clients: number;
+  /** Live events not sent to a client that had EVENT_BUFFER_BYTES waiting unread. */
+  droppedEvents: number;
+  /** Clients disconnected because MAX_BUFFERED_BYTES of replies waited unread. */
+  closedSlowClients: number;
+  /** Requests refused because MAX_IN_FLIGHT of the same client's were still running. */
+  refusedBusy: number;
+  /** Socket and protocol errors (oversized frames, resets, bad frames) survived. */
+  socketErrors: number;
+  /** Most bytes ever waiting unread for one client. */
+  maxBuffered: number;
+}
+
+/** One message at most (an import of 64 MiB of files arrives as base64 in one call). */
+export const MAX_MESSAGE_BYTES = 96 * 2 ** 20;
+/** Unread bytes past which a client stops getting live events. */
+export const EVENT_BUFFER_BYTES = 4 * 2 ** 20;
+/** Unread bytes past which a client is disconnected (a reply larger than this still goes out whole). */
+export const MAX_BUFFERED_BYTES = 256 * 2 ** 20;
+/** Requests of one client running at once; more are answered at once with an error. */
+export const MAX_IN_FLIGHT = 32;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -87,8 +114,14 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     res.end(readFileSync(file));
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 2 ** 20 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES });
+  const stats: ServerStats = { clients: 0, droppedEvents: 0, closedSlowClients: 0, refusedBusy: 0, socketErrors: 0, maxBuffered: 0 };
   server.on('upgrade', (req, socket, head) => {
+    // A client that resets mid-handshake must not become an unhandled 'error'.
+    socket.on('error', () => {
+      stats.socketErrors++;
+      socket.destroy();
+    });
     const origin = req.headers.origin;
     // Browsers send Origin: refuse pages from elsewhere even if they learnt the token.
     const hostOk = origin === undefined || /^http:\/\/(127\.0\.0\.1|localhost):\d+$/.test(origin);
@@ -100,24 +133,63 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   wss.on('connection', (ws: WebSocket) => {
+    stats.clients++;
+    let inFlight = 0;
+    /** Replies are never dropped; a client that lets them pile up past the limit is disconnected. */
+    const reply = (message: unknown): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify(message));
+      stats.maxBuffered = Math.max(stats.maxBuffered, ws.bufferedAmount);
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        stats.closedSlowClients++;
+        ws.terminate();
+      }
+    };
     const unsubscribe = opts.service.subscribe((event) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event }));
+      if (ws.readyState !== ws.OPEN) return;
+      // Live events are redrawn by the next one: a client that does not read loses them, not us.
+      if (ws.bufferedAmount > EVENT_BUFFER_BYTES) {
+        stats.droppedEvents++;
+        return;
+      }
+      reply({ event });
     });
-    ws.on('close', unsubscribe);
+    ws.on('close', () => {
+      stats.clients--;
+      unsubscribe();
+    });
+    // Oversized frames, bad UTF-8, protocol violations, resets: `ws` closes the socket and reports
+    // here; without a listener the 'error' event would take the whole server (and its runs) down.
+    ws.on('error', () => {
+      stats.socketErrors++;
+      ws.terminate();
+    });
     ws.on('message', async (raw) => {
       let msg: { id?: unknown; method?: unknown; args?: unknown };
       try {
         msg = JSON.parse(String(raw));
       } catch {
-        ws.send(JSON.stringify({ id: null, error: 'message is not JSON' }));
+        reply({ id: null, error: 'message is not JSON' });
+        return;
+      }
+      if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+        reply({ id: null, error: 'a message is a JSON object {id, method, args}' });
         return;
       }
       const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? msg.id : null;
+      if (inFlight >= MAX_IN_FLIGHT) {
+        stats.refusedBusy++;
+        reply({ id, error: `too many requests in flight (${MAX_IN_FLIGHT}); wait for answers before sending more` });
+        return;
+      }
+      inFlight++;
       try {
         const result = await opts.service.dispatch(String(msg.method), msg.args ?? []);
-        ws.send(JSON.stringify({ id, result: result ?? null }));
+        reply({ id, result: result ?? null });
       } catch (err) {
-        ws.send(JSON.stringify({ id, error: firstLine(err) }));
+        reply({ id, error: firstLine(err) });
+      } finally {
+        inFlight--;
       }
     });
   });
@@ -131,6 +203,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
+    stats,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();
