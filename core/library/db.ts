@@ -44,8 +44,38 @@ const SCHEMA = [
 /** Tables with rows per run and step (all but the run record and per-step norms). */
 export const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra', 'external_metrics'];
 
-function isLockError(err: unknown): boolean {
-  return err instanceof Error && /lock/i.test(err.message);
+/**
+ * DuckDB's own words for a file another process holds ("Could not set lock on file …: Conflicting
+ * lock is held in …"); nothing else is lock contention. A looser /lock/ matched "block" in
+ * DuckDB's corruption message and sent users looking for a process that did not exist.
+ */
+export function isLockError(err: unknown): boolean {
+  return err instanceof Error && /Could not set lock on file|Conflicting lock is held/i.test(err.message);
+}
+
+/** DuckDB's messages for a damaged or foreign database file. */
+const DAMAGE = /Corrupt database file|checksum|not a valid DuckDB database|Serialization Error|database file .* (is|was) (truncated|too small)|Unexpected end of file|Could not read enough bytes/i;
+
+/**
+ * What a failure to open or read a library means, in one line that names the file and, for a
+ * damaged file, how to get the runs back.
+ */
+export function libraryFailure(err: unknown, dir: string): LibraryError {
+  if (err instanceof LibraryError) return err;
+  const file = path.join(dir, DB_FILE);
+  if (DAMAGE.test(firstLine(err))) {
+    return new LibraryError(
+      `library database ${file} is damaged (DuckDB: ${firstLine(err)}). ` +
+        `To recover, move it aside and import the saved runs and bundles you exported (grokscope import FILE…) into a new library`,
+    );
+  }
+  return new LibraryError(`cannot use library database ${file}: ${firstLine(err)}`);
+}
+
+const DB_FILE = 'grokscope.duckdb';
+
+export function isDuckDbDamage(err: unknown): boolean {
+  return !(err instanceof LibraryError) && DAMAGE.test(firstLine(err));
 }
 
 export function nowIso(): string {
@@ -81,7 +111,7 @@ export class LibraryDb {
   ) {}
 
   static dbPath(dir: string): string {
-    return path.join(dir, 'grokscope.duckdb');
+    return path.join(dir, DB_FILE);
   }
 
   /** Open (creating if needed); waits up to `lockTimeoutMs` while another process holds it. */
@@ -107,8 +137,7 @@ export class LibraryDb {
         if (!isLockError(err) || Date.now() > deadline) {
           release();
           if (isLockError(err)) throw new LibraryError(`library ${dir} is in use by another process (waited ${lockTimeoutMs / 1000} s)`);
-          if (err instanceof LibraryError) throw err;
-          throw new LibraryError(`cannot open library ${dir}: ${firstLine(err)}`);
+          throw libraryFailure(err, dir);
         }
         await new Promise((r) => setTimeout(r, delay));
       }

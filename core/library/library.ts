@@ -1,4 +1,4 @@
-import { LibraryDb } from './db.js';
+import { LibraryDb, isDuckDbDamage, libraryFailure } from './db.js';
 import * as interchange from './interchange.js';
 import * as metrics from './metrics.js';
 import * as runs from './runs.js';
@@ -37,6 +37,9 @@ export class Library {
     const lib = await Library.open(dir);
     try {
       return await fn(lib);
+    } catch (err) {
+      // A damaged block can surface at any read, not only at open: name it as damage there too.
+      throw isDuckDbDamage(err) ? libraryFailure(err, dir) : err;
     } finally {
       lib.close();
     }
