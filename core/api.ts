@@ -73,6 +73,8 @@ export interface Band {
   mean: (number | null)[];
   min: (number | null)[];
   max: (number | null)[];
+  /** Runs the band covers at each step; a run that stopped after grokking counts with its last value. */
+  n: number[];
 }
 
 export interface CompareGroup {

@@ -68,12 +68,13 @@ function evals(seed: number, count: number, every: number, opts: { noProbeEvery?
 /** Mean / min / max per step across runs from row objects: the reference the compare must match. */
 function naiveBand(rowsPerRun: MetricRow[][], value: (m: MetricRow) => number | undefined): { steps: number[]; band: Band } {
   const steps = [...new Set(rowsPerRun.flat().map((m) => m.step))].sort((a, b) => a - b);
-  const band: Band = { mean: [], min: [], max: [] };
+  const band: Band = { mean: [], min: [], max: [], n: [] };
   for (const s of steps) {
     const vs = rowsPerRun.flatMap((rows) => rows.filter((m) => m.step === s).map(value)).filter((v): v is number => v !== undefined && Number.isFinite(v));
     band.mean.push(vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : null);
     band.min.push(vs.length ? Math.min(...vs) : null);
     band.max.push(vs.length ? Math.max(...vs) : null);
+    band.n.push(vs.length);
   }
   return { steps, band };
 }

@@ -163,7 +163,7 @@ describe('LaunchView', () => {
 });
 
 describe('CompareView', () => {
-  const band = { mean: [0, 1], min: [0, 1], max: [0, 1] };
+  const band = { mean: [0, 1], min: [0, 1], max: [0, 1], n: [2, 2] };
   const data: CompareData = {
     probe: 'resid.final',
     threshold: 0.58,
@@ -231,7 +231,7 @@ describe('App', () => {
       await flushPromises();
       expect(compare).toHaveBeenCalledWith(['a', 'b'], undefined);
       expect(w.find('[data-field=comparing]').text()).toBe('Comparing 2 run(s)…');
-      const band = { mean: [0], min: [0], max: [0] };
+      const band = { mean: [0], min: [0], max: [0], n: [1] };
       finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [] });
       await flushPromises();
       expect(w.find('[data-field=comparing]').exists()).toBe(false);

@@ -3,6 +3,21 @@ export interface Band {
   mean: (number | null)[];
   min: (number | null)[];
   max: (number | null)[];
+  /** How many runs the band covers at each step (runs carried forward included). */
+  n: number[];
+}
+
+/** One run's column for a band. */
+export interface BandRun {
+  step: ArrayLike<number>;
+  values: ArrayLike<number>;
+  /**
+   * The run ended on purpose before the grid does (it stopped after grokking): its last value
+   * stands for the steps after it. Without this, a mean over the runs still training is a mean
+   * over survivors: the quick baselines' mean test accuracy *fell* from ~0.8 to ~0.5 as the
+   * grokked runs stopped (measured). Runs still training, or stopped by hand, are not carried.
+   */
+  carryForward?: boolean;
 }
 
 /** The steps of a group's runs: the first run's when all share them, else their sorted union. */
@@ -27,27 +42,35 @@ function sameSteps(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
  * with the grid's own steps (the usual case: one preset, one budget) are added by position;
  * others through a step → index map.
  */
-export function bandOf(grid: ArrayLike<number>, runs: readonly { step: ArrayLike<number>; values: ArrayLike<number> }[]): Band {
+export function bandOf(grid: ArrayLike<number>, runs: readonly BandRun[]): Band {
   const n = grid.length;
   const sum = new Float64Array(n);
   const count = new Uint32Array(n);
   const min = new Float64Array(n).fill(Infinity);
   const max = new Float64Array(n).fill(-Infinity);
   let index: Map<number, number> | null = null;
-  for (const { step, values } of runs) {
+  const add = (i: number, v: number): void => {
+    sum[i] += v;
+    count[i]++;
+    if (v < min[i]) min[i] = v;
+    if (v > max[i]) max[i] = v;
+  };
+  for (const { step, values, carryForward } of runs) {
     const aligned = sameSteps(step, grid);
     if (!aligned && !index) index = new Map(Array.from(grid, (s, i) => [s, i]));
+    let lastIndex = -1;
+    let lastValue = NaN;
     for (let j = 0; j < values.length; j++) {
       const v = values[j];
       if (!Number.isFinite(v)) continue;
       const i = aligned ? j : index!.get(step[j])!;
-      sum[i] += v;
-      count[i]++;
-      if (v < min[i]) min[i] = v;
-      if (v > max[i]) max[i] = v;
+      add(i, v);
+      lastIndex = i;
+      lastValue = v;
     }
+    if (carryForward && lastIndex >= 0) for (let i = lastIndex + 1; i < n; i++) add(i, lastValue);
   }
-  const out: Band = { mean: new Array(n), min: new Array(n), max: new Array(n) };
+  const out: Band = { mean: new Array(n), min: new Array(n), max: new Array(n), n: Array.from(count) };
   for (let i = 0; i < n; i++) {
     out.mean[i] = count[i] ? sum[i] / count[i] : null;
     out.min[i] = count[i] ? min[i] : null;
@@ -59,7 +82,7 @@ export function bandOf(grid: ArrayLike<number>, runs: readonly { step: ArrayLike
 /**
  * At most this many points per band: a chart is ~1,200 px wide, and 100 runs × 10,000
  * evaluations drew in seconds (docs/benchmarks.md). Consecutive steps are merged into buckets
- * (mean of the means, min of the minima, max of the maxima), so the band's envelope is kept
+ * (mean of the means, min of the minima, max of the maxima, fewest runs covered), so the band's envelope is kept
  * exactly; the first step of each bucket labels it, and the last step is always its own bucket.
  */
 export const MAX_BAND_POINTS = 2000;
@@ -73,13 +96,15 @@ export function decimateBands(steps: ArrayLike<number>, bands: Band[], max = MAX
   starts.push(n - 1);
   const ends = starts.map((s, j) => (j + 1 < starts.length ? starts[j + 1] : n));
   const out = bands.map((b) => {
-    const r: Band = { mean: [], min: [], max: [] };
+    const r: Band = { mean: [], min: [], max: [], n: [] };
     starts.forEach((from, j) => {
       let sum = 0;
       let count = 0;
       let lo = Infinity;
       let hi = -Infinity;
+      let covered = Infinity;
       for (let i = from; i < ends[j]; i++) {
+        covered = Math.min(covered, b.n[i]);
         if (b.mean[i] !== null) {
           sum += b.mean[i]!;
           count++;
@@ -90,6 +115,7 @@ export function decimateBands(steps: ArrayLike<number>, bands: Band[], max = MAX
       r.mean.push(count ? sum / count : null);
       r.min.push(lo === Infinity ? null : lo);
       r.max.push(hi === -Infinity ? null : hi);
+      r.n.push(covered); // the fewest runs any step of the bucket had
     });
     return r;
   });

@@ -1,7 +1,8 @@
 import type { CompareData, CompareGroup, CompareOptions, LinePoints, RunLine } from '../api.js';
 import { analyzeStudy, type TracedRunData } from '../study/analyze.js';
 import type { StudySpec } from '../schema/study-spec.js';
-import { bandOf, decimateBands, stepGrid } from '../analysis/bands.js';
+import { bandOf, decimateBands, stepGrid, type Band } from '../analysis/bands.js';
+import type { RunTrace } from '../analysis/trace.js';
 import { m4 } from '../analysis/decimate.js';
 
 /**
@@ -53,12 +54,10 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
       if (runs.length === 0) continue;
       const cols = runs.map((d) => d.trace);
       const steps = stepGrid(cols.map((c) => c.step));
-      const full = [
-        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.test_acc }))),
-        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.train_acc }))),
-        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.entropy }))),
-        bandOf(steps, cols.map((c) => ({ step: c.step, values: c.weight_norm }))),
-      ];
+      // A run that finished early on purpose (early stop after grokking) keeps counting.
+      const carry = runs.map((d) => d.run.status === 'completed' && d.run.stepsDone < d.run.config.steps && (d.run.events?.T_grok ?? null) !== null);
+      const band = (values: (c: RunTrace) => ArrayLike<number>): Band => bandOf(steps, cols.map((c, i) => ({ step: c.step, values: values(c), carryForward: carry[i] })));
+      const full = [band((c) => c.test_acc), band((c) => c.train_acc), band((c) => c.entropy), band((c) => c.weight_norm)];
       const shown = decimateBands(steps, full);
       const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
       const group: CompareGroup = { arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm };
