@@ -58,6 +58,12 @@ describe('a tiny study end to end', () => {
     expect(Object.keys(out.claims).sort()).toEqual(['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8']);
     for (const v of Object.values(out.claims)) expect(['reproduced', 'refuted', 'inconclusive', 'not-run']).toContain(v);
     expect(out.claims.C6).toBe('not-run'); // no S5 in this spec
+    const stability = (out as unknown as { stability: Record<string, number> }).stability;
+    for (const k of Object.keys(out.claims)) {
+      expect(stability[k]).toBeGreaterThanOrEqual(0);
+      expect(stability[k]).toBeLessThanOrEqual(1);
+    }
+    expect(stability.C6).toBe(1); // a claim not run is not run in every resample
     const summary = JSON.parse(readFileSync(out.summary, 'utf8'));
     expect(summary.groups).toHaveLength(6);
     expect(summary.groups.every((g: { n: number }) => g.n === 2)).toBe(true);

@@ -14,6 +14,7 @@ import { planRuns, resolveStudySpec } from '../study/spec.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
 import { reportStudy } from '../study/finish.js';
+import { verdictText } from '../study/stability.js';
 import { executeRun, type RunOutcome } from '../runs/run-executor.js';
 import { pointFromRow } from './points.js';
 import { liveRunEvents } from './live-run.js';
@@ -225,7 +226,7 @@ export class GrokscopeService implements GrokscopeApi {
           status: failed ? 'incomplete' : 'completed',
           summary: written.summaryPath,
           report: written.reportPath,
-          verdicts: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict])),
+          verdicts: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, verdictText(c)])),
           error: failed ? `${failed} run(s) did not complete` : null,
         });
       })

@@ -11,6 +11,8 @@ export type Verdict = 'reproduced' | 'refuted' | 'inconclusive' | 'not-run';
 export interface ClaimResult {
   verdict: Verdict;
   rule: string;
+  /** Share of seed-bootstrap resamples reaching the same verdict (study/stability.ts); null when not measured. */
+  stability?: number | null;
   [figure: string]: unknown;
 }
 

@@ -1,12 +1,14 @@
 import { Library } from '../library/library.js';
 import { analyzeStudy, type StudyRunData, type StudySummary } from './analyze.js';
 import { writeReport } from './report.js';
+import { claimStability } from './stability.js';
 import type { StudyRunResult } from './runner.js';
 import type { StudySpec } from '../schema/study-spec.js';
 
 /**
  * After a study: read its completed runs from the library, analyse them and write the report
- * folder (summary.json, report.html, figures). Shared by `grokscope study` and the workbench.
+ * folder (summary.json, report.html, figures), each verdict with its stability over seed
+ * resamples (stability.ts). Shared by `grokscope study` and the workbench.
  * Throws when no run completed (analyzeStudy says so).
  */
 export async function reportStudy(
@@ -24,5 +26,7 @@ export async function reportStudy(
     return out;
   });
   const summary = analyzeStudy(spec, data);
+  const stability = claimStability(spec, data, summary.claims);
+  for (const k of Object.keys(summary.claims) as (keyof typeof summary.claims)[]) summary.claims[k].stability = stability[k];
   return { summary, ...writeReport(outDir, summary, data) };
 }

@@ -5,6 +5,7 @@ import * as echarts from 'echarts';
 import { Resvg } from '@resvg/resvg-js';
 import type { StudyRunData, StudySummary } from './analyze.js';
 import { studyFigures, type ChartOption } from './charts.js';
+import { STABILITY_RESAMPLES, UNSTABLE_BELOW, verdictText } from './stability.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,7 +35,7 @@ const fmt = (x: unknown, digits = 3): string =>
 export function reportHtml(summary: StudySummary, figures: { name: string; option: ChartOption }[]): string {
   const echartsJs = readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
   const claims = Object.entries(summary.claims)
-    .map(([k, c]) => `<tr><td>${k}</td><td class="v-${c.verdict}">${c.verdict}</td><td>${esc(c.rule)}</td></tr>`)
+    .map(([k, c]) => `<tr><td>${k}</td><td class="v-${c.verdict}">${esc(verdictText(c))}</td><td>${c.stability === undefined || c.stability === null ? '—' : c.stability.toFixed(2)}</td><td>${esc(c.rule)}</td></tr>`)
     .join('');
   const groups = summary.groups
     .map((g) => `<tr><td>${esc(g.task)}</td><td>${esc(g.arch)}</td><td>${esc(g.condition)}</td><td>${g.n}</td><td>${g.grokked}</td><td>${g.crossed}</td><td>${fmt(g.T_grok.mean, 4)}</td><td>${fmt(g.lead.mean, 4)}</td></tr>`)
@@ -52,7 +53,7 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
 <script>${echartsJs}</script></head><body>
 <h1>Study ${esc(summary.study)}</h1>
 <p>Probe ${esc(summary.probe)}; T_grok at test accuracy ≥ ${summary.rules.grokThreshold}; crossings persist ${summary.rules.crossPersistence} evaluations. Thresholds and forecasts are judged on held-out seeds.</p>
-<h2>Claims</h2><table><tr><th>claim</th><th>verdict</th><th>rule</th></tr>${claims}</table>
+<h2>Claims</h2><p>Stability: the share of ${STABILITY_RESAMPLES} seed-bootstrap resamples whose analysis reaches the same verdict; below ${UNSTABLE_BELOW} a verdict is marked unstable.</p><table><tr><th>claim</th><th>verdict</th><th>stability</th><th>rule</th></tr>${claims}</table>
 <h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
 <h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th></tr>${interventions}</table>
 <h2>Necessity without sufficiency</h2><table><tr><th>task</th><th>arch</th><th>n</th><th>crossed</th><th>grokked</th><th>grokked without crossing first</th><th>crossed without grokking</th></tr>${necessity}</table>

@@ -9,6 +9,7 @@ import { StudySpecError, type StudySpec } from '../../core/schema/study-spec.js'
 import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 import { UserError } from './errors.js';
 import { formatDuration } from './progress.js';
+import { verdictText } from '../../core/study/stability.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
@@ -88,11 +89,11 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
     const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
     if (opts.json) {
       process.stdout.write(
-        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, threshold: summary.claims.C2.threshold ?? null, leadMean: summary.claims.C2.leadMean ?? null })}\n`,
+        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, stability: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.stability ?? null])), threshold: summary.claims.C2.threshold ?? null, leadMean: summary.claims.C2.leadMean ?? null })}\n`,
       );
     } else {
       process.stdout.write(`${written.summaryPath}\n`);
-      for (const [k, c] of Object.entries(summary.claims)) process.stdout.write(`  ${k}: ${c.verdict}\n`);
+      for (const [k, c] of Object.entries(summary.claims)) process.stdout.write(`  ${k}: ${verdictText(c)}${c.stability === null || c.stability === undefined ? '' : ` (stability ${c.stability.toFixed(2)})`}\n`);
       process.stdout.write(`report: ${written.reportPath}\n`);
     }
     return failed.length ? 1 : 0;
