@@ -49,6 +49,13 @@ describe('a tiny study end to end', () => {
   const specFile = path.join(tmp.dir, 'tiny.json');
   writeFileSync(specFile, JSON.stringify(spec));
 
+  it('says what it would train with --dry-run, and trains nothing', () => {
+    const r = study([specFile, '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ runs: 12, groups: 12, steps: 12 * 150 });
+    expect(existsSync(path.join(tmp.dir, `study-${spec.name}`))).toBe(false); // no report folder
+  });
+
   it('trains every run through the pool and writes summary.json, report.html and figures', () => {
     const r = study([specFile, '--workers', '2', '--out', 'report', '--json']);
     expect(r.stderr).not.toMatch(/failed/);

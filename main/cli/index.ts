@@ -217,6 +217,7 @@ export function buildProgram(): Command {
       .argument('<spec>', "'quick', 'paper' or a study spec JSON file")
       .option('--workers <n>', 'training workers (default: cores − 1)')
       .option('--out <dir>', 'report folder (default: ./study-<name>)')
+      .option('--dry-run', 'print what it would train (runs, groups, steps) and stop')
       .description('run a study through the worker pool (resumable) and write its report'),
   );
   study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { reportStudy } from '../../core/study/finish.js';
 import { runStudy, type StudyProgress } from '../../core/study/runner.js';
-import { NAMED_STUDIES, resolveStudySpec } from '../../core/study/spec.js';
+import { NAMED_STUDIES, planRuns, resolveStudySpec } from '../../core/study/spec.js';
 import { StudySpecError, type StudySpec } from '../../core/schema/study-spec.js';
 import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 import { UserError } from './errors.js';
@@ -44,8 +44,22 @@ function progressLine(name: string, p: StudyProgress, started: number): string {
   return `study ${name}: ${p.done}/${p.total} done${p.failed ? `, ${p.failed} failed` : ''} · ${parts.join(' · ') || 'starting'} · elapsed ${formatDuration((Date.now() - started) / 1000)} · ETA ≤ ${eta}`;
 }
 
-export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string }): Promise<number> {
+/**
+ * What a study would train, without training: runs, groups and optimiser steps. Until stacked
+ * training lands every run is its own group, so `groups` equals `runs`; the field is in the
+ * contract now so that scripts need not change when groups become larger.
+ */
+function dryRun(spec: StudySpec, json: boolean): number {
+  const planned = planRuns(spec);
+  const out = { runs: planned.length, groups: planned.length, steps: planned.reduce((a, r) => a + r.config.steps, 0) };
+  if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  else process.stdout.write(`study ${spec.name}: ${out.runs} runs in ${out.groups} groups, ${out.steps.toLocaleString('en-US')} optimiser steps in all\n`);
+  return 0;
+}
+
+export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string; dryRun?: boolean }): Promise<number> {
   const spec = loadStudySpec(specArg);
+  if (opts.dryRun) return dryRun(spec, Boolean(opts.json));
   const libraryDir = resolveLibraryDir(opts.library);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
