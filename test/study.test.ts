@@ -82,6 +82,23 @@ describe('a tiny study end to end', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG');
   });
 
+  it('checks every verdict on a second backend with --check', () => {
+    const r = study([specFile, '--workers', '2', '--out', 'report-check', '--check', 'wasm', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { claims: Record<string, string>; check: { backend: string; verdicts: Record<string, string>; agreed: number } };
+    expect(out.check.backend).toBe('wasm');
+    expect(Object.keys(out.check.verdicts).sort()).toEqual(Object.keys(out.claims).sort());
+    const agreed = Object.keys(out.claims).filter((k) => out.claims[k] === out.check.verdicts[k]).length;
+    expect(out.check.agreed).toBe(agreed);
+    expect(out.check.verdicts.C6).toBe('not-run');
+    const summary = JSON.parse(readFileSync(path.join(tmp.dir, 'report-check', 'summary.json'), 'utf8'));
+    expect(summary.check.study).toBe('tiny.check-wasm');
+    expect(summary.check.studyBackends.length).toBeGreaterThan(0);
+    expect(readFileSync(path.join(tmp.dir, 'report-check', 'report.html'), 'utf8')).toContain('on wasm');
+    // The check's runs are their own study: trained on wasm, in the same library.
+    expect(study(['quick', '--check', 'gpu-please']).stderr).toMatch(/--check expects one of auto, tensorflow, webgpu, wasm\+openblas, wasm, cpu \(got 'gpu-please'\)/);
+  }, 240_000);
+
   it('resumes: a second invocation reuses the completed runs', () => {
     const before = JSON.parse(readFileSync(path.join(tmp.dir, 'report', 'summary.json'), 'utf8'));
     const r = study([specFile, '--out', 'report2', '--json']);

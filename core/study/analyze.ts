@@ -10,6 +10,7 @@ import { estimateThreshold, leaveOneSeedOut, type ThresholdEstimate } from '../a
 import { tCross, tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { judgeClaims, type Claims } from './claims.js';
+import type { BackendCheck } from './check.js';
 import { traceOf } from '../library/traces.js';
 
 export type { ClaimResult, Verdict } from './claims.js';
@@ -78,6 +79,8 @@ export interface StudySummary {
   phases: { task: string; arch: string; n: number; twoPhases: number }[];
   fourier: { task: string; arch: string; n: number; meanCorrelation: number | null }[];
   claims: Claims;
+  /** The same study trained on a second backend (`--check BACKEND`), verdict by verdict. */
+  check?: BackendCheck;
   runs: { key: string; id: string; status: string; T_mem: number | null; T_grok: number | null; T_cross: number | null; lead: number | null }[];
 }
 

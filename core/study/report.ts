@@ -35,7 +35,10 @@ const fmt = (x: unknown, digits = 3): string =>
 export function reportHtml(summary: StudySummary, figures: { name: string; option: ChartOption }[]): string {
   const echartsJs = readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
   const claims = Object.entries(summary.claims)
-    .map(([k, c]) => `<tr><td>${k}</td><td class="v-${c.verdict}">${esc(verdictText(c))}</td><td>${c.stability === undefined || c.stability === null ? '—' : c.stability.toFixed(2)}</td><td>${esc(c.rule)}</td></tr>`)
+    .map(([k, c]) => {
+      const other = summary.check ? `<td class="v-${summary.check.verdicts[k as keyof typeof summary.claims]}">${summary.check.verdicts[k as keyof typeof summary.claims]}${summary.check.agree[k as keyof typeof summary.claims] ? '' : ' ✗'}</td>` : '';
+      return `<tr><td>${k}</td><td class="v-${c.verdict}">${esc(verdictText(c))}</td><td>${c.stability === undefined || c.stability === null ? '—' : c.stability.toFixed(2)}</td>${other}<td>${esc(c.rule)}</td></tr>`;
+    })
     .join('');
   const groups = summary.groups
     .map((g) => `<tr><td>${esc(g.task)}</td><td>${esc(g.arch)}</td><td>${esc(g.condition)}</td><td>${g.n}</td><td>${g.grokked}</td><td>${g.crossed}</td><td>${fmt(g.T_grok.mean, 4)}</td><td>${fmt(g.lead.mean, 4)}</td></tr>`)
@@ -53,7 +56,7 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
 <script>${echartsJs}</script></head><body>
 <h1>Study ${esc(summary.study)}</h1>
 <p>Probe ${esc(summary.probe)}; T_grok at test accuracy ≥ ${summary.rules.grokThreshold}; crossings persist ${summary.rules.crossPersistence} evaluations. Thresholds and forecasts are judged on held-out seeds.</p>
-<h2>Claims</h2><p>Stability: the share of ${STABILITY_RESAMPLES} seed-bootstrap resamples whose analysis reaches the same verdict; below ${UNSTABLE_BELOW} a verdict is marked unstable.</p><table><tr><th>claim</th><th>verdict</th><th>stability</th><th>rule</th></tr>${claims}</table>
+<h2>Claims</h2><p>Stability: the share of ${STABILITY_RESAMPLES} seed-bootstrap resamples whose analysis reaches the same verdict; below ${UNSTABLE_BELOW} a verdict is marked unstable.</p>${summary.check ? `<p>Checked on a second backend: the same runs trained with <code>${esc(summary.check.backend)}</code> (the study's runs ran on ${esc(summary.check.studyBackends.join(', '))}); ${summary.check.agreed} of 8 verdicts agree (✗: they differ).</p>` : ''}<table><tr><th>claim</th><th>verdict</th><th>stability</th>${summary.check ? `<th>on ${esc(summary.check.backend)}</th>` : ''}<th>rule</th></tr>${claims}</table>
 <h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
 <h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th></tr>${interventions}</table>
 <h2>Necessity without sufficiency</h2><table><tr><th>task</th><th>arch</th><th>n</th><th>crossed</th><th>grokked</th><th>grokked without crossing first</th><th>crossed without grokking</th></tr>${necessity}</table>

@@ -218,6 +218,7 @@ export function buildProgram(): Command {
       .option('--workers <n>', 'training workers (default: cores − 1)')
       .option('--out <dir>', 'report folder (default: ./study-<name>)')
       .option('--dry-run', 'print what it would train (runs, groups, steps) and stop')
+      .option('--check <backend>', 'train the same runs again on this backend and report, per claim, whether the verdicts agree')
       .description('run a study through the worker pool (resumable) and write its report'),
   );
   study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));

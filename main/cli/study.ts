@@ -10,6 +10,8 @@ import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js'
 import { UserError } from './errors.js';
 import { formatDuration } from './progress.js';
 import { verdictText } from '../../core/study/stability.js';
+import { checkSpecOf } from '../../core/study/check.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../../core/schema/backend-choices.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
@@ -49,17 +51,19 @@ function progressLine(name: string, p: StudyProgress, started: number): string {
  * training lands every run is its own group, so `groups` equals `runs`; the field is in the
  * contract now so that scripts need not change when groups become larger.
  */
-function dryRun(spec: StudySpec, json: boolean): number {
-  const planned = planRuns(spec);
+function dryRun(spec: StudySpec, json: boolean, check: StudySpec | null): number {
+  const planned = [...planRuns(spec), ...(check ? planRuns(check) : [])];
   const out = { runs: planned.length, groups: planned.length, steps: planned.reduce((a, r) => a + r.config.steps, 0) };
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else process.stdout.write(`study ${spec.name}: ${out.runs} runs in ${out.groups} groups, ${out.steps.toLocaleString('en-US')} optimiser steps in all\n`);
   return 0;
 }
 
-export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string; dryRun?: boolean }): Promise<number> {
+export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string; dryRun?: boolean; check?: string }): Promise<number> {
   const spec = loadStudySpec(specArg);
-  if (opts.dryRun) return dryRun(spec, Boolean(opts.json));
+  if (opts.check !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(opts.check)) throw new UserError(`--check expects one of ${BACKEND_CHOICES.join(', ')} (got '${opts.check}')`);
+  const checkSpec = opts.check === undefined ? null : checkSpecOf(spec, opts.check as BackendChoice);
+  if (opts.dryRun) return dryRun(spec, Boolean(opts.json), checkSpec);
   const libraryDir = resolveLibraryDir(opts.library);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
@@ -78,36 +82,41 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
   let lastDraw = 0;
   try {
     process.stderr.write(`study ${spec.name}: ${workers} worker(s), library ${libraryDir}\n`);
-    const results = await runStudy({
-      spec,
-      libraryDir,
-      pool,
-      signal: abort.signal,
-      onProgress: (p) => {
-        const now = Date.now();
-        if (now - lastDraw < (tty ? 200 : 10_000)) return;
-        lastDraw = now;
-        const line = progressLine(spec.name, p, started);
-        process.stderr.write(tty ? `\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 200) - 1)}` : `${line}\n`);
-      },
-    });
+    const train = (s: StudySpec) =>
+      runStudy({
+        spec: s,
+        libraryDir,
+        pool,
+        signal: abort.signal,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - lastDraw < (tty ? 200 : 10_000)) return;
+          lastDraw = now;
+          const line = progressLine(s.name, p, started);
+          process.stderr.write(tty ? `\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 200) - 1)}` : `${line}\n`);
+        },
+      });
+    const results = await train(spec);
+    // The check trains the same plan on the second backend, as a study of its own (resumable).
+    const checkResults = checkSpec && !abort.signal.aborted ? await train(checkSpec) : null;
     if (tty) process.stderr.write('\n');
-    const failed = results.filter((r) => r.status === 'failed');
+    const failed = [...results, ...(checkResults ?? [])].filter((r) => r.status === 'failed');
     for (const f of failed) process.stderr.write(`run ${f.key} failed: ${f.error}\n`);
     if (abort.signal.aborted) {
       process.stderr.write(`study ${spec.name} stopped; run the same command again to resume it\n`);
       return 130;
     }
-    const written = await reportStudy(libraryDir, spec, results, outDir);
+    const written = await reportStudy(libraryDir, spec, results, outDir, checkSpec && checkResults ? { spec: checkSpec, backend: opts.check as BackendChoice, results: checkResults } : undefined);
     const summary = written.summary;
     const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
     if (opts.json) {
       process.stdout.write(
-        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, stability: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.stability ?? null])), threshold: summary.claims.C2.threshold ?? null, leadMean: summary.claims.C2.leadMean ?? null })}\n`,
+        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, stability: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.stability ?? null])), ...(summary.check ? { check: { backend: summary.check.backend, verdicts: summary.check.verdicts, agreed: summary.check.agreed } } : {}), threshold: summary.claims.C2.threshold ?? null, leadMean: summary.claims.C2.leadMean ?? null })}\n`,
       );
     } else {
       process.stdout.write(`${written.summaryPath}\n`);
       for (const [k, c] of Object.entries(summary.claims)) process.stdout.write(`  ${k}: ${verdictText(c)}${c.stability === null || c.stability === undefined ? '' : ` (stability ${c.stability.toFixed(2)})`}\n`);
+      if (summary.check) process.stdout.write(`on ${summary.check.backend}: ${summary.check.agreed} of 8 verdicts agree${summary.check.agreed < 8 ? ` (differ: ${Object.entries(summary.check.agree).filter(([, a]) => !a).map(([k]) => `${k} ${summary.check!.verdicts[k as keyof typeof summary.check.verdicts]}`).join(', ')})` : ''}\n`);
       process.stdout.write(`report: ${written.reportPath}\n`);
     }
     return failed.length ? 1 : 0;
