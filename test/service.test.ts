@@ -7,6 +7,8 @@ import { pointFromRecord } from '../core/service/points.js';
 import { liveRunEvents } from '../core/service/live-run.js';
 import type { LiveEvent } from '../core/api.js';
 import { PRESETS } from '../core/schema/run-config.js';
+import { API_METHODS } from '../core/api.js';
+import { Rng } from '../core/rng.js';
 import { fixtureRecord, makeFixtureRun } from './helpers/fixture-run.js';
 
 describe('service', () => {
@@ -53,4 +55,23 @@ describe('service', () => {
     expect(events.filter((e) => e.type === 'run-grokked')).toEqual([{ type: 'run-grokked', id: 'r', step: 60 }]);
     expect(events.filter((e) => e.type === 'run-progress').map((e) => (e as { step: number }).step)).toEqual([0, 60, 100]);
   });
+
+  it('answers any arguments an IPC or WebSocket caller can send with a result or a one-line error (fuzz of 600)', async () => {
+    // What Electron's structured clone can carry, not only JSON: dates, maps, typed arrays, NaN.
+    const rng = new Rng(29, 0);
+    const pick = <T,>(xs: readonly T[]): T => xs[rng.int(xs.length)];
+    const atom = (): unknown => pick([null, undefined, NaN, -1, 0, 2 ** 53, 1e-300, '', 'x'.repeat(10_000), 'no-such-run', true, new Date(0), new Map([[1, 2]]), new Uint8Array(3), { lines: 'yes' }, { forecast: 1 }, { name: 'a.grokrun', base64: '!!' }, 'grokbundle', 'csv']);
+    const value = (depth = 0): unknown => (depth < 2 && rng.int(3) === 0 ? Array.from({ length: rng.int(4) }, () => value(depth + 1)) : atom());
+    const svc = service();
+    for (let i = 0; i < 600; i++) {
+      const method = pick(API_METHODS);
+      const args = rng.int(5) === 0 ? value() : Array.from({ length: rng.int(4) }, () => value());
+      const outcome = await svc.dispatch(method, args).then(
+        () => 'ok',
+        (err: unknown) => (err instanceof Error ? err.message : `not an Error: ${String(err)}`),
+      );
+      expect(outcome, `${method} ${String(args)}`).not.toMatch(/\n|not an Error/);
+    }
+    expect((await service().listRuns()).map((r) => r.id)).toEqual(['csv-run']); // nothing was harmed
+  }, 60_000);
 });
