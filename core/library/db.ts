@@ -49,12 +49,16 @@ export const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spect
  * lock is held in …"); nothing else is lock contention. A looser /lock/ matched "block" in
  * DuckDB's corruption message and sent users looking for a process that did not exist.
  */
-export function isLockError(err: unknown): boolean {
+function isLockError(err: unknown): boolean {
   return err instanceof Error && /Could not set lock on file|Conflicting lock is held/i.test(err.message);
 }
 
 /** DuckDB's messages for a damaged or foreign database file. */
 const DAMAGE = /Corrupt database file|checksum|not a valid DuckDB database|Serialization Error|database file .* (is|was) (truncated|too small)|Unexpected end of file|Could not read enough bytes/i;
+
+export function isDuckDbDamage(err: unknown): boolean {
+  return !(err instanceof LibraryError) && DAMAGE.test(firstLine(err));
+}
 
 /**
  * What a failure to open or read a library means, in one line that names the file and, for a
@@ -62,20 +66,14 @@ const DAMAGE = /Corrupt database file|checksum|not a valid DuckDB database|Seria
  */
 export function libraryFailure(err: unknown, dir: string): LibraryError {
   if (err instanceof LibraryError) return err;
-  const file = path.join(dir, DB_FILE);
-  if (DAMAGE.test(firstLine(err))) {
+  const file = LibraryDb.dbPath(dir);
+  if (isDuckDbDamage(err)) {
     return new LibraryError(
       `library database ${file} is damaged (DuckDB: ${firstLine(err)}). ` +
         `To recover, move it aside and import the saved runs and bundles you exported (grokscope import FILE…) into a new library`,
     );
   }
   return new LibraryError(`cannot use library database ${file}: ${firstLine(err)}`);
-}
-
-const DB_FILE = 'grokscope.duckdb';
-
-export function isDuckDbDamage(err: unknown): boolean {
-  return !(err instanceof LibraryError) && DAMAGE.test(firstLine(err));
 }
 
 export function nowIso(): string {
@@ -111,7 +109,7 @@ export class LibraryDb {
   ) {}
 
   static dbPath(dir: string): string {
-    return path.join(dir, DB_FILE);
+    return path.join(dir, 'grokscope.duckdb');
   }
 
   /** Open (creating if needed); waits up to `lockTimeoutMs` while another process holds it. */

@@ -90,7 +90,7 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async startRun(request: RunRequest): Promise<{ id: string }> {
-    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    this.requirePool();
     return { id: await this.launch(configFromRequest(request), undefined).created };
   }
 
@@ -105,7 +105,7 @@ export class GrokscopeService implements GrokscopeApi {
    * in-process hosts. `signal` stops the run at its next step, with a checkpoint.
    */
   async train(request: { config: RunConfig } | { resume: string }, signal?: AbortSignal): Promise<RunOutcome> {
-    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    this.requirePool();
     const run = 'resume' in request ? await this.resumable(request.resume) : null;
     const launched = this.launch(run ? run.config : (request as { config: RunConfig }).config, run?.id, signal);
     await launched.created;
@@ -114,9 +114,15 @@ export class GrokscopeService implements GrokscopeApi {
     });
   }
 
+  /** The worker pool, or an ApiError for a host that cannot train (tests and read-only hosts pass none). */
+  private requirePool(): Piscina {
+    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    return this.pool;
+  }
+
   /** A run that can be resumed here, or an ApiError saying why not. */
   private async resumable(id: string): Promise<RunRecord> {
-    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    this.requirePool();
     const run = await Library.with(this.libraryDir, async (lib) => lib.getRun(await lib.resolveRunId(id))).catch((err: unknown) => {
       throw new ApiError(firstLine(err));
     });
@@ -132,7 +138,7 @@ export class GrokscopeService implements GrokscopeApi {
    * `finished` with its outcome. A caller that only awaits `created` learns the end from events.
    */
   private launch(config: RunConfig, resumeRunId: string | undefined, signal?: AbortSignal): { created: Promise<string>; finished: Promise<RunOutcome> } {
-    const pool = this.pool!;
+    const pool = this.requirePool();
     const controller = new AbortController();
     if (signal) {
       if (signal.aborted) controller.abort();
@@ -188,7 +194,7 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async startStudy(specArg: string | Record<string, unknown>): Promise<{ name: string; runs: number }> {
-    if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
+    const pool = this.requirePool();
     let spec: StudySpec;
     try {
       spec = resolveStudySpec(specArg);
@@ -208,7 +214,7 @@ export class GrokscopeService implements GrokscopeApi {
     void runStudy({
       spec,
       libraryDir: this.libraryDir,
-      pool: this.pool,
+      pool,
       signal: controller.signal,
       onProgress: (p) => {
         if (Date.now() - last < 500 && p.done + p.failed < p.total) return;
