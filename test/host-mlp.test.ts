@@ -63,7 +63,7 @@ describe('fused host MLP: loss and gradients', () => {
     // dMlp 40: a multiple of 4, as the SIMD kernels need; see the next test for other widths.
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
     const t = new Trainer(config, ds);
-    expect(t.fusedMlp).toBe(false); // plain wasm: tfjs autodiff
+    expect(t.fusedSteps).toBe(false); // plain wasm: tfjs autodiff
     for (let i = 0; i < 20; i++) await t.trainStep();
     const reference = await t.gradients();
     for (const simd of [false, true]) {
@@ -89,18 +89,17 @@ describe('the trainer on wasm+openblas', () => {
   if (blas instanceof Error) {
     it('has no OpenBLAS here, so the fused path is off', async () => {
       await selectBackend('wasm');
-      expect(Trainer.fusedMlpApplies(parseRunConfig({ ...PRESETS.quick, arch: 'mlp' }))).toBe(false);
+      expect(Trainer.fusedStepApplies(parseRunConfig({ ...PRESETS.quick, arch: 'mlp' }))).toBe(false);
     });
     return;
   }
 
-  it('uses the fused MLP for baseline and norm-matched runs only', async () => {
+  it('uses the fused MLP for baseline and norm-matched runs, not for mix runs', async () => {
     await selectBackend('wasm+openblas');
     const mlp = parseRunConfig({ ...PRESETS.quick, arch: 'mlp' });
-    expect(Trainer.fusedMlpApplies(mlp)).toBe(true);
-    expect(Trainer.fusedMlpApplies({ ...mlp, condition: 'norm-matched' })).toBe(true);
-    expect(Trainer.fusedMlpApplies({ ...mlp, condition: 'mix' })).toBe(false);
-    expect(Trainer.fusedMlpApplies({ ...mlp, arch: 'transformer' })).toBe(false);
+    expect(Trainer.fusedStepApplies(mlp)).toBe(true);
+    expect(Trainer.fusedStepApplies({ ...mlp, condition: 'norm-matched' })).toBe(true);
+    expect(Trainer.fusedStepApplies({ ...mlp, condition: 'mix' })).toBe(false);
   });
 
   it('trains like plain wasm: same loss to 1e-5 over 50 steps, evaluations between steps included', async () => {
@@ -121,7 +120,7 @@ describe('the trainer on wasm+openblas', () => {
     await selectBackend('wasm');
     const plain = await run();
     await selectBackend('wasm+openblas');
-    expect(Trainer.fusedMlpApplies(config)).toBe(true);
+    expect(Trainer.fusedStepApplies(config)).toBe(true);
     const fused = await run();
     fused.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i]), `step ${i}`).toBeLessThanOrEqual(1e-5));
     expect(fused.acc).toEqual(plain.acc);

@@ -65,7 +65,8 @@ async function tryWasmBlas(): Promise<string> {
   registerBlasMatMul(blas);
   // The fused host MLP (host-mlp.ts) runs here; its SIMD loops are optional.
   const kernels = await loadHostKernels();
-  return kernels instanceof Error ? `${blas.library}; ${kernels.message}` : blas.library;
+  const lib = blas.core ? `${blas.library}, ${blas.core}` : blas.library;
+  return kernels instanceof Error ? `${lib}; ${kernels.message}` : lib;
 }
 
 /** How long a worker waits for tfjs's own adapter/device request after the probe succeeded. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { callOriginal, replaceWasmKernel, type WasmTensorInfo } from './wasm-heap.js';
 import type { Gemm } from './host-mlp.js';
@@ -64,6 +65,55 @@ export interface Blas {
   /** LAPACK's symmetric eigensolver, where the library has it (OpenBLAS builds do). */
   dsyevd: Dsyevd | null;
   library: string;
+  /** The kernels OpenBLAS runs (openblas_get_corename) and why, when we chose them; else null. */
+  core: string | null;
+}
+
+/**
+ * The OpenBLAS kernel family for this CPU, from the flags the kernel reports, or null to leave
+ * OpenBLAS's own detection alone. Why: OpenBLAS picks its kernels by CPU model number, and a
+ * release older than the CPU does not know it. Debian 12's 0.3.21 on this workplace's Intel Xeon
+ * (AVX-512, VNNI, FP16: a 2023 model) falls back to "Prescott" — SSE3 kernels — and its sgemm runs
+ * the model's products at 14–24 GFLOP/s; with SkylakeX's AVX-512 kernels at 60–87 (scratch
+ * timing of the quick preset's shapes, docs/benchmarks.md). The flags are what the kernels need,
+ * so the choice is safe on any CPU that has them.
+ */
+export function openblasCoreFor(flags: Set<string>): string | null {
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))) return 'SKYLAKEX';
+  if (flags.has('avx2') && flags.has('fma')) return 'HASWELL';
+  return null;
+}
+
+/** The CPU's flags on Linux (/proc/cpuinfo), else null. */
+function cpuFlags(): Set<string> | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return null;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    return line ? new Set(line.split(':')[1].trim().split(/\s+/)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Before OpenBLAS loads (it reads OPENBLAS_CORETYPE once, when it initialises): set the kernel
+ * family from the CPU's flags, unless the user set one. Through libc's setenv, because a worker
+ * thread's process.env is a copy that native code does not see. Returns what was set, or null.
+ */
+function chooseOpenblasCore(koffi: typeof import('koffi')): string | null {
+  if (process.env.OPENBLAS_CORETYPE) return null;
+  const flags = cpuFlags();
+  const core = flags && openblasCoreFor(flags);
+  if (!core) return null;
+  try {
+    const libc = koffi.load('libc.so.6');
+    const getenv = libc.func('const char *getenv(const char *)') as unknown as (k: string) => string | null;
+    if (getenv('OPENBLAS_CORETYPE')) return null;
+    (libc.func('int setenv(const char *, const char *, int)') as unknown as (k: string, v: string, o: number) => number)('OPENBLAS_CORETYPE', core, 0);
+    return core;
+  } catch {
+    return null;
+  }
 }
 
 const CANDIDATES: Record<string, string[]> = {
@@ -83,6 +133,7 @@ export function loadBlas(): Blas | Error {
   } catch (err) {
     return (cached = new Error(`koffi not available (${firstLine(err)})`));
   }
+  const chosen = chooseOpenblasCore(koffi);
   const tried: string[] = [];
   for (const name of CANDIDATES[process.platform] ?? []) {
     try {
@@ -105,7 +156,14 @@ export function loadBlas(): Blas | Error {
       } catch {
         /* a BLAS without LAPACK: eigenvalues stay in JS */
       }
-      return (cached = { sgemm, dsyevd, library: name });
+      let core: string | null = null;
+      try {
+        const coreName = (lib.func('const char *openblas_get_corename()') as unknown as () => string)();
+        core = chosen ? `${coreName} kernels (OPENBLAS_CORETYPE=${chosen}, from the CPU's flags)` : `${coreName} kernels`;
+      } catch {
+        /* not OpenBLAS: no kernel name to report */
+      }
+      return (cached = { sgemm, dsyevd, library: name, core });
     } catch (err) {
       tried.push(`${name}: ${firstLine(err)}`);
     }

@@ -18,6 +18,7 @@ import { fourierAlignment } from '../spectra/fourier.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
 import { blasGemm, blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
 import { HostMlpStep } from './host-mlp.js';
+import { HostTransformerStep, type HostMix } from './host-transformer.js';
 import { instantiateHostKernels } from './host-kernels.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
@@ -102,8 +103,8 @@ export class Trainer {
   private norm: number;
   /** norm-matched: target ‖θ‖ after step t at index t. */
   private readonly normTargets: Float64Array | null;
-  /** The fused host loss-and-gradient of the MLP, where it applies (see host-mlp.ts). */
-  private readonly hostMlp: HostMlpStep | null;
+  /** The fused host loss-and-gradient (host-mlp.ts, host-transformer.ts), where it applies. */
+  private readonly hostStep: HostMlpStep | HostTransformerStep | null;
   /** Eigenvalues of the probes' covariances (LAPACK on wasm+openblas, see lapackEigen). */
   private readonly eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   /** The host parameters changed since the tfjs variables were last written. */
@@ -139,16 +140,7 @@ export class Trainer {
     this.normTargets = options.normTargets ?? null;
     if (config.condition === 'norm-matched' && !this.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
     this.norm = this.computeNorm();
-    this.hostMlp = Trainer.fusedMlpApplies(config)
-      ? new HostMlpStep(
-          { vocab: dataset.vocab, classes: dataset.classes, dModel: model.dModel, dMlp: model.dMlp },
-          trainA,
-          trainB,
-          trainLabelIds,
-          blasGemm(loadBlas() as Exclude<ReturnType<typeof loadBlas>, Error>),
-          instantiateHostKernels(),
-        )
-      : null;
+    this.hostStep = Trainer.fusedStepApplies(config) ? Trainer.makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;
     this.eigenvalues = Trainer.lapackEigen() ?? symmetricEigenvalues;
   }
 
@@ -164,16 +156,33 @@ export class Trainer {
   }
 
   /**
-   * The fused host MLP runs on `wasm+openblas` (sgemm is there) for runs whose objective is the
-   * plain cross-entropy: baseline and norm-matched. Mix runs change the graph and keep tfjs.
+   * The fused host steps run on `wasm+openblas` (sgemm is there): the MLP's for baseline and
+   * norm-matched runs, the Transformer's for those and orthogonal-mix runs. The entropy penalty
+   * (and the MLP's mix) change the graph in ways only tfjs's autodiff follows here.
    */
-  static fusedMlpApplies(config: RunConfig): boolean {
-    return config.arch === 'mlp' && config.condition !== 'mix' && tf.getBackend() === 'wasm' && blasMatMulRegistered();
+  static fusedStepApplies(config: RunConfig): boolean {
+    if (tf.getBackend() !== 'wasm' || !blasMatMulRegistered()) return false;
+    if (config.condition !== 'mix') return true;
+    return config.arch === 'transformer' && (config.mixForm === 'orthogonal' || config.mixStrength === 0);
   }
 
-  /** Whether this run's steps use the fused host MLP. */
-  get fusedMlp(): boolean {
-    return this.hostMlp !== null;
+  private static makeHostStep(config: RunConfig, dataset: Dataset, a: Int32Array, b: Int32Array, labels: Int32Array): HostMlpStep | HostTransformerStep {
+    const gemm = blasGemm(loadBlas() as Exclude<ReturnType<typeof loadBlas>, Error>);
+    const { vocab, classes } = dataset;
+    if (config.arch === 'mlp') return new HostMlpStep({ vocab, classes, dModel: config.dModel, dMlp: config.dMlp }, a, b, labels, gemm, instantiateHostKernels());
+    return new HostTransformerStep({ vocab, classes, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp, eqToken: dataset.eqToken }, a, b, labels, gemm);
+  }
+
+  /** Whether this run's steps use a fused host step. */
+  get fusedSteps(): boolean {
+    return this.hostStep !== null;
+  }
+
+  /** The orthogonal mix's matrix for the step about to be taken, or null when the run has none. */
+  private mixForStep(): HostMix | null {
+    const { config } = this;
+    if (config.condition !== 'mix' || config.mixForm !== 'orthogonal' || config.mixStrength <= 0) return null;
+    return { q: randomOrthogonal(config.dModel, config.seed, this.stepCount + 1), alpha: config.mixStrength };
   }
 
   /** Write the host parameters into the tfjs variables, if a host-only step changed them. */
@@ -220,7 +229,8 @@ export class Trainer {
 
   /** Gradients of the training loss at the current parameters, on the host. */
   async gradients(): Promise<{ loss: number; grads: HostParams }> {
-    if (this.hostMlp) return this.hostMlp.lossAndGradients(this.hostParams);
+    if (this.hostStep instanceof HostMlpStep) return this.hostStep.lossAndGradients(this.hostParams);
+    if (this.hostStep) return this.hostStep.lossAndGradients(this.hostParams, this.mixForStep());
     this.syncVariables();
     const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
     // Reads are asynchronous: the WebGPU backend has no synchronous read in Node. On wasm and cpu
@@ -295,7 +305,7 @@ export class Trainer {
     }
     // On the fused path the tfjs variables are written only when next needed (an evaluation).
     this.variablesStale = true;
-    if (!this.hostMlp) this.syncVariables();
+    if (!this.hostStep) this.syncVariables();
   }
 
   /** Measure every observable at the current parameters. */

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
+import { makeDataset, type Dataset } from '../core/tasks/dataset.js';
+import { selectBackend } from '../core/train/backend.js';
+import { blasGemm, loadBlas } from '../core/train/blas.js';
+import { referenceGemm, type Gemm } from '../core/train/host-mlp.js';
+import { HostTransformerStep } from '../core/train/host-transformer.js';
+import { randomOrthogonal } from '../core/train/interventions.js';
+import { Trainer } from '../core/train/trainer.js';
+import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+
+/**
+ * The fused host Transformer (core/train/host-transformer.ts) against independent references: the
+ * golden values from test/fixtures/golden (PyTorch, the full textbook model), and tfjs autodiff of
+ * models/forward.ts on plain wasm with a triple-loop product (so the fused algebra is checked
+ * apart from sgemm), with and without the orthogonal mix; then, where OpenBLAS is here, the
+ * trainer on `wasm+openblas` (which uses it) against plain wasm over 50 steps.
+ */
+
+function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
+
+function hostStep(config: RunConfig, ds: Dataset, gemm: Gemm): HostTransformerStep {
+  const col = (c: number): Int32Array => Int32Array.from(ds.trainIndices, (i) => ds.inputs[i * 3 + c]);
+  return new HostTransformerStep(
+    { vocab: ds.vocab, classes: ds.classes, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp, eqToken: ds.eqToken },
+    col(0),
+    col(1),
+    Int32Array.from(ds.trainIndices, (i) => ds.labels[i]),
+    gemm,
+  );
+}
+
+const blas = loadBlas();
+const gemms: [string, Gemm][] = [['a triple loop', referenceGemm], ...(blas instanceof Error ? [] : ([['sgemm', blasGemm(blas)]] as [string, Gemm][]))];
+
+describe('fused host Transformer: loss and gradients', () => {
+  for (const [label, gemm] of gemms) {
+    it(`match the golden tiny-transformer (products by ${label})`, () => {
+      const g = loadGolden('tiny-transformer');
+      const { loss, grads } = hostStep(goldenConfig(g), goldenDataset(g), gemm).lossAndGradients(goldenState(g).params);
+      expect(Math.abs(loss - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
+      expect(Object.keys(grads).sort()).toEqual(Object.keys(g.grads).sort());
+      for (const [name, expected] of Object.entries(g.grads)) expectClose(grads[name].data, flat(expected));
+    });
+  }
+
+  for (const mixStrength of [0, 0.5]) {
+    it(`match tfjs autodiff of the plain model after 20 steps of training (wasm, triple-loop products${mixStrength ? ', orthogonal mix α 0.5' : ''})`, async () => {
+      await selectBackend('wasm');
+      const config = parseRunConfig({ ...PRESETS.quick, p: 23, dModel: 24, nHeads: 4, dMlp: 40, seed: 4, ...(mixStrength ? { condition: 'mix', mixStrength } : {}) });
+      const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+      const t = new Trainer(config, ds);
+      expect(t.fusedSteps).toBe(false); // plain wasm: tfjs autodiff
+      for (let i = 0; i < 20; i++) await t.trainStep();
+      const reference = await t.gradients();
+      const mix = mixStrength ? { q: randomOrthogonal(config.dModel, config.seed, t.step + 1), alpha: mixStrength } : null;
+      const fused = hostStep(config, ds, referenceGemm).lossAndGradients(t.snapshot().params, mix);
+      expect(Math.abs(fused.loss - reference.loss)).toBeLessThan(1e-5 * reference.loss);
+      for (const [name, g] of Object.entries(reference.grads)) expect(relErr(fused.grads[name].data, g.data), name).toBeLessThan(1e-4);
+      t.dispose();
+    });
+  }
+});
+
+describe('the trainer on wasm+openblas (Transformer)', () => {
+  if (blas instanceof Error) {
+    it('has no OpenBLAS here, so the fused path is off', async () => {
+      await selectBackend('wasm');
+      expect(Trainer.fusedStepApplies(parseRunConfig(PRESETS.quick))).toBe(false);
+    });
+    return;
+  }
+
+  it('uses the fused step for baseline, norm-matched and orthogonal-mix runs, not for the entropy penalty', async () => {
+    await selectBackend('wasm+openblas');
+    const tf = parseRunConfig(PRESETS.quick);
+    expect(Trainer.fusedStepApplies(tf)).toBe(true);
+    expect(Trainer.fusedStepApplies({ ...tf, condition: 'norm-matched' })).toBe(true);
+    expect(Trainer.fusedStepApplies({ ...tf, condition: 'mix' })).toBe(true);
+    expect(Trainer.fusedStepApplies({ ...tf, condition: 'mix', mixForm: 'entropy-penalty' })).toBe(false);
+  });
+
+  for (const condition of ['baseline', 'mix'] as const) {
+    it(`trains like plain wasm (${condition}): same loss to 1e-5 over 50 steps, evaluations between steps included`, async () => {
+      const config = parseRunConfig({ ...PRESETS.quick, p: 23, dModel: 32, nHeads: 4, dMlp: 64, seed: 5, condition });
+      const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+      const run = async (): Promise<{ losses: number[]; acc: number[] }> => {
+        const t = new Trainer(config, ds);
+        const losses: number[] = [];
+        const acc: number[] = [];
+        for (let i = 0; i < 50; i++) {
+          losses.push(await t.trainLoss());
+          if (i % 10 === 0) acc.push((await t.evaluate(false)).train_acc);
+          await t.trainStep();
+        }
+        t.dispose();
+        return { losses, acc };
+      };
+      await selectBackend('wasm');
+      const plain = await run();
+      await selectBackend('wasm+openblas');
+      expect(Trainer.fusedStepApplies(config)).toBe(true);
+      const fused = await run();
+      fused.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i]), `step ${i}`).toBeLessThanOrEqual(1e-5));
+      expect(fused.acc).toEqual(plain.acc);
+    });
+  }
+});
