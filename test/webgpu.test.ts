@@ -6,6 +6,9 @@ import { Trainer } from '../core/train/trainer.js';
 import { trainingLosses } from './helpers/train.js';
 import { probeWebGpu, runProbe } from '../core/train/webgpu.js';
 import { expectClose } from './helpers/golden.js';
+import { tempDir } from './helpers/tmp.js';
+import { createTrainingPool } from '../core/runs/pool.js';
+import { executeGroup } from '../core/runs/run-executor.js';
 
 /**
  * The WebGPU path. The adapter probe runs in a child process with a timeout, so a hung or crashing
@@ -74,6 +77,29 @@ if (probe.ok) {
         expect(Math.sqrt(diff / norm), name).toBeLessThan(1e-5);
       }
     });
+
+    it('one pool worker trains 6 run groups in a row on webgpu without dying (one device for its life)', async () => {
+      // The H200 report (the stacked-training issue): a process that trained a third model on
+      // webgpu died in glibc's mutex code. A pool worker trains group after group; here it must
+      // finish all six, each run completing with its evaluations recorded.
+      const tmp = tempDir();
+      const pool = createTrainingPool(1);
+      try {
+        const tinyGpu = parseRunConfig({ ...PRESETS.quick, p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 6, evalEvery: 3, spectrumEvery: 6, checkpointEvery: 6, backend: 'webgpu' });
+        for (let g = 0; g < 6; g++) {
+          const arch = g % 2 === 0 ? 'transformer' : 'mlp';
+          const outcomes = await executeGroup({ libraryDir: tmp.dir, pool, members: [0, 1].map((k) => ({ config: { ...tinyGpu, arch, seed: 2 * g + k } })) });
+          expect(outcomes.map((o) => [o.status, o.error ?? null, o.runId !== null && 'backend' in o ? o.backend : null]), `group ${g}`).toEqual([
+            ['completed', null, 'webgpu'],
+            ['completed', null, 'webgpu'],
+          ]);
+        }
+        expect(pool.threads.length).toBe(1);
+      } finally {
+        await pool.destroy();
+        tmp.cleanup();
+      }
+    }, 300_000);
 
     it(`auto ${probe.software ? 'passes over a software adapter and says so' : 'uses the GPU adapter'}`, async () => {
       const info = await selectBackend('auto');

@@ -1,109 +1,141 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
-import { makeDataset } from '../core/tasks/dataset.js';
-import { Trainer } from '../core/train/trainer.js';
+import { RunGroup } from '../core/train/run-group.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
-import type { BenchResult, BenchTask, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
+import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
 
 /**
- * piscina worker entry: trains one run and streams its evaluations through the task's port.
- * Evaluation happens at step 0, every `evalEvery` steps and at the last step; checkpoints every
- * `checkpointEvery` steps, at the end and when asked to stop.
+ * piscina worker entry: trains a run group (core/train/run-group.ts) and streams each member's
+ * evaluations through the task's port, tagged with the member's index. Per member: evaluation at
+ * its step 0, every `evalEvery` steps and at the last step; checkpoints every `checkpointEvery`
+ * steps, at the end and when asked to stop. A member that ends (completed, early-stopped or
+ * stopped) is frozen and the others go on.
  */
-export default async function train(task: TrainTask): Promise<TrainResult> {
+export default async function train(task: TrainTask): Promise<TrainResult[]> {
   const post = (m: WorkerMessage): void => task.port.postMessage(m);
   try {
-    return await trainRun(task, post);
+    return await trainGroup(task, post);
   } finally {
     post({ type: 'done' });
   }
 }
 
-async function trainRun(task: TrainTask, post: (m: WorkerMessage) => void): Promise<TrainResult> {
-  const { config } = task;
-  const backend = await selectBackend(config.backend);
-  const state = task.resumeFrom ? loadCheckpoint(task.resumeFrom) : undefined;
-  const dataset = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.splitSeed ?? config.seed });
-  const trainer = new Trainer(config, dataset, state, { normTargets: task.normTargets });
-  post({ type: 'started', backend: backend.name, backendNote: backend.note, tfjsVersion: tf.version_core, startStep: trainer.step });
-  let lastCheckpoint: string | null = task.resumeFrom ?? null;
-  const checkpoint = (): void => {
-    lastCheckpoint = checkpointPath(task.checkpointDir, trainer.step);
-    saveCheckpoint(lastCheckpoint, trainer.snapshot());
-    post({ type: 'checkpoint', step: trainer.step, file: lastCheckpoint });
+interface MemberState {
+  lastCheckpoint: string | null;
+  norms: number[];
+  normsFrom: number;
+  solvedEvals: number;
+  result: TrainResult | null;
+}
+
+async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Promise<TrainResult[]> {
+  const backend = await selectBackend(task.members[0].config.backend);
+  const group = new RunGroup(
+    task.members.map((m) => ({ config: m.config, state: m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined, normTargets: m.normTargets })),
+  );
+  const say = (run: number, m: MemberMessage): void => post({ ...m, run });
+  const states: MemberState[] = task.members.map((m, i) => ({
+    lastCheckpoint: m.resumeFrom ?? null,
+    norms: [],
+    normsFrom: group.trainers[i].step + 1,
+    solvedEvals: 0,
+    result: null,
+  }));
+  group.trainers.forEach((t, i) => say(i, { type: 'started', backend: backend.name, backendNote: backend.note, tfjsVersion: tf.version_core, startStep: t.step }));
+  const checkpoint = (i: number): void => {
+    const trainer = group.trainers[i];
+    const file = checkpointPath(task.members[i].checkpointDir, trainer.step);
+    saveCheckpoint(file, trainer.snapshot());
+    states[i].lastCheckpoint = file;
+    say(i, { type: 'checkpoint', step: trainer.step, file });
   };
-  let norms: number[] = [];
-  let normsFrom = trainer.step + 1;
-  const flushNorms = (): void => {
-    if (norms.length) post({ type: 'norms', fromStep: normsFrom, norms });
-    normsFrom = trainer.step + 1;
-    norms = [];
+  const flushNorms = (i: number): void => {
+    const s = states[i];
+    if (s.norms.length) say(i, { type: 'norms', fromStep: s.normsFrom, norms: s.norms });
+    s.normsFrom = group.trainers[i].step + 1;
+    s.norms = [];
   };
-  let solvedEvals = 0;
-  const solved = config.grokThreshold;
+  const end = (i: number, result: TrainResult): void => {
+    states[i].result = result;
+    group.freeze(i);
+    say(i, { type: 'ended', result });
+  };
   try {
     let windowStart = performance.now();
     let windowSteps = 0;
     for (;;) {
-      const step = trainer.step;
-      const atEnd = step >= config.steps;
-      let earlyStop = false;
-      if (step % config.evalEvery === 0 || atEnd) {
-        flushNorms();
-        let record = await trainer.evaluate(step % config.spectrumEvery === 0 || atEnd);
-        solvedEvals = record.test_acc >= solved ? solvedEvals + 1 : 0;
-        earlyStop = config.earlyStopEvals > 0 && solvedEvals >= config.earlyStopEvals && !atEnd;
-        // The last evaluation of a run always carries the full spectra.
-        if (earlyStop && !record.spectra) record = await trainer.evaluate(true);
-        post({ type: 'eval', record });
+      for (const i of group.active()) {
+        const trainer = group.trainers[i];
+        const config = trainer.config;
+        const step = trainer.step;
+        const atEnd = step >= config.steps;
+        let earlyStop = false;
+        if (step % config.evalEvery === 0 || atEnd) {
+          flushNorms(i);
+          let record = await trainer.evaluate(step % config.spectrumEvery === 0 || atEnd);
+          states[i].solvedEvals = record.test_acc >= config.grokThreshold ? states[i].solvedEvals + 1 : 0;
+          earlyStop = config.earlyStopEvals > 0 && states[i].solvedEvals >= config.earlyStopEvals && !atEnd;
+          // The last evaluation of a run always carries the full spectra.
+          if (earlyStop && !record.spectra) record = await trainer.evaluate(true);
+          say(i, { type: 'eval', record });
+        }
+        if (atEnd || earlyStop) {
+          if (states[i].lastCheckpoint !== checkpointPath(task.members[i].checkpointDir, step)) checkpoint(i);
+          end(i, { status: 'completed', step, checkpoint: states[i].lastCheckpoint });
+        } else if (Atomics.load(task.stopFlags, i) !== 0) {
+          flushNorms(i);
+          checkpoint(i);
+          end(i, { status: 'stopped', step, checkpoint: states[i].lastCheckpoint });
+        }
       }
-      if (atEnd || earlyStop) {
-        if (lastCheckpoint !== checkpointPath(task.checkpointDir, step)) checkpoint();
-        return { status: 'completed', step, checkpoint: lastCheckpoint };
-      }
-      if (Atomics.load(task.stopFlag, 0) !== 0) {
-        flushNorms();
-        checkpoint();
-        return { status: 'stopped', step, checkpoint: lastCheckpoint };
-      }
-      await trainer.trainStep();
-      norms.push(trainer.weightNorm);
+      const active = group.active();
+      if (active.length === 0) break;
+      await group.trainStep();
       windowSteps++;
+      for (const i of active) {
+        const trainer = group.trainers[i];
+        states[i].norms.push(trainer.weightNorm);
+        if (trainer.step % trainer.config.checkpointEvery === 0 && trainer.step < trainer.config.steps) checkpoint(i);
+      }
       const now = performance.now();
       if (now - windowStart > 500) {
-        post({ type: 'progress', step: trainer.step, stepsPerSecond: (windowSteps * 1000) / (now - windowStart) });
+        const stepsPerSecond = (windowSteps * 1000) / (now - windowStart);
+        for (const i of active) say(i, { type: 'progress', step: group.trainers[i].step, stepsPerSecond });
         windowStart = now;
         windowSteps = 0;
       }
-      if (trainer.step % config.checkpointEvery === 0 && trainer.step < config.steps) checkpoint();
     }
+    return states.map((s) => s.result!);
   } finally {
-    trainer.dispose();
+    group.dispose();
   }
 }
 
-/** `grokscope bench`: times single training steps and evaluations (run as piscina task 'bench'). */
+/**
+ * `grokscope bench`: times group steps (seeds 0…group−1 of the config, stepped together) and
+ * evaluations of one member (run as piscina task 'bench').
+ */
 export async function bench(task: BenchTask): Promise<BenchResult> {
   const { config } = task;
+  const size = task.group ?? 1;
   const backend = await selectBackend(config.backend);
-  const dataset = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
-  const trainer = new Trainer(config, dataset);
+  const group = new RunGroup(Array.from({ length: size }, (_, seed) => ({ config: { ...config, seed } })));
   try {
-    for (let i = 0; i < 2; i++) await trainer.trainStep(); // warm-up: kernel set-up, memory growth
+    for (let i = 0; i < 2; i++) await group.trainStep(); // warm-up: kernel set-up, memory growth
     const msPerStep: number[] = [];
     for (let i = 0; i < task.steps; i++) {
       const t0 = performance.now();
-      await trainer.trainStep();
+      await group.trainStep();
       msPerStep.push(performance.now() - t0);
     }
     const msPerEval: number[] = [];
     for (let i = 0; i < task.evals; i++) {
       const t0 = performance.now();
-      await trainer.evaluate(false);
+      await group.trainers[0].evaluate(false);
       msPerEval.push(performance.now() - t0);
     }
-    return { backend: backend.name, backendNote: backend.note, msPerStep, msPerEval };
+    return { backend: backend.name, backendNote: backend.note, msPerStep, msPerEval, group: size };
   } finally {
-    trainer.dispose();
+    group.dispose();
   }
 }

@@ -2,30 +2,40 @@ import type { MessagePort } from 'node:worker_threads';
 import type { RunConfig } from '../schema/run-config.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 
-/** The task a training worker receives: one run. */
-export interface TrainTask {
+/** One run of a group task. */
+export interface MemberTask {
   runId: string;
   config: RunConfig;
   /** Folder for this run's checkpoints. */
   checkpointDir: string;
   /** Checkpoint file to resume from, if any. */
   resumeFrom?: string;
-  /** Metrics stream back to the host. */
-  port: MessagePort;
-  /** Int32 flag on a SharedArrayBuffer: set index 0 to 1 to ask the run to stop at the next step. */
-  stopFlag: Int32Array;
   /** norm-matched runs: the target ‖θ‖ after each step (index = step). */
   normTargets?: Float64Array;
 }
 
-export type WorkerMessage =
+/** The task a training worker receives: a run group (core/train/run-group.ts), often of one run. */
+export interface TrainTask {
+  members: MemberTask[];
+  /** Metrics stream back to the host; member messages name their member by index. */
+  port: MessagePort;
+  /** Int32 flags on a SharedArrayBuffer, one per member: set index i to 1 to ask member i to stop at its next step. */
+  stopFlags: Int32Array;
+}
+
+export type MemberMessage =
   | { type: 'started'; backend: string; backendNote: string; tfjsVersion: string; startStep: number }
   | { type: 'eval'; record: EvalRecord }
   | { type: 'progress'; step: number; stepsPerSecond: number }
   /** ‖θ‖ after steps fromStep, fromStep + 1, … */
   | { type: 'norms'; fromStep: number; norms: number[] }
   | { type: 'checkpoint'; step: number; file: string }
-  /** Always the last message: the host knows the stream is complete. */
+  /** The member's last message: it completed or stopped (result), or failed alone (error). */
+  | { type: 'ended'; result: TrainResult };
+
+export type WorkerMessage =
+  | (MemberMessage & { run: number })
+  /** Always the last message of the task: the host knows the stream is complete. */
   | { type: 'done' };
 
 export interface TrainResult {
@@ -35,16 +45,20 @@ export interface TrainResult {
   checkpoint: string | null;
 }
 
-/** A timing task for `grokscope bench`. */
+/** A timing task for `grokscope bench`: `group` runs (seeds 0…group−1) stepped together. */
 export interface BenchTask {
   config: RunConfig;
   steps: number;
   evals: number;
+  group?: number;
 }
 
 export interface BenchResult {
   backend: string;
   backendNote: string;
+  /** Milliseconds per group step (all members). */
   msPerStep: number[];
+  /** Milliseconds per evaluation of one member. */
   msPerEval: number[];
+  group: number;
 }

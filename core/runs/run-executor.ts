@@ -9,8 +9,9 @@ import { eventsFromMetrics } from '../library/traces.js';
 import { Library, type RunStatus } from '../library/library.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import type { TrainResult, TrainTask, WorkerMessage } from './protocol.js';
+import { groupMismatch } from '../train/run-group.js';
 import { versions } from '../versions.js';
-import { firstLine } from '../errors.js';
+import { firstLine, GrokscopeError } from '../errors.js';
 
 /**
  * Host side of one run: records it in the library, hands it to a pool worker, batches the
@@ -37,20 +38,43 @@ export interface RunOutcome {
   error: string | null;
 }
 
-export interface ExecuteOptions {
-  libraryDir: string;
-  pool: Piscina;
-  /** A new run from this config … */
+/** One run of a group: a new run from a config, or a stopped one to resume. */
+export interface MemberRequest {
   config?: RunConfig;
-  /** … or resume this run from its latest checkpoint. */
   resumeRunId?: string;
   onProgress?: (p: RunProgress) => void;
   /** Called once the run exists in the library (before training starts). */
   onCreated?: (runId: string) => void | Promise<void>;
+  /** Stops this run alone (the others of its group go on). */
+  signal?: AbortSignal;
+}
+
+export interface ExecuteGroupOptions {
+  libraryDir: string;
+  pool: Piscina;
+  members: MemberRequest[];
+  /** Stops every run of the group. */
   signal?: AbortSignal;
   /** Longest time evaluations wait in memory before being written. */
   flushIntervalMs?: number;
+  /** Called once every member that can start exists in the library, before training starts. */
+  onCreated?: (runIds: (string | null)[]) => void;
 }
+
+export interface ExecuteOptions extends MemberRequest {
+  libraryDir: string;
+  pool: Piscina;
+  flushIntervalMs?: number;
+}
+
+/** A member that could not start (its run was never created, or could not be resumed). */
+export interface PreparationFailure {
+  runId: null;
+  status: 'failed';
+  error: string;
+}
+
+export type MemberOutcome = RunOutcome | PreparationFailure;
 
 export { checkpointDirFor };
 
@@ -85,99 +109,198 @@ export async function loadNormTargets(libraryDir: string, config: RunConfig): Pr
   });
 }
 
+/** Train one run: a group of one (see executeGroup); throws when it cannot start. */
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
-  const { libraryDir } = opts;
-  let runId: string;
-  let config: RunConfig;
-  let resumeFrom: string | undefined;
-  let normTargets: Float64Array | undefined;
-  if (opts.resumeRunId) {
+  const { libraryDir, pool, flushIntervalMs, ...member } = opts;
+  const [outcome] = await executeGroup({ libraryDir, pool, flushIntervalMs, members: [member] });
+  if (outcome.runId === null) throw new GrokscopeError(outcome.error);
+  return outcome;
+}
+
+interface Prepared {
+  request: MemberRequest;
+  config: RunConfig;
+  runId: string | null;
+  resumeFrom?: string;
+  normTargets?: Float64Array;
+}
+
+/** Resolve a member's config (and checkpoint, and norm targets) without creating anything. */
+async function prepare(libraryDir: string, request: MemberRequest): Promise<Prepared> {
+  if (request.resumeRunId) {
     const found = await Library.with(libraryDir, async (lib) => {
-      const id = await lib.resolveRunId(opts.resumeRunId!);
+      const id = await lib.resolveRunId(request.resumeRunId!);
       return { id, run: await lib.getRun(id) };
     });
-    runId = found.id;
-    config = found.run.config;
-    if (found.run.status === 'completed') throw new Error(`run ${runId} is already completed`);
-    const ckpt = latestCheckpoint(checkpointDirFor(libraryDir, runId));
-    if (!ckpt) throw new Error(`run ${runId} has no checkpoint to resume from`);
-    resumeFrom = ckpt;
-    normTargets = await loadNormTargets(libraryDir, config);
-  } else if (opts.config) {
-    config = opts.config;
-    normTargets = await loadNormTargets(libraryDir, config);
-    runId = await Library.with(libraryDir, (lib) => lib.createRun(config, versions()));
-  } else {
-    throw new Error('executeRun needs a config or a run to resume');
+    if (found.run.status === 'completed') throw new GrokscopeError(`run ${found.id} is already completed`);
+    const ckpt = latestCheckpoint(checkpointDirFor(libraryDir, found.id));
+    if (!ckpt) throw new GrokscopeError(`run ${found.id} has no checkpoint to resume from`);
+    return { request, config: found.run.config, runId: found.id, resumeFrom: ckpt, normTargets: await loadNormTargets(libraryDir, found.run.config) };
   }
+  if (!request.config) throw new GrokscopeError('a run needs a config or a run to resume');
+  return { request, config: request.config, runId: null, normTargets: await loadNormTargets(libraryDir, request.config) };
+}
 
-  await opts.onCreated?.(runId);
-  const progress: RunProgress = { runId, step: 0, totalSteps: config.steps, stepsPerSecond: null, latest: null, backend: null };
-  const pending: EvalRecord[] = [];
-  const pendingNorms: { step: number; norm: number }[] = [];
+/** What the host keeps per member while its group trains. */
+interface MemberStream {
+  prepared: Prepared;
+  runId: string;
+  progress: RunProgress;
+  pending: EvalRecord[];
+  pendingNorms: { step: number; norm: number }[];
+  backend: string | null;
+  backendNote: string | null;
+  result: TrainResult | null;
+  /** Settles with the run's outcome once it is written to the library. */
+  outcome: Promise<RunOutcome> | null;
+}
+
+/**
+ * Train a run group in one pool task (core/train/run-group.ts): records each run in the library,
+ * streams every member's evaluations into it (one transaction a second at most, for the whole
+ * group), and as each member ends computes its events and writes its status, while the others
+ * go on. A member that cannot start is failed alone; a worker that dies fails the members that
+ * had not ended, which resume from their checkpoints. The members must share the group's shape
+ * (groupMismatch says why not, before anything is created).
+ */
+export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOutcome[]> {
+  const { libraryDir } = opts;
+  const prepared: (Prepared | PreparationFailure)[] = [];
+  for (const request of opts.members) {
+    prepared.push(await prepare(libraryDir, request).catch((err: unknown): PreparationFailure => ({ runId: null, status: 'failed', error: firstLine(err) })));
+  }
+  const ready = prepared.filter((p): p is Prepared => !('status' in p));
+  const mismatch = groupMismatch(ready.map((p) => p.config));
+  if (ready.length && mismatch) throw new GrokscopeError(mismatch);
+  for (const p of ready) {
+    if (p.runId === null) p.runId = await Library.with(libraryDir, (lib) => lib.createRun(p.config, versions()));
+    await p.request.onCreated?.(p.runId);
+  }
+  opts.onCreated?.(prepared.map((p) => p.runId));
+  if (ready.length === 0) return prepared as PreparationFailure[];
+
+  const streams: MemberStream[] = ready.map((p) => ({
+    prepared: p,
+    runId: p.runId!,
+    progress: { runId: p.runId!, step: 0, totalSteps: p.config.steps, stepsPerSecond: null, latest: null, backend: null },
+    pending: [],
+    pendingNorms: [],
+    backend: null,
+    backendNote: null,
+    result: null,
+    outcome: null,
+  }));
   let flushing: Promise<void> = Promise.resolve();
   let lastFlush = Date.now();
-  let backend: string | null = null;
-  let backendNote: string | null = null;
   const flush = (): Promise<void> => {
-    const batch = pending.splice(0);
-    const norms = pendingNorms.splice(0);
+    const batches = streams.map((m) => ({ m, evals: m.pending.splice(0), norms: m.pendingNorms.splice(0) })).filter((b) => b.evals.length || b.norms.length);
     lastFlush = Date.now();
-    flushing = flushing.then(() => (batch.length || norms.length ? Library.with(libraryDir, (lib) => lib.appendEvals(runId, batch, norms)) : undefined));
+    flushing = flushing.then(() =>
+      batches.length
+        ? Library.with(libraryDir, async (lib) => {
+            for (const b of batches) await lib.appendEvals(b.m.runId, b.evals, b.norms);
+          })
+        : undefined,
+    );
     return flushing;
   };
-
-  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
-  const onAbort = (): void => {
-    Atomics.store(stopFlag, 0, 1);
+  /** Write a member's end: its remaining evaluations, events and status. */
+  const finalise = (m: MemberStream, error: string | null): Promise<RunOutcome> => {
+    const config = m.prepared.config;
+    const status: RunStatus = error ? 'failed' : m.result!.status;
+    return flush().then(() =>
+      Library.with(libraryDir, async (lib) => {
+        const rows = await lib.getMetrics(m.runId);
+        const events = rows.length ? eventsFromMetrics(config, rows) : null;
+        await lib.updateRun(m.runId, { status, events, error, ...(rows.length ? { stepsDone: rows[rows.length - 1].step } : {}) });
+        return {
+          runId: m.runId,
+          status,
+          backend: m.backend,
+          backendNote: m.backendNote,
+          steps: m.result?.step ?? (rows.length ? rows[rows.length - 1].step : 0),
+          final: m.progress.latest,
+          events,
+          error,
+        };
+      }),
+    );
   };
-  opts.signal?.addEventListener('abort', onAbort);
-  if (opts.signal?.aborted) onAbort();
+
+  const stopFlags = new Int32Array(new SharedArrayBuffer(4 * streams.length));
+  const cleanups: (() => void)[] = [];
+  const watch = (signal: AbortSignal | undefined, indices: number[]): void => {
+    if (!signal) return;
+    const onAbort = (): void => {
+      for (const i of indices) Atomics.store(stopFlags, i, 1);
+    };
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort);
+    cleanups.push(() => signal.removeEventListener('abort', onAbort));
+  };
+  watch(opts.signal, streams.map((_, i) => i));
+  streams.forEach((m, i) => watch(m.prepared.request.signal, [i]));
 
   const { port1, port2 } = new MessageChannel();
   let resolveDone!: () => void;
   const streamDone = new Promise<void>((r) => (resolveDone = r));
-  port1.on('message', (m: WorkerMessage) => {
-    switch (m.type) {
+  port1.on('message', (msg: WorkerMessage) => {
+    if (msg.type === 'done') {
+      resolveDone();
+      return;
+    }
+    const m = streams[msg.run];
+    const progress = m.progress;
+    switch (msg.type) {
       case 'started':
-        backend = m.backend;
-        backendNote = m.backendNote;
-        progress.backend = m.backend;
-        progress.step = m.startStep;
+        m.backend = msg.backend;
+        m.backendNote = msg.backendNote;
+        progress.backend = msg.backend;
+        progress.step = msg.startStep;
         flushing = flushing.then(() =>
           Library.with(libraryDir, async (lib) => {
-            if (m.startStep > 0) await lib.deleteEvalsFrom(runId, m.startStep);
-            await lib.updateRun(runId, { status: 'running', backend: m.backend, backendNote: m.backendNote });
+            if (msg.startStep > 0) await lib.deleteEvalsFrom(m.runId, msg.startStep);
+            await lib.updateRun(m.runId, { status: 'running', backend: msg.backend, backendNote: msg.backendNote });
           }),
         );
         break;
       case 'eval':
-        pending.push(m.record);
-        progress.latest = m.record;
-        progress.step = m.record.step;
+        m.pending.push(msg.record);
+        progress.latest = msg.record;
+        progress.step = msg.record.step;
         if (Date.now() - lastFlush >= (opts.flushIntervalMs ?? 1000)) void flush();
         break;
       case 'progress':
-        progress.step = m.step;
-        progress.stepsPerSecond = m.stepsPerSecond;
+        progress.step = msg.step;
+        progress.stepsPerSecond = msg.stepsPerSecond;
         break;
       case 'norms':
-        m.norms.forEach((norm, i) => pendingNorms.push({ step: m.fromStep + i, norm }));
+        msg.norms.forEach((norm, k) => m.pendingNorms.push({ step: msg.fromStep + k, norm }));
         break;
       case 'checkpoint':
         break;
-      case 'done':
-        resolveDone();
-        return;
+      case 'ended':
+        m.result = msg.result;
+        m.outcome = finalise(m, null);
+        break;
     }
-    opts.onProgress?.({ ...progress });
+    m.prepared.request.onProgress?.({ ...progress });
   });
 
-  const task: TrainTask = { runId, config, checkpointDir: checkpointDirFor(libraryDir, runId), resumeFrom, port: port2, stopFlag, normTargets };
-  let result: TrainResult | null = null;
+  const task: TrainTask = {
+    members: streams.map((m) => ({
+      runId: m.runId,
+      config: m.prepared.config,
+      checkpointDir: checkpointDirFor(libraryDir, m.runId),
+      resumeFrom: m.prepared.resumeFrom,
+      normTargets: m.prepared.normTargets,
+    })),
+    port: port2,
+    stopFlags,
+  };
   let error: string | null = null;
   try {
-    result = (await opts.pool.run(task, { transferList: [port2] })) as TrainResult;
+    await opts.pool.run(task, { transferList: [port2] });
     await streamDone;
   } catch (err) {
     error = firstLine(err);
@@ -185,24 +308,10 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     await Promise.race([streamDone, new Promise((r) => setTimeout(r, 1000))]);
   } finally {
     port1.close();
-    opts.signal?.removeEventListener('abort', onAbort);
+    for (const c of cleanups) c();
   }
-  await flush();
-  const status: RunStatus = error ? 'failed' : result!.status;
-  const { events, metrics } = await Library.with(libraryDir, async (lib) => {
-    const rows = await lib.getMetrics(runId);
-    const ev = rows.length ? eventsFromMetrics(config, rows) : null;
-    await lib.updateRun(runId, { status, events: ev, error, ...(rows.length ? { stepsDone: rows[rows.length - 1].step } : {}) });
-    return { events: ev, metrics: rows };
-  });
-  return {
-    runId,
-    status,
-    backend,
-    backendNote,
-    steps: result?.step ?? (metrics.length ? metrics[metrics.length - 1].step : 0),
-    final: progress.latest,
-    events,
-    error,
-  };
+  for (const m of streams) if (!m.outcome) m.outcome = finalise(m, error ?? 'the worker ended without finishing this run');
+  const outcomes = new Map<Prepared, RunOutcome>();
+  for (const m of streams) outcomes.set(m.prepared, await m.outcome!);
+  return prepared.map((p) => ('status' in p ? p : outcomes.get(p)!));
 }

@@ -15,7 +15,7 @@ import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
 import { reportStudy } from '../study/finish.js';
 import { verdictText } from '../study/stability.js';
-import { executeRun, type RunOutcome } from '../runs/run-executor.js';
+import { executeGroup, type MemberOutcome, type RunOutcome } from '../runs/run-executor.js';
 import { pointFromRow } from './points.js';
 import { liveRunEvents } from './live-run.js';
 import { firstLine } from '../errors.js';
@@ -114,6 +114,19 @@ export class GrokscopeService implements GrokscopeApi {
     });
   }
 
+  /**
+   * Train runs of one shape as one run group (core/train/run-group.ts), each with its own live
+   * events: the CLI's `run --seeds`. A run that cannot start is reported failed alone.
+   */
+  async trainGroup(configs: RunConfig[], signal?: AbortSignal): Promise<MemberOutcome[]> {
+    this.requirePool();
+    const launched = this.launchGroup(configs.map((config) => ({ config })), signal);
+    await launched.created;
+    return launched.finished.catch((err: unknown) => {
+      throw new ApiError(firstLine(err));
+    });
+  }
+
   /** The worker pool, or an ApiError for a host that cannot train (tests and read-only hosts pass none). */
   private requirePool(): Piscina {
     if (!this.pool) throw new ApiError('this host cannot train (no worker pool)');
@@ -138,43 +151,77 @@ export class GrokscopeService implements GrokscopeApi {
    * `finished` with its outcome. A caller that only awaits `created` learns the end from events.
    */
   private launch(config: RunConfig, resumeRunId: string | undefined, signal?: AbortSignal): { created: Promise<string>; finished: Promise<RunOutcome> } {
-    const pool = this.requirePool();
-    const controller = new AbortController();
-    if (signal) {
-      if (signal.aborted) controller.abort();
-      else signal.addEventListener('abort', () => controller.abort(), { once: true });
-    }
-    let resolveId!: (id: string) => void;
-    let rejectId!: (e: Error) => void;
-    const created = new Promise<string>((res, rej) => {
-      resolveId = res;
-      rejectId = rej;
+    const group = this.launchGroup([{ config, resumeRunId }], signal);
+    const single = group.finished.then(([outcome]) => {
+      if (outcome.runId === null) throw new ApiError(outcome.error);
+      return outcome;
     });
-    let runId: string | null = null;
-    const finished = executeRun({
+    single.catch(() => undefined);
+    const created = group.created.then(async ([id]) => {
+      if (id !== null) return id;
+      return single.then((o) => o.runId);
+    });
+    return { created, finished: single };
+  }
+
+  /**
+   * Train a run group: each member is registered (stoppable by stopRun) once created, and emits its
+   * own progress and end. `created` settles with the members' ids (null where one could not
+   * start), or rejects when the group could not start at all.
+   */
+  private launchGroup(
+    members: { config: RunConfig; resumeRunId?: string }[],
+    signal?: AbortSignal,
+  ): { created: Promise<(string | null)[]>; finished: Promise<MemberOutcome[]> } {
+    const pool = this.requirePool();
+    let resolveIds!: (ids: (string | null)[]) => void;
+    let rejectIds!: (e: Error) => void;
+    const created = new Promise<(string | null)[]>((res, rej) => {
+      resolveIds = res;
+      rejectIds = rej;
+    });
+    const controllers = members.map(() => new AbortController());
+    if (signal) {
+      const abortAll = (): void => controllers.forEach((c) => c.abort());
+      if (signal.aborted) abortAll();
+      else signal.addEventListener('abort', abortAll, { once: true });
+    }
+    const ids: (string | null)[] = members.map(() => null);
+    let started = false;
+    const finished = executeGroup({
       libraryDir: this.libraryDir,
       pool,
-      ...(resumeRunId ? { resumeRunId } : { config }),
-      signal: controller.signal,
-      onCreated: (id) => {
-        runId = id;
-        this.active.set(id, controller);
-        resolveId(id);
-        this.emit({ type: 'library-changed' });
+      members: members.map((m, i) => ({
+        ...(m.resumeRunId ? { resumeRunId: m.resumeRunId } : { config: m.config }),
+        signal: controllers[i].signal,
+        onCreated: (id: string) => {
+          ids[i] = id;
+          this.active.set(id, controllers[i]);
+          this.emit({ type: 'library-changed' });
+        },
+        onProgress: liveRunEvents(m.config, (e) => this.emit(e)),
+      })),
+      onCreated: (all) => {
+        started = true;
+        resolveIds(all);
       },
-      onProgress: liveRunEvents(config, (e) => this.emit(e)),
     }).then(
-      (outcome) => {
-        this.active.delete(outcome.runId);
-        this.emit({ type: 'run-finished', id: outcome.runId, status: outcome.status, error: outcome.error });
+      (outcomes) => {
+        for (const o of outcomes) {
+          if (o.runId === null) continue;
+          this.active.delete(o.runId);
+          this.emit({ type: 'run-finished', id: o.runId, status: o.status, error: o.error });
+        }
         this.emit({ type: 'library-changed' });
-        return outcome;
+        return outcomes;
       },
       (err: unknown) => {
-        if (runId) {
-          this.active.delete(runId);
-          this.emit({ type: 'run-finished', id: runId, status: 'failed', error: firstLine(err) });
-        } else rejectId(new ApiError(firstLine(err)));
+        for (const id of ids) {
+          if (id === null) continue;
+          this.active.delete(id);
+          this.emit({ type: 'run-finished', id, status: 'failed', error: firstLine(err) });
+        }
+        if (!started) rejectIds(new ApiError(firstLine(err)));
         throw err;
       },
     );

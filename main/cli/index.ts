@@ -16,8 +16,8 @@ import { firstLine } from '../../core/errors.js';
 import { cmdStudy } from './study.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
-import { ProgressBar, type RunProgressEvent } from './progress.js';
-import { RUN_FLAGS, buildRunConfig } from './run-config.js';
+import { GroupProgressBar, ProgressBar, type RunProgressEvent } from './progress.js';
+import { RUN_FLAGS, buildRunConfig, parseSeeds } from './run-config.js';
 
 interface CommonOpts {
   library?: string;
@@ -70,6 +70,7 @@ async function withService<T>(opts: CommonOpts, workers: number, fn: (service: G
 }
 
 async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<number> {
+  if (opts.seeds !== undefined) return cmdRunGroup(opts);
   const config = opts.resume ? undefined : buildRunConfig(opts);
   const abort = new AbortController();
   const onSigint = (): void => {
@@ -101,6 +102,56 @@ async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<numbe
       }
       if (outcome.status === 'failed') throw new UserError(`run ${outcome.runId} failed: ${outcome.error}`);
       return outcome.status === 'stopped' ? 130 : 0;
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** `run --seeds`: the seeds as one run group; with --json, one array of run summaries. */
+async function cmdRunGroup(opts: CommonOpts & Record<string, unknown>): Promise<number> {
+  if (opts.resume) throw new UserError('--seeds starts new runs; resume each run of a group with --resume RUN');
+  if (opts.seed !== undefined) throw new UserError('give either --seed or --seeds, not both');
+  const seeds = parseSeeds(String(opts.seeds));
+  const base = buildRunConfig(opts);
+  const configs = seeds.map((seed) => ({ ...base, seed }));
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping every run after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const bar = new GroupProgressBar(configs.length, base.probe);
+  try {
+    return await withService(opts, 1, async (service) => {
+      service.subscribe((e) => {
+        if (e.type === 'run-progress') bar.update(e);
+        if (e.type === 'run-finished') bar.end(e.id);
+      });
+      const outcomes = await service.trainGroup(configs, abort.signal);
+      bar.finish();
+      const started = outcomes.filter((o): o is RunOutcome => o.runId !== null);
+      if (opts.json) printJson(outcomes.map((o) => (o.runId === null ? { id: null, status: 'failed', error: o.error } : runJson(o))));
+      else {
+        outcomes.forEach((o, i) => {
+          if (o.runId === null) {
+            process.stdout.write(`seed ${seeds[i]}: could not start: ${o.error}\n`);
+            return;
+          }
+          const e = o.events;
+          process.stdout.write(
+            `seed ${seeds[i]}: run ${o.runId} ${o.status} after ${o.steps} steps` +
+              (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
+              (o.error ? ` (${o.error})` : '') +
+              '\n',
+          );
+        });
+        if (started[0]) process.stdout.write(`on ${started[0].backend ?? '?'}, as one run group of ${configs.length}\n`);
+      }
+      const failed = outcomes.filter((o) => o.status === 'failed');
+      if (failed.length) throw new UserError(`${failed.length} of ${outcomes.length} runs failed: ${failed[0].error}`);
+      return outcomes.some((o) => o.status === 'stopped') ? 130 : 0;
     });
   } finally {
     process.off('SIGINT', onSigint);
@@ -165,10 +216,12 @@ async function cmdBench(opts: CommonOpts & Record<string, unknown>): Promise<num
   const config = buildRunConfig({ preset: opts.preset, arch: opts.arch, backend: opts.backend });
   const steps = opts.steps === undefined ? (config.preset === 'reference' ? 10 : 30) : Number(opts.steps);
   if (!Number.isInteger(steps) || steps < 1) throw new UserError(`--steps expects a positive integer (got '${opts.steps}')`);
+  const group = opts.group === undefined ? 1 : Number(opts.group);
+  if (!Number.isInteger(group) || group < 1 || group > 1000) throw new UserError(`--group expects an integer from 1 to 1000 (got '${opts.group}')`);
   const pool = createTrainingPool(1);
   try {
-    process.stderr.write(`timing ${steps} steps of preset ${config.preset} (${config.arch})…\n`);
-    const task: BenchTask = { config, steps, evals: Math.max(3, Math.min(10, Math.ceil(steps / 5))) };
+    process.stderr.write(`timing ${steps} steps of preset ${config.preset} (${config.arch})${group > 1 ? ` in a group of ${group} runs` : ''}…\n`);
+    const task: BenchTask = { config, steps, evals: Math.max(3, Math.min(10, Math.ceil(steps / 5))), group };
     const r = (await pool.run(task, { name: 'bench' })) as BenchResult;
     const out = {
       backend: r.backend,
@@ -179,11 +232,16 @@ async function cmdBench(opts: CommonOpts & Record<string, unknown>): Promise<num
       ms_per_eval_median: +median(r.msPerEval).toFixed(3),
       steps,
       backend_note: r.backendNote,
+      // A step of the group advances every member: per run-step is the figure to compare across S.
+      group: r.group,
+      ms_per_run_step: +(median(r.msPerStep) / r.group).toFixed(3),
     };
     if (opts.json) printJson(out);
     else
       process.stdout.write(
-        `${out.preset}/${out.arch} on ${out.backend}: ${out.ms_per_step_median} ms/step median (min ${out.ms_per_step_min}) over ${steps} steps; evaluation ${out.ms_per_eval_median} ms\n`,
+        `${out.preset}/${out.arch} on ${out.backend}: ${out.ms_per_step_median} ms/step median (min ${out.ms_per_step_min}) over ${steps} steps` +
+          (group > 1 ? ` of a group of ${group} (${out.ms_per_run_step} ms per run-step)` : '') +
+          `; evaluation ${out.ms_per_eval_median} ms\n`,
       );
     return 0;
   } finally {
@@ -197,10 +255,11 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  const run = withCommon(program.command('run').description('train one run into the library'));
+  const run = withCommon(program.command('run').description('train a run (or, with --seeds, a group of runs) into the library'));
   run.addOption(new Option('--preset <name>', 'base configuration').choices(Object.keys(PRESETS)));
   run.option('--config <file>', 'JSON run config (fields of RunConfig, over the preset)');
   run.option('--resume <run>', 'continue a stopped run from its latest checkpoint');
+  run.option('--seeds <list>', 'train these seeds (e.g. 0-4 or 0,3,7) as one run group; --json prints an array');
   for (const f of RUN_FLAGS) run.option(`--${f.flag} <value>`, f.help);
   run.action(async (opts) => finish(await guarded(opts, () => cmdRun(opts))));
 
@@ -261,6 +320,7 @@ export function buildProgram(): Command {
   bench.addOption(new Option('--preset <name>').choices(Object.keys(PRESETS)).default('quick'));
   bench.addOption(new Option('--arch <arch>').choices([...ARCHS]).default('transformer'));
   bench.option('--steps <n>', 'timed steps');
+  bench.option('--group <S>', 'time S runs (seeds 0…S−1) stepped as one run group (default 1)');
   bench.addOption(new Option('--backend <b>').choices([...BACKEND_CHOICES]).default('auto'));
   bench.action(async (opts) => finish(await guarded(opts, () => cmdBench(opts))));
   return program;

@@ -40,21 +40,60 @@ export class ProgressBar {
 
   constructor(private readonly probe: string, private readonly enabled = true) {}
 
-  update(p: RunProgressEvent): void {
+  update(p: RunProgressEvent, prefix = ''): void {
     if (!this.enabled) return;
     const now = Date.now();
     if (now - this.lastDraw < (this.tty ? 100 : 5000)) return;
     this.lastDraw = now;
-    const line = progressLine(p, this.probe);
+    const line = prefix + progressLine(p, this.probe);
     if (this.tty) process.stderr.write(`\r\x1b[2K${line}`);
     else process.stderr.write(`${line}\n`);
   }
 
-  finish(p: RunProgressEvent | null): void {
+  finish(p: RunProgressEvent | null, prefix = ''): void {
     if (!this.enabled) return;
     if (p) {
-      const line = progressLine(p, this.probe);
+      const line = prefix + progressLine(p, this.probe);
       process.stderr.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
     } else if (this.tty) process.stderr.write('\n');
+  }
+}
+
+/**
+ * The bar of a run group (`run --seeds`): how many runs have ended, then the bar of the least
+ * advanced run still training (the group's ETA is its ETA).
+ */
+export class GroupProgressBar {
+  private readonly latest = new Map<string, RunProgressEvent>();
+  private readonly ended = new Set<string>();
+  private readonly bar: ProgressBar;
+
+  constructor(private readonly size: number, probe: string, enabled = true) {
+    this.bar = new ProgressBar(probe, enabled);
+  }
+
+  update(p: RunProgressEvent): void {
+    this.latest.set(p.id, p);
+    const slowest = this.slowest();
+    if (slowest) this.bar.update(slowest, this.prefix());
+  }
+
+  end(id: string): void {
+    this.ended.add(id);
+  }
+
+  finish(): void {
+    const all = [...this.latest.values()];
+    this.bar.finish(all.length ? all.reduce((a, b) => (b.step < a.step ? b : a)) : null, this.prefix());
+  }
+
+  private prefix(): string {
+    return `${this.size} runs, ${this.ended.size} ended · `;
+  }
+
+  private slowest(): RunProgressEvent | null {
+    let out: RunProgressEvent | null = null;
+    for (const [id, p] of this.latest) if (!this.ended.has(id) && (!out || p.step < out.step)) out = p;
+    return out;
   }
 }

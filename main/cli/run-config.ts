@@ -78,3 +78,21 @@ export function buildRunConfig(opts: Record<string, unknown>): RunConfig {
     throw err;
   }
 }
+
+/** The most runs one `run --seeds` trains as a group. */
+export const MAX_GROUP_SEEDS = 1000;
+
+/** `--seeds 0-4`, `0,3,7` or `0-2,9`: the seeds in the order given, each once. */
+export function parseSeeds(raw: string): number[] {
+  const seeds: number[] = [];
+  for (const part of raw.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new UserError(`--seeds expects seeds like 0-4 or 0,3,7 (got '${raw}')`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) throw new UserError(`--seeds: the range ${part.trim()} runs backwards`);
+    if (to - from + 1 + seeds.length > MAX_GROUP_SEEDS) throw new UserError(`--seeds: at most ${MAX_GROUP_SEEDS} runs in one group`);
+    for (let s = from; s <= to; s++) if (!seeds.includes(s)) seeds.push(s);
+  }
+  return seeds;
+}
