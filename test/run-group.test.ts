@@ -10,6 +10,9 @@ import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup, executeRun, type RunOutcome } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';
+import { NAMED_STUDIES, planRuns } from '../core/study/spec.js';
+import { packGroups } from '../core/study/groups.js';
+import { GPU_GROUP_LIMIT, GROUP_MEMORY_BUDGET, groupSizeFor, memberBytes } from '../core/runs/group-size.js';
 
 /**
  * Run groups (core/train/run-group.ts): S runs of one shape trained together in one worker are
@@ -177,5 +180,39 @@ describe('run groups through the worker pool', () => {
     });
     expect(outcomes[0].status).toBe('completed');
     expect(outcomes[1]).toMatchObject({ runId: null, status: 'failed', error: expect.stringMatching(/no-such-run/) });
+  });
+});
+
+describe('packing a study into run groups', () => {
+  const spec = { ...NAMED_STUDIES.quick, seeds: [0, 1, 2] };
+  const plan = planRuns(spec);
+
+  it('groups runs of one shape in plan order, norm-matched runs apart and after', () => {
+    const groups = packGroups(plan, 4);
+    const keys = groups.map((g) => g.runs.map((r) => r.key));
+    expect(keys).toEqual([
+      ['mod-add/transformer/baseline/s0', 'mod-add/transformer/mix/s0', 'mod-add/transformer/baseline/s1', 'mod-add/transformer/mix/s1'],
+      ['mod-add/transformer/baseline/s2', 'mod-add/transformer/mix/s2'],
+      ['mod-add/mlp/baseline/s0', 'mod-add/mlp/mix/s0', 'mod-add/mlp/baseline/s1', 'mod-add/mlp/mix/s1'],
+      ['mod-add/mlp/baseline/s2', 'mod-add/mlp/mix/s2'],
+      ['mod-add/transformer/norm-matched/s0', 'mod-add/transformer/norm-matched/s1', 'mod-add/transformer/norm-matched/s2'],
+      ['mod-add/mlp/norm-matched/s0', 'mod-add/mlp/norm-matched/s1', 'mod-add/mlp/norm-matched/s2'],
+    ]);
+    expect(packGroups(plan, 1)).toHaveLength(plan.length);
+    for (const g of packGroups(plan, 100)) expect(groupMismatch(g.runs.map((r) => r.config as RunConfig))).toBeNull();
+  });
+
+  it('sizes groups by the written rule: one run on a CPU; on a device as many as fit, up to 30', () => {
+    const quick = parseRunConfig(PRESETS.quick);
+    expect(groupSizeFor(quick, 'host').size).toBe(1);
+    expect(groupSizeFor(quick, 'device').size).toBe(Math.min(GPU_GROUP_LIMIT, Math.floor(GROUP_MEMORY_BUDGET / memberBytes(quick))));
+    // A model whose activations alone exceed the budget still trains, one run at a time.
+    const huge = parseRunConfig({ ...PRESETS.reference, p: 997, dMlp: 4096, dModel: 512 });
+    expect(memberBytes(huge)).toBeGreaterThan(GROUP_MEMORY_BUDGET);
+    expect(groupSizeFor(huge, 'device').size).toBe(1);
+    // The reference Transformer: parameters, moments and every-pair activations, by hand.
+    const ref = parseRunConfig(PRESETS.reference);
+    const params = 98 * 128 + 3 * 128 + 4 * 128 * 128 + 128 * 512 + 512 + 512 * 128 + 128 + 128 * 97;
+    expect(memberBytes(ref)).toBe(4 * (3 * params + 97 * 97 * (2 * 512 + 10 * 128 + 97)));
   });
 });

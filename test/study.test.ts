@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { NAMED_STUDIES, planRuns } from '../core/study/spec.js';
 import { StudySpecSchema } from '../core/schema/study-spec.js';
 import { tempDir } from './helpers/tmp.js';
+import { Library } from '../core/library/library.js';
+import { engineOf } from '../core/runs/group-size.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'grokscope.js');
@@ -49,10 +51,13 @@ describe('a tiny study end to end', () => {
   const specFile = path.join(tmp.dir, 'tiny.json');
   writeFileSync(specFile, JSON.stringify(spec));
 
-  it('says what it would train with --dry-run, and trains nothing', () => {
+  it('says what it would train with --dry-run, and trains nothing', async () => {
     const r = study([specFile, '--dry-run', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ runs: 12, groups: 12, steps: 12 * 150 });
+    // `auto` on a CPU: one run per group; on a GPU, per architecture one group of baseline and mix
+    // runs and one of norm-matched runs (core/runs/group-size.ts).
+    const groups = (await engineOf('auto')) === 'host' ? 12 : 4;
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ runs: 12, groups, steps: 12 * 150 });
     expect(existsSync(path.join(tmp.dir, `study-${spec.name}`))).toBe(false); // no report folder
   });
 
@@ -97,6 +102,29 @@ describe('a tiny study end to end', () => {
     expect(readFileSync(path.join(tmp.dir, 'report-check', 'report.html'), 'utf8')).toContain('on wasm');
     // The check's runs are their own study: trained on wasm, in the same library.
     expect(study(['quick', '--check', 'gpu-please']).stderr).toMatch(/--check expects one of auto, tensorflow, webgpu, wasm\+openblas, wasm, cpu \(got 'gpu-please'\)/);
+  }, 240_000);
+
+  it('packs runs into run groups of the spec’s groupSize, and records exactly the runs trained one by one', async () => {
+    const grouped = { ...spec, name: 'tiny-grouped', groupSize: 4 };
+    const file = path.join(tmp.dir, 'tiny-grouped.json');
+    writeFileSync(file, JSON.stringify(grouped));
+    // Per architecture: baseline and mix (4 runs, one group), then norm-matched (2 runs, one group).
+    expect(JSON.parse(study([file, '--dry-run', '--json']).stdout.trim().split('\n').pop()!)).toEqual({ runs: 12, groups: 4, steps: 12 * 150 });
+    const r = study([file, '--workers', '2', '--out', 'report-grouped', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    await Library.with(path.join(tmp.dir, 'lib'), async (lib) => {
+      const one = await lib.getStudyRuns('tiny');
+      const packed = await lib.getStudyRuns('tiny-grouped');
+      expect([...packed.keys()].sort()).toEqual([...one.keys()].sort());
+      for (const [key, id] of one) {
+        const a = await lib.getRun(id);
+        const b = await lib.getRun(packed.get(key)!);
+        expect(b.status, key).toBe('completed');
+        expect(b.backend).toBe(a.backend);
+        expect(await lib.getMetrics(b.id), key).toEqual(await lib.getMetrics(a.id));
+        expect(b.events, key).toEqual(a.events);
+      }
+    });
   }, 240_000);
 
   it('resumes: a second invocation reuses the completed runs', () => {

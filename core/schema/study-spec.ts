@@ -22,6 +22,8 @@ export const StudySpecSchema = z
     seeds: z.array(z.number().int().nonnegative()).min(1),
     /** Stop baseline and norm-matched runs after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never). */
     earlyStopEvals: z.number().int().min(0).default(0),
+    /** Runs of one shape trained as one run group; absent: the rule of core/runs/group-size.ts. */
+    groupSize: z.number().int().min(1).max(1000).optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

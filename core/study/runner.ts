@@ -2,16 +2,19 @@ import { rmSync } from 'node:fs';
 import type { Piscina } from 'piscina';
 import type { RunConfig } from '../schema/run-config.js';
 import { Library } from '../library/library.js';
-import { checkpointDirFor, executeRun, latestCheckpoint, type RunOutcome, type RunProgress } from '../runs/run-executor.js';
+import { checkpointDirFor, executeGroup, latestCheckpoint, type MemberOutcome, type MemberRequest, type RunProgress } from '../runs/run-executor.js';
+import { engineOf, groupSizeFor } from '../runs/group-size.js';
 import { planRuns, type PlannedRun } from './spec.js';
+import { packGroups, type PlannedGroup } from './groups.js';
 import type { StudySpec } from '../schema/study-spec.js';
-import { GrokscopeError } from '../errors.js';
+import { GrokscopeError, firstLine } from '../errors.js';
 
 /**
  * Runs a study through the worker pool, resumably: the library remembers which run stands for
  * each planned key. Re-running a study skips completed runs, resumes stopped or interrupted ones
- * from their checkpoints and restarts failed ones. `norm-matched` runs start when their `mix`
- * run has finished.
+ * from their checkpoints and restarts failed ones. Runs are packed into run groups (groups.ts;
+ * size from the spec or core/runs/group-size.ts), one pool task each; `norm-matched` runs are
+ * grouped apart and their group starts when their `mix` runs have finished.
  */
 export interface StudyProgress {
   total: number;
@@ -60,63 +63,70 @@ export async function runStudy(opts: {
   const progress: StudyProgress = { total: plan.length, done: 0, failed: 0, running: new Map() };
   const results = new Map<string, Promise<StudyRunResult>>();
   const report = (): void => opts.onProgress?.(progress);
+  const settle = new Map<string, (r: StudyRunResult) => void>();
+  for (const run of plan) results.set(run.key, new Promise((resolve) => settle.set(run.key, resolve)));
+  const finish = (r: StudyRunResult): StudyRunResult => {
+    progress.running.delete(r.key);
+    if (r.status === 'completed') progress.done++;
+    if (r.status === 'failed') progress.failed++;
+    report();
+    settle.get(r.key)!(r);
+    return r;
+  };
 
-  const execute = async (run: PlannedRun): Promise<StudyRunResult> => {
+  /** A planned run as a member of its group, or its result when there is nothing to train. */
+  const memberOf = async (run: PlannedRun): Promise<{ run: PlannedRun; request: MemberRequest } | StudyRunResult> => {
     let normTargetRun: string | undefined;
     if (run.dependsOn) {
       const dep = await results.get(run.dependsOn)!;
-      if (dep.status !== 'completed' || !dep.runId) {
-        progress.failed++;
-        report();
-        return { key: run.key, runId: null, status: 'failed', error: `its mix run ${run.dependsOn} did not complete` };
-      }
+      if (dep.status !== 'completed' || !dep.runId) return { key: run.key, runId: null, status: 'failed', error: `its mix run ${run.dependsOn} did not complete` };
       normTargetRun = dep.runId;
     }
-    if (opts.signal?.aborted) return { key: run.key, runId: known.map.get(run.key) ?? null, status: 'stopped', error: null };
     const existing = known.map.get(run.key);
+    if (opts.signal?.aborted) return { key: run.key, runId: existing ?? null, status: 'stopped', error: null };
     const status = existing ? known.statuses.get(run.key) : undefined;
-    if (existing && status === 'completed') {
-      progress.done++;
-      report();
-      return { key: run.key, runId: existing, status: 'completed', error: null };
-    }
+    if (existing && status === 'completed') return { key: run.key, runId: existing, status: 'completed', error: null };
     const config: RunConfig = { ...run.config, ...(normTargetRun ? { normTargetRun } : {}) };
     const canResume = existing !== undefined && status !== 'failed' && latestCheckpoint(checkpointDirFor(libraryDir, existing)) !== null;
     if (existing && !canResume) {
       await Library.with(libraryDir, (lib) => lib.deleteRun(existing));
       rmSync(checkpointDirFor(libraryDir, existing), { recursive: true, force: true });
     }
-    let outcome: RunOutcome;
-    try {
-      outcome = await executeRun({
-        libraryDir,
-        pool,
+    return {
+      run,
+      request: {
         ...(canResume ? { resumeRunId: existing } : { config }),
-        signal: opts.signal,
         onCreated: (runId) => Library.with(libraryDir, (lib) => lib.setStudyRun(spec.name, run.key, runId)),
         onProgress: (p) => {
           progress.running.set(run.key, p);
           report();
         },
-      });
-    } catch (err) {
-      progress.running.delete(run.key);
-      progress.failed++;
-      report();
-      return { key: run.key, runId: null, status: 'failed', error: (err as Error).message };
-    }
-    progress.running.delete(run.key);
-    if (outcome.status === 'completed') progress.done++;
-    if (outcome.status === 'failed') progress.failed++;
-    report();
-    return { key: run.key, runId: outcome.runId, status: outcome.status, error: outcome.error };
+      },
+    };
   };
 
-  // Independent runs first, so dependants find their dependency's promise registered.
-  const ordered = [...plan.filter((r) => !r.dependsOn), ...plan.filter((r) => r.dependsOn)];
-  for (const run of ordered) results.set(run.key, execute(run));
-  const all = await Promise.all([...results.values()]);
+  const executeOne = async (group: PlannedGroup): Promise<void> => {
+    const members: { run: PlannedRun; request: MemberRequest }[] = [];
+    for (const m of await Promise.all(group.runs.map(memberOf))) {
+      if ('request' in m) members.push(m);
+      else finish(m);
+    }
+    if (members.length === 0) return;
+    let outcomes: MemberOutcome[];
+    try {
+      outcomes = await executeGroup({ libraryDir, pool, members: members.map((m) => m.request), signal: opts.signal });
+    } catch (err) {
+      for (const m of members) finish({ key: m.run.key, runId: null, status: 'failed', error: firstLine(err) });
+      return;
+    }
+    outcomes.forEach((o, i) => finish({ key: members[i].run.key, runId: o.runId, status: o.status, error: o.error }));
+  };
+
+  const engine = spec.groupSize === undefined ? await engineOf(plan[0].config.backend) : 'host';
+  const groups = packGroups(plan, (config) => spec.groupSize ?? groupSizeFor(config as RunConfig, engine).size);
+  await Promise.all(groups.map(executeOne));
+  const all = await Promise.all(plan.map((p) => results.get(p.key)!));
   const finished = all.every((r) => r.status === 'completed');
   await Library.with(libraryDir, (lib) => lib.upsertStudy(spec.name, specJson, finished ? 'completed' : opts.signal?.aborted ? 'stopped' : 'incomplete'));
-  return plan.map((p) => all.find((r) => r.key === p.key)!);
+  return all;
 }

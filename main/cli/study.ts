@@ -12,6 +12,9 @@ import { formatDuration } from './progress.js';
 import { verdictText } from '../../core/study/stability.js';
 import { checkSpecOf } from '../../core/study/check.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../core/schema/backend-choices.js';
+import { engineOf, groupSizeFor } from '../../core/runs/group-size.js';
+import { packGroups } from '../../core/study/groups.js';
+import type { RunConfig } from '../../core/schema/run-config.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
@@ -47,13 +50,20 @@ function progressLine(name: string, p: StudyProgress, started: number): string {
 }
 
 /**
- * What a study would train, without training: runs, groups and optimiser steps. Until stacked
- * training lands every run is its own group, so `groups` equals `runs`; the field is in the
- * contract now so that scripts need not change when groups become larger.
+ * What a study would train, without training: runs, run groups (packed as the runner packs them:
+ * core/study/groups.ts, with the spec's groupSize or the rule of core/runs/group-size.ts) and
+ * optimiser steps (per run: a group of S runs takes S run-steps per step).
  */
-function dryRun(spec: StudySpec, json: boolean, check: StudySpec | null): number {
-  const planned = [...planRuns(spec), ...(check ? planRuns(check) : [])];
-  const out = { runs: planned.length, groups: planned.length, steps: planned.reduce((a, r) => a + r.config.steps, 0) };
+async function dryRun(spec: StudySpec, json: boolean, check: StudySpec | null): Promise<number> {
+  const plans = [planRuns(spec), ...(check ? [planRuns(check)] : [])];
+  const specs = [spec, ...(check ? [check] : [])];
+  let groups = 0;
+  for (let i = 0; i < plans.length; i++) {
+    const engine = specs[i].groupSize === undefined ? await engineOf(plans[i][0].config.backend) : 'host';
+    groups += packGroups(plans[i], (config) => specs[i].groupSize ?? groupSizeFor(config as RunConfig, engine).size).length;
+  }
+  const planned = plans.flat();
+  const out = { runs: planned.length, groups, steps: planned.reduce((a, r) => a + r.config.steps, 0) };
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else process.stdout.write(`study ${spec.name}: ${out.runs} runs in ${out.groups} groups, ${out.steps.toLocaleString('en-US')} optimiser steps in all\n`);
   return 0;
@@ -63,7 +73,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
   const spec = loadStudySpec(specArg);
   if (opts.check !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(opts.check)) throw new UserError(`--check expects one of ${BACKEND_CHOICES.join(', ')} (got '${opts.check}')`);
   const checkSpec = opts.check === undefined ? null : checkSpecOf(spec, opts.check as BackendChoice);
-  if (opts.dryRun) return dryRun(spec, Boolean(opts.json), checkSpec);
+  if (opts.dryRun) return await dryRun(spec, Boolean(opts.json), checkSpec);
   const libraryDir = resolveLibraryDir(opts.library);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
