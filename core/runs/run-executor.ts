@@ -1,6 +1,4 @@
 import { checkpointDirFor } from '../library/paths.js';
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { RunConfig } from '../schema/run-config.js';
@@ -10,13 +8,15 @@ import { Library, type RunStatus } from '../library/library.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import type { TrainResult, TrainTask, WorkerMessage } from './protocol.js';
 import { groupMismatch } from '../train/run-group.js';
+import { prepare, type Prepared } from './prepare.js';
 import { versions } from '../versions.js';
 import { firstLine, GrokscopeError } from '../errors.js';
 
 /**
- * Host side of one run: records it in the library, hands it to a pool worker, batches the
- * worker's evaluations into the library (one transaction a second at most), and on the end
- * computes the run's events. Stopping (AbortSignal) asks the worker to checkpoint and return.
+ * Host side of a run group (executeGroup below; one run is a group of one): records its runs in
+ * the library, hands the group to a pool worker, batches the worker's evaluations into the library
+ * (one transaction a second at most), and as each run ends computes its events. Stopping
+ * (AbortSignal) asks the worker to checkpoint and return.
  */
 export interface RunProgress {
   runId: string;
@@ -77,37 +77,7 @@ export interface PreparationFailure {
 export type MemberOutcome = RunOutcome | PreparationFailure;
 
 export { checkpointDirFor };
-
-export function latestCheckpoint(dir: string): string | null {
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => /^step-\d+\.ckpt$/.test(f));
-  } catch {
-    return null;
-  }
-  files.sort();
-  return files.length ? path.join(dir, files[files.length - 1]) : null;
-}
-
-
-/**
- * The weight-norm trajectory a norm-matched run replays: that of its `mix` run, every step. The
- * mix run must have trained at least as many steps (mix runs never stop early; see
- * docs/decisions.md for why holding a final norm instead was tried and dropped).
- */
-export async function loadNormTargets(libraryDir: string, config: RunConfig): Promise<Float64Array | undefined> {
-  if (config.condition !== 'norm-matched') return undefined;
-  const target = config.normTargetRun!;
-  return Library.with(libraryDir, async (lib) => {
-    const id = await lib.resolveRunId(target);
-    const run = await lib.getRun(id);
-    if (run.config.condition !== 'mix') throw new Error(`norm-matched target ${id} is a '${run.config.condition}' run, not 'mix'`);
-    const norms = await lib.getStepNorms(id);
-    const missing = Array.from({ length: config.steps }, (_, i) => i + 1).find((s) => !(s < norms.length && Number.isFinite(norms[s])));
-    if (missing !== undefined) throw new Error(`norm-matched target ${id} has no weight norm for step ${missing} (it ran ${norms.length - 1} of ${config.steps} steps and is ${run.status})`);
-    return norms;
-  });
-}
+export { latestCheckpoint, loadNormTargets } from './prepare.js';
 
 /** Train one run: a group of one (see executeGroup); throws when it cannot start. */
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
@@ -115,30 +85,6 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   const [outcome] = await executeGroup({ libraryDir, pool, flushIntervalMs, members: [member] });
   if (outcome.runId === null) throw new GrokscopeError(outcome.error);
   return outcome;
-}
-
-interface Prepared {
-  request: MemberRequest;
-  config: RunConfig;
-  runId: string | null;
-  resumeFrom?: string;
-  normTargets?: Float64Array;
-}
-
-/** Resolve a member's config (and checkpoint, and norm targets) without creating anything. */
-async function prepare(libraryDir: string, request: MemberRequest): Promise<Prepared> {
-  if (request.resumeRunId) {
-    const found = await Library.with(libraryDir, async (lib) => {
-      const id = await lib.resolveRunId(request.resumeRunId!);
-      return { id, run: await lib.getRun(id) };
-    });
-    if (found.run.status === 'completed') throw new GrokscopeError(`run ${found.id} is already completed`);
-    const ckpt = latestCheckpoint(checkpointDirFor(libraryDir, found.id));
-    if (!ckpt) throw new GrokscopeError(`run ${found.id} has no checkpoint to resume from`);
-    return { request, config: found.run.config, runId: found.id, resumeFrom: ckpt, normTargets: await loadNormTargets(libraryDir, found.run.config) };
-  }
-  if (!request.config) throw new GrokscopeError('a run needs a config or a run to resume');
-  return { request, config: request.config, runId: null, normTargets: await loadNormTargets(libraryDir, request.config) };
 }
 
 /** What the host keeps per member while its group trains. */

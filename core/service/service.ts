@@ -15,9 +15,9 @@ import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
 import { reportStudy } from '../study/finish.js';
 import { verdictText } from '../study/stability.js';
-import { executeGroup, type MemberOutcome, type RunOutcome } from '../runs/run-executor.js';
+import type { MemberOutcome, RunOutcome } from '../runs/run-executor.js';
+import { RunLauncher } from './launcher.js';
 import { pointFromRow } from './points.js';
-import { liveRunEvents } from './live-run.js';
 import { firstLine } from '../errors.js';
 
 export { ApiError, configFromRequest } from './validate.js';
@@ -33,10 +33,14 @@ export class GrokscopeService implements GrokscopeApi {
   private readonly reader = new RunReader((id) => this.active.has(id));
   private readonly studies = new Map<string, AbortController>();
 
+  private readonly launcher: RunLauncher;
+
   constructor(
     readonly libraryDir: string,
     private readonly pool: Piscina | null,
-  ) {}
+  ) {
+    this.launcher = new RunLauncher(libraryDir, () => this.requirePool(), this.active, (e) => this.emit(e));
+  }
 
   private emit(e: LiveEvent): void {
     for (const l of this.listeners) {
@@ -91,12 +95,12 @@ export class GrokscopeService implements GrokscopeApi {
 
   async startRun(request: RunRequest): Promise<{ id: string }> {
     this.requirePool();
-    return { id: await this.launch(configFromRequest(request), undefined).created };
+    return { id: await this.launcher.launch(configFromRequest(request), undefined).created };
   }
 
   async resumeRun(id: string): Promise<{ id: string }> {
     const run = await this.resumable(id);
-    return { id: await this.launch(run.config, run.id).created };
+    return { id: await this.launcher.launch(run.config, run.id).created };
   }
 
   /**
@@ -107,7 +111,7 @@ export class GrokscopeService implements GrokscopeApi {
   async train(request: { config: RunConfig } | { resume: string }, signal?: AbortSignal): Promise<RunOutcome> {
     this.requirePool();
     const run = 'resume' in request ? await this.resumable(request.resume) : null;
-    const launched = this.launch(run ? run.config : (request as { config: RunConfig }).config, run?.id, signal);
+    const launched = this.launcher.launch(run ? run.config : (request as { config: RunConfig }).config, run?.id, signal);
     await launched.created;
     return launched.finished.catch((err: unknown) => {
       throw new ApiError(firstLine(err));
@@ -120,7 +124,7 @@ export class GrokscopeService implements GrokscopeApi {
    */
   async trainGroup(configs: RunConfig[], signal?: AbortSignal): Promise<MemberOutcome[]> {
     this.requirePool();
-    const launched = this.launchGroup(configs.map((config) => ({ config })), signal);
+    const launched = this.launcher.launchGroup(configs.map((config) => ({ config })), signal);
     await launched.created;
     return launched.finished.catch((err: unknown) => {
       throw new ApiError(firstLine(err));
@@ -143,91 +147,6 @@ export class GrokscopeService implements GrokscopeApi {
     if (run.status === 'completed') throw new ApiError(`run ${run.id} is completed: nothing to resume`);
     if (run.origin === 'external') throw new ApiError(`run ${run.id} was imported from another tool's logs: it has no checkpoints to resume from`);
     return run;
-  }
-
-  /**
-   * Train a new run (config) or continue a stopped or failed one (resumeRunId), with live events.
-   * `created` settles once the run is in the library (or rejects with why it could not start);
-   * `finished` with its outcome. A caller that only awaits `created` learns the end from events.
-   */
-  private launch(config: RunConfig, resumeRunId: string | undefined, signal?: AbortSignal): { created: Promise<string>; finished: Promise<RunOutcome> } {
-    const group = this.launchGroup([{ config, resumeRunId }], signal);
-    const single = group.finished.then(([outcome]) => {
-      if (outcome.runId === null) throw new ApiError(outcome.error);
-      return outcome;
-    });
-    single.catch(() => undefined);
-    const created = group.created.then(async ([id]) => {
-      if (id !== null) return id;
-      return single.then((o) => o.runId);
-    });
-    return { created, finished: single };
-  }
-
-  /**
-   * Train a run group: each member is registered (stoppable by stopRun) once created, and emits its
-   * own progress and end. `created` settles with the members' ids (null where one could not
-   * start), or rejects when the group could not start at all.
-   */
-  private launchGroup(
-    members: { config: RunConfig; resumeRunId?: string }[],
-    signal?: AbortSignal,
-  ): { created: Promise<(string | null)[]>; finished: Promise<MemberOutcome[]> } {
-    const pool = this.requirePool();
-    let resolveIds!: (ids: (string | null)[]) => void;
-    let rejectIds!: (e: Error) => void;
-    const created = new Promise<(string | null)[]>((res, rej) => {
-      resolveIds = res;
-      rejectIds = rej;
-    });
-    const controllers = members.map(() => new AbortController());
-    if (signal) {
-      const abortAll = (): void => controllers.forEach((c) => c.abort());
-      if (signal.aborted) abortAll();
-      else signal.addEventListener('abort', abortAll, { once: true });
-    }
-    const ids: (string | null)[] = members.map(() => null);
-    let started = false;
-    const finished = executeGroup({
-      libraryDir: this.libraryDir,
-      pool,
-      members: members.map((m, i) => ({
-        ...(m.resumeRunId ? { resumeRunId: m.resumeRunId } : { config: m.config }),
-        signal: controllers[i].signal,
-        onCreated: (id: string) => {
-          ids[i] = id;
-          this.active.set(id, controllers[i]);
-          this.emit({ type: 'library-changed' });
-        },
-        onProgress: liveRunEvents(m.config, (e) => this.emit(e)),
-      })),
-      onCreated: (all) => {
-        started = true;
-        resolveIds(all);
-      },
-    }).then(
-      (outcomes) => {
-        for (const o of outcomes) {
-          if (o.runId === null) continue;
-          this.active.delete(o.runId);
-          this.emit({ type: 'run-finished', id: o.runId, status: o.status, error: o.error });
-        }
-        this.emit({ type: 'library-changed' });
-        return outcomes;
-      },
-      (err: unknown) => {
-        for (const id of ids) {
-          if (id === null) continue;
-          this.active.delete(id);
-          this.emit({ type: 'run-finished', id, status: 'failed', error: firstLine(err) });
-        }
-        if (!started) rejectIds(new ApiError(firstLine(err)));
-        throw err;
-      },
-    );
-    // startRun and resumeRun await only `created`; a failure after it is reported by the events.
-    finished.catch(() => undefined);
-    return { created, finished };
   }
 
   async tagRuns(ids: string[], add: string[], remove: string[]): Promise<void> {

@@ -1,5 +1,6 @@
 import type { HostParams } from '../models/init.js';
 import type { Gemm } from './host-mlp.js';
+import { attentionBackward, attentionForward } from './host-attention.js';
 
 /**
  * The 1-layer Transformer's training loss and gradients in one pass over Float32Arrays, with the
@@ -130,34 +131,7 @@ export class HostTransformerStep {
       v2[j] = EV[eq * d + j] + PV[2 * d + j];
       s2[Math.floor(j / dh)] += k2[j] * q[j] * scale;
     }
-    for (let i = 0; i < n; i++) {
-      const ra = a[i] * d;
-      const rb = b[i] * d;
-      const o = i * d;
-      for (let hd = 0; hd < heads; hd++) {
-        let s0 = 0;
-        let s1 = 0;
-        for (let j = hd * dh; j < (hd + 1) * dh; j++) {
-          s0 += (EK[ra + j] + PK[j]) * q[j];
-          s1 += (EK[rb + j] + PK[d + j]) * q[j];
-        }
-        s0 *= scale;
-        s1 *= scale;
-        const max = Math.max(s0, s1, s2[hd]);
-        const e0 = Math.exp(s0 - max);
-        const e1 = Math.exp(s1 - max);
-        const e2 = Math.exp(s2[hd] - max);
-        const sum = e0 + e1 + e2;
-        const w0 = e0 / sum;
-        const w1 = e1 / sum;
-        const w2 = e2 / sum;
-        const ow = (i * heads + hd) * 3;
-        w[ow] = w0;
-        w[ow + 1] = w1;
-        w[ow + 2] = w2;
-        for (let j = hd * dh; j < (hd + 1) * dh; j++) attn[o + j] = w0 * (EV[ra + j] + PV[j]) + w1 * (EV[rb + j] + PV[d + j]) + w2 * v2[j];
-      }
-    }
+    attentionForward(n, d, heads, a, b, EK, EV, PK, PV, q, s2, v2, w, attn);
     // mid = r2 + attn·W_O; hidden = relu(mid·W_in + b_in); final = mid + hidden·W_out + b_out.
     for (let i = 0; i < n; i++) mid.set(r2, i * d);
     gemm(false, false, n, d, d, attn, d, WO, d, true, mid, d);
@@ -253,44 +227,7 @@ export class HostTransformerStep {
     const dPK = new Float32Array(3 * d);
     const dPV = new Float32Array(3 * d);
     const dq = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      const ra = a[i] * d;
-      const rb = b[i] * d;
-      const o = i * d;
-      for (let hd = 0; hd < heads; hd++) {
-        const ow = (i * heads + hd) * 3;
-        const w0 = w[ow];
-        const w1 = w[ow + 1];
-        const w2 = w[ow + 2];
-        let dw0 = 0;
-        let dw1 = 0;
-        let dw2 = 0;
-        for (let j = hd * dh; j < (hd + 1) * dh; j++) {
-          const da = dAttn[o + j];
-          dw0 += da * (EV[ra + j] + PV[j]);
-          dw1 += da * (EV[rb + j] + PV[d + j]);
-          dw2 += da * v2[j];
-          dEV[ra + j] += w0 * da;
-          dEV[rb + j] += w1 * da;
-          dPV[j] += w0 * da;
-          dPV[d + j] += w1 * da;
-          dPV[2 * d + j] += w2 * da;
-        }
-        const dot = w0 * dw0 + w1 * dw1 + w2 * dw2;
-        const ds0 = w0 * (dw0 - dot) * scale;
-        const ds1 = w1 * (dw1 - dot) * scale;
-        const ds2 = w2 * (dw2 - dot) * scale;
-        for (let j = hd * dh; j < (hd + 1) * dh; j++) {
-          const qj = q[j];
-          dEK[ra + j] += ds0 * qj;
-          dEK[rb + j] += ds1 * qj;
-          dPK[j] += ds0 * qj;
-          dPK[d + j] += ds1 * qj;
-          dPK[2 * d + j] += ds2 * qj;
-          dq[j] += ds0 * (EK[ra + j] + PK[j]) + ds1 * (EK[rb + j] + PK[d + j]) + ds2 * k2[j];
-        }
-      }
-    }
+    attentionBackward(n, d, heads, a, b, EK, EV, PK, PV, q, k2, v2, w, dAttn, dEK, dEV, dPK, dPV, dq);
     // `=`'s key and value (position row 2 above) also came from its table row.
     for (let j = 0; j < d; j++) {
       dEK[eq * d + j] += dPK[2 * d + j];

@@ -1,11 +1,6 @@
 import { Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { resolveLibraryDir } from '../../core/library/paths.js';
-import type { MetricPoint } from '../../core/api.js';
-import { pointFromRecord } from '../../core/service/points.js';
 import { createTrainingPool } from '../../core/runs/pool.js';
-import type { RunOutcome } from '../../core/runs/run-executor.js';
-import { GrokscopeService } from '../../core/service/service.js';
 import { median } from '../../core/analysis/stats.js';
 import { PRESETS, type RunConfig } from '../../core/schema/run-config.js';
 import { BACKEND_CHOICES } from '../../core/schema/backend-choices.js';
@@ -16,146 +11,15 @@ import { firstLine } from '../../core/errors.js';
 import { cmdStudy } from './study.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
-import { GroupProgressBar, ProgressBar, type RunProgressEvent } from './progress.js';
-import { RUN_FLAGS, buildRunConfig, parseSeeds } from './run-config.js';
-
-interface CommonOpts {
-  library?: string;
-  json?: boolean;
-  debug?: boolean;
-}
+import { RUN_FLAGS, buildRunConfig } from './run-config.js';
+import { printJson, withService, type CommonOpts } from './common.js';
+import { cmdRun } from './run.js';
 
 function withCommon(cmd: Command): Command {
   return cmd
     .option('--library <dir>', 'run library folder (default: $GROKSCOPE_LIBRARY, else the app’s user-data folder)')
     .option('--json', 'print one JSON value on the last line of stdout')
     .option('--debug', 'show stack traces on errors');
-}
-
-function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
-function runJson(o: RunOutcome): Record<string, unknown> {
-  const f = o.final;
-  return {
-    id: o.runId,
-    status: o.status,
-    backend: o.backend,
-    steps: o.steps,
-    final: f ? finalJson(pointFromRecord(f)) : null,
-    events: o.events ? { T_mem: o.events.T_mem, T_grok: o.events.T_grok, T_cross: o.events.T_cross, lead: o.events.lead } : null,
-    ...(o.error ? { error: o.error } : {}),
-  };
-}
-
-/** The CLI contract's `final` object: a metric point without its step. */
-function finalJson({ step: _step, ...rest }: MetricPoint): Omit<MetricPoint, 'step'> {
-  return rest;
-}
-
-/**
- * The CLI's run, list, show and export-csv go through GrokscopeService like the other hosts, so the
- * live events, metric points and CSV columns are the ones the workbench shows. bench times the
- * worker directly (nothing of the contract is in it); study, export, import and reproduce call the
- * core functions the service calls, for what the contract does not carry (docs/decisions.md).
- */
-async function withService<T>(opts: CommonOpts, workers: number, fn: (service: GrokscopeService) => Promise<T>): Promise<T> {
-  const pool = workers > 0 ? createTrainingPool(workers) : null;
-  try {
-    return await fn(new GrokscopeService(resolveLibraryDir(opts.library), pool));
-  } finally {
-    await pool?.destroy();
-  }
-}
-
-async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<number> {
-  if (opts.seeds !== undefined) return cmdRunGroup(opts);
-  const config = opts.resume ? undefined : buildRunConfig(opts);
-  const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
-  const bar = new ProgressBar(config?.probe ?? 'resid.final');
-  let last: RunProgressEvent | null = null;
-  try {
-    return await withService(opts, 1, async (service) => {
-      service.subscribe((e) => {
-        if (e.type !== 'run-progress') return;
-        last = e;
-        bar.update(e);
-      });
-      const outcome = await service.train(config ? { config } : { resume: String(opts.resume) }, abort.signal);
-      bar.finish(last);
-      if (opts.json) printJson(runJson(outcome));
-      else {
-        const e = outcome.events;
-        process.stdout.write(
-          `run ${outcome.runId}: ${outcome.status} after ${outcome.steps} steps on ${outcome.backend ?? '?'}` +
-            (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
-            '\n',
-        );
-        if (outcome.status === 'stopped') process.stdout.write(`resume with: grokscope run --resume ${outcome.runId}\n`);
-      }
-      if (outcome.status === 'failed') throw new UserError(`run ${outcome.runId} failed: ${outcome.error}`);
-      return outcome.status === 'stopped' ? 130 : 0;
-    });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-}
-
-/** `run --seeds`: the seeds as one run group; with --json, one array of run summaries. */
-async function cmdRunGroup(opts: CommonOpts & Record<string, unknown>): Promise<number> {
-  if (opts.resume) throw new UserError('--seeds starts new runs; resume each run of a group with --resume RUN');
-  if (opts.seed !== undefined) throw new UserError('give either --seed or --seeds, not both');
-  const seeds = parseSeeds(String(opts.seeds));
-  const base = buildRunConfig(opts);
-  const configs = seeds.map((seed) => ({ ...base, seed }));
-  const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping every run after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
-  const bar = new GroupProgressBar(configs.length, base.probe);
-  try {
-    return await withService(opts, 1, async (service) => {
-      service.subscribe((e) => {
-        if (e.type === 'run-progress') bar.update(e);
-        if (e.type === 'run-finished') bar.end(e.id);
-      });
-      const outcomes = await service.trainGroup(configs, abort.signal);
-      bar.finish();
-      const started = outcomes.filter((o): o is RunOutcome => o.runId !== null);
-      if (opts.json) printJson(outcomes.map((o) => (o.runId === null ? { id: null, status: 'failed', error: o.error } : runJson(o))));
-      else {
-        outcomes.forEach((o, i) => {
-          if (o.runId === null) {
-            process.stdout.write(`seed ${seeds[i]}: could not start: ${o.error}\n`);
-            return;
-          }
-          const e = o.events;
-          process.stdout.write(
-            `seed ${seeds[i]}: run ${o.runId} ${o.status} after ${o.steps} steps` +
-              (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
-              (o.error ? ` (${o.error})` : '') +
-              '\n',
-          );
-        });
-        if (started[0]) process.stdout.write(`on ${started[0].backend ?? '?'}, as one run group of ${configs.length}\n`);
-      }
-      const failed = outcomes.filter((o) => o.status === 'failed');
-      if (failed.length) throw new UserError(`${failed.length} of ${outcomes.length} runs failed: ${failed[0].error}`);
-      return outcomes.some((o) => o.status === 'stopped') ? 130 : 0;
-    });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
 }
 
 async function cmdList(opts: CommonOpts): Promise<number> {

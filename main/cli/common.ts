@@ -1,0 +1,31 @@
+import { resolveLibraryDir } from '../../core/library/paths.js';
+import { createTrainingPool } from '../../core/runs/pool.js';
+import { GrokscopeService } from '../../core/service/service.js';
+
+/**
+ * What every command shares: its common options, the one-JSON-value output, and a service over
+ * the library (with a pool of `workers` training workers, or none).
+ *
+ * The CLI's run, list, show and export-csv go through GrokscopeService like the other hosts, so the
+ * live events, metric points and CSV columns are the ones the workbench shows. bench times the
+ * worker directly (nothing of the contract is in it); study, export, import and reproduce call the
+ * core functions the service calls, for what the contract does not carry (docs/decisions.md).
+ */
+export interface CommonOpts {
+  library?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+export async function withService<T>(opts: CommonOpts, workers: number, fn: (service: GrokscopeService) => Promise<T>): Promise<T> {
+  const pool = workers > 0 ? createTrainingPool(workers) : null;
+  try {
+    return await fn(new GrokscopeService(resolveLibraryDir(opts.library), pool));
+  } finally {
+    await pool?.destroy();
+  }
+}
