@@ -2,9 +2,11 @@ import { createRequire } from 'node:module';
 import { firstLine } from '../errors.js';
 
 /**
- * Two loops of the fused host MLP (host-mlp.ts) as WebAssembly SIMD (f32x4), where plain JS
- * measured 5.6 and 6.8 ms per reference step (V8 does not vectorise them): the per-token gather
- * with bias and ReLU, and the ReLU mask with the scatter of gradients onto the token tables.
+ * Hot loops of the fused host steps as WebAssembly SIMD, where plain JS is slow (V8 does not
+ * vectorise them; the MLP's two loops measured 5.6 and 6.8 ms per reference step): the MLP's
+ * per-token gather with bias and ReLU, and its ReLU mask with the scatter of gradients onto the
+ * token tables (host-mlp.ts); the Transformer's ReLU and ReLU mask (host-transformer.ts); and
+ * AdamW in float64 lanes, bit-identical to the JS loop it replaces (trainer.ts).
  *
  * Written as WebAssembly text and assembled at start-up by wabt (the WebAssembly Binary Toolkit,
  * from the npm registry), so the source is the reviewed text, not a committed binary. Where
@@ -78,12 +80,80 @@ const WAT = `
             (br $cols)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+  ;; x = max(x, 0) in place over n floats (n a multiple of 4)
+  (func (export "relu") (param $n i32) (param $x i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (v128.store (local.get $x) (f32x4.max (v128.load (local.get $x)) (v128.const f32x4 0 0 0 0)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (br $l))))
+
+  ;; dh = dh where hidden > 0 else 0, in place over n floats (n a multiple of 4)
+  (func (export "relu_mask") (param $n i32) (param $hidden i32) (param $dh i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dh) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $dh) (local.get $end)))
+        (v128.store (local.get $dh)
+          (v128.and (v128.load (local.get $dh))
+                    (f32x4.gt (v128.load (local.get $hidden)) (v128.const f32x4 0 0 0 0))))
+        (local.set $dh (i32.add (local.get $dh) (i32.const 16)))
+        (local.set $hidden (i32.add (local.get $hidden) (i32.const 16)))
+        (br $l))))
+
+  ;; AdamW over n float32s (n even), two at a time in float64: exactly the trainer's JS loop
+  ;; (each value computed in double and rounded to float32 where JS stores it, and read back
+  ;; rounded), so the results are bit-identical. Returns Σ p² (float64, two partial sums).
+  (func (export "adamw") (param $n i32) (param $p i32) (param $m i32) (param $v i32) (param $g i32)
+        (param $b1 f64) (param $c1 f64) (param $b2 f64) (param $c2 f64) (param $decay f64)
+        (param $step f64) (param $sqrtBc2 f64) (param $eps f64) (result f64)
+    (local $end i32) (local $gi v128) (local $mi v128) (local $vi v128) (local $pi v128) (local $acc v128)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $gi (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $g))))
+        ;; m = b1·m + (1 − b1)·g, rounded to float32
+        (local.set $mi (f32x4.demote_f64x2_zero
+          (f64x2.add (f64x2.mul (f64x2.splat (local.get $b1)) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $m))))
+                     (f64x2.mul (f64x2.splat (local.get $c1)) (local.get $gi)))))
+        (v128.store64_lane 0 (local.get $m) (local.get $mi))
+        ;; v = b2·v + ((1 − b2)·g)·g, rounded to float32
+        (local.set $vi (f32x4.demote_f64x2_zero
+          (f64x2.add (f64x2.mul (f64x2.splat (local.get $b2)) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $v))))
+                     (f64x2.mul (f64x2.mul (f64x2.splat (local.get $c2)) (local.get $gi)) (local.get $gi)))))
+        (v128.store64_lane 0 (local.get $v) (local.get $vi))
+        ;; p = p·decay − (step·m) / (√v / √(1 − b2ᵗ) + eps), rounded to float32
+        (local.set $pi (f32x4.demote_f64x2_zero
+          (f64x2.sub
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (f64x2.splat (local.get $decay)))
+            (f64x2.div
+              (f64x2.mul (f64x2.splat (local.get $step)) (f64x2.promote_low_f32x4 (local.get $mi)))
+              (f64x2.add (f64x2.div (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $vi))) (f64x2.splat (local.get $sqrtBc2)))
+                         (f64x2.splat (local.get $eps)))))))
+        (v128.store64_lane 0 (local.get $p) (local.get $pi))
+        (local.set $pi (f64x2.promote_low_f32x4 (local.get $pi)))
+        (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $pi) (local.get $pi))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $m (i32.add (local.get $m) (i32.const 8)))
+        (local.set $v (i32.add (local.get $v) (i32.const 8)))
+        (local.set $g (i32.add (local.get $g) (i32.const 8)))
+        (br $l)))
+    (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
 )`;
 
 export interface HostKernelExports {
   memory: WebAssembly.Memory;
   gather_relu(n: number, h: number, a: number, b: number, ta: number, tb: number, bias: number, out: number): void;
   mask_scatter(n: number, h: number, a: number, b: number, hidden: number, dh: number, da: number, db: number): void;
+  relu(n: number, x: number): void;
+  relu_mask(n: number, hidden: number, dh: number): void;
+  adamw(n: number, p: number, m: number, v: number, g: number, b1: number, c1: number, b2: number, c2: number, decay: number, step: number, sqrtBc2: number, eps: number): number;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,6 +1,7 @@
 import type { HostParams } from '../models/init.js';
 import type { Gemm } from './host-mlp.js';
 import { attentionBackward, attentionForward } from './host-attention.js';
+import type { HostKernelExports } from './host-kernels.js';
 
 /**
  * The 1-layer Transformer's training loss and gradients in one pass over Float32Arrays, with the
@@ -60,6 +61,7 @@ export class HostTransformerStep {
   private readonly dMid: Float32Array;
   private readonly dAttn: Float32Array;
   private readonly ones: Float32Array;
+  private readonly simd: HostKernelExports | null;
 
   constructor(
     private readonly shape: TransformerShape,
@@ -67,6 +69,7 @@ export class HostTransformerStep {
     b: Int32Array,
     labels: Int32Array,
     private readonly gemm: Gemm,
+    kernels: HostKernelExports | null = null,
   ) {
     const { vocab, classes: c, dModel: d, nHeads: heads, dMlp: h } = shape;
     if (d % heads !== 0) throw new Error(`dModel (${d}) must be divisible by nHeads (${heads})`);
@@ -84,14 +87,26 @@ export class HostTransformerStep {
     this.w = new Float32Array(n * heads * 3);
     this.attn = new Float32Array(n * d);
     this.mid = new Float32Array(n * d);
-    this.hidden = new Float32Array(n * h);
+    // The ReLU and its mask run in the SIMD kernels where they loaded (whole f32x4 vectors: n·h a
+    // multiple of 4), on buffers in the kernels' memory; else in JS.
+    if (kernels && (n * h) % 4 === 0) {
+      const bytes = 2 * 4 * n * h;
+      const mem = kernels.memory;
+      if (bytes > mem.buffer.byteLength) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+      this.hidden = new Float32Array(mem.buffer, 0, n * h);
+      this.dHidden = new Float32Array(mem.buffer, 4 * n * h, n * h);
+      this.simd = kernels;
+    } else {
+      this.hidden = new Float32Array(n * h);
+      this.dHidden = new Float32Array(n * h);
+      this.simd = null;
+    }
     this.final = new Float32Array(n * d);
     this.centred = new Float32Array(n * d);
     this.rep = new Float32Array(n * d);
     this.logits = new Float32Array(n * c);
     this.dRep = new Float32Array(n * d);
     this.dFinal = new Float32Array(n * d);
-    this.dHidden = new Float32Array(n * h);
     this.dMid = new Float32Array(n * d);
     this.dAttn = new Float32Array(n * d);
     this.ones = new Float32Array(n).fill(1);
@@ -138,7 +153,8 @@ export class HostTransformerStep {
     for (let i = 0; i < n; i++) hidden.set(bIn, i * h);
     gemm(false, false, n, h, d, mid, d, WIn, h, true, hidden, h);
     // ReLU without a branch (see host-mlp.ts: half the signs are random).
-    for (let k = 0; k < hidden.length; k++) hidden[k] = (hidden[k] + Math.abs(hidden[k])) * 0.5;
+    if (this.simd) this.simd.relu(hidden.length, hidden.byteOffset);
+    else for (let k = 0; k < hidden.length; k++) hidden[k] = (hidden[k] + Math.abs(hidden[k])) * 0.5;
     for (let i = 0; i < n; i++) {
       const o = i * d;
       for (let j = 0; j < d; j++) final[o + j] = mid[o + j] + bOut[j];
@@ -210,7 +226,8 @@ export class HostTransformerStep {
     gemm(true, false, h, d, n, hidden, h, dFinal, d, false, g.W_out, d);
     gemm(false, true, n, h, d, dFinal, d, WOut, d, false, dHidden, h);
     // ReLU mask: gradient 0 where the pre-activation is ≤ 0 (as tfjs's Relu gradient).
-    for (let k = 0; k < dHidden.length; k++) dHidden[k] *= +(hidden[k] > 0);
+    if (this.simd) this.simd.relu_mask(dHidden.length, hidden.byteOffset, dHidden.byteOffset);
+    else for (let k = 0; k < dHidden.length; k++) dHidden[k] *= +(hidden[k] > 0);
     gemm(false, false, 1, h, n, ones, n, dHidden, h, false, g.b_in, h);
     gemm(true, false, d, h, n, mid, d, dHidden, h, false, g.W_in, h);
     dMid.set(dFinal);

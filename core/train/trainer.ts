@@ -20,6 +20,7 @@ import { blasGemm, blasMatMulRegistered, lapackEigenvalues, loadBlas } from './b
 import { HostMlpStep } from './host-mlp.js';
 import { HostTransformerStep, type HostMix } from './host-transformer.js';
 import { instantiateHostKernels } from './host-kernels.js';
+import { SimdAdam } from './simd-adam.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {
@@ -109,6 +110,8 @@ export class Trainer {
   private readonly eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   /** The host parameters changed since the tfjs variables were last written. */
   private variablesStale = false;
+  /** AdamW in WebAssembly SIMD over the flat parameter, moment and gradient buffers, where the kernels loaded. */
+  private readonly simdAdam: SimdAdam | null;
 
   constructor(config: RunConfig, dataset: Dataset, state?: TrainState, options: { normTargets?: Float64Array } = {}) {
     this.config = config;
@@ -122,9 +125,10 @@ export class Trainer {
     };
     this.names = Object.keys(init.params);
     this.params = toVariables(init.params, this.names);
-    this.hostParams = cloneHost(init.params);
-    this.m = cloneHost(init.m);
-    this.v = cloneHost(init.v);
+    this.simdAdam = SimdAdam.create(init, this.names);
+    this.hostParams = this.simdAdam?.params ?? cloneHost(init.params);
+    this.m = this.simdAdam?.m ?? cloneHost(init.m);
+    this.v = this.simdAdam?.v ?? cloneHost(init.v);
     this.stepCount = init.step;
     this.ctx = { model, eqToken: dataset.eqToken, order: dataset.task.order, rowLookup: tf.getBackend() === 'cpu' ? 'onehot' : 'gather' };
     if (model.arch === 'transformer') Object.assign(this.ctx, makeHeadMatrices(model));
@@ -170,7 +174,7 @@ export class Trainer {
     const gemm = blasGemm(loadBlas() as Exclude<ReturnType<typeof loadBlas>, Error>);
     const { vocab, classes } = dataset;
     if (config.arch === 'mlp') return new HostMlpStep({ vocab, classes, dModel: config.dModel, dMlp: config.dMlp }, a, b, labels, gemm, instantiateHostKernels());
-    return new HostTransformerStep({ vocab, classes, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp, eqToken: dataset.eqToken }, a, b, labels, gemm);
+    return new HostTransformerStep({ vocab, classes, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp, eqToken: dataset.eqToken }, a, b, labels, gemm, instantiateHostKernels());
   }
 
   /** Whether this run's steps use a fused host step. */
@@ -277,7 +281,8 @@ export class Trainer {
     const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
     const decay = 1 - lr * weightDecay;
     let normSq = 0;
-    for (const name of this.names) {
+    if (this.simdAdam) normSq = this.simdAdam.step(grads, { beta1, beta2, eps, decay, stepSize, sqrtBc2 });
+    else for (const name of this.names) {
       const g = grads[name].data;
       const p = this.hostParams[name].data;
       const m = this.m[name].data;
