@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
-import { RunGroup } from '../core/train/run-group.js';
+import { createGroupEngine } from '../core/train/group-engine.js';
+import type { EvalRecord } from '../core/schema/eval-record.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
 import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
 
@@ -22,7 +23,6 @@ export default async function train(task: TrainTask): Promise<TrainResult[]> {
 
 interface MemberState {
   lastCheckpoint: string | null;
-  norms: number[];
   normsFrom: number;
   solvedEvals: number;
   result: TrainResult | null;
@@ -30,61 +30,67 @@ interface MemberState {
 
 async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Promise<TrainResult[]> {
   const backend = await selectBackend(task.members[0].config.backend);
-  const group = new RunGroup(
+  const group = createGroupEngine(
     task.members.map((m) => ({ config: m.config, state: m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined, normTargets: m.normTargets })),
+    backend.name,
   );
+  const note = group.size > 1 ? `${backend.note}; run group of ${group.size} (${group.engine})` : backend.note;
   const say = (run: number, m: MemberMessage): void => post({ ...m, run });
-  const states: MemberState[] = task.members.map((m, i) => ({
-    lastCheckpoint: m.resumeFrom ?? null,
-    norms: [],
-    normsFrom: group.trainers[i].step + 1,
-    solvedEvals: 0,
-    result: null,
-  }));
-  group.trainers.forEach((t, i) => say(i, { type: 'started', backend: backend.name, backendNote: backend.note, tfjsVersion: tf.version_core, startStep: t.step }));
-  const checkpoint = (i: number): void => {
-    const trainer = group.trainers[i];
-    const file = checkpointPath(task.members[i].checkpointDir, trainer.step);
-    saveCheckpoint(file, trainer.snapshot());
+  const states: MemberState[] = task.members.map((m, i) => ({ lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: 0, result: null }));
+  for (let i = 0; i < group.size; i++) say(i, { type: 'started', backend: backend.name, backendNote: note, tfjsVersion: tf.version_core, startStep: group.stepOf(i) });
+  const checkpoint = async (i: number): Promise<void> => {
+    const file = checkpointPath(task.members[i].checkpointDir, group.stepOf(i));
+    saveCheckpoint(file, await group.snapshot(i));
     states[i].lastCheckpoint = file;
-    say(i, { type: 'checkpoint', step: trainer.step, file });
+    say(i, { type: 'checkpoint', step: group.stepOf(i), file });
   };
-  const flushNorms = (i: number): void => {
-    const s = states[i];
-    if (s.norms.length) say(i, { type: 'norms', fromStep: s.normsFrom, norms: s.norms });
-    s.normsFrom = group.trainers[i].step + 1;
-    s.norms = [];
+  const flushNorms = async (i: number): Promise<void> => {
+    const norms = await group.takeNorms(i);
+    if (norms.length) say(i, { type: 'norms', fromStep: states[i].normsFrom, norms });
+    states[i].normsFrom = group.stepOf(i) + 1;
   };
   const end = (i: number, result: TrainResult): void => {
     states[i].result = result;
     group.freeze(i);
     say(i, { type: 'ended', result });
   };
+  /** Evaluate members (batched where the engine batches), full spectra where asked. */
+  const evaluate = async (indices: number[], spectra: (i: number) => boolean): Promise<Map<number, EvalRecord>> => {
+    const out = new Map<number, EvalRecord>();
+    for (const flag of [false, true]) {
+      const part = indices.filter((i) => spectra(i) === flag);
+      if (part.length) (await group.evaluate(part, flag)).forEach((r, k) => out.set(part[k], r));
+    }
+    return out;
+  };
   try {
     let windowStart = performance.now();
     let windowSteps = 0;
     for (;;) {
-      for (const i of group.active()) {
-        const trainer = group.trainers[i];
-        const config = trainer.config;
-        const step = trainer.step;
-        const atEnd = step >= config.steps;
-        let earlyStop = false;
-        if (step % config.evalEvery === 0 || atEnd) {
-          flushNorms(i);
-          let record = await trainer.evaluate(step % config.spectrumEvery === 0 || atEnd);
-          states[i].solvedEvals = record.test_acc >= config.grokThreshold ? states[i].solvedEvals + 1 : 0;
-          earlyStop = config.earlyStopEvals > 0 && states[i].solvedEvals >= config.earlyStopEvals && !atEnd;
-          // The last evaluation of a run always carries the full spectra.
-          if (earlyStop && !record.spectra) record = await trainer.evaluate(true);
-          say(i, { type: 'eval', record });
+      const atEnd = (i: number): boolean => group.stepOf(i) >= group.configOf(i).steps;
+      const due = group.active().filter((i) => group.stepOf(i) % group.configOf(i).evalEvery === 0 || atEnd(i));
+      const earlyStop = new Set<number>();
+      if (due.length) {
+        for (const i of due) await flushNorms(i);
+        const records = await evaluate(due, (i) => group.stepOf(i) % group.configOf(i).spectrumEvery === 0 || atEnd(i));
+        for (const i of due) {
+          const config = group.configOf(i);
+          states[i].solvedEvals = records.get(i)!.test_acc >= config.grokThreshold ? states[i].solvedEvals + 1 : 0;
+          if (config.earlyStopEvals > 0 && states[i].solvedEvals >= config.earlyStopEvals && !atEnd(i)) earlyStop.add(i);
         }
-        if (atEnd || earlyStop) {
-          if (states[i].lastCheckpoint !== checkpointPath(task.members[i].checkpointDir, step)) checkpoint(i);
+        // The last evaluation of a run always carries the full spectra.
+        const redo = [...earlyStop].filter((i) => !records.get(i)!.spectra);
+        if (redo.length) (await group.evaluate(redo, true)).forEach((r, k) => records.set(redo[k], r));
+        for (const i of due) say(i, { type: 'eval', record: records.get(i)! });
+      }
+      for (const i of group.active()) {
+        const step = group.stepOf(i);
+        if (atEnd(i) || earlyStop.has(i)) {
+          if (states[i].lastCheckpoint !== checkpointPath(task.members[i].checkpointDir, step)) await checkpoint(i);
           end(i, { status: 'completed', step, checkpoint: states[i].lastCheckpoint });
         } else if (Atomics.load(task.stopFlags, i) !== 0) {
-          flushNorms(i);
-          checkpoint(i);
+          await flushNorms(i);
+          await checkpoint(i);
           end(i, { status: 'stopped', step, checkpoint: states[i].lastCheckpoint });
         }
       }
@@ -93,14 +99,16 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
       await group.trainStep();
       windowSteps++;
       for (const i of active) {
-        const trainer = group.trainers[i];
-        states[i].norms.push(trainer.weightNorm);
-        if (trainer.step % trainer.config.checkpointEvery === 0 && trainer.step < trainer.config.steps) checkpoint(i);
+        const step = group.stepOf(i);
+        if (step % group.configOf(i).checkpointEvery === 0 && step < group.configOf(i).steps) {
+          await flushNorms(i);
+          await checkpoint(i);
+        }
       }
       const now = performance.now();
       if (now - windowStart > 500) {
         const stepsPerSecond = (windowSteps * 1000) / (now - windowStart);
-        for (const i of active) say(i, { type: 'progress', step: group.trainers[i].step, stepsPerSecond });
+        for (const i of active) say(i, { type: 'progress', step: group.stepOf(i), stepsPerSecond });
         windowStart = now;
         windowSteps = 0;
       }
@@ -119,7 +127,10 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
   const { config } = task;
   const size = task.group ?? 1;
   const backend = await selectBackend(config.backend);
-  const group = new RunGroup(Array.from({ length: size }, (_, seed) => ({ config: { ...config, seed } })));
+  const group = createGroupEngine(
+    Array.from({ length: size }, (_, seed) => ({ config: { ...config, seed } })),
+    backend.name,
+  );
   try {
     for (let i = 0; i < 2; i++) await group.trainStep(); // warm-up: kernel set-up, memory growth
     const msPerStep: number[] = [];
@@ -131,10 +142,10 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
     const msPerEval: number[] = [];
     for (let i = 0; i < task.evals; i++) {
       const t0 = performance.now();
-      await group.trainers[0].evaluate(false);
+      await group.evaluate([0], false);
       msPerEval.push(performance.now() - t0);
     }
-    return { backend: backend.name, backendNote: backend.note, msPerStep, msPerEval, group: size };
+    return { backend: backend.name, backendNote: size > 1 ? `${backend.note}; run group of ${size} (${group.engine})` : backend.note, msPerStep, msPerEval, group: size };
   } finally {
     group.dispose();
   }

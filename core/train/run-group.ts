@@ -2,6 +2,7 @@ import type { RunConfig } from '../schema/run-config.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { makeDataset } from '../tasks/dataset.js';
 import { Trainer, type TrainState } from './trainer.js';
+import type { EvalRecord } from '../schema/eval-record.js';
 
 /**
  * A run group: S runs of one shape trained together in one worker, each still its own run (its
@@ -43,9 +44,34 @@ export function groupMismatch(configs: RunConfig[]): string | null {
   return null;
 }
 
-export class RunGroup {
+/**
+ * What the worker drives: a run group, however its members are computed. Members are indexed
+ * 0…size−1; a frozen member gets no update and no evaluation.
+ */
+export interface GroupEngine {
+  readonly size: number;
+  /** How the members are computed, for the run's backend note. */
+  readonly engine: string;
+  configOf(i: number): RunConfig;
+  stepOf(i: number): number;
+  active(): number[];
+  freeze(i: number): void;
+  /** One AdamW step of every member that is not frozen. */
+  trainStep(): Promise<void>;
+  /** ‖θ‖ of member i after each of its steps since the last call. */
+  takeNorms(i: number): Promise<number[]>;
+  /** Evaluations of these members at their current parameters. */
+  evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]>;
+  /** A host copy of member i's training state (for checkpoints). */
+  snapshot(i: number): Promise<TrainState>;
+  dispose(): void;
+}
+
+export class RunGroup implements GroupEngine {
   readonly trainers: Trainer[];
+  readonly engine: string;
   private readonly frozen: boolean[];
+  private readonly norms: number[][];
 
   constructor(members: GroupMember[], datasets?: Dataset[]) {
     const mismatch = groupMismatch(members.map((m) => m.config));
@@ -62,10 +88,20 @@ export class RunGroup {
       throw err;
     }
     this.frozen = members.map(() => false);
+    this.norms = members.map(() => []);
+    this.engine = this.trainers[0].fusedSteps ? 'fused host steps, run by run' : 'tfjs, run by run';
   }
 
   get size(): number {
     return this.trainers.length;
+  }
+
+  configOf(i: number): RunConfig {
+    return this.trainers[i].config;
+  }
+
+  stepOf(i: number): number {
+    return this.trainers[i].step;
   }
 
   freeze(i: number): void {
@@ -76,14 +112,30 @@ export class RunGroup {
     return this.frozen[i];
   }
 
-  /** Indices of the members still training. */
   active(): number[] {
     return this.trainers.map((_, i) => i).filter((i) => !this.frozen[i]);
   }
 
-  /** One AdamW step of every member that is not frozen. */
   async trainStep(): Promise<void> {
-    for (let i = 0; i < this.trainers.length; i++) if (!this.frozen[i]) await this.trainers[i].trainStep();
+    for (let i = 0; i < this.trainers.length; i++) {
+      if (this.frozen[i]) continue;
+      await this.trainers[i].trainStep();
+      this.norms[i].push(this.trainers[i].weightNorm);
+    }
+  }
+
+  async takeNorms(i: number): Promise<number[]> {
+    return this.norms[i].splice(0);
+  }
+
+  async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
+    const out: EvalRecord[] = [];
+    for (const i of indices) out.push(await this.trainers[i].evaluate(withSpectra));
+    return out;
+  }
+
+  async snapshot(i: number): Promise<TrainState> {
+    return this.trainers[i].snapshot();
   }
 
   dispose(): void {

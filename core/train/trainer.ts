@@ -9,18 +9,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../schema/run-config.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
-import { probesFor, probeWidth, type ModelConfig } from '../models/config.js';
+import { probesFor, type ModelConfig } from '../models/config.js';
 import { initParams, type HostParams } from '../models/init.js';
 import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from '../models/forward.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
-import { spectralSummary } from '../spectra/entropy.js';
-import { fourierAlignment } from '../spectra/fourier.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
 import { blasGemm, blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
 import { HostMlpStep } from './host-mlp.js';
 import { HostTransformerStep, type HostMix } from './host-transformer.js';
 import { instantiateHostKernels } from './host-kernels.js';
 import { SimdAdam } from './simd-adam.js';
+import { measure } from './measure.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {
@@ -317,7 +316,6 @@ export class Trainer {
   async evaluate(withSpectra: boolean): Promise<EvalRecord> {
     const { dataset, config } = this;
     const probes = probesFor(config.arch);
-    const model = this.ctx.model;
     interface Readback {
       loss: Float32Array;
       correct: Uint8Array | Int32Array;
@@ -351,40 +349,15 @@ export class Trainer {
     } finally {
       tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, ...kept.embed]);
     }
-    const mean = (values: ArrayLike<number>, idx: Int32Array): number => {
-      let s = 0;
-      for (let i = 0; i < idx.length; i++) s += values[idx[i]];
-      return idx.length ? s / idx.length : NaN;
-    };
-    const tensor_norms: Record<string, number> = {};
-    let total = 0;
-    this.names.forEach((n, i) => {
-      tensor_norms[n] = Math.sqrt(read.norms[i]);
-      total += read.norms[i];
-    });
-    const record: EvalRecord = {
+    return measure({
       step: this.stepCount,
-      train_loss: mean(read.loss, dataset.trainIndices),
-      train_acc: mean(read.correct, dataset.trainIndices),
-      test_loss: mean(read.loss, dataset.testIndices),
-      test_acc: mean(read.correct, dataset.testIndices),
-      weight_norm: Math.sqrt(total),
-      tensor_norms,
-      probes: {},
-      fourier: null,
-    };
-    if (withSpectra) record.spectra = {};
-    probes.forEach((name, i) => {
-      const width = probeWidth(model, name);
-      const eig = this.eigenvalues(read.covs[i], width);
-      record.probes[name] = spectralSummary(eig, width);
-      if (record.spectra) record.spectra[name] = Array.from(eig).reverse();
+      dataset,
+      config,
+      names: this.names,
+      ...read,
+      eigenvalues: this.eigenvalues,
+      withSpectra,
     });
-    if (read.embed) {
-      const f = fourierAlignment(read.embed, dataset.task.order, model.dModel, config.fourierK);
-      record.fourier = { topk_share: f.topk_share, gini: f.gini };
-    }
-    return record;
   }
 
   /** A host copy of the full training state (for checkpoints). */

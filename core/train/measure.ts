@@ -1,0 +1,72 @@
+import type { RunConfig } from '../schema/run-config.js';
+import type { EvalRecord } from '../schema/eval-record.js';
+import type { Dataset } from '../tasks/dataset.js';
+import { probesFor, probeWidth } from '../models/config.js';
+import { spectralSummary } from '../spectra/entropy.js';
+import { fourierAlignment } from '../spectra/fourier.js';
+
+/**
+ * An evaluation's record from what the device computed for one run over every input of its task
+ * (docs/methods.md, "Evaluations"): per-example losses and correctness, the probes' covariances,
+ * the parameters' squared norms and, for cyclic tasks, the embedding. The single-run trainer and
+ * the stacked group both end here, so both measure the same way.
+ */
+export interface MeasureInput {
+  step: number;
+  dataset: Dataset;
+  config: RunConfig;
+  /** Parameter names, in the order of `norms`. */
+  names: string[];
+  /** Per example of the whole task: cross-entropy, and 1/0 for a correct argmax. */
+  loss: ArrayLike<number>;
+  correct: ArrayLike<number>;
+  /** Per probe of probesFor(arch), in that order: the covariance, width × width row-major. */
+  covs: ArrayLike<number>[];
+  /** Σ θ² of each parameter tensor. */
+  norms: ArrayLike<number>;
+  /** The group tokens' embedding rows, order × dModel (cyclic tasks), else null. */
+  embed: ArrayLike<number> | null;
+  eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
+  withSpectra: boolean;
+}
+
+function meanAt(values: ArrayLike<number>, idx: Int32Array): number {
+  let s = 0;
+  for (let i = 0; i < idx.length; i++) s += values[idx[i]];
+  return idx.length ? s / idx.length : NaN;
+}
+
+export function measure(m: MeasureInput): EvalRecord {
+  const { dataset, config } = m;
+  const model = { arch: config.arch, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp };
+  const tensor_norms: Record<string, number> = {};
+  let total = 0;
+  m.names.forEach((n, i) => {
+    tensor_norms[n] = Math.sqrt(m.norms[i]);
+    total += m.norms[i];
+  });
+  const record: EvalRecord = {
+    step: m.step,
+    train_loss: meanAt(m.loss, dataset.trainIndices),
+    train_acc: meanAt(m.correct, dataset.trainIndices),
+    test_loss: meanAt(m.loss, dataset.testIndices),
+    test_acc: meanAt(m.correct, dataset.testIndices),
+    weight_norm: Math.sqrt(total),
+    tensor_norms,
+    probes: {},
+    fourier: null,
+  };
+  if (m.withSpectra) record.spectra = {};
+  probesFor(config.arch).forEach((name, i) => {
+    const width = probeWidth(model, name);
+    const cov = m.covs[i];
+    const eig = m.eigenvalues(cov instanceof Float32Array ? cov : Float32Array.from(cov), width);
+    record.probes[name] = spectralSummary(eig, width);
+    if (record.spectra) record.spectra[name] = Array.from(eig).reverse();
+  });
+  if (m.embed) {
+    const f = fourierAlignment(m.embed, dataset.task.order, model.dModel, config.fourierK);
+    record.fourier = { topk_share: f.topk_share, gini: f.gini };
+  }
+  return record;
+}
