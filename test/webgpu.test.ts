@@ -9,6 +9,7 @@ import { expectClose } from './helpers/golden.js';
 import { tempDir } from './helpers/tmp.js';
 import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup } from '../core/runs/run-executor.js';
+import { StackedGroup } from '../core/train/stacked-group.js';
 
 /**
  * The WebGPU path. The adapter probe runs in a child process with a timeout, so a hung or crashing
@@ -78,6 +79,28 @@ if (probe.ok) {
       }
     });
 
+    it('trains a stacked group as its runs alone (seeds, a mix run; 20 steps)', async () => {
+      await selectBackend('webgpu');
+      const base = { ...small, steps: 20 };
+      const members = [{ config: { ...base, seed: 1 } }, { config: { ...base, seed: 2, lr: 2e-3 } }, { config: { ...base, seed: 3, condition: 'mix' as const } }];
+      const stacked = new StackedGroup(members);
+      const alone = members.map((m) => new Trainer(m.config, makeDataset({ task: m.config.task, p: m.config.p, trainFraction: m.config.trainFraction, seed: m.config.seed })));
+      try {
+        let worst = 0;
+        for (let s = 0; s < 20; s++) {
+          await stacked.trainStep();
+          for (const t of alone) await t.trainStep();
+        }
+        const got = await stacked.trainLosses();
+        for (let i = 0; i < 3; i++) worst = Math.max(worst, Math.abs(got[i] - (await alone[i].trainLoss())));
+        expect(worst).toBeLessThan(1e-4);
+        expect(stacked.engine).toMatch(/^stacked/);
+      } finally {
+        stacked.dispose();
+        for (const t of alone) t.dispose();
+      }
+    });
+
     it('one pool worker trains 6 run groups in a row on webgpu without dying (one device for its life)', async () => {
       // The H200 report (the stacked-training issue): a process that trained a third model on
       // webgpu died in glibc's mutex code. A pool worker trains group after group; here it must
@@ -93,6 +116,8 @@ if (probe.ok) {
             ['completed', null, 'webgpu'],
             ['completed', null, 'webgpu'],
           ]);
+          // Device backends train a group as one stacked computation (core/train/group-engine.ts).
+          for (const o of outcomes) expect(o.runId !== null && o.backendNote).toMatch(/run group of 2 \(stacked/);
         }
         expect(pool.threads.length).toBe(1);
       } finally {

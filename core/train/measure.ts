@@ -4,6 +4,23 @@ import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
+import { symmetricEigenvalues } from '../spectra/eigen.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
+
+/**
+ * The probes' eigenvalues: LAPACK from the same library on `wasm+openblas` (a 256-wide
+ * covariance: ~6× faster than in JS, `npm run bench:eigen`), else spectra/eigen.ts. The two agree
+ * to ~1e-13 (test/blas.test.ts), and the backend is recorded with every run.
+ */
+export function eigenSolver(): (matrix: Float32Array, n: number) => Float64Array {
+  if (tf.getBackend() === 'wasm' && blasMatMulRegistered()) {
+    const blas = loadBlas();
+    const lapack = blas instanceof Error ? null : lapackEigenvalues(blas);
+    if (lapack) return lapack;
+  }
+  return symmetricEigenvalues;
+}
 
 /**
  * An evaluation's record from what the device computed for one run over every input of its task

@@ -12,14 +12,13 @@ import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, type ModelConfig } from '../models/config.js';
 import { initParams, type HostParams } from '../models/init.js';
 import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from '../models/forward.js';
-import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
-import { blasGemm, blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
+import { blasGemm, blasMatMulRegistered, loadBlas } from './blas.js';
 import { HostMlpStep } from './host-mlp.js';
 import { HostTransformerStep, type HostMix } from './host-transformer.js';
 import { instantiateHostKernels } from './host-kernels.js';
 import { SimdAdam } from './simd-adam.js';
-import { measure } from './measure.js';
+import { eigenSolver, measure } from './measure.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {
@@ -144,18 +143,7 @@ export class Trainer {
     if (config.condition === 'norm-matched' && !this.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
     this.norm = this.computeNorm();
     this.hostStep = Trainer.fusedStepApplies(config) ? Trainer.makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;
-    this.eigenvalues = Trainer.lapackEigen() ?? symmetricEigenvalues;
-  }
-
-  /**
-   * On `wasm+openblas` the probes' eigenvalues come from LAPACK in the same library (a 256-wide
-   * covariance: ~6× faster than in JS, `npm run bench:eigen`); elsewhere from spectra/eigen.ts. The
-   * two agree to ~1e-13 (test/blas.test.ts), and the backend is recorded with every run.
-   */
-  private static lapackEigen(): ((matrix: ArrayLike<number>, n: number) => Float64Array) | null {
-    if (tf.getBackend() !== 'wasm' || !blasMatMulRegistered()) return null;
-    const blas = loadBlas();
-    return blas instanceof Error ? null : lapackEigenvalues(blas);
+    this.eigenvalues = eigenSolver();
   }
 
   /**

@@ -1,0 +1,367 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { RunConfig } from '../schema/run-config.js';
+import type { EvalRecord } from '../schema/eval-record.js';
+import { makeDataset, type Dataset } from '../tasks/dataset.js';
+import { probesFor } from '../models/config.js';
+import { initParams, type HostParams } from '../models/init.js';
+import { makeHeadMatrices } from '../models/forward.js';
+import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext, type StackedMix } from '../models/forward-stacked.js';
+import { randomOrthogonal } from './interventions.js';
+import { groupMismatch, type GroupEngine, type GroupMember } from './run-group.js';
+import { modelConfigOf, type TrainState } from './trainer.js';
+import { eigenSolver, measure } from './measure.js';
+
+/**
+ * A run group as one computation (the stacked engine): every parameter and AdamW moment is one
+ * tfjs variable with a leading run axis [S, …]; a step is one forward and backward pass over all
+ * runs (models/forward-stacked.ts; the loss is the sum of the runs' mean losses, so each slice
+ * gets its own run's gradient) and one AdamW update of every tensor, on the device, with no read
+ * back to the host: the per-step ‖θ‖ stay on the device until the worker takes them at an
+ * evaluation. Per run: seed (initialisation and split), condition (an orthogonal mix with its own
+ * rotations; norm-matched with its own targets), lr and weight decay. A frozen run is left exactly
+ * as it was (tf.where keeps its slice of every parameter and moment).
+ *
+ * For device backends (webgpu, tensorflow), where a step costs per dispatch and per host read: the
+ * number of dispatches a step takes no longer grows with the number of runs. Tested against runs
+ * trained alone (test/stacked-group.test.ts). Members must start at the same step and share
+ * β₁, β₂ and ε; the entropy-penalty mix is not stacked (StackedGroup.refusal says so and the
+ * group is trained member by member instead).
+ */
+export class StackedGroup implements GroupEngine {
+  readonly engine = 'stacked: one computation for the whole group';
+  readonly size: number;
+  private readonly configs: RunConfig[];
+  private readonly datasets: Dataset[];
+  private readonly names: string[];
+  private readonly shapes: Record<string, number[]>;
+  private readonly params: Record<string, tf.Variable>;
+  private readonly m: Record<string, tf.Variable>;
+  private readonly v: Record<string, tf.Variable>;
+  private readonly ctx: StackedContext;
+  private readonly train: StackedBatch;
+  private readonly trainLabels: tf.Tensor3D;
+  /** Per run, as [S] tensors: lr, and 1 − lr·wd. */
+  private readonly lr: Float64Array;
+  private readonly decay: Float64Array;
+  private readonly normTargets: (Float64Array | undefined)[];
+  private readonly frozen: boolean[];
+  private readonly frozenAt: number[];
+  private activeMask: tf.Tensor1D;
+  private step: number;
+  /** ‖θ‖ per run after each step since the last take ([S] on the device), and who was active. */
+  private pendingNorms: { norms: tf.Tensor1D; active: boolean[] }[] = [];
+  private readonly takenNorms: number[][];
+  private readonly eigenvalues = eigenSolver();
+  private readonly allBatches = new Map<number, { batch: StackedBatch }>();
+  private disposed = false;
+
+  /** Why these members cannot be stacked, or null when they can. */
+  static refusal(members: GroupMember[]): string | null {
+    const configs = members.map((m) => m.config);
+    const mismatch = groupMismatch(configs);
+    if (mismatch) return mismatch;
+    const c0 = configs[0];
+    if (configs.some((c) => c.condition === 'mix' && c.mixForm === 'entropy-penalty' && c.mixStrength > 0)) return 'the entropy-penalty mix is not stacked';
+    if (configs.some((c) => c.beta1 !== c0.beta1 || c.beta2 !== c0.beta2 || c.eps !== c0.eps)) return 'runs differ in β₁, β₂ or ε';
+    const steps = new Set(members.map((m) => m.state?.step ?? 0));
+    if (steps.size > 1) return `runs resume from different steps (${[...steps].join(', ')})`;
+    return null;
+  }
+
+  constructor(members: GroupMember[], datasets?: Dataset[]) {
+    const refusal = StackedGroup.refusal(members);
+    if (refusal) throw new Error(`cannot stack this group: ${refusal}`);
+    this.size = members.length;
+    this.configs = members.map((m) => m.config);
+    const c0 = this.configs[0];
+    this.datasets = this.configs.map((c, i) => datasets?.[i] ?? makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.splitSeed ?? c.seed }));
+    const ds0 = this.datasets[0];
+    const model = modelConfigOf(c0);
+    const states: TrainState[] = members.map((m) => {
+      if (m.state) return m.state;
+      const params = initParams(model, ds0.vocab, ds0.classes, m.config.seed);
+      const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
+      return { step: 0, params, m: zeros(), v: zeros() };
+    });
+    this.step = states[0].step;
+    this.names = Object.keys(states[0].params);
+    this.shapes = Object.fromEntries(this.names.map((n) => [n, states[0].params[n].shape]));
+    const stack = (part: 'params' | 'm' | 'v', name: string, trainable: boolean): tf.Variable => {
+      const size = states[0][part][name].data.length;
+      const flat = new Float32Array(this.size * size);
+      states.forEach((s, i) => flat.set(s[part][name].data, i * size));
+      return tf.variable(tf.tensor(flat, [this.size, ...this.shapes[name]]), trainable);
+    };
+    this.params = Object.fromEntries(this.names.map((n) => [n, stack('params', n, true)]));
+    this.m = Object.fromEntries(this.names.map((n) => [n, stack('m', n, false)]));
+    this.v = Object.fromEntries(this.names.map((n) => [n, stack('v', n, false)]));
+    this.ctx = { model, runs: this.size, vocab: ds0.vocab, eqToken: ds0.eqToken, order: ds0.task.order };
+    if (model.arch === 'transformer') Object.assign(this.ctx, makeHeadMatrices(model));
+    // Each run's own split: its training pairs, tokens offset into the flattened tables.
+    const n = ds0.trainIndices.length;
+    const ia = new Int32Array(this.size * n);
+    const ib = new Int32Array(this.size * n);
+    const labels = new Int32Array(this.size * n);
+    this.datasets.forEach((ds, s) => {
+      if (ds.trainIndices.length !== n) throw new Error('runs of a stacked group need training sets of one size');
+      ds.trainIndices.forEach((row, k) => {
+        ia[s * n + k] = ds.inputs[row * 3] + s * ds.vocab;
+        ib[s * n + k] = ds.inputs[row * 3 + 1] + s * ds.vocab;
+        labels[s * n + k] = ds.labels[row];
+      });
+    });
+    this.train = { ia: tf.tensor1d(ia, 'int32'), ib: tf.tensor1d(ib, 'int32'), n };
+    this.trainLabels = tf.tidy(() => tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), ds0.classes), 'float32'), [this.size, n, ds0.classes]) as tf.Tensor3D);
+    this.lr = Float64Array.from(this.configs, (c) => c.lr);
+    this.decay = Float64Array.from(this.configs, (c) => 1 - c.lr * c.weightDecay);
+    this.normTargets = members.map((m) => m.normTargets);
+    this.configs.forEach((c, i) => {
+      if (c.condition === 'norm-matched' && !this.normTargets[i]) throw new Error('a norm-matched run needs the target weight-norm trajectory');
+    });
+    this.frozen = members.map(() => false);
+    this.frozenAt = members.map(() => this.step);
+    this.takenNorms = members.map(() => []);
+    this.activeMask = tf.tensor1d(this.frozen.map((f) => !f), 'bool') as tf.Tensor1D;
+  }
+
+  configOf(i: number): RunConfig {
+    return this.configs[i];
+  }
+
+  stepOf(i: number): number {
+    return this.frozen[i] ? this.frozenAt[i] : this.step;
+  }
+
+  active(): number[] {
+    return this.configs.map((_, i) => i).filter((i) => !this.frozen[i]);
+  }
+
+  freeze(i: number): void {
+    if (this.frozen[i]) return;
+    this.frozen[i] = true;
+    this.frozenAt[i] = this.step;
+    this.activeMask.dispose();
+    this.activeMask = tf.tensor1d(this.frozen.map((f) => !f), 'bool') as tf.Tensor1D;
+  }
+
+  /** The orthogonal mix's matrices for step t, or null when no run of the group mixes. */
+  private mixFor(t: number): StackedMix | null {
+    const on = this.configs.map((c) => c.condition === 'mix' && c.mixForm === 'orthogonal' && c.mixStrength > 0);
+    if (!on.some(Boolean)) return null;
+    const d = this.ctx.model.dModel;
+    const q = new Float32Array(this.size * d * d);
+    this.configs.forEach((c, i) => {
+      if (on[i]) q.set(randomOrthogonal(d, c.seed, t), i * d * d);
+      else for (let k = 0; k < d; k++) q[i * d * d + k * d + k] = 1;
+    });
+    return {
+      q: tf.tensor3d(q, [this.size, d, d]),
+      alpha: tf.tensor3d(Float32Array.from(this.configs, (c, i) => (on[i] ? c.mixStrength : 0)), [this.size, 1, 1]),
+      on: tf.tensor3d(on.map((x) => (x ? 1 : 0)), [this.size, 1, 1], 'bool'),
+    };
+  }
+
+  /** A per-run value [S] shaped to broadcast against a stacked parameter of rank r + 1. */
+  private perRun(values: ArrayLike<number>, rank: number): tf.Tensor {
+    return this.byRun(tf.tensor1d(Float32Array.from(values)), rank);
+  }
+
+  /** [S] → [S, 1, …, 1] (rank + 1 axes). */
+  private byRun(t: tf.Tensor1D, rank: number): tf.Tensor {
+    return tf.reshape(t, [this.size, ...Array<number>(rank).fill(1)]);
+  }
+
+  async trainStep(): Promise<void> {
+    const t = this.step + 1;
+    const { beta1, beta2, eps } = this.configs[0];
+    const normTargets = this.normTargets.map((targets, i) => {
+      if (!targets || this.frozen[i]) return null;
+      const target = targets[t];
+      if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
+      return target;
+    });
+    const norms = tf.tidy(() => {
+      const mix = this.mixFor(t);
+      const vars = this.names.map((n) => this.params[n]);
+      const { grads } = tf.variableGrads(() => tf.sum(crossEntropyPerRun(forwardStacked(this.ctx, this.params, this.train, false, mix).logits, this.trainLabels)) as tf.Scalar, vars);
+      const stepSize = Array.from(this.lr, (lr) => lr / (1 - beta1 ** t));
+      const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
+      for (const name of this.names) {
+        const p = this.params[name];
+        const g = grads[p.name];
+        const rank = this.shapes[name].length;
+        const m = tf.add(tf.mul(this.m[name], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[name], beta2), tf.mul(tf.mul(g, g), 1 - beta2));
+        const update = tf.div(tf.mul(m, this.perRun(stepSize, rank)), tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps));
+        const next = tf.sub(tf.mul(p, this.perRun(this.decay, rank)), update);
+        // tf.where broadcasts numpy-style (trailing axes): the run axis needs the mask as [S, 1, …].
+        const active = this.byRun(this.activeMask, rank);
+        this.m[name].assign(tf.where(active, m, this.m[name]));
+        this.v[name].assign(tf.where(active, v, this.v[name]));
+        p.assign(tf.where(active, next, p));
+      }
+      let normSq = this.normSquares();
+      if (normTargets.some((x) => x !== null)) {
+        // Replay each norm-matched run's target ‖θ‖ after this step (its representation untouched).
+        const matched = tf.tensor1d(normTargets.map((x) => x !== null), 'bool');
+        const factor = tf.where(matched, tf.div(tf.tensor1d(normTargets.map((x) => x ?? 1)), tf.sqrt(normSq)), tf.onesLike(normSq));
+        for (const name of this.names) {
+          const p = this.params[name];
+          const rank = this.shapes[name].length;
+          p.assign(tf.where(this.byRun(matched, rank), tf.mul(p, this.byRun(factor as tf.Tensor1D, rank)), p));
+        }
+        normSq = this.normSquares();
+      }
+      return tf.sqrt(normSq) as tf.Tensor1D;
+    });
+    this.pendingNorms.push({ norms, active: this.frozen.map((f) => !f) });
+    this.step = t;
+  }
+
+  /**
+   * Σ θ² per run over every parameter: [S]. Summed pairwise, not by tf.addN: on webgpu, AddN of
+   * the Transformer's 11 tensors binds 12 storage buffers, over the default limit of 8 per shader
+   * stage, and the invalid pipeline silently voids the whole submitted command buffer.
+   */
+  private normSquares(): tf.Tensor1D {
+    const parts = this.names.map((n) => tf.sum(tf.square(this.params[n]), Array.from({ length: this.shapes[n].length }, (_, k) => k + 1)));
+    return parts.reduce((a, b) => tf.add(a, b)) as tf.Tensor1D;
+  }
+
+  async takeNorms(i: number): Promise<number[]> {
+    if (this.pendingNorms.length) {
+      const pending = this.pendingNorms;
+      this.pendingNorms = [];
+      const stacked = tf.stack(pending.map((p) => p.norms));
+      try {
+        const data = await stacked.data();
+        pending.forEach((p, k) => {
+          for (let s = 0; s < this.size; s++) if (p.active[s]) this.takenNorms[s].push(data[k * this.size + s]);
+        });
+      } finally {
+        stacked.dispose();
+        for (const p of pending) p.norms.dispose();
+      }
+    }
+    return this.takenNorms[i].splice(0);
+  }
+
+  /** Evaluation inputs for k runs: every pair of the task, tokens offset per run. */
+  private allBatch(k: number): StackedBatch {
+    let cached = this.allBatches.get(k);
+    if (!cached) {
+      const ds = this.datasets[0];
+      const pairs = ds.labels.length;
+      const ia = new Int32Array(k * pairs);
+      const ib = new Int32Array(k * pairs);
+      for (let s = 0; s < k; s++) {
+        for (let r = 0; r < pairs; r++) {
+          ia[s * pairs + r] = ds.inputs[r * 3] + s * ds.vocab;
+          ib[s * pairs + r] = ds.inputs[r * 3 + 1] + s * ds.vocab;
+        }
+      }
+      cached = { batch: { ia: tf.tensor1d(ia, 'int32'), ib: tf.tensor1d(ib, 'int32'), n: pairs } };
+      this.allBatches.set(k, cached);
+    }
+    return cached.batch;
+  }
+
+  /** Runs evaluated in one pass: their activations over every pair within ~256 MB. */
+  private evalChunk(): number {
+    const c = this.configs[0];
+    const pairs = this.datasets[0].labels.length;
+    const perRun = 4 * pairs * (2 * c.dMlp + 8 * c.dModel + 2 * this.datasets[0].classes);
+    return Math.max(1, Math.floor((256 * 1024 ** 2) / perRun));
+  }
+
+  async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
+    const out: EvalRecord[] = [];
+    const chunk = this.evalChunk();
+    for (let from = 0; from < indices.length; from += chunk) out.push(...(await this.evaluateChunk(indices.slice(from, from + chunk), withSpectra)));
+    return out;
+  }
+
+  private async evaluateChunk(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
+    const k = indices.length;
+    const c0 = this.configs[0];
+    const probes = probesFor(c0.arch);
+    const ds0 = this.datasets[0];
+    const pairs = ds0.labels.length;
+    const batch = this.allBatch(k);
+    const kept = tf.tidy(() => {
+      const idx = tf.tensor1d(indices, 'int32');
+      const P = Object.fromEntries(this.names.map((n) => [n, tf.gather(this.params[n], idx)]));
+      const out = forwardStacked({ ...this.ctx, runs: k }, P, batch, true);
+      const labelIds = tf.tensor2d(Int32Array.from({ length: k * pairs }, (_, r) => ds0.labels[r % pairs]), [k, pairs], 'int32');
+      const onehot = tf.cast(tf.oneHot(labelIds, ds0.classes), 'float32');
+      const perExample = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(out.logits)), 2));
+      const correct = tf.cast(tf.equal(tf.argMax(out.logits, 2), labelIds), 'float32');
+      const covs = probes.map((name) => {
+        const r = out.probes[name]!;
+        const centred = tf.sub(r, tf.mean(r, 1, true));
+        return tf.div(tf.matMul(tf.transpose(centred, [0, 2, 1]), centred), r.shape[1] - 1);
+      });
+      const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(P[n]), Array.from({ length: this.shapes[n].length }, (_, j) => j + 1))), 1);
+      return { perExample, correct, covs, norms, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
+    });
+    try {
+      const [loss, correct, norms, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), ...kept.covs.map((c) => c.data()), ...kept.embed.map((e) => e.data())]);
+      const covs = rest.slice(0, probes.length) as Float32Array[];
+      const embed = kept.embed.length ? (rest[probes.length] as Float32Array) : null;
+      const nNames = this.names.length;
+      return indices.map((run, s) => {
+        const slice = (a: Float32Array | Int32Array | Uint8Array, size: number): Float32Array => Float32Array.from(a.subarray(s * size, (s + 1) * size));
+        return measure({
+          step: this.stepOf(run),
+          dataset: this.datasets[run],
+          config: this.configs[run],
+          names: this.names,
+          loss: slice(loss as Float32Array, pairs),
+          correct: slice(correct as Float32Array, pairs),
+          covs: covs.map((c) => slice(c, c.length / k)),
+          norms: slice(norms as Float32Array, nNames),
+          embed: embed ? slice(embed, embed.length / k) : null,
+          eigenvalues: this.eigenvalues,
+          withSpectra,
+        });
+      });
+    } finally {
+      tf.dispose([kept.perExample, kept.correct, kept.norms, ...kept.covs, ...kept.embed]);
+    }
+  }
+
+  /** Mean training loss of every run at its current parameters (no mix), read back: [S]. */
+  async trainLosses(): Promise<number[]> {
+    const l = tf.tidy(() => crossEntropyPerRun(forwardStacked(this.ctx, this.params, this.train, false).logits, this.trainLabels));
+    try {
+      return Array.from(await l.data());
+    } finally {
+      l.dispose();
+    }
+  }
+
+  async snapshot(i: number): Promise<TrainState> {
+    const read = async (vars: Record<string, tf.Variable>): Promise<HostParams> => {
+      const out: HostParams = {};
+      for (const name of this.names) {
+        const t = tf.tidy(() => tf.squeeze(tf.slice(vars[name], [i, ...this.shapes[name].map(() => 0)], [1, ...this.shapes[name]]), [0]));
+        try {
+          out[name] = { shape: [...this.shapes[name]], data: Float32Array.from((await t.data()) as Float32Array) };
+        } finally {
+          t.dispose();
+        }
+      }
+      return out;
+    };
+    return { step: this.stepOf(i), params: await read(this.params), m: await read(this.m), v: await read(this.v) };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    tf.dispose([...Object.values(this.params), ...Object.values(this.m), ...Object.values(this.v), this.train.ia, this.train.ib, this.trainLabels, this.activeMask]);
+    for (const p of this.pendingNorms) p.norms.dispose();
+    for (const { batch } of this.allBatches.values()) tf.dispose([batch.ia, batch.ib]);
+    if (this.ctx.headSum) tf.dispose([this.ctx.headSum, this.ctx.headSpread!]);
+  }
+}
