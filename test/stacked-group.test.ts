@@ -9,6 +9,7 @@ import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';
+import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 /**
  * The stacked engine (core/train/stacked-group.ts) on tfjs's plain wasm backend, against runs
@@ -71,6 +72,54 @@ describe('the stacked engine on wasm', () => {
       }
     });
   }
+
+  it('gives each slice the golden values: loss, and parameters after three AdamW steps', async () => {
+    for (const name of ['tiny-transformer', 'tiny-mlp'] as const) {
+      const g = loadGolden(name);
+      const config = goldenConfig(g);
+      const ds = goldenDataset(g);
+      // The golden run in slice 1, between two other runs on the same split.
+      const other = (seed: number) => ({ config: { ...config, seed }, state: undefined });
+      const stacked = new StackedGroup([other(7), { config, state: goldenState(g) }, other(8)], [ds, ds, ds]);
+      try {
+        const losses = await stacked.trainLosses();
+        expect(Math.abs(losses[1] - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
+        for (let s = 0; s < 3; s++) await stacked.trainStep();
+        const after = await stacked.snapshot(1);
+        for (const [param, expected] of Object.entries(g.adamw.params_after_3_steps)) expectClose(after.params[param].data, flat(expected));
+      } finally {
+        stacked.dispose();
+      }
+    }
+  });
+
+  it('trains a group of 4 as the same 4 runs each stacked alone: losses within 1e-5 over 50 steps', async () => {
+    const base = { ...tiny, steps: 50 };
+    const mix = { ...base, seed: 3, condition: 'mix' as const };
+    const normTargets = await normTrajectory(mix, 50);
+    const members = [
+      { config: { ...base, seed: 1 } },
+      { config: { ...base, seed: 2, lr: 2e-3 } },
+      { config: mix },
+      { config: { ...base, seed: 4, condition: 'norm-matched' as const, normTargetRun: 'x' }, normTargets },
+    ];
+    const group = new StackedGroup(members);
+    const alone = members.map((m) => new StackedGroup([m]));
+    try {
+      let worst = 0;
+      for (let s = 0; s <= 50; s++) {
+        const got = await group.trainLosses();
+        for (let i = 0; i < 4; i++) worst = Math.max(worst, Math.abs(got[i] - (await alone[i].trainLosses())[0]));
+        if (s === 50) break;
+        await group.trainStep();
+        for (const a of alone) await a.trainStep();
+      }
+      expect(worst).toBeLessThanOrEqual(1e-5);
+    } finally {
+      group.dispose();
+      for (const a of alone) a.dispose();
+    }
+  });
 
   it('measures what the single-run trainer measures at the same parameters', async () => {
     const stacked = new StackedGroup([1, 2, 3].map((seed) => ({ config: { ...tiny, seed } })));

@@ -119,6 +119,8 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
   }
 }
 
+const BENCH_BLOCK = 5;
+
 /**
  * `grokscope bench`: times group steps (seeds 0…group−1 of the config, stepped together) and
  * evaluations of one member (run as piscina task 'bench').
@@ -133,11 +135,19 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
   );
   try {
     for (let i = 0; i < 2; i++) await group.trainStep(); // warm-up: kernel set-up, memory growth
+    await group.takeNorms(0);
+    // Steps are timed in blocks ended by a read (the per-step norms): on a device, a step returns
+    // once its work is queued, and only a read waits for the work itself. Each block's time is
+    // spread over its steps; blocks of BENCH_BLOCK steps keep the read's own cost small.
     const msPerStep: number[] = [];
-    for (let i = 0; i < task.steps; i++) {
+    for (let done = 0; done < task.steps; ) {
+      const block = Math.min(BENCH_BLOCK, task.steps - done);
       const t0 = performance.now();
-      await group.trainStep();
-      msPerStep.push(performance.now() - t0);
+      for (let i = 0; i < block; i++) await group.trainStep();
+      await group.takeNorms(0);
+      const each = (performance.now() - t0) / block;
+      for (let i = 0; i < block; i++) msPerStep.push(each);
+      done += block;
     }
     const msPerEval: number[] = [];
     for (let i = 0; i < task.evals; i++) {
