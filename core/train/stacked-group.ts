@@ -2,14 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../schema/run-config.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import { makeDataset, type Dataset } from '../tasks/dataset.js';
-import { probesFor } from '../models/config.js';
 import { initParams, type HostParams } from '../models/init.js';
 import { makeHeadMatrices } from '../models/forward.js';
-import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext, type StackedMix } from '../models/forward-stacked.js';
-import { randomOrthogonal } from './interventions.js';
+import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from '../models/forward-stacked.js';
+import { adamwStacked, byRun, normSquares, stackedMix } from './stacked-update.js';
 import { groupMismatch, type GroupEngine, type GroupMember } from './run-group.js';
 import { modelConfigOf, type TrainState } from './trainer.js';
-import { eigenSolver, measure } from './measure.js';
+import { eigenSolver } from './measure.js';
+import { evaluateStacked } from './stacked-eval.js';
 
 /**
  * A run group as one computation (the stacked engine): every parameter and AdamW moment is one
@@ -144,33 +144,6 @@ export class StackedGroup implements GroupEngine {
     this.activeMask = tf.tensor1d(this.frozen.map((f) => !f), 'bool') as tf.Tensor1D;
   }
 
-  /** The orthogonal mix's matrices for step t, or null when no run of the group mixes. */
-  private mixFor(t: number): StackedMix | null {
-    const on = this.configs.map((c) => c.condition === 'mix' && c.mixForm === 'orthogonal' && c.mixStrength > 0);
-    if (!on.some(Boolean)) return null;
-    const d = this.ctx.model.dModel;
-    const q = new Float32Array(this.size * d * d);
-    this.configs.forEach((c, i) => {
-      if (on[i]) q.set(randomOrthogonal(d, c.seed, t), i * d * d);
-      else for (let k = 0; k < d; k++) q[i * d * d + k * d + k] = 1;
-    });
-    return {
-      q: tf.tensor3d(q, [this.size, d, d]),
-      alpha: tf.tensor3d(Float32Array.from(this.configs, (c, i) => (on[i] ? c.mixStrength : 0)), [this.size, 1, 1]),
-      on: tf.tensor3d(on.map((x) => (x ? 1 : 0)), [this.size, 1, 1], 'bool'),
-    };
-  }
-
-  /** A per-run value [S] shaped to broadcast against a stacked parameter of rank r + 1. */
-  private perRun(values: ArrayLike<number>, rank: number): tf.Tensor {
-    return this.byRun(tf.tensor1d(Float32Array.from(values)), rank);
-  }
-
-  /** [S] → [S, 1, …, 1] (rank + 1 axes). */
-  private byRun(t: tf.Tensor1D, rank: number): tf.Tensor {
-    return tf.reshape(t, [this.size, ...Array<number>(rank).fill(1)]);
-  }
-
   async trainStep(): Promise<void> {
     const t = this.step + 1;
     const { beta1, beta2, eps } = this.configs[0];
@@ -181,26 +154,12 @@ export class StackedGroup implements GroupEngine {
       return target;
     });
     const norms = tf.tidy(() => {
-      const mix = this.mixFor(t);
+      const mix = stackedMix(this.configs, this.ctx.model.dModel, t);
       const vars = this.names.map((n) => this.params[n]);
       const { grads } = tf.variableGrads(() => tf.sum(crossEntropyPerRun(forwardStacked(this.ctx, this.params, this.train, false, mix).logits, this.trainLabels)) as tf.Scalar, vars);
       const stepSize = Array.from(this.lr, (lr) => lr / (1 - beta1 ** t));
-      const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
-      for (const name of this.names) {
-        const p = this.params[name];
-        const g = grads[p.name];
-        const rank = this.shapes[name].length;
-        const m = tf.add(tf.mul(this.m[name], beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(this.v[name], beta2), tf.mul(tf.mul(g, g), 1 - beta2));
-        const update = tf.div(tf.mul(m, this.perRun(stepSize, rank)), tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps));
-        const next = tf.sub(tf.mul(p, this.perRun(this.decay, rank)), update);
-        // tf.where broadcasts numpy-style (trailing axes): the run axis needs the mask as [S, 1, …].
-        const active = this.byRun(this.activeMask, rank);
-        this.m[name].assign(tf.where(active, m, this.m[name]));
-        this.v[name].assign(tf.where(active, v, this.v[name]));
-        p.assign(tf.where(active, next, p));
-      }
-      let normSq = this.normSquares();
+      adamwStacked({ params: this.params, m: this.m, v: this.v, grads, shapes: this.shapes, active: this.activeMask, stepSize, decay: this.decay, beta1, beta2, eps, sqrtBc2: Math.sqrt(1 - beta2 ** t) });
+      let normSq = normSquares(this.params, this.shapes);
       if (normTargets.some((x) => x !== null)) {
         // Replay each norm-matched run's target ‖θ‖ after this step (its representation untouched).
         const matched = tf.tensor1d(normTargets.map((x) => x !== null), 'bool');
@@ -208,24 +167,14 @@ export class StackedGroup implements GroupEngine {
         for (const name of this.names) {
           const p = this.params[name];
           const rank = this.shapes[name].length;
-          p.assign(tf.where(this.byRun(matched, rank), tf.mul(p, this.byRun(factor as tf.Tensor1D, rank)), p));
+          p.assign(tf.where(byRun(matched, rank), tf.mul(p, byRun(factor as tf.Tensor1D, rank)), p));
         }
-        normSq = this.normSquares();
+        normSq = normSquares(this.params, this.shapes);
       }
       return tf.sqrt(normSq) as tf.Tensor1D;
     });
     this.pendingNorms.push({ norms, active: this.frozen.map((f) => !f) });
     this.step = t;
-  }
-
-  /**
-   * Σ θ² per run over every parameter: [S]. Summed pairwise, not by tf.addN: on webgpu, AddN of
-   * the Transformer's 11 tensors binds 12 storage buffers, over the default limit of 8 per shader
-   * stage, and the invalid pipeline silently voids the whole submitted command buffer.
-   */
-  private normSquares(): tf.Tensor1D {
-    const parts = this.names.map((n) => tf.sum(tf.square(this.params[n]), Array.from({ length: this.shapes[n].length }, (_, k) => k + 1)));
-    return parts.reduce((a, b) => tf.add(a, b)) as tf.Tensor1D;
   }
 
   async takeNorms(i: number): Promise<number[]> {
@@ -281,53 +230,20 @@ export class StackedGroup implements GroupEngine {
     return out;
   }
 
-  private async evaluateChunk(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
-    const k = indices.length;
-    const c0 = this.configs[0];
-    const probes = probesFor(c0.arch);
-    const ds0 = this.datasets[0];
-    const pairs = ds0.labels.length;
-    const batch = this.allBatch(k);
-    const kept = tf.tidy(() => {
-      const idx = tf.tensor1d(indices, 'int32');
-      const P = Object.fromEntries(this.names.map((n) => [n, tf.gather(this.params[n], idx)]));
-      const out = forwardStacked({ ...this.ctx, runs: k }, P, batch, true);
-      const labelIds = tf.tensor2d(Int32Array.from({ length: k * pairs }, (_, r) => ds0.labels[r % pairs]), [k, pairs], 'int32');
-      const onehot = tf.cast(tf.oneHot(labelIds, ds0.classes), 'float32');
-      const perExample = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(out.logits)), 2));
-      const correct = tf.cast(tf.equal(tf.argMax(out.logits, 2), labelIds), 'float32');
-      const covs = probes.map((name) => {
-        const r = out.probes[name]!;
-        const centred = tf.sub(r, tf.mean(r, 1, true));
-        return tf.div(tf.matMul(tf.transpose(centred, [0, 2, 1]), centred), r.shape[1] - 1);
-      });
-      const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(P[n]), Array.from({ length: this.shapes[n].length }, (_, j) => j + 1))), 1);
-      return { perExample, correct, covs, norms, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
+  private evaluateChunk(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
+    return evaluateStacked({
+      indices,
+      withSpectra,
+      ctx: this.ctx,
+      params: this.params,
+      names: this.names,
+      shapes: this.shapes,
+      configs: this.configs,
+      datasets: this.datasets,
+      batch: this.allBatch(indices.length),
+      stepOf: (i) => this.stepOf(i),
+      eigenvalues: this.eigenvalues,
     });
-    try {
-      const [loss, correct, norms, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), ...kept.covs.map((c) => c.data()), ...kept.embed.map((e) => e.data())]);
-      const covs = rest.slice(0, probes.length) as Float32Array[];
-      const embed = kept.embed.length ? (rest[probes.length] as Float32Array) : null;
-      const nNames = this.names.length;
-      return indices.map((run, s) => {
-        const slice = (a: Float32Array | Int32Array | Uint8Array, size: number): Float32Array => Float32Array.from(a.subarray(s * size, (s + 1) * size));
-        return measure({
-          step: this.stepOf(run),
-          dataset: this.datasets[run],
-          config: this.configs[run],
-          names: this.names,
-          loss: slice(loss as Float32Array, pairs),
-          correct: slice(correct as Float32Array, pairs),
-          covs: covs.map((c) => slice(c, c.length / k)),
-          norms: slice(norms as Float32Array, nNames),
-          embed: embed ? slice(embed, embed.length / k) : null,
-          eigenvalues: this.eigenvalues,
-          withSpectra,
-        });
-      });
-    } finally {
-      tf.dispose([kept.perExample, kept.correct, kept.norms, ...kept.covs, ...kept.embed]);
-    }
   }
 
   /** Mean training loss of every run at its current parameters (no mix), read back: [S]. */
