@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS, type RunConfig } from '../core/schema/run-config.js';
 import { selectBackend } from '../core/train/backend.js';
-import { lapackEigenvalues, loadBlas } from '../core/train/blas.js';
+import { lapackEigenvalues, loadBlas, openblasCoreFor } from '../core/train/blas.js';
 import { symmetricEigenvalues } from '../core/spectra/eigen.js';
 import { Rng } from '../core/rng.js';
 import { trainingLosses } from './helpers/train.js';
@@ -15,6 +15,22 @@ import { trainingLosses } from './helpers/train.js';
  */
 const blas = loadBlas();
 
+
+describe("OpenBLAS's kernel family from the CPU's flags", () => {
+  it('picks AVX-512 kernels only with every AVX-512 feature they use, AVX2 with FMA, else none', () => {
+    const avx512 = ['avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'];
+    expect(openblasCoreFor(new Set(avx512))).toBe('SKYLAKEX');
+    expect(openblasCoreFor(new Set(avx512.filter((f) => f !== 'avx512vl')))).toBe('HASWELL');
+    expect(openblasCoreFor(new Set(['avx2']))).toBeNull();
+    expect(openblasCoreFor(new Set(['sse2', 'sse3']))).toBeNull();
+  });
+
+  it('names the kernels in use where OpenBLAS loads', () => {
+    const blas = loadBlas();
+    if (blas instanceof Error) expect(blas.message).toMatch(/OpenBLAS not found|koffi/);
+    else expect(blas.core).toMatch(/ kernels/);
+  });
+});
 
 describe('wasm with OpenBLAS matrix products', () => {
   if (blas instanceof Error) {
