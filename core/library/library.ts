@@ -54,6 +54,11 @@ export class Library {
     return (...args: A) => fn(this.db, ...args);
   }
 
+  /** Read every table whole (library check); row counts per table. */
+  scanAll(): Promise<Record<string, number>> {
+    return this.db.scanAll();
+  }
+
   readonly createRun = this.bound(runs.createRun);
   readonly updateRun = this.bound(runs.updateRun);
   readonly deleteRun = this.bound(runs.deleteRun);

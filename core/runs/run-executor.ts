@@ -9,6 +9,7 @@ import type { EvalRecord } from '../schema/eval-record.js';
 import type { TrainResult, TrainTask, WorkerMessage } from './protocol.js';
 import { groupMismatch } from '../train/run-group.js';
 import { prepare, type Prepared } from './prepare.js';
+import { archiveRun } from '../library/archive.js';
 import { versions } from '../versions.js';
 import { firstLine, GrokscopeError } from '../errors.js';
 
@@ -154,8 +155,8 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
   const finalise = (m: MemberStream, error: string | null): Promise<RunOutcome> => {
     const config = m.prepared.config;
     const status: RunStatus = error ? 'failed' : m.result!.status;
-    return flush().then(() =>
-      Library.with(libraryDir, async (lib) => {
+    return flush().then(async () => {
+      const outcome = await Library.with(libraryDir, async (lib) => {
         const rows = await lib.getMetrics(m.runId);
         const events = rows.length ? eventsFromMetrics(config, rows) : null;
         await lib.updateRun(m.runId, { status, events, error, ...(rows.length ? { stepsDone: rows[rows.length - 1].step } : {}) });
@@ -169,8 +170,13 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
           events,
           error,
         };
-      }),
-    );
+      });
+      // A completed run is also kept as a saved run beside the database, so that the library can
+      // be rebuilt from files (library/archive.ts). A failure here loses nothing the database
+      // holds; `grokscope library check` lists completed runs without their saved run.
+      if (status === 'completed') await archiveRun(libraryDir, m.runId).catch(() => undefined);
+      return outcome;
+    });
   };
 
   const stopFlags = new Int32Array(new SharedArrayBuffer(4 * streams.length));

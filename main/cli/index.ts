@@ -14,6 +14,7 @@ import { cmdServe } from './serve.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
 import { printJson, withService, type CommonOpts } from './common.js';
 import { cmdRun } from './run.js';
+import { cmdLibraryCheck, cmdLibraryRebuild } from './library.js';
 
 function withCommon(cmd: Command): Command {
   return cmd
@@ -180,6 +181,16 @@ export function buildProgram(): Command {
       .option('--workers <n>', 'training workers (default: cores − 1)')
       .description('the workbench in a browser: renderer and API on 127.0.0.1 with an access token'),
   ).action(async (opts) => finish(await guarded(opts, () => cmdServe(opts))));
+  const library = program.command('library').description('check the run library, or rebuild it from its saved runs');
+  withCommon(library.command('check').description('read every table whole and verify every saved run; exit 1 on any problem')).action(async (opts) =>
+    finish(await guarded(opts, () => cmdLibraryCheck(opts))),
+  );
+  withCommon(
+    library
+      .command('rebuild')
+      .option('--from <dir>', 'folder of saved runs (*.grokrun) to rebuild from (default: the library’s saved-runs/)')
+      .description('set the database aside (renamed, never deleted) and build a new one from saved runs'),
+  ).action(async (opts) => finish(await guarded(opts, () => cmdLibraryRebuild(opts))));
   const bench = withCommon(program.command('bench').description('time training steps and evaluations'));
   bench.addOption(new Option('--preset <name>').choices(Object.keys(PRESETS)).default('quick'));
   bench.addOption(new Option('--arch <arch>').choices([...ARCHS]).default('transformer'));
