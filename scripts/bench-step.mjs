@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:step [-- --runs N] [-- --fast] [-- --groups 1,5,10,30] [-- --backends a,b]`:
+ * `npm run bench:step [-- --runs N] [-- --fast] [-- --groups 1,5,10,30] [-- --backends a,b] [-- --presets quick]`:
  * median ms per run-step (a group step ÷ its S runs) and per evaluation for the quick and
  * reference presets, both architectures, at each group size S, on every backend that loads here
  * (or those named). Each measurement is a separate `grokscope bench --group S` process (one tfjs
@@ -23,6 +23,7 @@ const listArg = (name, fallback) => {
 };
 const groups = listArg('--groups', ['1', '5', '10', '30']).map(Number);
 const backends = listArg('--backends', ['tensorflow', 'webgpu', 'wasm+openblas', 'wasm', 'cpu']);
+const presets = listArg('--presets', ['quick', 'reference']);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -31,7 +32,7 @@ const median = (xs) => {
 const results = [];
 for (const backend of backends) {
   let available = true;
-  for (const preset of ['quick', 'reference']) {
+  for (const preset of presets) {
     for (const arch of ['transformer', 'mlp']) for (const group of backend === 'cpu' ? [1] : groups) {
       const base = preset === 'reference' ? (backend === 'cpu' || fast ? 3 : 10) : fast ? 10 : 50;
       const steps = Math.max(3, Math.ceil(base / group));

@@ -7,12 +7,87 @@
  * alone: the scores are per-token tables ST_j[token, head] (vocab × d work instead of N × d), and
  * in the backward the score gradients are summed per token before they become key gradients. What
  * stays per example is the softmax over three positions and the weighted sum of values (and their
- * gradients): loops over [N, d], each in a function of its own so that V8 optimises it alone.
+ * gradients): loops over [N, d], in WebAssembly SIMD where the kernels loaded
+ * (host-kernels.ts: attn_combine and its backward), else in JS, each in a function of its own so
+ * that V8 optimises it alone.
  */
+import type { HostKernelExports } from './host-kernels.js';
 
-/** Per-token rows of position j: T[t] = table[t] + posRows[j]  ([vocab, d]). */
-function plusRow(table: Float32Array, posRows: Float32Array, j: number, d: number): Float32Array {
-  const out = new Float32Array(table.length);
+/**
+ * The buffers the attention reads and writes. With `kernels`, every array is a view into the
+ * kernels' memory (allocated by workSpace), where the SIMD loops address them by byte offset.
+ */
+export interface AttentionSpace {
+  kernels: HostKernelExports | null;
+  /** Tokens a and b of each example. */
+  a: Int32Array;
+  b: Int32Array;
+  /** Attention weights [N, heads, 3] and their gradients. */
+  w: Float32Array;
+  dw: Float32Array;
+  /** Per-token value rows of positions 0 and 1 ([vocab, d]) and `=`'s value ([d]). */
+  tv0: Float32Array;
+  tv1: Float32Array;
+  v2: Float32Array;
+  /** Weighted values [N, d] and their gradient. */
+  attn: Float32Array;
+  dAttn: Float32Array;
+  /** Gradients of tv0, tv1 and v2. */
+  dtv0: Float32Array;
+  dtv1: Float32Array;
+  dv2: Float32Array;
+}
+
+/**
+ * Float32 buffers of the given lengths and the attention's space, in the kernels' memory (grown
+ * once, 16-byte aligned; views stay valid because it never grows again) when the kernels are
+ * there and the head width is a multiple of 4, else ordinary arrays.
+ */
+export function workSpace(
+  shape: { n: number; d: number; heads: number; vocab: number },
+  a: Int32Array,
+  b: Int32Array,
+  kernels: HostKernelExports | null,
+  extra: Record<string, number>,
+): { space: AttentionSpace; buffers: Record<string, Float32Array> } {
+  const { n, d, heads, vocab } = shape;
+  const sizes: Record<string, number> = { a: n, b: n, w: 3 * n * heads, dw: 3 * n * heads, tv0: vocab * d, tv1: vocab * d, v2: d, attn: n * d, dAttn: n * d, dtv0: vocab * d, dtv1: vocab * d, dv2: d, ...extra };
+  const use = kernels !== null && (d / heads) % 4 === 0 && Object.values(extra).every((len) => len % 4 === 0);
+  const views: Record<string, Float32Array | Int32Array> = {};
+  if (use) {
+    const aligned = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+    const total = Object.values(sizes).reduce((t, len) => t + aligned(4 * len), 0);
+    const mem = kernels.memory;
+    if (total > mem.buffer.byteLength) mem.grow(Math.ceil((total - mem.buffer.byteLength) / 65536));
+    let offset = 0;
+    for (const [name, len] of Object.entries(sizes)) {
+      views[name] = name === 'a' || name === 'b' ? new Int32Array(mem.buffer, offset, len) : new Float32Array(mem.buffer, offset, len);
+      offset += aligned(4 * len);
+    }
+  } else for (const [name, len] of Object.entries(sizes)) views[name] = name === 'a' || name === 'b' ? new Int32Array(len) : new Float32Array(len);
+  (views.a as Int32Array).set(a);
+  (views.b as Int32Array).set(b);
+  const f = (k: string): Float32Array => views[k] as Float32Array;
+  const space: AttentionSpace = {
+    kernels: use ? kernels : null,
+    a: views.a as Int32Array,
+    b: views.b as Int32Array,
+    w: f('w'),
+    dw: f('dw'),
+    tv0: f('tv0'),
+    tv1: f('tv1'),
+    v2: f('v2'),
+    attn: f('attn'),
+    dAttn: f('dAttn'),
+    dtv0: f('dtv0'),
+    dtv1: f('dtv1'),
+    dv2: f('dv2'),
+  };
+  return { space, buffers: Object.fromEntries(Object.keys(extra).map((k) => [k, f(k)])) };
+}
+
+/** Per-token rows of position j: T[t] = table[t] + posRows[j]  ([vocab, d]), into `out` if given. */
+function plusRow(table: Float32Array, posRows: Float32Array, j: number, d: number, out: Float32Array = new Float32Array(table.length)): Float32Array {
   for (let k = 0; k < table.length; k++) out[k] = table[k] + posRows[j * d + (k % d)];
   return out;
 }
@@ -41,8 +116,6 @@ export function attentionForward(
   n: number,
   d: number,
   heads: number,
-  a: Int32Array,
-  b: Int32Array,
   EK: Float32Array,
   EV: Float32Array,
   PK: Float32Array,
@@ -50,18 +123,18 @@ export function attentionForward(
   q: Float32Array,
   s2: Float64Array,
   v2: Float32Array,
-  w: Float32Array,
-  attn: Float32Array,
+  sp: AttentionSpace,
 ): void {
   const dh = d / heads;
+  const { a, b, w, attn } = sp;
   const st0 = scoreTable(plusRow(EK, PK, 0, d), q, d, heads);
   const st1 = scoreTable(plusRow(EK, PK, 1, d), q, d, heads);
-  const tv0 = plusRow(EV, PV, 0, d);
-  const tv1 = plusRow(EV, PV, 1, d);
+  const tv0 = plusRow(EV, PV, 0, d, sp.tv0);
+  const tv1 = plusRow(EV, PV, 1, d, sp.tv1);
+  sp.v2.set(v2);
   for (let i = 0; i < n; i++) {
     const ta = a[i];
     const tb = b[i];
-    const o = i * d;
     for (let hd = 0; hd < heads; hd++) {
       const s0 = st0[ta * heads + hd];
       const s1 = st1[tb * heads + hd];
@@ -75,8 +148,10 @@ export function attentionForward(
       w[ow + 1] = e1 / sum;
       w[ow + 2] = e2 / sum;
     }
-    combine(o, ta * d, tb * d, dh, heads, i, w, tv0, tv1, v2, attn);
   }
+  const kern = sp.kernels;
+  if (kern) kern.attn_combine(n, d, heads, a.byteOffset, b.byteOffset, w.byteOffset, tv0.byteOffset, tv1.byteOffset, sp.v2.byteOffset, attn.byteOffset);
+  else for (let i = 0; i < n; i++) combine(i * d, a[i] * d, b[i] * d, dh, heads, i, w, tv0, tv1, sp.v2, attn);
 }
 
 /** attn[i, c] = w0·tv0[a, c] + w1·tv1[b, c] + w2·v2[c], head by head. */
@@ -99,17 +174,11 @@ export function attentionBackward(
   n: number,
   d: number,
   heads: number,
-  a: Int32Array,
-  b: Int32Array,
   EK: Float32Array,
-  EV: Float32Array,
   PK: Float32Array,
-  PV: Float32Array,
   q: Float32Array,
   k2: Float32Array,
-  v2: Float32Array,
-  w: Float32Array,
-  dAttn: Float32Array,
+  sp: AttentionSpace,
   dEK: Float32Array,
   dEV: Float32Array,
   dPK: Float32Array,
@@ -119,29 +188,30 @@ export function attentionBackward(
   const dh = d / heads;
   const scale = 1 / Math.sqrt(dh);
   const vocab = EK.length / d;
-  const tv0 = plusRow(EV, PV, 0, d);
-  const tv1 = plusRow(EV, PV, 1, d);
-  // Per example: gradients of the weights (dots of dAttn with each value), the values' gradients
-  // scattered onto their tokens' rows, and the softmax backward into per-token score gradients.
-  const dTv0 = new Float32Array(vocab * d);
-  const dTv1 = new Float32Array(vocab * d);
-  const dV2 = new Float64Array(d);
+  const { a, b, w, dw, tv0, tv1, v2, dAttn, dtv0: dTv0, dtv1: dTv1, dv2: dV2 } = sp;
+  // Per example: gradients of the weights (dots of dAttn with each value) and the values'
+  // gradients scattered onto their tokens' rows (kernel or JS), then the softmax backward into
+  // per-token score gradients.
+  dTv0.fill(0);
+  dTv1.fill(0);
+  dV2.fill(0);
+  const kern = sp.kernels;
+  if (kern) kern.attn_combine_back(n, d, heads, a.byteOffset, b.byteOffset, w.byteOffset, tv0.byteOffset, tv1.byteOffset, v2.byteOffset, dAttn.byteOffset, dTv0.byteOffset, dTv1.byteOffset, dV2.byteOffset, dw.byteOffset);
+  else for (let i = 0; i < n; i++) valueGradients(i * d, a[i] * d, b[i] * d, dh, heads, i, w, tv0, tv1, v2, dAttn, dTv0, dTv1, dV2, dw);
   const dSt0 = new Float64Array(vocab * heads);
   const dSt1 = new Float64Array(vocab * heads);
   const dS2 = new Float64Array(heads);
-  const dw = new Float64Array(3 * heads);
   for (let i = 0; i < n; i++) {
     const ta = a[i];
     const tb = b[i];
-    valueGradients(i * d, ta * d, tb * d, dh, heads, i, w, tv0, tv1, v2, dAttn, dTv0, dTv1, dV2, dw);
     for (let hd = 0; hd < heads; hd++) {
       const ow = (i * heads + hd) * 3;
       const w0 = w[ow];
       const w1 = w[ow + 1];
       const w2 = w[ow + 2];
-      const dw0 = dw[3 * hd];
-      const dw1 = dw[3 * hd + 1];
-      const dw2 = dw[3 * hd + 2];
+      const dw0 = dw[ow];
+      const dw1 = dw[ow + 1];
+      const dw2 = dw[ow + 2];
       const dot = w0 * dw0 + w1 * dw1 + w2 * dw2;
       dSt0[ta * heads + hd] += w0 * (dw0 - dot);
       dSt1[tb * heads + hd] += w1 * (dw1 - dot);
@@ -176,7 +246,7 @@ export function attentionBackward(
 }
 
 /**
- * One example's value gradients: dw[3·hd + j] = Σ_{c ∈ hd} dAttn[c]·value_j[c]; dTv0[a] += w0·dAttn,
+ * One example's value gradients: dw[i, hd, j] = Σ_{c ∈ hd} dAttn[c]·value_j[c]; dTv0[a] += w0·dAttn,
  * dTv1[b] += w1·dAttn, dV2 += w2·dAttn.
  */
 function valueGradients(
@@ -193,8 +263,8 @@ function valueGradients(
   dAttn: Float32Array,
   dTv0: Float32Array,
   dTv1: Float32Array,
-  dV2: Float64Array,
-  dw: Float64Array,
+  dV2: Float32Array,
+  dw: Float32Array,
 ): void {
   for (let hd = 0; hd < heads; hd++) {
     const ow = (i * heads + hd) * 3;
@@ -213,8 +283,8 @@ function valueGradients(
       dTv1[rb + c] += w1 * da;
       dV2[c] += w2 * da;
     }
-    dw[3 * hd] = dw0;
-    dw[3 * hd + 1] = dw1;
-    dw[3 * hd + 2] = dw2;
+    dw[ow] = dw0;
+    dw[ow + 1] = dw1;
+    dw[ow + 2] = dw2;
   }
 }

@@ -145,6 +145,113 @@ const WAT = `
         (local.set $g (i32.add (local.get $g) (i32.const 8)))
         (br $l)))
     (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+  ;; Attention's weighted values (host-attention.ts), per example i and head: out[i, c] =
+  ;; w0·tv0[a[i], c] + w1·tv1[b[i], c] + w2·v2[c], c over the head's dh channels (dh a multiple of 4).
+  ;; w: [n, heads, 3] f32; tv0, tv1: [vocab, d]; v2: [d]; out: [n, d].
+  (func (export "attn_combine") (param $n i32) (param $d i32) (param $heads i32) (param $a i32) (param $b i32)
+        (param $w i32) (param $tv0 i32) (param $tv1 i32) (param $v2 i32) (param $out i32)
+    (local $i i32) (local $hd i32) (local $c i32) (local $end i32) (local $db i32) (local $dhb i32)
+    (local $ra i32) (local $rb i32) (local $o i32) (local $wp i32)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128)
+    (local.set $db (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $dhb (i32.div_u (local.get $db) (local.get $heads)))
+    (local.set $wp (local.get $w))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $ra (i32.add (local.get $tv0) (i32.mul (i32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 2)))) (local.get $db))))
+        (local.set $rb (i32.add (local.get $tv1) (i32.mul (i32.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))) (local.get $db))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $db))))
+        (local.set $hd (i32.const 0))
+        (local.set $c (i32.const 0))
+        (block $headsdone
+          (loop $hl
+            (br_if $headsdone (i32.ge_u (local.get $hd) (local.get $heads)))
+            (local.set $w0 (v128.load32_splat (local.get $wp)))
+            (local.set $w1 (v128.load32_splat (i32.add (local.get $wp) (i32.const 4))))
+            (local.set $w2 (v128.load32_splat (i32.add (local.get $wp) (i32.const 8))))
+            (local.set $end (i32.add (local.get $c) (local.get $dhb)))
+            (block $cdone
+              (loop $cl
+                (br_if $cdone (i32.ge_u (local.get $c) (local.get $end)))
+                (v128.store (i32.add (local.get $o) (local.get $c))
+                  (f32x4.add
+                    (f32x4.add (f32x4.mul (local.get $w0) (v128.load (i32.add (local.get $ra) (local.get $c))))
+                               (f32x4.mul (local.get $w1) (v128.load (i32.add (local.get $rb) (local.get $c)))))
+                    (f32x4.mul (local.get $w2) (v128.load (i32.add (local.get $v2) (local.get $c))))))
+                (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                (br $cl)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 12)))
+            (local.set $hd (i32.add (local.get $hd) (i32.const 1)))
+            (br $hl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; Backward of attn_combine, per example and head: dw[i, hd, j] = Σ_c dattn[i, c]·value_j[c]
+  ;; (f32), and the values' gradients scattered: dtv0[a[i]] += w0·dattn, dtv1[b[i]] += w1·dattn,
+  ;; dv2 += w2·dattn. Same layouts as attn_combine; dw: [n, heads, 3] f32.
+  (func (export "attn_combine_back") (param $n i32) (param $d i32) (param $heads i32) (param $a i32) (param $b i32)
+        (param $w i32) (param $tv0 i32) (param $tv1 i32) (param $v2 i32) (param $dattn i32)
+        (param $dtv0 i32) (param $dtv1 i32) (param $dv2 i32) (param $dw i32)
+    (local $i i32) (local $hd i32) (local $c i32) (local $end i32) (local $db i32) (local $dhb i32)
+    (local $ra i32) (local $rb i32) (local $da i32) (local $ga i32) (local $gb i32) (local $wp i32)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $g v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128)
+    (local.set $db (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $dhb (i32.div_u (local.get $db) (local.get $heads)))
+    (local.set $wp (local.get $w))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $ra (i32.mul (i32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 2)))) (local.get $db)))
+        (local.set $rb (i32.mul (i32.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))) (local.get $db)))
+        (local.set $ga (i32.add (local.get $dtv0) (local.get $ra)))
+        (local.set $gb (i32.add (local.get $dtv1) (local.get $rb)))
+        (local.set $ra (i32.add (local.get $tv0) (local.get $ra)))
+        (local.set $rb (i32.add (local.get $tv1) (local.get $rb)))
+        (local.set $da (i32.add (local.get $dattn) (i32.mul (local.get $i) (local.get $db))))
+        (local.set $hd (i32.const 0))
+        (local.set $c (i32.const 0))
+        (block $headsdone
+          (loop $hl
+            (br_if $headsdone (i32.ge_u (local.get $hd) (local.get $heads)))
+            (local.set $w0 (v128.load32_splat (local.get $wp)))
+            (local.set $w1 (v128.load32_splat (i32.add (local.get $wp) (i32.const 4))))
+            (local.set $w2 (v128.load32_splat (i32.add (local.get $wp) (i32.const 8))))
+            (local.set $s0 (v128.const f32x4 0 0 0 0))
+            (local.set $s1 (v128.const f32x4 0 0 0 0))
+            (local.set $s2 (v128.const f32x4 0 0 0 0))
+            (local.set $end (i32.add (local.get $c) (local.get $dhb)))
+            (block $cdone
+              (loop $cl
+                (br_if $cdone (i32.ge_u (local.get $c) (local.get $end)))
+                (local.set $g (v128.load (i32.add (local.get $da) (local.get $c))))
+                (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $ra) (local.get $c))))))
+                (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $rb) (local.get $c))))))
+                (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $v2) (local.get $c))))))
+                (v128.store (i32.add (local.get $ga) (local.get $c))
+                  (f32x4.add (v128.load (i32.add (local.get $ga) (local.get $c))) (f32x4.mul (local.get $w0) (local.get $g))))
+                (v128.store (i32.add (local.get $gb) (local.get $c))
+                  (f32x4.add (v128.load (i32.add (local.get $gb) (local.get $c))) (f32x4.mul (local.get $w1) (local.get $g))))
+                (v128.store (i32.add (local.get $dv2) (local.get $c))
+                  (f32x4.add (v128.load (i32.add (local.get $dv2) (local.get $c))) (f32x4.mul (local.get $w2) (local.get $g))))
+                (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                (br $cl)))
+            ;; horizontal sums into dw
+            (f32.store (i32.add (local.get $dw) (i32.sub (local.get $wp) (local.get $w)))
+              (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
+                       (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+            (f32.store (i32.add (local.get $dw) (i32.add (i32.sub (local.get $wp) (local.get $w)) (i32.const 4)))
+              (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s1)) (f32x4.extract_lane 1 (local.get $s1)))
+                       (f32.add (f32x4.extract_lane 2 (local.get $s1)) (f32x4.extract_lane 3 (local.get $s1)))))
+            (f32.store (i32.add (local.get $dw) (i32.add (i32.sub (local.get $wp) (local.get $w)) (i32.const 8)))
+              (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s2)) (f32x4.extract_lane 1 (local.get $s2)))
+                       (f32.add (f32x4.extract_lane 2 (local.get $s2)) (f32x4.extract_lane 3 (local.get $s2)))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 12)))
+            (local.set $hd (i32.add (local.get $hd) (i32.const 1)))
+            (br $hl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
 )`;
 
 export interface HostKernelExports {
@@ -154,6 +261,8 @@ export interface HostKernelExports {
   relu(n: number, x: number): void;
   relu_mask(n: number, hidden: number, dh: number): void;
   adamw(n: number, p: number, m: number, v: number, g: number, b1: number, c1: number, b2: number, c2: number, decay: number, step: number, sqrtBc2: number, eps: number): number;
+  attn_combine(n: number, d: number, heads: number, a: number, b: number, w: number, tv0: number, tv1: number, v2: number, out: number): void;
+  attn_combine_back(n: number, d: number, heads: number, a: number, b: number, w: number, tv0: number, tv1: number, v2: number, dattn: number, dtv0: number, dtv1: number, dv2: number, dw: number): void;
 }
 
 const require = createRequire(import.meta.url);

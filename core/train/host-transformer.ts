@@ -1,6 +1,6 @@
 import type { HostParams } from '../models/init.js';
 import type { Gemm } from './host-mlp.js';
-import { attentionBackward, attentionForward } from './host-attention.js';
+import { attentionBackward, attentionForward, workSpace, type AttentionSpace } from './host-attention.js';
 import type { HostKernelExports } from './host-kernels.js';
 
 /**
@@ -36,8 +36,6 @@ export interface HostMix {
 
 export class HostTransformerStep {
   private readonly n: number;
-  private readonly a: Int32Array;
-  private readonly b: Int32Array;
   private readonly labels: Int32Array;
   // Work space, allocated once per run: [vocab, d] tables, [3, d] position rows, [N, …] activations.
   private readonly EK: Float32Array;
@@ -46,8 +44,8 @@ export class HostTransformerStep {
   private readonly PV: Float32Array;
   private readonly r2: Float32Array;
   private readonly q: Float32Array;
-  /** Attention weights [N, heads, 3]. */
-  private readonly w: Float32Array;
+  /** The attention's buffers (host-attention.ts), in the SIMD kernels' memory where they loaded. */
+  private readonly space: AttentionSpace;
   private readonly attn: Float32Array;
   private readonly mid: Float32Array;
   private readonly hidden: Float32Array;
@@ -75,8 +73,6 @@ export class HostTransformerStep {
     if (d % heads !== 0) throw new Error(`dModel (${d}) must be divisible by nHeads (${heads})`);
     const n = a.length;
     this.n = n;
-    this.a = a;
-    this.b = b;
     this.labels = labels;
     this.EK = new Float32Array(vocab * d);
     this.EV = new Float32Array(vocab * d);
@@ -84,23 +80,17 @@ export class HostTransformerStep {
     this.PV = new Float32Array(3 * d);
     this.r2 = new Float32Array(d);
     this.q = new Float32Array(d);
-    this.w = new Float32Array(n * heads * 3);
-    this.attn = new Float32Array(n * d);
     this.mid = new Float32Array(n * d);
-    // The ReLU and its mask run in the SIMD kernels where they loaded (whole f32x4 vectors: n·h a
-    // multiple of 4), on buffers in the kernels' memory; else in JS.
-    if (kernels && (n * h) % 4 === 0) {
-      const bytes = 2 * 4 * n * h;
-      const mem = kernels.memory;
-      if (bytes > mem.buffer.byteLength) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-      this.hidden = new Float32Array(mem.buffer, 0, n * h);
-      this.dHidden = new Float32Array(mem.buffer, 4 * n * h, n * h);
-      this.simd = kernels;
-    } else {
-      this.hidden = new Float32Array(n * h);
-      this.dHidden = new Float32Array(n * h);
-      this.simd = null;
-    }
+    // The attention's loops, the ReLU and its mask run in the SIMD kernels where they loaded
+    // (whole f32x4 vectors: head width and n·h multiples of 4), on buffers in the kernels'
+    // memory; else in JS.
+    const { space, buffers } = workSpace({ n, d, heads, vocab }, a, b, kernels, (n * h) % 4 === 0 ? { hidden: n * h, dHidden: n * h } : {});
+    this.space = space;
+    this.attn = space.attn;
+    this.dAttn = space.dAttn;
+    this.simd = space.kernels;
+    this.hidden = buffers.hidden ?? new Float32Array(n * h);
+    this.dHidden = buffers.dHidden ?? new Float32Array(n * h);
     this.final = new Float32Array(n * d);
     this.centred = new Float32Array(n * d);
     this.rep = new Float32Array(n * d);
@@ -108,14 +98,13 @@ export class HostTransformerStep {
     this.dRep = new Float32Array(n * d);
     this.dFinal = new Float32Array(n * d);
     this.dMid = new Float32Array(n * d);
-    this.dAttn = new Float32Array(n * d);
     this.ones = new Float32Array(n).fill(1);
   }
 
   /** Mean cross-entropy over the training examples and its gradient for every parameter. */
   lossAndGradients(params: HostParams, mix: HostMix | null = null): { loss: number; grads: HostParams } {
     const { vocab, classes: c, dModel: d, nHeads: heads, dMlp: h, eqToken: eq } = this.shape;
-    const { n, a, b, labels, gemm, EK, EV, PK, PV, r2, q, w, attn, mid, hidden, final, logits, ones } = this;
+    const { n, labels, gemm, EK, EV, PK, PV, r2, q, attn, mid, hidden, final, logits, ones } = this;
     const dh = d / heads;
     const scale = 1 / Math.sqrt(dh);
     const E = params.embed.data;
@@ -146,7 +135,7 @@ export class HostTransformerStep {
       v2[j] = EV[eq * d + j] + PV[2 * d + j];
       s2[Math.floor(j / dh)] += k2[j] * q[j] * scale;
     }
-    attentionForward(n, d, heads, a, b, EK, EV, PK, PV, q, s2, v2, w, attn);
+    attentionForward(n, d, heads, EK, EV, PK, PV, q, s2, v2, this.space);
     // mid = r2 + attn·W_O; hidden = relu(mid·W_in + b_in); final = mid + hidden·W_out + b_out.
     for (let i = 0; i < n; i++) mid.set(r2, i * d);
     gemm(false, false, n, d, d, attn, d, WO, d, true, mid, d);
@@ -244,7 +233,7 @@ export class HostTransformerStep {
     const dPK = new Float32Array(3 * d);
     const dPV = new Float32Array(3 * d);
     const dq = new Float64Array(d);
-    attentionBackward(n, d, heads, a, b, EK, EV, PK, PV, q, k2, v2, w, dAttn, dEK, dEV, dPK, dPV, dq);
+    attentionBackward(n, d, heads, EK, PK, q, k2, this.space, dEK, dEV, dPK, dPV, dq);
     // `=`'s key and value (position row 2 above) also came from its table row.
     for (let j = 0; j < d; j++) {
       dEK[eq * d + j] += dPK[2 * d + j];
