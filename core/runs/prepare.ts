@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { RunConfig } from '../schema/run-config.js';
 import { Library } from '../library/library.js';
@@ -22,6 +22,43 @@ export function latestCheckpoint(dir: string): string | null {
   return files.length ? path.join(dir, files[files.length - 1]) : null;
 }
 
+/**
+ * The checkpoint a stopped or interrupted run resumes from: the latest one whose past the library
+ * holds whole — every evaluation due up to its step and the weight norm after every step — or null
+ * (the run then starts again from step 0). Why not simply the latest file: the worker writes a
+ * checkpoint at once, but the host writes evaluations and norms in batches (a second apart); a
+ * process killed outright in between leaves a checkpoint whose last evaluations and norms were
+ * never stored, and resuming from it would leave those holes for good (found by test/kill.test.ts:
+ * a mix run completed without norms for steps 11–20, so its norm-matched run could not start).
+ * Later checkpoints are removed: they describe a future the resumed run will write again.
+ */
+export async function resumePoint(libraryDir: string, runId: string, config: RunConfig): Promise<string | null> {
+  const dir = checkpointDirFor(libraryDir, runId);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /^step-\d+\.ckpt$/.test(f)).sort();
+  } catch {
+    return null;
+  }
+  if (!files.length) return null;
+  const { steps, norms } = await Library.with(libraryDir, async (lib) => ({
+    steps: new Set((await lib.getMetrics(runId)).map((m) => m.step)),
+    norms: await lib.getStepNorms(runId),
+  }));
+  const whole = (step: number): boolean => {
+    for (let s = 0; s <= step; s += config.evalEvery) if (!steps.has(s)) return false;
+    for (let s = 1; s <= step; s++) if (!(s < norms.length && Number.isFinite(norms[s]))) return false;
+    return true;
+  };
+  for (let i = files.length - 1; i >= 0; i--) {
+    const step = Number(/^step-(\d+)\.ckpt$/.exec(files[i])![1]);
+    if (!whole(step)) continue;
+    for (const later of files.slice(i + 1)) rmSync(path.join(dir, later), { force: true });
+    return path.join(dir, files[i]);
+  }
+  for (const f of files) rmSync(path.join(dir, f), { force: true });
+  return null;
+}
 
 /**
  * The weight-norm trajectory a norm-matched run replays: that of its `mix` run, every step. The
@@ -47,6 +84,8 @@ export interface Prepared {
   config: RunConfig;
   runId: string | null;
   resumeFrom?: string;
+  /** The run exists already (its records from the resume point on are replaced). */
+  resumed?: boolean;
   normTargets?: Float64Array;
 }
 
@@ -58,9 +97,10 @@ export async function prepare(libraryDir: string, request: MemberRequest): Promi
       return { id, run: await lib.getRun(id) };
     });
     if (found.run.status === 'completed') throw new GrokscopeError(`run ${found.id} is already completed`);
-    const ckpt = latestCheckpoint(checkpointDirFor(libraryDir, found.id));
-    if (!ckpt) throw new GrokscopeError(`run ${found.id} has no checkpoint to resume from`);
-    return { request, config: found.run.config, runId: found.id, resumeFrom: ckpt, normTargets: await loadNormTargets(libraryDir, found.run.config) };
+    if (!latestCheckpoint(checkpointDirFor(libraryDir, found.id))) throw new GrokscopeError(`run ${found.id} has no checkpoint to resume from`);
+    // Null: no checkpoint has its past stored whole, and the run trains again from step 0.
+    const ckpt = await resumePoint(libraryDir, found.id, found.run.config);
+    return { request, config: found.run.config, runId: found.id, resumeFrom: ckpt ?? undefined, resumed: true, normTargets: await loadNormTargets(libraryDir, found.run.config) };
   }
   if (!request.config) throw new GrokscopeError('a run needs a config or a run to resume');
   return { request, config: request.config, runId: null, normTargets: await loadNormTargets(libraryDir, request.config) };

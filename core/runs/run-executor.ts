@@ -211,7 +211,9 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
         progress.step = msg.startStep;
         flushing = flushing.then(() =>
           Library.with(libraryDir, async (lib) => {
-            if (msg.startStep > 0) await lib.deleteEvalsFrom(m.runId, msg.startStep);
+            // A resumed run replaces its records from the resume point on (from step 0 when no
+            // checkpoint had its past stored whole: prepare.ts, resumePoint).
+            if (msg.startStep > 0 || m.prepared.resumed) await lib.deleteEvalsFrom(m.runId, msg.startStep);
             await lib.updateRun(m.runId, { status: 'running', backend: msg.backend, backendNote: msg.backendNote });
           }),
         );
