@@ -105,6 +105,31 @@ describe('grokscope CLI', () => {
     expect(runs.filter((r) => r.status !== 'completed')).toEqual([]);
   });
 
+  it('trains --seeds as one run group and prints one array; bench --group reports per run-step', () => {
+    const seeds = tiny.filter((_, i) => tiny[i] !== '--seed' && tiny[i - 1] !== '--seed');
+    const r = cli(['run', ...seeds, '--steps', '30', '--seeds', '0-1,5', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = lastJson(r.stdout) as { id: string; status: string; steps: number; backend: string; final: { test_acc: number } }[];
+    expect(out.map((o) => [o.status, o.steps])).toEqual([
+      ['completed', 30],
+      ['completed', 30],
+      ['completed', 30],
+    ]);
+    expect(new Set(out.map((o) => o.id)).size).toBe(3);
+    expect(out.map((o) => o.id.match(/-s(\d+)-/)![1])).toEqual(['0', '1', '5']);
+    const shown = lastJson(cli(['show', out[2].id, '--json']).stdout) as { config: { seed: number } };
+    expect(shown.config.seed).toBe(5);
+    expectCleanError(cli(['run', '--seeds', '4-2']), /^grokscope: --seeds: the range 4-2 runs backwards$/);
+    expectCleanError(cli(['run', '--seeds', 'x']), /^grokscope: --seeds expects seeds like 0-4 or 0,3,7 \(got 'x'\)$/);
+    expectCleanError(cli(['run', '--seeds', '0-1', '--seed', '3']), /^grokscope: give either --seed or --seeds, not both$/);
+    const b = cli(['bench', '--backend', 'wasm', '--group', '2', '--steps', '3', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const bench = lastJson(b.stdout) as { group: number; ms_per_run_step: number; ms_per_step_median: number };
+    expect(bench.group).toBe(2);
+    expect(bench.ms_per_run_step).toBeCloseTo(bench.ms_per_step_median / 2, 2);
+    expectCleanError(cli(['bench', '--group', '0']), /^grokscope: --group expects an integer from 1 to 1000 \(got '0'\)$/);
+  });
+
   it('honours --library over the environment', () => {
     const other = path.join(tmp.dir, 'other');
     const r = cli(['list', '--json', '--library', other]);
