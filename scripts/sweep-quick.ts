@@ -1,6 +1,7 @@
 /**
  * Measures candidate `quick` presets: trains each (config × seed) in-process on the default CPU
- * backend and prints T_mem, T_grok (50 %, 95 %), and wall time. Used to choose the quick preset;
+ * backend and prints T_mem, T_grok (50 %, 95 %), the plateau (T_rise: the first evaluation at test
+ * accuracy ≥ 20 %, far above chance for p ≥ 11; plateau = T_rise − T_mem), and wall time. Used to choose the quick preset;
  * results go to docs/presets.md. Usage: npx tsx scripts/sweep-quick.ts '<json overrides>' seeds...
  */
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
@@ -32,6 +33,8 @@ for (const seed of seeds.length ? seeds : [0]) {
   }
   const secs = (performance.now() - t0) / 1000;
   const ev = computeEvents(series, config);
-  console.log(JSON.stringify({ overrides, seed, backend: backend.name, steps: trainer.step, secs: +secs.toFixed(1), ...ev, last: line }));
+  const rise = series.find((p) => p.test_acc >= 0.2)?.step ?? null;
+  const plateau = rise !== null && ev.T_mem !== null ? rise - ev.T_mem : null;
+  console.log(JSON.stringify({ overrides, seed, backend: backend.name, steps: trainer.step, secs: +secs.toFixed(1), T_rise: rise, plateau, ...ev, last: line }));
   trainer.dispose();
 }
