@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Library } from '../core/library/library.js';
 import { makeFixtureRun } from './helpers/fixture-run.js';
 import { tempDir } from './helpers/tmp.js';
+import { damagedLibraryCopies } from './helpers/mutate.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = tempDir();
@@ -38,23 +38,15 @@ describe('a damaged library', () => {
     const good = path.join(tmp.dir, 'good');
     for (let i = 0; i < 3; i++) await makeFixtureRun(good, { id: `run-${i}`, salt: i });
     expect(await Library.with(good, async (lib) => (await lib.listRuns()).length)).toBe(3);
-    const size = statSync(Library.dbPath(good)).size;
     const outcomes: string[] = [];
-    for (let k = 0; k < 20; k++) {
-      const dir = path.join(tmp.dir, `flip-${k}`);
-      cpSync(good, dir, { recursive: true });
-      const file = Library.dbPath(dir);
-      const bytes = readFileSync(file);
-      const at = Math.floor(((k + 0.5) / 20) * (size - 8));
-      for (let i = 0; i < 8; i++) bytes[at + i] ^= 0xa5;
-      writeFileSync(file, bytes);
+    for (const { dir, at } of damagedLibraryCopies(good, tmp.dir, 20, Library.dbPath)) {
       const r = readWholeLibrary(dir);
       outcomes.push(`${at}: ${r.out}`);
       expect(r.code, r.out).toBe(0); // no crash of the process reading it
       expect(r.out.split('\n')).toHaveLength(1);
       expect(r.out).not.toMatch(/in use by another process/);
       // Either the flip hit bytes nobody reads, or the user is told which file is damaged and what to do.
-      if (!/^ok 3$/.test(r.out)) expect(r.out).toMatch(new RegExp(`library database ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (is damaged|cannot be used)|cannot use library database`));
+      if (!/^ok 3$/.test(r.out)) expect(r.out).toMatch(new RegExp(`library database ${Library.dbPath(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (is damaged|cannot be used)|cannot use library database`));
     }
     // The experiment must have hit data: a check that never saw damage would prove nothing.
     expect(outcomes.filter((o) => /is damaged/.test(o)).length, outcomes.join('\n')).toBeGreaterThan(0);

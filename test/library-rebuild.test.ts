@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { checkLibrary, rebuildLibrary, savedRunFile } from '../core/library/archive.js';
 import { tempDir } from './helpers/tmp.js';
+import { damagedLibraryCopies } from './helpers/mutate.js';
 
 /**
  * The library as an index over files (core/library/archive.ts): completed runs are kept as saved
@@ -71,16 +72,8 @@ describe('saved runs beside the database', () => {
 describe('a damaged database', () => {
   it('is never misdiagnosed (20 places flipped), and a rebuild recovers every completed run exactly', async () => {
     const want = await contents(good, ids);
-    const size = statSync(Library.dbPath(good)).size;
     let damaged = 0;
-    for (let k = 0; k < 20; k++) {
-      const dir = path.join(tmp.dir, `flip-${k}`);
-      cpSync(good, dir, { recursive: true });
-      const file = Library.dbPath(dir);
-      const bytes = readFileSync(file);
-      const at = Math.floor(((k + 0.5) / 20) * (size - 8));
-      for (let i = 0; i < 8; i++) bytes[at + i] ^= 0xa5;
-      writeFileSync(file, bytes);
+    for (const { dir, at } of damagedLibraryCopies(good, tmp.dir, 20, Library.dbPath)) {
       // The check reads the damaged file in its own process: damage must not take the runner down.
       const r = spawnSync(process.execPath, [bin, 'library', 'check', '--library', dir, '--json'], { encoding: 'utf8', timeout: 60_000 });
       expect([0, 1], `${at}: ${r.stderr}`).toContain(r.status);

@@ -41,6 +41,31 @@ export const referenceGemm: Gemm = (transA, transB, m, n, k, a, lda, b, ldb, acc
   }
 };
 
+/**
+ * Mean cross-entropy of [n × c] logits against integer labels, and in place of the logits its
+ * gradient dL/dlogits = (softmax − onehot) / n. Shared by both fused host steps.
+ */
+export function softmaxCrossEntropyInPlace(logits: Float32Array, labels: Int32Array, n: number, c: number): number {
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) if (logits[o + j] > max) max = logits[o + j];
+    let sum = 0;
+    for (let j = 0; j < c; j++) {
+      const e = Math.exp(logits[o + j] - max);
+      logits[o + j] = e;
+      sum += e;
+    }
+    const y = labels[i];
+    loss -= Math.log(logits[o + y] / sum);
+    const scale = 1 / (sum * n);
+    for (let j = 0; j < c; j++) logits[o + j] *= scale;
+    logits[o + y] -= 1 / n;
+  }
+  return loss / n;
+}
+
 export interface MlpShape {
   vocab: number;
   classes: number;
@@ -163,25 +188,7 @@ export class HostMlpStep {
     gemm(false, false, n, d, h, hidden, h, WOut, d, true, rep, d);
     gemm(false, false, n, c, d, rep, d, WU, c, false, logits, c);
 
-    // Loss and dL/dlogits = (softmax − onehot) / n, in place of the logits.
-    let loss = 0;
-    for (let i = 0; i < n; i++) {
-      const o = i * c;
-      let max = -Infinity;
-      for (let j = 0; j < c; j++) if (logits[o + j] > max) max = logits[o + j];
-      let sum = 0;
-      for (let j = 0; j < c; j++) {
-        const e = Math.exp(logits[o + j] - max);
-        logits[o + j] = e;
-        sum += e;
-      }
-      const y = labels[i];
-      loss -= Math.log(logits[o + y] / sum);
-      const scale = 1 / (sum * n);
-      for (let j = 0; j < c; j++) logits[o + j] *= scale;
-      logits[o + y] -= 1 / n;
-    }
-    loss /= n;
+    const loss = softmaxCrossEntropyInPlace(logits, labels, n, c);
     const dLogits = logits;
 
     const gWU = new Float32Array(d * c);

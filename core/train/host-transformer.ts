@@ -1,5 +1,5 @@
 import type { HostParams } from '../models/init.js';
-import type { Gemm } from './host-mlp.js';
+import { softmaxCrossEntropyInPlace, type Gemm } from './host-mlp.js';
 import { attentionBackward, attentionForward, workSpace, type AttentionSpace } from './host-attention.js';
 import type { HostKernelExports } from './host-kernels.js';
 
@@ -164,25 +164,8 @@ export class HostTransformerStep {
     }
     gemm(false, false, n, c, d, rep, d, WU, c, false, logits, c);
 
-    // ---- Loss and dL/dlogits = (softmax − onehot) / n, in place of the logits.
-    let loss = 0;
-    for (let i = 0; i < n; i++) {
-      const o = i * c;
-      let max = -Infinity;
-      for (let j = 0; j < c; j++) if (logits[o + j] > max) max = logits[o + j];
-      let sum = 0;
-      for (let j = 0; j < c; j++) {
-        const e = Math.exp(logits[o + j] - max);
-        logits[o + j] = e;
-        sum += e;
-      }
-      const y = labels[i];
-      loss -= Math.log(logits[o + y] / sum);
-      const s = 1 / (sum * n);
-      for (let j = 0; j < c; j++) logits[o + j] *= s;
-      logits[o + y] -= 1 / n;
-    }
-    loss /= n;
+    // ---- Loss and dL/dlogits, in place of the logits.
+    const loss = softmaxCrossEntropyInPlace(logits, labels, n, c);
     const dLogits = logits;
 
     // ---- Backward.

@@ -52,7 +52,7 @@ export class StackedGroup implements GroupEngine {
   private pendingNorms: { norms: tf.Tensor1D; active: boolean[] }[] = [];
   private readonly takenNorms: number[][];
   private readonly eigenvalues = eigenSolver();
-  private readonly allBatches = new Map<number, { batch: StackedBatch }>();
+  private readonly allBatches = new Map<number, StackedBatch>();
   private disposed = false;
 
   /** Why these members cannot be stacked, or null when they can. */
@@ -209,10 +209,10 @@ export class StackedGroup implements GroupEngine {
           ib[s * pairs + r] = ds.inputs[r * 3 + 1] + s * ds.vocab;
         }
       }
-      cached = { batch: { ia: tf.tensor1d(ia, 'int32'), ib: tf.tensor1d(ib, 'int32'), n: pairs } };
+      cached = { ia: tf.tensor1d(ia, 'int32'), ib: tf.tensor1d(ib, 'int32'), n: pairs };
       this.allBatches.set(k, cached);
     }
-    return cached.batch;
+    return cached;
   }
 
   /** Runs evaluated in one pass: their activations over every pair within ~256 MB. */
@@ -277,7 +277,7 @@ export class StackedGroup implements GroupEngine {
     this.disposed = true;
     tf.dispose([...Object.values(this.params), ...Object.values(this.m), ...Object.values(this.v), this.train.ia, this.train.ib, this.trainLabels, this.activeMask]);
     for (const p of this.pendingNorms) p.norms.dispose();
-    for (const { batch } of this.allBatches.values()) tf.dispose([batch.ia, batch.ib]);
+    for (const batch of this.allBatches.values()) tf.dispose([batch.ia, batch.ib]);
     if (this.ctx.headSum) tf.dispose([this.ctx.headSum, this.ctx.headSpread!]);
   }
 }

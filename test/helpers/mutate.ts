@@ -1,3 +1,6 @@
+import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 /**
  * Random damage to a file, for fuzzing importers: bit flips, truncation, zeroed or repeated
  * ranges, inserted garbage, and 32-bit fields set to extreme values (the sizes and offsets of
@@ -51,4 +54,22 @@ export function mutateBytes(good: Buffer, rand: () => number): Buffer {
       return buf;
     }
   }
+}
+
+/**
+ * Copies of a library folder, each with 8 bytes of its database flipped (XOR 0xa5) at one of
+ * `places` offsets spread evenly over the file: `{dir, at}` per copy, in order of offset.
+ */
+export function damagedLibraryCopies(good: string, under: string, places: number, dbPath: (dir: string) => string): { dir: string; at: number }[] {
+  const size = statSync(dbPath(good)).size;
+  return Array.from({ length: places }, (_, k) => {
+    const dir = path.join(under, `flip-${k}`);
+    cpSync(good, dir, { recursive: true });
+    const file = dbPath(dir);
+    const bytes = readFileSync(file);
+    const at = Math.floor(((k + 0.5) / places) * (size - 8));
+    for (let i = 0; i < 8; i++) bytes[at + i] ^= 0xa5;
+    writeFileSync(file, bytes);
+    return { dir, at };
+  });
 }
