@@ -52,6 +52,12 @@ async function runsByKey(library: string, study: string) {
   return Library.with(library, async (lib) => {
     const out = new Map<string, { status: string; metrics: unknown; events: unknown; norms: number[] }>();
     for (const [key, id] of await lib.getStudyRuns(study)) {
+      // A kill between the runner deleting a failed run and creating its replacement leaves the key
+      // pointing at no run; the next invocation plans it again (core/study/runner.ts).
+      if (!(await lib.listRuns()).some((r) => r.id === id)) {
+        out.set(key, { status: 'missing', metrics: null, events: null, norms: [] });
+        continue;
+      }
       const run = await lib.getRun(id);
       out.set(key, { status: run.status, metrics: await lib.getMetrics(id), events: run.events, norms: Array.from(await lib.getStepNorms(id)) });
     }
