@@ -1,6 +1,7 @@
 /**
- * `npm run bench:serve [-- --clients 20 --rate 100 --seconds 10]`: `grokscope serve` under load on
- * loopback. N clients each send `rate` requests per second for `seconds` (a mix of listRuns,
+ * `npm run bench:serve [-- --clients 20 --rate 100 --seconds 10 --writes 1]`: `grokscope serve` under
+ * load on loopback. `--writes W`: W batches of evaluations a second are appended to a run, as a
+ * training run does (each write moves the library's version, so cached answers are read again). N clients each send `rate` requests per second for `seconds` (a mix of listRuns,
  * getRun without forecast, and malformed messages), while a live-event stream goes to every
  * client. Prints requests answered, latency percentiles, errors and the server's memory
  * (RSS and heap, sampled every 250 ms) before, at peak and after. In-process, like the tests;
@@ -13,7 +14,8 @@ import { WebSocket } from 'ws';
 import type { LiveEvent } from '../core/api.js';
 import { GrokscopeService } from '../core/service/service.js';
 import { serve } from '../main/server/serve.js';
-import { makeFixtureRun } from '../test/helpers/fixture-run.js';
+import { fixtureRecord, makeFixtureRun } from '../test/helpers/fixture-run.js';
+import { Library } from '../core/library/library.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,6 +24,7 @@ const arg = (name: string, fallback: number): number => {
 const clients = arg('clients', 20);
 const rate = arg('rate', 100);
 const seconds = arg('seconds', 10);
+const writes = arg('writes', 0);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'grokscope-bench-serve-'));
 const staticDir = path.join(dir, 'static');
@@ -41,6 +44,16 @@ const sampler = setInterval(() => {
 const emit = (service as unknown as { emit(e: LiveEvent): void }).emit.bind(service);
 let step = 0;
 const events = setInterval(() => emit({ type: 'run-progress', id: 'bench-0', step: step++, totalSteps: 1e9, stepsPerSecond: 100, etaSeconds: null, backend: 'wasm', latest: null }), 10);
+
+let written = 0;
+let writing = writes > 0;
+const writer = (async () => {
+  for (let step = 100; writing; step += 20) {
+    await Library.with(path.join(dir, 'lib'), (lib) => lib.appendEvals('bench-0', [fixtureRecord(step)]));
+    written++;
+    await new Promise((r) => setTimeout(r, 1000 / writes));
+  }
+})();
 
 const latencies: number[] = [];
 let answered = 0;
@@ -78,6 +91,8 @@ async function client(c: number): Promise<void> {
 const t0 = performance.now();
 await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
 const wall = (performance.now() - t0) / 1000;
+writing = false;
+await writer;
 clearInterval(events);
 clearInterval(sampler);
 await server.close();
@@ -89,6 +104,7 @@ process.stdout.write(
   [
     `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, node ${process.version}`,
     `${clients} clients × ${rate} requests/s × ${seconds} s (60 % listRuns, 30 % getRun, 10 % malformed), live events every 10 ms to every client`,
+    `${written} writes of evaluations to the library during the load (--writes ${writes})`,
     `sent ${sent}, answered ${answered} (${errors} errors, of them ${Math.round(sent / 10)} expected for the malformed share) in ${wall.toFixed(1)} s wall`,
     `latency ms: p50 ${pct(0.5)}, p95 ${pct(0.95)}, p99 ${pct(0.99)}, max ${pct(1)}`,
     `server stats: ${JSON.stringify(server.stats)}`,

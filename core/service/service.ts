@@ -10,6 +10,7 @@ import type { TracedRunData } from '../study/analyze.js';
 import { traceOfSeries } from '../library/traces.js';
 import { compareRuns } from './compare.js';
 import { RunReader } from './run-reader.js';
+import { ReadCache } from './read-cache.js';
 import { planRuns, resolveStudySpec } from '../study/spec.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
@@ -32,6 +33,8 @@ export class GrokscopeService implements GrokscopeApi {
   private readonly active = new Map<string, AbortController>();
   private readonly reader = new RunReader((id) => this.active.has(id));
   private readonly studies = new Map<string, AbortController>();
+  /** Answers of listRuns and getRun while the library's files are unchanged (read-cache.ts). */
+  private readonly answers: ReadCache;
 
   private readonly launcher: RunLauncher;
 
@@ -39,6 +42,7 @@ export class GrokscopeService implements GrokscopeApi {
     readonly libraryDir: string,
     private readonly pool: Piscina | null,
   ) {
+    this.answers = new ReadCache(libraryDir);
     this.launcher = new RunLauncher(libraryDir, () => this.requirePool(), this.active, (e) => this.emit(e));
   }
 
@@ -58,10 +62,15 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async listRuns(): Promise<RunListItem[]> {
-    return Library.with(this.libraryDir, (lib) => lib.listRunsDetailed());
+    return this.answers.read('listRuns', () => Library.with(this.libraryDir, (lib) => lib.listRunsDetailed()));
   }
 
   async getRun(id: string, options: RunDetailOptions = {}): Promise<RunDetail> {
+    const key = JSON.stringify(['getRun', id, options.forecast !== false, options.spectra !== false]);
+    return this.answers.read(key, () => this.readRun(id, options));
+  }
+
+  private async readRun(id: string, options: RunDetailOptions): Promise<RunDetail> {
     return Library.with(this.libraryDir, async (lib) => {
       const run = await lib.getRun(await lib.resolveRunId(id));
       const rows = await lib.getMetrics(run.id);
