@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { GrokscopeError, firstLine } from '../errors.js';
+import { GrokscopeError, firstLine, isOutOfSpace, outOfSpaceMessage } from '../errors.js';
 
 /**
  * The run library: one DuckDB file per library folder. Runs (config, status, backend, versions,
@@ -67,6 +67,10 @@ export function isDuckDbDamage(err: unknown): boolean {
 export function libraryFailure(err: unknown, dir: string): LibraryError {
   if (err instanceof LibraryError) return err;
   const file = LibraryDb.dbPath(dir);
+  if (isOutOfSpace(err)) {
+    // DuckDB rolls the failed transaction back; what was committed before stays readable.
+    return new LibraryError(`${outOfSpaceMessage(`library database ${file}`, err)}. What was written before is kept`);
+  }
   if (isDuckDbDamage(err)) {
     return new LibraryError(
       `library database ${file} is damaged (DuckDB: ${firstLine(err)}). ` +
@@ -183,7 +187,9 @@ export class LibraryDb {
       for (const s of statements) await this.con.run(s);
       await this.con.run('COMMIT');
     } catch (err) {
-      await this.con.run('ROLLBACK');
+      // A COMMIT that failed (e.g. no room for the WAL) has already ended the transaction, and
+      // ROLLBACK then fails with "no transaction is active", which hid the cause: keep the first.
+      await this.con.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
   }

@@ -1,4 +1,5 @@
 import { LibraryDb, isDuckDbDamage, libraryFailure } from './db.js';
+import { isOutOfSpace } from '../errors.js';
 import * as interchange from './interchange.js';
 import * as metrics from './metrics.js';
 import * as runs from './runs.js';
@@ -38,8 +39,9 @@ export class Library {
     try {
       return await fn(lib);
     } catch (err) {
-      // A damaged block can surface at any read, not only at open: name it as damage there too.
-      throw isDuckDbDamage(err) ? libraryFailure(err, dir) : err;
+      // A damaged block can surface at any read, and a full disk at any write, not only at open:
+      // name them there too.
+      throw isDuckDbDamage(err) || isOutOfSpace(err) ? libraryFailure(err, dir) : err;
     } finally {
       lib.close();
     }

@@ -97,8 +97,9 @@ export async function prepare(libraryDir: string, request: MemberRequest): Promi
       return { id, run: await lib.getRun(id) };
     });
     if (found.run.status === 'completed') throw new GrokscopeError(`run ${found.id} is already completed`);
-    if (!latestCheckpoint(checkpointDirFor(libraryDir, found.id))) throw new GrokscopeError(`run ${found.id} has no checkpoint to resume from`);
-    // Null: no checkpoint has its past stored whole, and the run trains again from step 0.
+    // Null: no checkpoint (a run that failed before its first one, e.g. for lack of disk space),
+    // or none whose past is stored whole: the run trains again from step 0 under its own id,
+    // which gives the same run (same seed, same split, deterministic steps).
     const ckpt = await resumePoint(libraryDir, found.id, found.run.config);
     return { request, config: found.run.config, runId: found.id, resumeFrom: ckpt ?? undefined, resumed: true, normTargets: await loadNormTargets(libraryDir, found.run.config) };
   }

@@ -137,25 +137,61 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
     result: null,
     outcome: null,
   }));
+  const stopFlags = new Int32Array(new SharedArrayBuffer(4 * streams.length));
+  /**
+   * The first write to the library that failed (no room on the disk, a damaged file): training on
+   * without storing anything would waste the user's hours, so every member stops at its next step
+   * (with a checkpoint) and ends failed with this message. Nothing is retried: the stored past
+   * stays as it was, and a resume starts from the latest checkpoint whose past is stored whole.
+   */
+  let storageError: unknown = null;
+  const storing = (write: () => Promise<void>): void => {
+    flushing = flushing.then(write).catch((err: unknown) => {
+      storageError ??= err;
+      for (let i = 0; i < streams.length; i++) Atomics.store(stopFlags, i, 1);
+    });
+  };
   let flushing: Promise<void> = Promise.resolve();
   let lastFlush = Date.now();
   const flush = (): Promise<void> => {
     const batches = streams.map((m) => ({ m, evals: m.pending.splice(0), norms: m.pendingNorms.splice(0) })).filter((b) => b.evals.length || b.norms.length);
     lastFlush = Date.now();
-    flushing = flushing.then(() =>
-      batches.length
-        ? Library.with(libraryDir, async (lib) => {
-            for (const b of batches) await lib.appendEvals(b.m.runId, b.evals, b.norms);
-          })
-        : undefined,
-    );
+    if (batches.length && !storageError) {
+      storing(() =>
+        Library.with(libraryDir, async (lib) => {
+          for (const b of batches) await lib.appendEvals(b.m.runId, b.evals, b.norms);
+        }),
+      );
+    }
     return flushing;
   };
   /** Write a member's end: its remaining evaluations, events and status. */
-  const finalise = (m: MemberStream, error: string | null): Promise<RunOutcome> => {
+  const finalise = (m: MemberStream, workerError: string | null): Promise<RunOutcome> => {
     const config = m.prepared.config;
-    const status: RunStatus = error ? 'failed' : m.result!.status;
     return flush().then(async () => {
+      // A failed library write comes first: it is why the run stopped, and the worker's own error
+      // (often its stop checkpoint failing for the same lack of room) follows from it.
+      const error = storageError ? `${firstLine(storageError)}; the run stopped (resume it: grokscope run --resume ${m.runId})` : workerError;
+      const status: RunStatus = error ? 'failed' : m.result!.status;
+      // The run's end when the library cannot take it (or anything after the first failed write).
+      const failedOutcome = (message: string, stored: boolean): RunOutcome => ({
+        runId: m.runId,
+        status: 'failed',
+        backend: m.backend,
+        backendNote: m.backendNote,
+        steps: m.result?.step ?? m.progress.step,
+        final: m.progress.latest,
+        events: null,
+        error: stored ? message : `${message} (the run's end could not be stored either: the library lists it as it was; resume it once there is room)`,
+      });
+      if (storageError) {
+        // One more attempt to record the failure: a status is small, and the disk may have room again.
+        const stored = await Library.with(libraryDir, (lib) => lib.updateRun(m.runId, { status: 'failed', error })).then(
+          () => true,
+          () => false,
+        );
+        return failedOutcome(error!, stored);
+      }
       const outcome = await Library.with(libraryDir, async (lib) => {
         const rows = await lib.getMetrics(m.runId);
         const events = rows.length ? eventsFromMetrics(config, rows) : null;
@@ -170,16 +206,15 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
           events,
           error,
         };
-      });
+      }).catch((err: unknown) => failedOutcome(firstLine(err), false));
       // A completed run is also kept as a saved run beside the database, so that the library can
       // be rebuilt from files (library/archive.ts). A failure here loses nothing the database
       // holds; `grokscope library check` lists completed runs without their saved run.
-      if (status === 'completed') await archiveRun(libraryDir, m.runId).catch(() => undefined);
+      if (outcome.status === 'completed') await archiveRun(libraryDir, m.runId).catch(() => undefined);
       return outcome;
     });
   };
 
-  const stopFlags = new Int32Array(new SharedArrayBuffer(4 * streams.length));
   const cleanups: (() => void)[] = [];
   const watch = (signal: AbortSignal | undefined, indices: number[]): void => {
     if (!signal) return;
@@ -209,7 +244,7 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
         m.backendNote = msg.backendNote;
         progress.backend = msg.backend;
         progress.step = msg.startStep;
-        flushing = flushing.then(() =>
+        storing(() =>
           Library.with(libraryDir, async (lib) => {
             // A resumed run replaces its records from the resume point on (from step 0 when no
             // checkpoint had its past stored whole: prepare.ts, resumePoint).

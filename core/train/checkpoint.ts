@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HostParams } from '../models/init.js';
 import type { TrainState } from './trainer.js';
+import { GrokscopeError, isOutOfSpace, outOfSpaceMessage } from '../errors.js';
 
 /**
  * Checkpoint file: the magic line `GROKSCOPE-CKPT\n`, a little-endian u32 header length, a JSON
@@ -45,7 +46,13 @@ export function saveCheckpoint(file: string, state: TrainState): void {
   }
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, Buffer.concat([MAGIC, len, header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  try {
+    writeFileSync(tmp, Buffer.concat([MAGIC, len, header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  } catch (err) {
+    // A partial temporary file would only take room the user needs back.
+    rmSync(tmp, { force: true });
+    throw isOutOfSpace(err) ? new GrokscopeError(`${outOfSpaceMessage(`checkpoint ${file}`, err)}; the run can be resumed from its previous checkpoint`) : err;
+  }
   renameSync(tmp, file);
 }
 

@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cpSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Library } from '../core/library/library.js';
+import { archiveRun } from '../core/library/archive.js';
+import { makeFixtureRun } from './helpers/fixture-run.js';
+import { lastJson, root, runCli, type CliResult } from './helpers/cli.js';
+import { scratchFolders } from './helpers/tmp.js';
+
+/**
+ * A write that finds no room. The CLI runs under a file-size limit (`ulimit -f`, RLIMIT_FSIZE):
+ * every write past the limit fails with EFBIG, as writes to a full disk fail with ENOSPC, without
+ * needing a tiny filesystem (which would need root to mount). The limit applies per file and per
+ * offset, so a small one stops DuckDB's write-ahead log and a larger one only the checkpoints.
+ */
+const folder = scratchFolders(afterEach);
+const bin = path.join(root, 'bin', 'grokscope.js');
+
+function cliWithFileLimit(kib: number, args: string[]): CliResult {
+  const r = spawnSync('bash', ['-c', 'ulimit -f "$0" && exec "$@"', String(kib), process.execPath, bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The last stderr line (progress bars come before it), checked to be the only error line. */
+function errorLine(r: CliResult): string {
+  expect(r.code).toBe(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  const errors = r.stderr.trim().split('\n').filter((l) => l.startsWith('grokscope:'));
+  expect(errors).toHaveLength(1);
+  return errors[0];
+}
+
+const mlp = ['--preset', 'quick', '--arch', 'mlp', '--json'];
+
+describe('a write that finds no room', () => {
+  it('the library database: one line naming it, the library readable, the run resumable to the same result', async () => {
+    const dir = folder();
+    await makeFixtureRun(dir, { id: 'kept' });
+    await archiveRun(dir, 'kept'); // as a trained run is, so that \`library check\` has nothing else to say
+    const r = cliWithFileLimit(16, ['run', ...mlp, '--steps', '2000', '--library', dir]);
+    const line = errorLine(r);
+    expect(line).toContain(`cannot write library database ${Library.dbPath(dir)}: no room left`);
+    expect(line).toMatch(/resume it: grokscope run --resume mod-add-mlp-s0-/);
+
+    const runs = await Library.with(dir, (lib) => lib.listRuns());
+    expect(runs.find((x) => x.id === 'kept')!.status).toBe('completed');
+    const failed = runs.find((x) => x.id !== 'kept')!;
+    expect(failed.status).toBe('failed');
+    expect(runCli(['library', 'check', '--library', dir]).code).toBe(0);
+
+    const resumed = runCli(['run', '--resume', failed.id, '--library', dir, '--json']);
+    expect(resumed.code).toBe(0);
+    const clean = folder();
+    const reference = runCli(['run', ...mlp, '--steps', '2000', '--library', clean]);
+    expect(lastJson(resumed.stdout)).toMatchObject({ status: 'completed', final: (lastJson(reference.stdout) as { final: unknown }).final });
+  }, 120_000);
+
+  it('a checkpoint: one line naming the file, no partial file left, the library readable', async () => {
+    const dir = folder();
+    await makeFixtureRun(dir, { id: 'kept' });
+    await archiveRun(dir, 'kept'); // as a trained run is, so that \`library check\` has nothing else to say
+    // 100 KiB: room for the log of 400 steps' evaluations, not for the MLP's final checkpoint (~640 KiB).
+    const r = cliWithFileLimit(100, ['run', ...mlp, '--steps', '400', '--library', dir]);
+    const line = errorLine(r);
+    expect(line).toMatch(/cannot write checkpoint .*step-00000400\.ckpt: no room left \(EFBIG/);
+    const runs = await Library.with(dir, (lib) => lib.listRuns());
+    const failed = runs.find((x) => x.id !== 'kept')!;
+    expect(failed.status).toBe('failed');
+    expect(readdirSync(path.join(dir, 'checkpoints', failed.id)).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // The copy shows the library opens for a reader that has no limit, as the user's next command does.
+    const copy = folder();
+    cpSync(dir, copy, { recursive: true });
+    expect(runCli(['library', 'check', '--library', copy]).code).toBe(0);
+  }, 120_000);
+});
