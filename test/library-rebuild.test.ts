@@ -109,4 +109,28 @@ describe('a damaged database', () => {
     expect(r.stderr.trim()).toMatch(/^grokscope: no saved runs \(\*\.grokrun\) in .*nowhere: nothing to rebuild from$/);
     expect(existsSync(Library.dbPath(dir))).toBe(true);
   });
+
+  it('keeps saved runs of runs imported from a saved run, and a rebuild brings them back', async () => {
+    const dir = path.join(tmp.dir, 'imports');
+    const r = spawnSync(process.execPath, [bin, 'import', savedRunFile(good, ids[0]), '--library', dir], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(savedRunFile(dir, ids[0]))).toBe(true);
+    expect((await checkLibrary(dir)).ok).toBe(true);
+    const want = await contents(dir, [ids[0]]);
+    const rebuilt = await rebuildLibrary(dir);
+    expect(rebuilt.imported).toEqual([ids[0]]);
+    const got = await contents(dir, [ids[0]]);
+    expect(got[0].metrics).toEqual(want[0].metrics);
+    expect(got[0].run.config).toEqual(want[0].run.config);
+  });
+
+  it('a rebuild from another folder keeps saved runs of what it brought in', async () => {
+    const dir = path.join(tmp.dir, 'from-elsewhere');
+    const rebuilt = await rebuildLibrary(dir, path.join(good, 'saved-runs'));
+    expect(rebuilt.failed).toEqual([]);
+    expect(rebuilt.imported.sort()).toEqual([...ids].sort());
+    const c = await checkLibrary(dir);
+    expect(c.ok).toBe(true);
+    expect(c.savedRuns.checked).toBe(2);
+  });
 });

@@ -39,6 +39,29 @@ export async function archiveRun(libraryDir: string, id: string): Promise<string
   return file;
 }
 
+/**
+ * Keep saved runs of runs that came in from files (a saved run or bundle): completed ones are
+ * archived as if they had completed here, so a rebuild brings them back too. Runs imported from
+ * other tools' CSV or Parquet are not: their extra columns (external_metrics) have no place in the
+ * saved-run layout, and their source file is the user's to keep. Returns one warning per run whose
+ * saved run could not be written (the import itself stands).
+ */
+export async function archiveImported(libraryDir: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const runs = await Library.with(libraryDir, (lib) => lib.getRuns(ids));
+  const warnings: string[] = [];
+  for (const run of runs) {
+    if (run.status !== 'completed' || run.origin === 'external') continue;
+    await archiveRun(libraryDir, run.id).catch((err: unknown) => warnings.push(`${run.id}: imported, but its saved run for rebuilding the library could not be written (${firstLine(err)})`));
+  }
+  return warnings;
+}
+
+/** Runs a check expects a saved run of: completed, and trained here or imported from a saved run or bundle. */
+function needsSavedRun(run: { status: string; origin: string }): boolean {
+  return run.status === 'completed' && run.origin !== 'external';
+}
+
 export interface LibraryCheck {
   ok: boolean;
   database: { file: string; ok: boolean; error: string | null; rows: Record<string, number> | null };
@@ -61,9 +84,7 @@ export async function checkLibrary(libraryDir: string): Promise<LibraryCheck> {
     try {
       await Library.with(libraryDir, async (lib) => {
         database.rows = await lib.scanAll();
-        for (const r of await lib.listRuns()) {
-          if (r.status === 'completed' && (await lib.getRun(r.id)).origin === 'trained') completed.push(r.id);
-        }
+        completed = (await lib.listRunsDetailed()).filter(needsSavedRun).map((r) => r.id);
       });
       database.ok = true;
     } catch (err) {
@@ -114,6 +135,10 @@ export async function rebuildLibrary(libraryDir: string, fromDir = savedRunsDir(
   for (const r of reports) {
     if (r.ok) imported.push(...r.outcomes.map((o) => o.id));
     else failed.push({ file: r.source, error: r.error });
+  }
+  // Rebuilt from elsewhere: keep the runs' saved runs here too, as for any import.
+  if (path.resolve(fromDir) !== path.resolve(savedRunsDir(libraryDir))) {
+    for (const w of await archiveImported(libraryDir, imported)) failed.push({ file: fromDir, error: w });
   }
   return { setAside, imported, failed };
 }

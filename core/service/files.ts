@@ -7,6 +7,7 @@ import { importExternal } from '../library/external.js';
 import { Library } from '../library/library.js';
 import { scratchDir } from '../library/saved-run.js';
 import { exportRuns, importSourcesInto } from '../library/transfer.js';
+import { archiveImported } from '../library/archive.js';
 import { ImportError } from '../library/zip.js';
 import { ApiError } from './validate.js';
 
@@ -15,6 +16,7 @@ export async function importFiles(libraryDir: string, files: UploadedFile[]): Pr
   const scratch = scratchDir('upload');
   try {
     const results: ImportResult[] = [];
+    const archived: { result: ImportResult; ids: string[] }[] = [];
     await Library.with(libraryDir, async (lib) => {
       for (const [i, f] of files.entries()) {
         // Only the base name, in a folder of its own: a dropped name never picks the path.
@@ -34,8 +36,11 @@ export async function importFiles(libraryDir: string, files: UploadedFile[]): Pr
         }
         const [r] = await importSourcesInto(lib, [file]);
         results.push(r.ok ? { file: f.name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: f.name, ok: false, messages: [r.error] });
+        if (r.ok) archived.push({ result: results[results.length - 1], ids: r.outcomes.filter((o) => o.action !== 'unchanged').map((o) => o.id) });
       }
     });
+    // After the import's session: archiving opens sessions of its own (library/archive.ts).
+    for (const a of archived) a.result.messages.push(...(await archiveImported(libraryDir, a.ids)));
     return results;
   } finally {
     scratch.cleanup();

@@ -5,6 +5,7 @@ import { Library } from '../../core/library/library.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { exportRuns, importSources, type ImportReport } from '../../core/library/transfer.js';
 import { importExternal } from '../../core/library/external.js';
+import { archiveImported } from '../../core/library/archive.js';
 import { ImportError } from '../../core/library/zip.js';
 import { ARCHS, PROBES, type Arch, type ProbeName } from '../../core/models/config.js';
 import { TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
@@ -75,6 +76,8 @@ export async function cmdImport(files: string[], opts: ImportOpts): Promise<numb
   const libraryDir = resolveLibraryDir(opts.library);
   const sources = files.map((f) => path.resolve(f));
   const reports = opts.external ? await importExternalFiles(libraryDir, sources, opts) : await importSources(libraryDir, sources);
+  // Saved runs of what came in, so that a rebuild brings imported runs back too (library/archive.ts).
+  for (const r of reports) if (r.ok) r.warnings.push(...(await archiveImported(libraryDir, r.outcomes.filter((o) => o.action !== 'unchanged').map((o) => o.id))));
   let failed = 0;
   for (const r of reports) {
     if (!r.ok) {
