@@ -142,6 +142,18 @@ describe('run library', () => {
     expect(order).toEqual(['a-start', 'a-end', 'b-start', 'b-end']);
   });
 
+  it('creates a study run and points its key at it in one transaction: both or neither', async () => {
+    const dir = lib();
+    await Library.with(dir, async (l) => {
+      await l.createRun({ ...PRESETS.quick, seed: 1 }, { node: 'v20' }, 'first', { study: 's', key: 'k' });
+      expect(await l.getStudyRuns('s')).toEqual(new Map([['k', 'first']]));
+      // A second run under a taken id fails: the key must still point at the first.
+      await expect(l.createRun({ ...PRESETS.quick, seed: 2 }, { node: 'v20' }, 'first', { study: 's', key: 'k2' })).rejects.toThrow();
+      expect(await l.getStudyRuns('s')).toEqual(new Map([['k', 'first']]));
+      expect((await l.listRuns()).map((r) => r.id)).toEqual(['first']);
+    });
+  });
+
   it('lists 1,000 runs from one query', async () => {
     const dir = lib();
     await Library.with(dir, async (l) => {

@@ -3,6 +3,7 @@ import type { RunConfig } from '../schema/run-config.js';
 import type { RunEvents } from '../analysis/events.js';
 import { LibraryError, METRIC_TABLES, nowIso, type LibraryDb } from './db.js';
 import { num, str } from './sql.js';
+import { studyRunStatements } from './studies.js';
 
 /** Run records: create, update, list, find by id or prefix, tag, delete. */
 export type RunStatus = 'queued' | 'running' | 'completed' | 'stopped' | 'failed';
@@ -107,13 +108,24 @@ export function newRunId(config: Pick<RunConfig, 'task' | 'arch' | 'seed'>): str
   return `${config.task}-${config.arch}-s${config.seed}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function createRun(db: LibraryDb, config: RunConfig, versions: Record<string, string>, id = newRunId(config)): Promise<string> {
+/**
+ * Record a new run. With `studyKey`, the study's planned key is pointed at it in the same
+ * transaction: a process killed in between (tested with 20 SIGKILLs, `npm run stress:kill`) left
+ * runs no key pointed at, and the study trained their key again under another id.
+ */
+export async function createRun(
+  db: LibraryDb,
+  config: RunConfig,
+  versions: Record<string, string>,
+  id = newRunId(config),
+  studyKey?: { study: string; key: string },
+): Promise<string> {
   const t = nowIso();
-  await db.con.run(
-    `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(t)}, ${str(t)}, 'queued', ${str(config.task)}, ${str(config.arch)},
+  const insert = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(t)}, ${str(t)}, 'queued', ${str(config.task)}, ${str(config.arch)},
       ${str(config.condition)}, ${num(config.seed)}, ${str(config.preset ?? null)}, ${str(JSON.stringify(config))},
-      NULL, NULL, ${str(JSON.stringify(versions))}, NULL, 0, NULL, NULL, NULL, 'trained', NULL, NULL, NULL)`,
-  );
+      NULL, NULL, ${str(JSON.stringify(versions))}, NULL, 0, NULL, NULL, NULL, 'trained', NULL, NULL, NULL)`;
+  if (!studyKey) await db.con.run(insert);
+  else await db.transaction([insert, ...studyRunStatements(studyKey.study, studyKey.key, id)]);
   return id;
 }
 

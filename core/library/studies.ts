@@ -25,9 +25,11 @@ export async function getStudyRuns(db: LibraryDb, id: string): Promise<Map<strin
   return new Map(r.getRowsJS().map(([k, v]) => [String(k), String(v)]));
 }
 
+/** The statements that point a study's planned key at a run (in the caller's transaction). */
+export function studyRunStatements(id: string, key: string, runId: string): string[] {
+  return [`DELETE FROM study_runs WHERE study_id = ${str(id)} AND key = ${str(key)}`, `INSERT INTO study_runs VALUES (${str(id)}, ${str(key)}, ${str(runId)})`];
+}
+
 export async function setStudyRun(db: LibraryDb, id: string, key: string, runId: string): Promise<void> {
-  await db.transaction([
-    `DELETE FROM study_runs WHERE study_id = ${str(id)} AND key = ${str(key)}`,
-    `INSERT INTO study_runs VALUES (${str(id)}, ${str(key)}, ${str(runId)})`,
-  ]);
+  await db.transaction(studyRunStatements(id, key, runId));
 }

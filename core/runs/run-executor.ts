@@ -3,13 +3,12 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { RunConfig } from '../schema/run-config.js';
 import type { RunEvents } from '../analysis/events.js';
-import { eventsFromMetrics } from '../library/traces.js';
 import { Library, type RunStatus } from '../library/library.js';
 import type { EvalRecord } from '../schema/eval-record.js';
-import type { TrainResult, TrainTask, WorkerMessage } from './protocol.js';
+import type { TrainTask, WorkerMessage } from './protocol.js';
 import { groupMismatch } from '../train/run-group.js';
 import { prepare, type Prepared } from './prepare.js';
-import { archiveRun } from '../library/archive.js';
+import { GroupStore, type MemberStream } from './group-store.js';
 import { versions } from '../versions.js';
 import { firstLine, GrokscopeError } from '../errors.js';
 
@@ -46,6 +45,8 @@ export interface MemberRequest {
   onProgress?: (p: RunProgress) => void;
   /** Called once the run exists in the library (before training starts). */
   onCreated?: (runId: string) => void | Promise<void>;
+  /** A study's planned key to point at the run, in the transaction that creates it (library/runs.ts createRun). */
+  studyKey?: { study: string; key: string };
   /** Stops this run alone (the others of its group go on). */
   signal?: AbortSignal;
 }
@@ -88,20 +89,6 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   return outcome;
 }
 
-/** What the host keeps per member while its group trains. */
-interface MemberStream {
-  prepared: Prepared;
-  runId: string;
-  progress: RunProgress;
-  pending: EvalRecord[];
-  pendingNorms: { step: number; norm: number }[];
-  backend: string | null;
-  backendNote: string | null;
-  result: TrainResult | null;
-  /** Settles with the run's outcome once it is written to the library. */
-  outcome: Promise<RunOutcome> | null;
-}
-
 /**
  * Train a run group in one pool task (core/train/run-group.ts): records each run in the library,
  * streams every member's evaluations into it (one transaction a second at most, for the whole
@@ -120,7 +107,7 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
   const mismatch = groupMismatch(ready.map((p) => p.config));
   if (ready.length && mismatch) throw new GrokscopeError(mismatch);
   for (const p of ready) {
-    if (p.runId === null) p.runId = await Library.with(libraryDir, (lib) => lib.createRun(p.config, versions()));
+    if (p.runId === null) p.runId = await Library.with(libraryDir, (lib) => lib.createRun(p.config, versions(), undefined, p.request.studyKey));
     await p.request.onCreated?.(p.runId);
   }
   opts.onCreated?.(prepared.map((p) => p.runId));
@@ -138,82 +125,9 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
     outcome: null,
   }));
   const stopFlags = new Int32Array(new SharedArrayBuffer(4 * streams.length));
-  /**
-   * The first write to the library that failed (no room on the disk, a damaged file): training on
-   * without storing anything would waste the user's hours, so every member stops at its next step
-   * (with a checkpoint) and ends failed with this message. Nothing is retried: the stored past
-   * stays as it was, and a resume starts from the latest checkpoint whose past is stored whole.
-   */
-  let storageError: unknown = null;
-  const storing = (write: () => Promise<void>): void => {
-    flushing = flushing.then(write).catch((err: unknown) => {
-      storageError ??= err;
-      for (let i = 0; i < streams.length; i++) Atomics.store(stopFlags, i, 1);
-    });
-  };
-  let flushing: Promise<void> = Promise.resolve();
-  let lastFlush = Date.now();
-  const flush = (): Promise<void> => {
-    const batches = streams.map((m) => ({ m, evals: m.pending.splice(0), norms: m.pendingNorms.splice(0) })).filter((b) => b.evals.length || b.norms.length);
-    lastFlush = Date.now();
-    if (batches.length && !storageError) {
-      storing(() =>
-        Library.with(libraryDir, async (lib) => {
-          for (const b of batches) await lib.appendEvals(b.m.runId, b.evals, b.norms);
-        }),
-      );
-    }
-    return flushing;
-  };
-  /** Write a member's end: its remaining evaluations, events and status. */
-  const finalise = (m: MemberStream, workerError: string | null): Promise<RunOutcome> => {
-    const config = m.prepared.config;
-    return flush().then(async () => {
-      // A failed library write comes first: it is why the run stopped, and the worker's own error
-      // (often its stop checkpoint failing for the same lack of room) follows from it.
-      const error = storageError ? `${firstLine(storageError)}; the run stopped (resume it: grokscope run --resume ${m.runId})` : workerError;
-      const status: RunStatus = error ? 'failed' : m.result!.status;
-      // The run's end when the library cannot take it (or anything after the first failed write).
-      const failedOutcome = (message: string, stored: boolean): RunOutcome => ({
-        runId: m.runId,
-        status: 'failed',
-        backend: m.backend,
-        backendNote: m.backendNote,
-        steps: m.result?.step ?? m.progress.step,
-        final: m.progress.latest,
-        events: null,
-        error: stored ? message : `${message} (the run's end could not be stored either: the library lists it as it was; resume it once there is room)`,
-      });
-      if (storageError) {
-        // One more attempt to record the failure: a status is small, and the disk may have room again.
-        const stored = await Library.with(libraryDir, (lib) => lib.updateRun(m.runId, { status: 'failed', error })).then(
-          () => true,
-          () => false,
-        );
-        return failedOutcome(error!, stored);
-      }
-      const outcome = await Library.with(libraryDir, async (lib) => {
-        const rows = await lib.getMetrics(m.runId);
-        const events = rows.length ? eventsFromMetrics(config, rows) : null;
-        await lib.updateRun(m.runId, { status, events, error, ...(rows.length ? { stepsDone: rows[rows.length - 1].step } : {}) });
-        return {
-          runId: m.runId,
-          status,
-          backend: m.backend,
-          backendNote: m.backendNote,
-          steps: m.result?.step ?? (rows.length ? rows[rows.length - 1].step : 0),
-          final: m.progress.latest,
-          events,
-          error,
-        };
-      }).catch((err: unknown) => failedOutcome(firstLine(err), false));
-      // A completed run is also kept as a saved run beside the database, so that the library can
-      // be rebuilt from files (library/archive.ts). A failure here loses nothing the database
-      // holds; `grokscope library check` lists completed runs without their saved run.
-      if (outcome.status === 'completed') await archiveRun(libraryDir, m.runId).catch(() => undefined);
-      return outcome;
-    });
-  };
+  const store = new GroupStore(libraryDir, streams, () => {
+    for (let i = 0; i < streams.length; i++) Atomics.store(stopFlags, i, 1);
+  });
 
   const cleanups: (() => void)[] = [];
   const watch = (signal: AbortSignal | undefined, indices: number[]): void => {
@@ -244,20 +158,13 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
         m.backendNote = msg.backendNote;
         progress.backend = msg.backend;
         progress.step = msg.startStep;
-        storing(() =>
-          Library.with(libraryDir, async (lib) => {
-            // A resumed run replaces its records from the resume point on (from step 0 when no
-            // checkpoint had its past stored whole: prepare.ts, resumePoint).
-            if (msg.startStep > 0 || m.prepared.resumed) await lib.deleteEvalsFrom(m.runId, msg.startStep);
-            await lib.updateRun(m.runId, { status: 'running', backend: msg.backend, backendNote: msg.backendNote });
-          }),
-        );
+        store.started(m, msg.startStep);
         break;
       case 'eval':
         m.pending.push(msg.record);
         progress.latest = msg.record;
         progress.step = msg.record.step;
-        if (Date.now() - lastFlush >= (opts.flushIntervalMs ?? 1000)) void flush();
+        store.flushIfDue(opts.flushIntervalMs ?? 1000);
         break;
       case 'progress':
         progress.step = msg.step;
@@ -270,7 +177,7 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
         break;
       case 'ended':
         m.result = msg.result;
-        m.outcome = finalise(m, null);
+        m.outcome = store.finalise(m, null);
         break;
     }
     m.prepared.request.onProgress?.({ ...progress });
@@ -299,7 +206,7 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
     port1.close();
     for (const c of cleanups) c();
   }
-  for (const m of streams) if (!m.outcome) m.outcome = finalise(m, error ?? 'the worker ended without finishing this run');
+  for (const m of streams) if (!m.outcome) m.outcome = store.finalise(m, error ?? 'the worker ended without finishing this run');
   const outcomes = new Map<Prepared, RunOutcome>();
   for (const m of streams) outcomes.set(m.prepared, await m.outcome!);
   return prepared.map((p) => ('status' in p ? p : outcomes.get(p)!));

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import type { Piscina } from 'piscina';
 import type { RunConfig } from '../schema/run-config.js';
 import { Library } from '../library/library.js';
-import { checkpointDirFor, executeGroup, latestCheckpoint, type MemberOutcome, type MemberRequest, type RunProgress } from '../runs/run-executor.js';
+import { checkpointDirFor, executeGroup, type MemberOutcome, type MemberRequest, type RunProgress } from '../runs/run-executor.js';
 import { engineOf, groupSizeFor } from '../runs/group-size.js';
 import { planRuns, type PlannedRun } from './spec.js';
 import { packGroups, type PlannedGroup } from './groups.js';
@@ -50,14 +50,17 @@ export async function runStudy(opts: {
     await lib.upsertStudy(spec.name, specJson, 'running');
     const map = await lib.getStudyRuns(spec.name);
     const statuses = new Map<string, string>();
+    const normTargets = new Map<string, string | undefined>();
     for (const [key, runId] of map) {
       try {
-        statuses.set(key, (await lib.getRun(runId)).status);
+        const stored = await lib.getRun(runId);
+        statuses.set(key, stored.status);
+        normTargets.set(key, stored.config.normTargetRun);
       } catch {
         map.delete(key); // the run was deleted from the library: plan it again
       }
     }
-    return { map, statuses };
+    return { map, statuses, normTargets };
   });
 
   const progress: StudyProgress = { total: plan.length, done: 0, failed: 0, running: new Map() };
@@ -87,7 +90,10 @@ export async function runStudy(opts: {
     const status = existing ? known.statuses.get(run.key) : undefined;
     if (existing && status === 'completed') return { key: run.key, runId: existing, status: 'completed', error: null };
     const config: RunConfig = { ...run.config, ...(normTargetRun ? { normTargetRun } : {}) };
-    const canResume = existing !== undefined && status !== 'failed' && latestCheckpoint(checkpointDirFor(libraryDir, existing)) !== null;
+    // A run that has not failed goes on under its id: from its latest checkpoint whose past is
+    // stored whole, else from step 0 (core/runs/prepare.ts). A failed one is trained anew.
+    // Not when its norm-matched target has changed (its mix run was trained anew meanwhile).
+    const canResume = existing !== undefined && status !== 'failed' && known.normTargets.get(run.key) === config.normTargetRun;
     if (existing && !canResume) {
       await Library.with(libraryDir, (lib) => lib.deleteRun(existing));
       rmSync(checkpointDirFor(libraryDir, existing), { recursive: true, force: true });
@@ -96,7 +102,8 @@ export async function runStudy(opts: {
       run,
       request: {
         ...(canResume ? { resumeRunId: existing } : { config }),
-        onCreated: (runId) => Library.with(libraryDir, (lib) => lib.setStudyRun(spec.name, run.key, runId)),
+        // The new run and its key are written in one transaction: no run without its key.
+        studyKey: { study: spec.name, key: run.key },
         onProgress: (p) => {
           progress.running.set(run.key, p);
           report();
