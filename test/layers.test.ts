@@ -17,6 +17,7 @@ const FLOORS: { name: string; prefixes: string[] }[] = [
   { name: 'base', prefixes: ['core/rng.ts', 'core/versions.ts', 'core/errors.ts'] },
   { name: 'domain', prefixes: ['core/tasks/', 'core/models/', 'core/spectra/'] },
   { name: 'schema', prefixes: ['core/schema/'] },
+  { name: 'interop', prefixes: ['core/interop/'] },
   { name: 'train', prefixes: ['core/train/'] },
   { name: 'analysis', prefixes: ['core/analysis/'] },
   { name: 'library', prefixes: ['core/library/'] },

@@ -300,6 +300,17 @@ export class Trainer {
     if (!this.hostStep) this.syncVariables();
   }
 
+  /** Logits for every input of the task (dataset order), N × classes row-major, at the current parameters. */
+  async logits(): Promise<Float32Array> {
+    this.syncVariables();
+    const out = tf.tidy(() => forward(this.ctx, this.params, this.allBatch, false).logits);
+    try {
+      return (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+  }
+
   /** Measure every observable at the current parameters. */
   async evaluate(withSpectra: boolean): Promise<EvalRecord> {
     const { dataset, config } = this;

@@ -150,10 +150,13 @@ export function buildProgram(): Command {
     program
       .command('export')
       .argument('[runs...]', 'run ids or unique prefixes')
-      .option('-o, --output <file>', 'FILE.grokrun (one run) or FILE.grokbundle (runs, study spec, lockfile, environment)')
+      .option('-o, --output <file>', 'FILE.grokrun (one run) or FILE.grokbundle (runs, study spec, lockfile, environment); a folder for --format transformerlens')
+      .option('--format <format>', 'grokrun or grokbundle (the default, from the file name), or transformerlens (weights as safetensors under HookedTransformer names, config.json, load.py)')
       .option('--study <name>', 'add every run of this study (and its spec) to the bundle')
       .option('--checkpoints', 'include checkpoints (lets the importer resume the runs)')
-      .description('save runs as a .grokrun or a reproducibility .grokbundle'),
+      .option('--step <n>', 'transformerlens: the checkpoint at this step (default: the latest)')
+      .option('--all-checkpoints', 'transformerlens: every checkpoint, as checkpoints/step_N.safetensors')
+      .description('save runs as a .grokrun or a reproducibility .grokbundle, or for another tool'),
   ).action(async (runs: string[], opts) => finish(await guarded(opts, () => cmdExport(runs, opts))));
   withCommon(
     program

@@ -14,6 +14,7 @@ import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js'
 import { reproduceBundle } from '../../core/runs/reproduce.js';
 import { StudySpecSchema, type StudySpec } from '../../core/schema/study-spec.js';
 import { UserError } from './errors.js';
+import { cmdExportFormat, OTHER_FORMATS, type OtherFormat } from './export-formats.js';
 import { firstLine } from '../../core/errors.js';
 
 interface ExportOpts {
@@ -22,9 +23,17 @@ interface ExportOpts {
   output?: string;
   study?: string;
   checkpoints?: boolean;
+  format?: string;
+  step?: string;
+  allCheckpoints?: boolean;
 }
 
 export async function cmdExport(ids: string[], opts: ExportOpts): Promise<number> {
+  if (opts.format !== undefined && opts.format !== 'grokrun' && opts.format !== 'grokbundle') {
+    if (!(OTHER_FORMATS as readonly string[]).includes(opts.format)) throw new UserError(`--format must be one of grokrun, grokbundle, ${OTHER_FORMATS.join(', ')} (got '${opts.format}')`);
+    return cmdExportFormat(opts.format as OtherFormat, ids, opts);
+  }
+  if (opts.step !== undefined || opts.allCheckpoints) throw new UserError('--step and --all-checkpoints are for --format transformerlens');
   if (!opts.output) throw new UserError('export needs -o FILE.grokrun or -o FILE.grokbundle');
   const libraryDir = resolveLibraryDir(opts.library);
   let study: StudySpec | null = null;
