@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
@@ -36,8 +36,19 @@ beforeAll(async () => {
   const m = runCli(['run', '--preset', 'quick', '--arch', 'mlp', ...flags, '--steps', '100', '--library', library, '--json']);
   expect(m.code, m.stderr).toBe(0);
   mlp = lastJson(m.stdout) as typeof mlp;
+  // The export every test below reads (the first one checks it).
+  const e = runCli(['export', transformer.id, '--format', 'transformerlens', '-o', path.join(tmp.dir, 'tl'), '--library', library]);
+  expect(e.code, e.stderr).toBe(0);
 }, 120_000);
 afterAll(() => tmp.cleanup());
+
+/** A file with this header (written as given) and `dataBytes` zero bytes of data. */
+function raw(header: unknown, dataBytes: number, lengthField?: bigint): Buffer {
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(lengthField ?? BigInt(h.length));
+  return Buffer.concat([len, h, Buffer.alloc(dataBytes)]);
+}
 
 describe('safetensors', () => {
   it('round-trips tensors and metadata, with data offsets contiguous from 0 and an 8-byte-aligned header', () => {
@@ -56,13 +67,6 @@ describe('safetensors', () => {
     expect(back.metadata).toEqual({ k: 'v' });
   });
 
-  /** A file with this header (written as given) and `dataBytes` zero bytes of data. */
-  function raw(header: unknown, dataBytes: number, lengthField?: bigint): Buffer {
-    const h = Buffer.from(JSON.stringify(header));
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(lengthField ?? BigInt(h.length));
-    return Buffer.concat([len, h, Buffer.alloc(dataBytes)]);
-  }
   const cases: [string, Buffer, RegExp][] = [
     ['overlapping offsets', raw({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), /tensor b: data_offsets overlap/],
     ['a gap between tensors', raw({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12), /tensor b: data_offsets leave a gap/],
@@ -88,8 +92,6 @@ describe('safetensors', () => {
 describe('TransformerLens export', () => {
   it('writes model.safetensors under HookedTransformer names, config.json and load.py', () => {
     const out = path.join(tmp.dir, 'tl');
-    const r = runCli(['export', transformer.id, '--format', 'transformerlens', '-o', out, '--library', library]);
-    expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['config.json', 'load.py', 'model.safetensors']);
     const { tensors } = readSafetensors(readFileSync(path.join(out, 'model.safetensors')));
     const shapes = Object.fromEntries(tensors.map((t) => [t.name, [t.dtype, t.shape]]));
@@ -183,4 +185,39 @@ describe('TransformerLens state dicts read back', () => {
     const withKeyBias = tensors.map((t) => (t.name === 'blocks.0.attn.b_K' ? f32Tensor(t.name, t.shape, new Float32Array(8).fill(0.5)) : t));
     expect(() => fromTransformerLens(withKeyBias, 12, 11)).not.toThrow();
   });
+});
+
+describe('grokscope measure', () => {
+  it('measures an exported model as the run measured itself: H̃ per probe, accuracies on the same split', async () => {
+    const run = await Library.with(library, (lib) => lib.getRun(transformer.id));
+    const file = path.join(tmp.dir, 'tl', 'model.safetensors');
+    const r = runCli(['measure', file, '--task', 'mod-add', '--p', '11', '--split-seed', String(run.config.seed), '--train-fraction', String(run.config.trainFraction), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = lastJson(r.stdout) as { model: unknown; record: { train_acc: number; test_acc: number; probes: Record<string, { entropy: number; eff_rank: number }> } };
+    expect(m.model).toEqual({ arch: 'transformer', dModel: 16, nHeads: 2, dMlp: 32 });
+    expect(m.record.train_acc).toBe(transformer.final.train_acc);
+    expect(m.record.test_acc).toBe(transformer.final.test_acc);
+    const last = await Library.with(library, async (lib) => (await lib.getMetrics(transformer.id)).at(-1)!);
+    for (const probe of ['resid.final', 'mlp.hidden', 'attn.out', 'embed']) expect(m.record.probes[probe].entropy, probe).toBeCloseTo(last.entropy[probe], 6);
+  }, 60_000);
+
+  it('refuses bad files one by one: one line naming the problem, exit 1, nothing written', () => {
+    const dir = path.join(tmp.dir, 'bad-files');
+    mkdirSync(dir);
+    const good = readFileSync(path.join(tmp.dir, 'tl', 'model.safetensors'));
+    const cases: [string, Buffer, RegExp][] = [
+      ['overlap.safetensors', raw({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), /overlap\.safetensors: tensor b: data_offsets overlap/],
+      ['gap.safetensors', raw({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12), /gap\.safetensors: tensor b: data_offsets leave a gap/],
+      ['huge-header.safetensors', raw({}, 0, 200_000_000n), /huge-header\.safetensors: header of 200000000 bytes is over the 100000000-byte limit/],
+      ['dtype.safetensors', raw({ a: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, 1), /dtype\.safetensors: tensor a: unknown dtype "Q4"/],
+      ['names.safetensors', writeSafetensors([f32Tensor('model.embed', [12, 16], new Float32Array(192))]), /names\.safetensors: no tensor embed\.W_E: not a 1-layer TransformerLens state dict/],
+    ];
+    for (const [name, bytes] of cases) writeFileSync(path.join(dir, name), bytes);
+    for (const [name, , message] of cases) expectCleanError(runCli(['measure', path.join(dir, name), '--p', '11']), message);
+    // A good file for another task: the shapes say so.
+    writeFileSync(path.join(dir, 'good.safetensors'), good);
+    expectCleanError(runCli(['measure', path.join(dir, 'good.safetensors'), '--task', 'mod-add', '--p', '113']), /tensor embed\.W_E has shape \[12,16\], expected \[114,16\]/);
+    expectCleanError(runCli(['measure', path.join(dir, 'good.safetensors'), '--task', 'mod-add', '--p', '12']), /p must be a prime/);
+    expect(readdirSync(dir).sort()).toEqual([...cases.map(([n]) => n), 'good.safetensors'].sort());
+  }, 120_000);
 });

@@ -14,6 +14,7 @@ import { cmdServe } from './serve.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
 import { printJson, withService, type CommonOpts } from './common.js';
 import { cmdRun } from './run.js';
+import { cmdMeasure } from './measure.js';
 import { cmdLibraryCheck, cmdLibraryRebuild } from './library.js';
 
 function withCommon(cmd: Command): Command {
@@ -184,6 +185,16 @@ export function buildProgram(): Command {
       .option('--workers <n>', 'training workers (default: cores − 1)')
       .description('the workbench in a browser: renderer and API on 127.0.0.1 with an access token'),
   ).action(async (opts) => finish(await guarded(opts, () => cmdServe(opts))));
+  withCommon(
+    program
+      .command('measure')
+      .argument('<file>', 'a .safetensors checkpoint of a 1-layer TransformerLens model (HookedTransformer names, no LayerNorm, ReLU)')
+      .option('--task <task>', 'the task it was trained on (default mod-add)')
+      .option('--p <n>', 'the modulus (default 113)')
+      .option('--split-seed <n>', 'seed of the train/test split the accuracies are reported on (default 0)')
+      .option('--train-fraction <x>', 'train share of that split (default 0.3)')
+      .description('our observables (H̃ per probe, spectra, Fourier alignment, accuracy) for a model trained elsewhere'),
+  ).action(async (file: string, opts) => finish(await guarded(opts, () => cmdMeasure(file, opts))));
   const library = program.command('library').description('check the run library, or rebuild it from its saved runs');
   withCommon(library.command('check').description('read every table whole and verify every saved run; exit 1 on any problem')).action(async (opts) =>
     finish(await guarded(opts, () => cmdLibraryCheck(opts))),

@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readSafetensors } from '../../core/interop/safetensors.js';
+import { fromTransformerLens } from '../../core/interop/transformerlens.js';
+import { PRESETS, parseRunConfig } from '../../core/schema/run-config.js';
+import { makeDataset } from '../../core/tasks/dataset.js';
+import { makeTask, TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
+import { selectBackend } from '../../core/train/backend.js';
+import { Trainer } from '../../core/train/trainer.js';
+import type { HostParams } from '../../core/models/init.js';
+import { firstLine } from '../../core/errors.js';
+import { printJson, type CommonOpts } from './common.js';
+import { UserError } from './errors.js';
+
+/**
+ * `grokscope measure FILE.safetensors --task mod-add --p 113`: our observables for a model trained
+ * elsewhere — a 1-layer, LayerNorm-free, ReLU Transformer saved under TransformerLens' names
+ * (interop/transformerlens.ts says which and what is refused). The model is measured by the same
+ * code as our own evaluations (Trainer.evaluate): H̃, effective rank and top-5 share per probe,
+ * the spectra, Fourier alignment for cyclic tasks, accuracy over every pair and over a seeded
+ * train/test split (`--split-seed`, `--train-fraction`: ours, not the other tool's, unless they
+ * agree). Reads only; writes nothing.
+ */
+export interface MeasureOpts extends CommonOpts {
+  task?: string;
+  p?: string;
+  splitSeed?: string;
+  trainFraction?: string;
+}
+
+const number = (name: string, value: string | undefined, fallback: number): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UserError(`--${name} must be a number (got '${value}')`);
+  return n;
+};
+
+export async function cmdMeasure(file: string, opts: MeasureOpts): Promise<number> {
+  const task = (opts.task ?? 'mod-add') as TaskName;
+  if (!(TASK_NAMES as readonly string[]).includes(task)) throw new UserError(`--task must be one of ${TASK_NAMES.join(', ')} (got '${opts.task}')`);
+  const p = number('p', opts.p, 113);
+  let group;
+  try {
+    group = makeTask(task, p);
+  } catch (err) {
+    throw new UserError(firstLine(err));
+  }
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    throw new UserError(`cannot read ${file}: ${firstLine(err)}`);
+  }
+  const where = (err: unknown): never => {
+    throw new UserError(`${path.basename(file)}: ${firstLine(err)}`);
+  };
+  const { tensors } = (() => {
+    try {
+      return readSafetensors(buf);
+    } catch (err) {
+      return where(err);
+    }
+  })();
+  const { model, params } = (() => {
+    try {
+      return fromTransformerLens(tensors, group.order + 1, group.order);
+    } catch (err) {
+      return where(err);
+    }
+  })();
+  const config = parseRunConfig(
+    {
+      ...PRESETS.quick,
+      task,
+      p,
+      ...model,
+      seed: number('split-seed', opts.splitSeed, 0),
+      trainFraction: number('train-fraction', opts.trainFraction, 0.3),
+      backend: 'wasm',
+    },
+    'measure options',
+  );
+  await selectBackend('wasm');
+  const dataset = makeDataset({ task, p, trainFraction: config.trainFraction, seed: config.seed });
+  const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
+  const trainer = new Trainer(config, dataset, { step: 0, params, m: zeros(), v: zeros() });
+  let record;
+  let allAcc: number;
+  try {
+    record = await trainer.evaluate(true);
+    const logits = await trainer.logits();
+    let correct = 0;
+    for (let i = 0; i < dataset.labels.length; i++) {
+      let best = 0;
+      for (let c = 1; c < dataset.classes; c++) if (logits[i * dataset.classes + c] > logits[i * dataset.classes + best]) best = c;
+      if (best === dataset.labels[i]) correct++;
+    }
+    allAcc = correct / dataset.labels.length;
+  } finally {
+    trainer.dispose();
+  }
+  const out = { file: path.resolve(file), task, p: task === 's5' ? null : p, model, accuracy_all_pairs: allAcc, split: { seed: config.seed, train_fraction: config.trainFraction }, record };
+  if (opts.json) {
+    printJson(out);
+    return 0;
+  }
+  const f = (x: number): string => x.toFixed(4);
+  const lines = [
+    `${path.basename(file)}: ${task}${task === 's5' ? '' : ` p=${p}`}, d_model ${model.dModel}, ${model.nHeads} heads, d_mlp ${model.dMlp}`,
+    `accuracy over all ${dataset.labels.length} pairs: ${(100 * allAcc).toFixed(1)} %; on our split (seed ${config.seed}, ${config.trainFraction} train): train ${(100 * record.train_acc).toFixed(1)} %, test ${(100 * record.test_acc).toFixed(1)} %`,
+    `weight norm ${f(record.weight_norm)}${record.fourier ? `; Fourier top-${config.fourierK} share ${f(record.fourier.topk_share)}, Gini ${f(record.fourier.gini)}` : ''}`,
+    'probe         H̃        eff. rank   top-5 share   top eigenvalues',
+    ...Object.entries(record.probes).map(([probe, s]) => {
+      const eig = record.spectra?.[probe as keyof typeof record.spectra] ?? [];
+      return `${probe.padEnd(12)}  ${f(s!.entropy)}   ${s!.eff_rank.toFixed(2).padStart(9)}   ${f(s!.top5_share).padStart(11)}   ${eig.slice(0, 3).map((x) => x.toPrecision(3)).join(', ')}`;
+    }),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
