@@ -230,5 +230,10 @@ export async function importExternalRows(db: LibraryDb, args: {
 
 /** Write any query's result as Parquet (test fixtures, exports). */
 export async function copyQueryToParquet(db: LibraryDb, sql: string, file: string): Promise<void> {
-  await db.con.run(`COPY (${sql}) TO ${str(file)} (FORMAT parquet)`);
+  await copyQuery(db, sql, file, 'parquet');
+}
+
+/** A query's rows to a CSV (with a header) or Parquet file. */
+export async function copyQuery(db: LibraryDb, sql: string, file: string, format: 'csv' | 'parquet'): Promise<void> {
+  await db.con.run(`COPY (${sql}) TO ${str(file)} (${format === 'csv' ? 'FORMAT csv, HEADER' : 'FORMAT parquet'})`);
 }

@@ -94,4 +94,5 @@ export class Library {
   readonly importExternalRows = this.bound(interchange.importExternalRows);
   readonly tableCounts = this.bound(interchange.tableCounts);
   readonly copyQueryToParquet = this.bound(interchange.copyQueryToParquet);
+  readonly copyQuery = this.bound(interchange.copyQuery);
 }

@@ -151,8 +151,8 @@ export function buildProgram(): Command {
     program
       .command('export')
       .argument('[runs...]', 'run ids or unique prefixes')
-      .option('-o, --output <file>', 'FILE.grokrun (one run) or FILE.grokbundle (runs, study spec, lockfile, environment); a folder for --format transformerlens')
-      .option('--format <format>', 'grokrun or grokbundle (the default, from the file name), or transformerlens (weights as safetensors under HookedTransformer names, config.json, load.py)')
+      .option('-o, --output <file>', 'FILE.grokrun (one run) or FILE.grokbundle (runs, study spec, lockfile, environment); a folder for --format transformerlens or tensorboard; FILE.csv or FILE.parquet')
+      .option('--format <format>', 'grokrun or grokbundle (the default, from the file name); transformerlens (weights as safetensors under HookedTransformer names, config.json, load.py); tensorboard (a folder of event files per run); csv or parquet (one long table of metrics and a .runs table)')
       .option('--study <name>', 'add every run of this study (and its spec) to the bundle')
       .option('--checkpoints', 'include checkpoints (lets the importer resume the runs)')
       .option('--step <n>', 'transformerlens: the checkpoint at this step (default: the latest)')

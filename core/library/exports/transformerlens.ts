@@ -8,7 +8,7 @@ import { paramShapes } from '../../models/config.js';
 import type { RunConfig } from '../../schema/run-config.js';
 import { f32Tensor, writeSafetensors, type SafeTensor } from '../../interop/safetensors.js';
 import { hookedTransformerConfig, toTransformerLens } from '../../interop/transformerlens.js';
-import { GrokscopeError } from '../../errors.js';
+import { ExportError } from './export-error.js';
 import { LOAD_MLP_PY, LOAD_TRANSFORMER_PY } from './load-py.js';
 
 /**
@@ -19,7 +19,7 @@ import { LOAD_MLP_PY, LOAD_TRANSFORMER_PY } from './load-py.js';
  * and load.py holds its forward in a few lines of torch. Everything is read and checked before
  * the first file is written; the folder must be new or empty.
  */
-export class ExportError extends GrokscopeError {}
+export { ExportError };
 
 function checkpointSteps(dir: string): number[] {
   if (!existsSync(dir)) return [];
