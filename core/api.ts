@@ -51,6 +51,8 @@ export interface RunDetail {
   config: Record<string, unknown>;
   events: Record<string, number | null> | null;
   metrics: MetricPoint[];
+  /** Steps of the run's checkpoints (for exporting the model at one of them). */
+  checkpoints: number[];
   /** Eigenvalue spectra over time, per probe (descending), for the heatmap. */
   spectra: { step: number; probe: string; eigenvalues: number[] }[];
   /**
@@ -194,12 +196,17 @@ export interface GrokscopeApi {
    * as CSV (the columns of `grokscope export-csv`).
    */
   exportRuns(ids: string[], kind: ExportKind): Promise<UploadedFile>;
+  /**
+   * A run's model at a checkpoint (the latest when `step` is null) for TransformerLens: a zip of
+   * model.safetensors, config.json and load.py (docs/formats.md, "For other tools").
+   */
+  exportModel(id: string, step: number | null): Promise<UploadedFile>;
   /** Live events; returns an unsubscribe function. */
   subscribe(listener: (event: LiveEvent) => void): () => void;
 }
 
 /** Methods callable over a transport (everything but subscribe). */
-export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'resumeRun', 'stopRun', 'deleteRuns', 'tagRuns', 'startStudy', 'importFiles', 'exportRuns'] as const;
+export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'resumeRun', 'stopRun', 'deleteRuns', 'tagRuns', 'startStudy', 'importFiles', 'exportRuns', 'exportModel'] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** IPC channel names, shared by main and preload so they cannot drift apart. */
@@ -215,5 +222,6 @@ export const API_CHANNELS = {
   startStudy: 'grokscope:startStudy',
   importFiles: 'grokscope:importFiles',
   exportRuns: 'grokscope:exportRuns',
+  exportModel: 'grokscope:exportModel',
   event: 'grokscope:event',
 } as const;

@@ -14,6 +14,7 @@ const api: GrokscopeApi = {
   startStudy: (spec) => ipcRenderer.invoke(API_CHANNELS.startStudy, spec),
   importFiles: (files) => ipcRenderer.invoke(API_CHANNELS.importFiles, files),
   exportRuns: (ids, kind) => ipcRenderer.invoke(API_CHANNELS.exportRuns, ids, kind),
+  exportModel: (id, step) => ipcRenderer.invoke(API_CHANNELS.exportModel, id, step),
   subscribe: (listener) => {
     const handler = (_e: IpcRendererEvent, event: LiveEvent): void => listener(event);
     ipcRenderer.on(API_CHANNELS.event, handler);

@@ -74,7 +74,7 @@ function detail(over: Partial<RunDetail>): RunDetail {
     config: { entropyThreshold: 0.61, probe: 'resid.final' },
     events: { T_mem: 100, T_cross: 300, T_grok: 500, lead: 200 },
     metrics: [0, 100, 200].map((step) => ({ step, train_acc: step / 200, test_acc: 0, train_loss: 1, test_loss: 2, weight_norm: 30, entropy: { 'resid.final': 0.9 - step / 1000 } })),
-    spectra: [], forecast: null, ...over,
+    checkpoints: [], spectra: [], forecast: null, ...over,
   };
 }
 
@@ -104,6 +104,17 @@ describe('RunView', () => {
     expect(external.find('[data-action=resume]').exists()).toBe(false);
     const done = mount(RunView, { props: { run: detail({}), live: null, theme: 'light' }, global: { stubs } });
     expect(done.find('[data-action=resume]').exists()).toBe(false);
+  });
+
+  it('exports the model at the latest checkpoint or a chosen one, and offers nothing without checkpoints', async () => {
+    expect(mount(RunView, { props: { run: detail({}), live: null, theme: 'light' }, global: { stubs } }).find('[data-action=model]').exists()).toBe(false);
+    const w = mount(RunView, { props: { run: detail({ checkpoints: [100, 200], config: { arch: 'transformer', entropyThreshold: 0.61, probe: 'resid.final' } }), live: null, theme: 'light' }, global: { stubs } });
+    expect(w.findAll('[data-field=checkpoint] option').map((o) => o.text())).toEqual(['latest (step 200)', 'step 100', 'step 200']);
+    expect(w.find('[data-action=model]').text()).toBe('TransformerLens');
+    await w.find('[data-action=model]').trigger('click');
+    await w.findAll('[data-field=checkpoint] option')[1].setSelected();
+    await w.find('[data-action=model]').trigger('click');
+    expect(w.emitted('model')).toEqual([['run-1', null], ['run-1', 100]]);
   });
 
   it('states the live forecast with its interval', () => {

@@ -5,6 +5,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { GrokscopeService } from '../core/service/service.js';
 import { createTrainingPool } from '../core/runs/pool.js';
 import { exportRuns, importSources } from '../core/library/transfer.js';
+import { extractZip } from '../core/library/zip.js';
+import { readSafetensors } from '../core/interop/safetensors.js';
 import { Library } from '../core/library/library.js';
 import { serve, type RunningServer } from '../main/server/serve.js';
 import { root } from './helpers/cli.js';
@@ -136,6 +138,23 @@ describe('the workbench in a browser', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('accuracy');
     expect(svg).toMatch(/<path[^>]+d="M/); // the curves are drawn
+  });
+
+  it('exports the model at a chosen checkpoint for TransformerLens', async () => {
+    await page.click('button[data-tab=run]');
+    const options = await page.locator('[data-field=checkpoint] option').allTextContents();
+    expect(options[0]).toMatch(/^latest \(step \d+\)$/);
+    await page.selectOption('[data-field=checkpoint]', { index: 1 });
+    const chosen = Number(/step (\d+)/.exec(options[1])![1]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('.run-view button[data-action=model]')]);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`-transformerlens-step${chosen}\\.zip$`));
+    const zip = path.join(tmp.dir, download.suggestedFilename());
+    await download.saveAs(zip);
+    const dir = path.join(tmp.dir, 'model-zip');
+    expect((await extractZip(zip, dir, () => true)).sort()).toEqual(['config.json', 'load.py', 'model.safetensors']);
+    const { tensors, metadata } = readSafetensors(readFileSync(path.join(dir, 'model.safetensors')));
+    expect(metadata.step).toBe(String(chosen));
+    expect(tensors.map((t) => t.name)).toContain('blocks.0.attn.W_Q');
   });
 
   it('stops a training run and resumes it to the end from its checkpoint', async () => {

@@ -8,7 +8,8 @@ import { Library } from '../library/library.js';
 import { scratchDir } from '../library/saved-run.js';
 import { exportRuns, importSourcesInto } from '../library/transfer.js';
 import { archiveImported } from '../library/archive.js';
-import { ImportError } from '../library/zip.js';
+import { ImportError, writeZip } from '../library/zip.js';
+import { exportTransformerLens } from '../library/exports/transformerlens.js';
 import { ApiError } from './validate.js';
 
 /** Files crossing the transport: dropped files imported (each all or nothing), runs exported as a file to save. */
@@ -42,6 +43,24 @@ export async function importFiles(libraryDir: string, files: UploadedFile[]): Pr
     // After the import's session: archiving opens sessions of its own (library/archive.ts).
     for (const a of archived) a.result.messages.push(...(await archiveImported(libraryDir, a.ids)));
     return results;
+  } finally {
+    scratch.cleanup();
+  }
+}
+
+/** A run's model for TransformerLens as one zip (exports/transformerlens.ts writes the folder). */
+export async function exportModelFile(libraryDir: string, id: string, step: number | null): Promise<UploadedFile> {
+  const scratch = scratchDir('model');
+  try {
+    const dir = path.join(scratch.dir, 'model');
+    const files = await exportTransformerLens(libraryDir, id, dir, step === null ? {} : { step });
+    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { run: { id: string }; checkpoints: number[] };
+    const name = `${config.run.id}-transformerlens-step${config.checkpoints[0]}.zip`;
+    const out = path.join(scratch.dir, name);
+    await writeZip(out, files.map((f): [string, string] => [path.relative(dir, f), f]));
+    return { name, base64: readFileSync(out).toString('base64') };
+  } catch (err) {
+    throw new ApiError(firstLine(err));
   } finally {
     scratch.cleanup();
   }

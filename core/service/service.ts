@@ -4,7 +4,9 @@ import type { CompareData, CompareOptions, ExportKind, GrokscopeApi, ImportResul
 import { API_METHODS, type ApiMethod } from '../api.js';
 import { describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configFromRequest } from './validate.js';
-import { exportFile, importFiles } from './files.js';
+import { exportFile, exportModelFile, importFiles } from './files.js';
+import { checkpointDirFor } from '../library/paths.js';
+import { checkpointSteps } from '../library/exports/transformerlens.js';
 import { Library, type RunRecord } from '../library/library.js';
 import type { TracedRunData } from '../study/analyze.js';
 import { traceOfSeries } from '../library/traces.js';
@@ -86,6 +88,7 @@ export class GrokscopeService implements GrokscopeApi {
         config: run.config as unknown as Record<string, unknown>,
         events: run.events as unknown as Record<string, number | null> | null,
         metrics: rows.map(pointFromRow),
+        checkpoints: checkpointSteps(checkpointDirFor(this.libraryDir, run.id)),
         spectra: options.spectra === false ? [] : await lib.getSpectra(run.id),
         forecast: options.forecast === false ? null : await this.reader.forecastFor(lib, run, rows),
       };
@@ -241,6 +244,10 @@ export class GrokscopeService implements GrokscopeApi {
 
   async exportRuns(ids: string[], kind: ExportKind): Promise<UploadedFile> {
     return exportFile(this.libraryDir, ids, kind);
+  }
+
+  async exportModel(id: string, step: number | null): Promise<UploadedFile> {
+    return exportModelFile(this.libraryDir, id, step);
   }
 
   /** Validate a transport call and run it; errors come back as one-line messages. */

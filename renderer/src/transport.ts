@@ -63,6 +63,7 @@ export function connectApi(): GrokscopeApi {
     startStudy: (spec) => call('startStudy', spec) as ReturnType<GrokscopeApi['startStudy']>,
     importFiles: (files) => call('importFiles', files) as ReturnType<GrokscopeApi['importFiles']>,
     exportRuns: (ids, kind) => call('exportRuns', ids, kind) as ReturnType<GrokscopeApi['exportRuns']>,
+    exportModel: (id, step) => call('exportModel', id, step) as ReturnType<GrokscopeApi['exportModel']>,
     subscribe: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);

@@ -21,7 +21,8 @@ import { LOAD_MLP_PY, LOAD_TRANSFORMER_PY } from './load-py.js';
  */
 export { ExportError };
 
-function checkpointSteps(dir: string): number[] {
+/** Steps of the checkpoints in a run's checkpoint folder, ascending (none: []). */
+export function checkpointSteps(dir: string): number[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .map((f) => /^step-(\d+)\.ckpt$/.exec(f))
