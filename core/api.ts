@@ -126,6 +126,8 @@ export interface CompareData {
   groups: CompareGroup[];
   necessity: { arch: string; n: number; crossed: number; grokked: number; grokkedWithoutCrossingFirst: number; crossedWithoutGrokking: number }[];
   interventions: { arch: string; condition: string; n: number; nBaseline: number; censored: number; delayMean: number | null; delayCI: [number, number] | null; p: number | null; d: number | null }[];
+  /** Configuration fields whose values differ between the compared runs, with the runs per value. */
+  configDiff: { field: string; values: { value: string; runs: string[] }[] }[];
 }
 
 export interface RunRequest {

@@ -225,3 +225,20 @@ describe('series cache', () => {
     expect(cache.get(run('c', 'failed'), 'p')).toBeDefined();
   });
 });
+
+describe('configuration differences', () => {
+  it('lists only the fields that differ, each value with its runs, a missing field as —', async () => {
+    const { configDifferences } = await import('../core/service/config-diff.js');
+    const diff = configDifferences([
+      { id: 'a', config: { lr: 0.001, task: 'mod-add', seed: 0, mixForm: 'orthogonal' } },
+      { id: 'b', config: { lr: 0.003, task: 'mod-add', seed: 1 } },
+      { id: 'c', config: { lr: 0.003, task: 'mod-add', seed: 0, mixForm: 'orthogonal' } },
+    ]);
+    expect(diff).toEqual([
+      { field: 'lr', values: [{ value: '0.001', runs: ['a'] }, { value: '0.003', runs: ['b', 'c'] }] },
+      { field: 'seed', values: [{ value: '0', runs: ['a', 'c'] }, { value: '1', runs: ['b'] }] },
+      { field: 'mixForm', values: [{ value: 'orthogonal', runs: ['a', 'c'] }, { value: '—', runs: ['b'] }] },
+    ]);
+    expect(configDifferences([{ id: 'a', config: { lr: 1 } }, { id: 'b', config: { lr: 1 } }])).toEqual([]);
+  });
+});

@@ -184,6 +184,7 @@ describe('CompareView', () => {
     ],
     necessity: [{ arch: 'transformer', n: 5, crossed: 5, grokked: 5, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 }],
     interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234 }],
+    configDiff: [],
   };
 
   it('puts the architectures side by side and fills the necessity and intervention tables', () => {
@@ -218,6 +219,17 @@ describe('CompareView', () => {
     expect(option.series.slice(2).every((s) => s.datasetIndex === undefined)).toBe(true);
   });
 
+  it('lists the configuration fields that differ, with the runs per value, or says they share all', () => {
+    expect(mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } }).find('[data-field=config-same]').exists()).toBe(true);
+    const configDiff = [{ field: 'lr', values: [{ value: '0.001', runs: ['a'] }, { value: '0.003', runs: ['b', 'c'] }] }];
+    const w = mount(CompareView, { props: { data: { ...data, configDiff }, theme: 'light' }, global: { stubs } });
+    expect(w.find('.config-diff summary').text()).toContain('1 field differ (lr)');
+    expect(w.findAll('[data-table=config-diff] tbody tr').map((r) => r.findAll('td').map((t) => t.text()))).toEqual([
+      ['lr', '0.001', '1: a'],
+      ['0.003', '2: b, c'],
+    ]);
+  });
+
   it('says when H̃* cannot be estimated', () => {
     const w = mount(CompareView, { props: { data: { ...data, threshold: null, interventions: [] }, theme: 'light' }, global: { stubs } });
     expect(w.text()).toContain('H̃* not estimable');
@@ -243,7 +255,7 @@ describe('App', () => {
       expect(compare).toHaveBeenCalledWith(['a', 'b'], undefined);
       expect(w.find('[data-field=comparing]').text()).toBe('Comparing 2 run(s)…');
       const band = { mean: [0], min: [0], max: [0], n: [1] };
-      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [] });
+      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], configDiff: [] });
       await flushPromises();
       expect(w.find('[data-field=comparing]').exists()).toBe(false);
       expect(w.find('.compare [data-arch=mlp]').exists()).toBe(true);

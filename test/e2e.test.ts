@@ -110,6 +110,8 @@ describe('the workbench in a browser', () => {
       return !!box && box.checked && !box.disabled;
     });
     expect(await page.locator('[role=alert]').count()).toBe(0);
+    // The runs differ in condition, arch and seed: the diff says so, and nothing else.
+    expect(new Set(await page.locator('[data-table=config-diff] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field'))))).toEqual(new Set(['arch', 'seed', 'condition']));
     await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
   });
 
@@ -138,6 +140,37 @@ describe('the workbench in a browser', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('accuracy');
     expect(svg).toMatch(/<path[^>]+d="M/); // the curves are drawn
+  });
+
+  it('lays every chart’s legend, title and buttons apart at 1024 px and 1440 px, and toggles a log step axis per view', async () => {
+    for (const width of [1024, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const tab of ['run', 'compare']) {
+        await page.click(`button[data-tab=${tab}]`);
+        await page.waitForSelector('.chart-box canvas');
+        // ECharts draws title and legend on the canvas; the buttons sit in a bar above it.
+        const overlaps = await page.evaluate(() =>
+          [...document.querySelectorAll('.chart-box')].filter((box) => {
+            const bar = box.querySelector('.chart-bar')!.getBoundingClientRect();
+            const canvas = box.querySelector('canvas')!.getBoundingClientRect();
+            return bar.bottom > canvas.top + 0.5;
+          }).length,
+        );
+        expect(overlaps, `${tab} at ${width} px`).toBe(0);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.click('button[data-tab=compare]');
+    const axes = () => page.locator('[data-step-axis]').evaluateAll((els) => els.map((e) => e.getAttribute('data-step-axis')));
+    expect(new Set(await axes())).toEqual(new Set(['linear']));
+    await page.locator('input[data-action=log-steps]').first().check();
+    expect(new Set(await axes())).toEqual(new Set(['log'])); // every step chart of the view
+    await page.screenshot({ path: path.join(artifacts, 'compare-log-steps.png'), fullPage: true });
+    await page.click('button[data-tab=run]');
+    expect(new Set(await axes())).toEqual(new Set(['linear'])); // the run view keeps its own setting
+    expect(await page.evaluate(() => [localStorage.getItem('grokscope.logSteps.compare'), localStorage.getItem('grokscope.logSteps.run')])).toEqual(['1', null]); // remembered per view
+    await page.click('button[data-tab=compare]');
+    await page.locator('input[data-action=log-steps]').first().uncheck();
   });
 
   it('exports the model at a chosen checkpoint for TransformerLens', async () => {

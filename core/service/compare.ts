@@ -4,6 +4,7 @@ import type { StudySpec } from '../schema/study-spec.js';
 import { bandOf, decimateBands, stepGrid, type Band } from '../analysis/bands.js';
 import type { RunTrace } from '../analysis/trace.js';
 import { m4 } from '../analysis/decimate.js';
+import { configDifferences } from './config-diff.js';
 
 /**
  * Pixel columns the runs' own curves are decimated for unless the view says its width: a compare
@@ -94,5 +95,6 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
     necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
     interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
   }
-  return { probe, threshold, groups, necessity, interventions };
+  const configDiff = configDifferences(data.map((d) => ({ id: d.run.id, config: d.run.config as unknown as Record<string, unknown> })));
+  return { probe, threshold, groups, necessity, interventions, configDiff };
 }
