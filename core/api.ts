@@ -143,6 +143,10 @@ export interface RunRequest {
   nHeads?: number;
   dMlp?: number;
   lr?: number;
+  weightDecay?: number;
+  trainFraction?: number;
+  backend?: string;
+  probe?: string;
   normTargetRun?: string;
 }
 

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { describe, expect, it, vi } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
-import type { CompareData, GrokscopeApi, RunDetail, RunListItem } from '../core/api.js';
+import type { CompareData, GrokscopeApi, RunDetail, RunListItem, RunRequest } from '../core/api.js';
+import { PRESETS } from '../core/schema/run-config.js';
 import LibraryView from '../renderer/src/views/LibraryView.vue';
 import RunView from '../renderer/src/views/RunView.vue';
 import LaunchView from '../renderer/src/views/LaunchView.vue';
@@ -139,6 +140,26 @@ describe('LaunchView', () => {
     await flushPromises();
     expect(startRun).toHaveBeenCalledWith({ preset: 'quick', task: 'mod-add', arch: 'mlp', seed: 7, steps: 300, evalEvery: 20, condition: 'baseline' });
     expect(w.emitted('launched')).toEqual([['new-run']]);
+  });
+
+  it('sends the optional fields that are filled in (the preset’s values as placeholders), and puts core’s objections next to their fields', async () => {
+    const startRun = vi.fn(async (_req: RunRequest) => {
+      throw new Error('invalid run: lr: Number must be greater than 0; p: must be a prime for mod-add (got 12)');
+    });
+    const w = mount(LaunchView, { props: { api: api({ startRun }), active: [], studies: [] } });
+    expect(w.find('input[name=lr]').attributes('placeholder')).toBe(String(PRESETS.quick.lr));
+    await w.find('input[name=lr]').setValue('-1');
+    await w.find('input[name=p]').setValue('12');
+    await w.find('input[name=weightDecay]').setValue('0.5');
+    await w.find('select[name=backend]').setValue('wasm');
+    await w.find('select[name=probe]').setValue('embed');
+    await w.find('form[data-form=run]').trigger('submit');
+    await flushPromises();
+    expect(startRun).toHaveBeenCalledWith({ preset: 'quick', task: 'mod-add', arch: 'transformer', seed: 0, steps: 6000, evalEvery: 20, condition: 'baseline', p: 12, lr: -1, weightDecay: 0.5, backend: 'wasm', probe: 'embed' });
+    expect(w.find('[data-error-for=lr]').text()).toBe('Number must be greater than 0');
+    expect(w.find('[data-error-for=p]').text()).toBe('must be a prime for mod-add (got 12)');
+    expect(w.find('input[name=lr]').attributes('aria-invalid')).toBe('true');
+    expect(w.find('.run-form [role=alert]').text()).toBe('check lr, p (marked below)');
   });
 
   it('asks for the mix run of a norm-matched run, and shows core’s refusal as it is', async () => {

@@ -274,6 +274,8 @@ describe('the workbench in a browser', () => {
     // The run form's own alert: the study form above may still show the alert its test left.
     const alert = await page.waitForSelector('.run-form [role=alert]');
     expect(await alert.textContent()).toMatch(/steps/);
+    // …and core's words next to the field itself.
+    expect(await page.locator('.run-form [data-error-for=steps]').textContent()).toMatch(/>0|greater than 0|positive/i);
     await page.screenshot({ path: path.join(artifacts, 'launch.png') });
   });
 });

@@ -20,6 +20,10 @@ const RunRequestSchema = z
     nHeads: z.number().int().positive().optional(),
     dMlp: z.number().int().positive().optional(),
     lr: z.number().positive().optional(),
+    weightDecay: z.number().min(0).optional(),
+    trainFraction: z.number().gt(0).lt(1).optional(),
+    backend: z.string().optional(),
+    probe: z.string().optional(),
     normTargetRun: z.string().optional(),
   })
   .strict();
