@@ -182,6 +182,28 @@ export type MenuAction = 'new-run' | 'new-study' | 'stop-run' | 'export-selected
 
 export type ExportKind = 'grokrun' | 'grokbundle' | 'csv';
 
+/** What the launch forms offer, from core (the renderer imports nothing but this contract). */
+export interface FormChoices {
+  /** Preset name → its run config (the placeholders of the run form). */
+  presets: Record<string, Record<string, unknown>>;
+  backends: string[];
+  probes: string[];
+  tasks: string[];
+  archs: string[];
+  conditions: string[];
+  /** Named study → its spec (the study form's "start from"). */
+  studies: Record<string, { name: string; preset: string; tasks: string[]; archs: string[]; conditions: string[]; seeds: number[]; earlyStopEvals: number }>;
+}
+
+export interface StudyPlan {
+  name: string;
+  runs: number;
+  totalSteps: number;
+  seconds: number | null;
+  /** What the estimate rests on, or why there is none. */
+  basis: string;
+}
+
 export interface GrokscopeApi {
   listRuns(): Promise<RunListItem[]>;
   getRun(id: string, options?: RunDetailOptions): Promise<RunDetail>;
@@ -195,6 +217,14 @@ export interface GrokscopeApi {
   tagRuns(ids: string[], add: string[], remove: string[]): Promise<void>;
   /** Start a named study ('quick' | 'paper') or a spec object; resumes one of the same name. */
   startStudy(spec: string | Record<string, unknown>): Promise<{ name: string; runs: number }>;
+  /**
+   * What a study would train, without starting it: its number of runs and steps, and an
+   * estimated time from step rates measured on this library's completed runs (null, with the
+   * reason, where none match). Refuses an invalid spec with core's messages, as startStudy does.
+   */
+  planStudy(spec: string | Record<string, unknown>): Promise<StudyPlan>;
+  /** The choices the launch forms offer: presets, backends, probes, tasks, architectures, conditions, named studies. */
+  formChoices(): Promise<FormChoices>;
   /** Import dropped files (.grokrun / .grokbundle; CSV or Parquet as external runs), each all or nothing. */
   importFiles(files: UploadedFile[]): Promise<ImportResult[]>;
   /**
@@ -212,7 +242,7 @@ export interface GrokscopeApi {
 }
 
 /** Methods callable over a transport (everything but subscribe). */
-export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'resumeRun', 'stopRun', 'deleteRuns', 'tagRuns', 'startStudy', 'importFiles', 'exportRuns', 'exportModel'] as const;
+export const API_METHODS = ['listRuns', 'getRun', 'compare', 'startRun', 'resumeRun', 'stopRun', 'deleteRuns', 'tagRuns', 'startStudy', 'planStudy', 'formChoices', 'importFiles', 'exportRuns', 'exportModel'] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** IPC channel names, shared by main and preload so they cannot drift apart. */
@@ -226,6 +256,8 @@ export const API_CHANNELS = {
   deleteRuns: 'grokscope:deleteRuns',
   tagRuns: 'grokscope:tagRuns',
   startStudy: 'grokscope:startStudy',
+  planStudy: 'grokscope:planStudy',
+  formChoices: 'grokscope:formChoices',
   importFiles: 'grokscope:importFiles',
   exportRuns: 'grokscope:exportRuns',
   exportModel: 'grokscope:exportModel',

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
 import type { CompareData, GrokscopeApi, RunDetail, RunListItem, RunRequest } from '../core/api.js';
 import { PRESETS } from '../core/schema/run-config.js';
+import { GrokscopeService } from '../core/service/service.js';
 import LibraryView from '../renderer/src/views/LibraryView.vue';
 import RunView from '../renderer/src/views/RunView.vue';
 import LaunchView from '../renderer/src/views/LaunchView.vue';
@@ -127,7 +128,9 @@ describe('RunView', () => {
 
 describe('LaunchView', () => {
   function api(over: Partial<GrokscopeApi>): GrokscopeApi {
-    return over as GrokscopeApi;
+    // The form's choices as core gives them (GrokscopeService.formChoices, no library needed).
+    const formChoices = () => new GrokscopeService('/nonexistent-library', null).formChoices();
+    return { planStudy: vi.fn(async () => ({ name: 'x', runs: 1, totalSteps: 1, seconds: null, basis: 'b' })), formChoices, ...over } as GrokscopeApi;
   }
 
   it('sends the form as a run request and reports the new run', async () => {
@@ -147,6 +150,7 @@ describe('LaunchView', () => {
       throw new Error('invalid run: lr: Number must be greater than 0; p: must be a prime for mod-add (got 12)');
     });
     const w = mount(LaunchView, { props: { api: api({ startRun }), active: [], studies: [] } });
+    await flushPromises();
     expect(w.find('input[name=lr]').attributes('placeholder')).toBe(String(PRESETS.quick.lr));
     await w.find('input[name=lr]').setValue('-1');
     await w.find('input[name=p]').setValue('12');
@@ -191,6 +195,45 @@ describe('LaunchView', () => {
     await flushPromises();
     expect(startStudy).toHaveBeenCalledWith({ name: 'mine' });
     expect(w.text()).toContain('study mine started: 4 runs');
+  });
+
+  it('builds the study from its fields, shows the live plan, and puts problems next to their fields', async () => {
+    vi.useFakeTimers();
+    try {
+      const planStudy = vi.fn(async (spec: string | Record<string, unknown>) => {
+        const s = spec as { seeds: number[]; conditions: string[] };
+        if (!s.conditions.includes('baseline')) throw new Error("invalid study spec: conditions: a study needs 'baseline' runs to compare against");
+        return { name: 'my-study', runs: s.seeds.length * 6, totalSteps: s.seeds.length * 6 * 6000, seconds: 750, basis: 'measured on 3 runs' };
+      });
+      const startStudy = vi.fn(async () => ({ name: 'my-study', runs: 12 }));
+      const w = mount(LaunchView, { props: { api: api({ planStudy, startStudy }), active: [], studies: [] } });
+      await flushPromises();
+      await w.find('input[name=seeds]').setValue('0-1');
+      await vi.advanceTimersByTimeAsync(300);
+      await flushPromises();
+      expect(planStudy).toHaveBeenLastCalledWith({ name: 'my-study', preset: 'quick', overrides: {}, tasks: ['mod-add'], archs: ['transformer', 'mlp'], conditions: ['baseline', 'mix', 'norm-matched'], seeds: [0, 1], earlyStopEvals: 10 });
+      expect(w.find('[data-field=study-plan]').text()).toBe('12 runs, 72,000 steps · about 13 min — measured on 3 runs');
+      // A seed list that is not one: said at the field, core not asked.
+      const calls = planStudy.mock.calls.length;
+      await w.find('input[name=seeds]').setValue('0-x');
+      await vi.advanceTimersByTimeAsync(300);
+      expect(planStudy.mock.calls.length).toBe(calls);
+      expect(w.find('[data-error-for=seeds]').text()).toMatch(/a range like 0-4/);
+      // Core's objection, next to its field.
+      await w.find('input[name=seeds]').setValue('0-1');
+      await w.find('input[name="condition-baseline"]').setValue(false);
+      await vi.advanceTimersByTimeAsync(300);
+      await flushPromises();
+      expect(w.find('[data-error-for=conditions]').text()).toBe("a study needs 'baseline' runs to compare against");
+      await w.find('input[name="condition-baseline"]').setValue(true);
+      await w.find('input[name=studySteps]').setValue('300');
+      await w.find('form[data-form=study]').trigger('submit');
+      await flushPromises();
+      expect(startStudy).toHaveBeenCalledWith(expect.objectContaining({ seeds: [0, 1], overrides: { steps: 300 }, conditions: ['mix', 'norm-matched', 'baseline'] }));
+      expect(w.text()).toContain('study my-study started: 12 runs');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

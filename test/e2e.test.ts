@@ -253,6 +253,13 @@ describe('the workbench in a browser', () => {
 
   it('starts a small study from the launch view and reports its verdicts when it finishes', async () => {
     await page.click('button[data-tab=launch]');
+    // The form's live plan, from core: 1 task × 2 architectures × 3 conditions × 5 seeds.
+    await expect.poll(() => page.locator('[data-field=study-plan]').textContent()).toMatch(/^30 runs, /);
+    await page.uncheck('input[name="condition-baseline"]');
+    await expect.poll(() => page.locator('.study-form [data-error-for=conditions]').textContent()).toMatch(/needs 'baseline'/);
+    await page.check('input[name="condition-baseline"]');
+    await page.screenshot({ path: path.join(artifacts, 'study-form.png') });
+    await page.click('.study-form details.advanced summary');
     const spec = { name: 'ui-study', preset: 'quick', overrides: { p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 30, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 10 }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1] };
     await page.fill('textarea[name=spec]', JSON.stringify(spec));
     await page.click('button[data-action=study]');

@@ -75,3 +75,43 @@ describe('service', () => {
     expect((await service().listRuns()).map((r) => r.id)).toEqual(['csv-run']); // nothing was harmed
   }, 60_000);
 });
+
+describe('study plans', () => {
+  it('estimates from the median step rate of completed runs of the same shape, over the workers', async () => {
+    const { estimateStudy } = await import('../core/study/estimate.js');
+    const { planRuns, NAMED_STUDIES } = await import('../core/study/spec.js');
+    const plan = planRuns({ ...NAMED_STUDIES.quick, seeds: [0, 1] }); // 12 runs: 6 Transformer, 6 MLP
+    const tf = { arch: 'transformer', dModel: PRESETS.quick.dModel, dMlp: PRESETS.quick.dMlp, p: PRESETS.quick.p, task: 'mod-add' };
+    const mlp = { ...tf, arch: 'mlp' };
+    const measured = [
+      { ...tf, steps: 1000, seconds: 10 }, // 100 steps/s
+      { ...tf, steps: 1000, seconds: 5 }, // 200
+      { ...tf, steps: 1000, seconds: 2.5 }, // 400: median of 100, 200, 400 is 200
+      { ...mlp, steps: 1000, seconds: 2 }, // 500
+    ];
+    const e = estimateStudy(plan, measured, 2);
+    const steps = PRESETS.quick.steps;
+    expect(e.runs).toBe(12);
+    expect(e.totalSteps).toBe(12 * steps);
+    expect(e.seconds).toBeCloseTo((6 * steps) / 200 / 2 + (6 * steps) / 500 / 2, 9);
+    expect(e.basis).toMatch(/median of 3 runs.*median of 1 run\b.*over 2 workers/);
+    const none = estimateStudy(plan, measured.slice(0, 3), 2);
+    expect(none.seconds).toBeNull();
+    expect(none.basis).toMatch(/^no completed runs of mlp d=\d+ mlp=\d+ p=\d+ in this library/);
+  });
+
+  it('plans a study through the service, refusing a bad spec with the field named', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'grokscope-plan-'));
+    try {
+      const service = new GrokscopeService(dir, null);
+      const plan = await service.planStudy('quick');
+      expect(plan).toMatchObject({ name: 'quick', runs: 30, totalSteps: 30 * PRESETS.quick.steps, seconds: null });
+      await expect(service.dispatch('planStudy', [{ name: 'x', preset: 'quick', tasks: ['mod-add'], archs: ['mlp'], conditions: ['mix'], seeds: [0] }])).rejects.toThrow(/conditions: a study needs 'baseline'/);
+      const choices = await service.formChoices();
+      expect(choices.presets.quick).toEqual(PRESETS.quick);
+      expect(choices.studies.quick.seeds).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,8 +1,8 @@
 import type { Piscina } from 'piscina';
 import path from 'node:path';
-import type { CompareData, CompareOptions, ExportKind, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunDetailOptions, RunListItem, RunRequest, UploadedFile } from '../api.js';
+import type { CompareData, CompareOptions, ExportKind, FormChoices, StudyPlan, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunDetailOptions, RunListItem, RunRequest, UploadedFile } from '../api.js';
 import { API_METHODS, type ApiMethod } from '../api.js';
-import { describeZodError, type RunConfig } from '../schema/run-config.js';
+import { CONDITIONS, PRESETS, describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configFromRequest } from './validate.js';
 import { exportFile, exportModelFile, importFiles } from './files.js';
 import { checkpointDirFor } from '../library/paths.js';
@@ -13,9 +13,13 @@ import { traceOfSeries } from '../library/traces.js';
 import { compareRuns } from './compare.js';
 import { RunReader } from './run-reader.js';
 import { ReadCache } from './read-cache.js';
-import { planRuns, resolveStudySpec } from '../study/spec.js';
+import { NAMED_STUDIES, planRuns, resolveStudySpec } from '../study/spec.js';
+import { BACKEND_CHOICES } from '../schema/backend-choices.js';
+import { ARCHS, PROBES } from '../models/config.js';
+import { TASK_NAMES } from '../tasks/groups.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudy } from '../study/runner.js';
+import { estimateStudy, type MeasuredRun } from '../study/estimate.js';
 import { reportStudy } from '../study/finish.js';
 import { verdictText } from '../study/stability.js';
 import type { MemberOutcome, RunOutcome } from '../runs/run-executor.js';
@@ -220,6 +224,27 @@ export class GrokscopeService implements GrokscopeApi {
         this.emit({ type: 'library-changed' });
       });
     return { name: spec.name, runs: planned };
+  }
+
+  async formChoices(): Promise<FormChoices> {
+    return { presets: PRESETS, backends: [...BACKEND_CHOICES], probes: [...PROBES], tasks: [...TASK_NAMES], archs: [...ARCHS], conditions: [...CONDITIONS], studies: NAMED_STUDIES };
+  }
+
+  async planStudy(specArg: string | Record<string, unknown>): Promise<StudyPlan> {
+    let spec: StudySpec;
+    let plan: ReturnType<typeof planRuns>;
+    try {
+      spec = resolveStudySpec(specArg);
+      plan = planRuns(spec);
+    } catch (err) {
+      throw new ApiError(firstLine(err));
+    }
+    const measured = await Library.with(this.libraryDir, async (lib) => {
+      const done = (await lib.listRunsDetailed()).filter((r) => r.status === 'completed' && r.origin === 'trained').slice(-200);
+      return (await lib.getRuns(done.map((r) => r.id))).map((r): MeasuredRun => ({ ...r.config, steps: r.stepsDone, seconds: (Date.parse(r.updatedAt) - Date.parse(r.createdAt)) / 1000 }));
+    });
+    const estimate = estimateStudy(plan, measured, this.pool?.maxThreads ?? 1);
+    return { name: spec.name, ...estimate };
   }
 
   async stopRun(id: string): Promise<void> {

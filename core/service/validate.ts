@@ -44,6 +44,8 @@ export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   deleteRuns: z.tuple([z.array(RunId).min(1).max(10_000)]),
   tagRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.array(z.string().min(1).max(64)).max(100), z.array(z.string().min(1).max(64)).max(100)]),
   startStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
+  formChoices: z.tuple([]),
+  planStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
   importFiles: z.tuple([z.array(Uploaded).min(1).max(100)]),
   exportRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.enum(['grokrun', 'grokbundle', 'csv'])]),
   exportModel: z.tuple([RunId, z.number().int().nonnegative().nullable()]),

@@ -61,6 +61,8 @@ export function connectApi(): GrokscopeApi {
     deleteRuns: (ids) => call('deleteRuns', ids) as ReturnType<GrokscopeApi['deleteRuns']>,
     tagRuns: (ids, add, remove) => call('tagRuns', ids, add, remove) as ReturnType<GrokscopeApi['tagRuns']>,
     startStudy: (spec) => call('startStudy', spec) as ReturnType<GrokscopeApi['startStudy']>,
+    planStudy: (spec) => call('planStudy', spec) as ReturnType<GrokscopeApi['planStudy']>,
+    formChoices: () => call('formChoices') as ReturnType<GrokscopeApi['formChoices']>,
     importFiles: (files) => call('importFiles', files) as ReturnType<GrokscopeApi['importFiles']>,
     exportRuns: (ids, kind) => call('exportRuns', ids, kind) as ReturnType<GrokscopeApi['exportRuns']>,
     exportModel: (id, step) => call('exportModel', id, step) as ReturnType<GrokscopeApi['exportModel']>,
