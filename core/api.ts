@@ -91,6 +91,8 @@ export interface CompareGroup {
   weight_norm: Band;
   /** Each run's own curves, when asked for (`CompareOptions.lines`). */
   lines?: RunLine[];
+  /** Runs of the group left out of the curves because they lack the event aligned on. */
+  unaligned?: string[];
 }
 
 /**
@@ -117,6 +119,13 @@ export interface CompareOptions {
   lines?: boolean;
   /** Width in pixels the runs' curves are decimated for (default LINE_COLUMNS). */
   columns?: number;
+  /**
+   * Align the runs on an event: each run's steps counted from its own T_mem or T_grok (negative
+   * before it), so bands show what happens around the event rather than at a fixed step. Runs
+   * without that event are left out of the curves (`CompareGroup.unaligned`); the tables are not
+   * aligned.
+   */
+  align?: 'T_mem' | 'T_grok';
 }
 
 export interface CompareData {
@@ -126,6 +135,8 @@ export interface CompareData {
   groups: CompareGroup[];
   necessity: { arch: string; n: number; crossed: number; grokked: number; grokkedWithoutCrossingFirst: number; crossedWithoutGrokking: number }[];
   interventions: { arch: string; condition: string; n: number; nBaseline: number; censored: number; delayMean: number | null; delayCI: [number, number] | null; p: number | null; d: number | null }[];
+  /** The event the curves are aligned on (steps relative to it), or null. */
+  align: 'T_mem' | 'T_grok' | null;
   /** Configuration fields whose values differ between the compared runs, with the runs per value. */
   configDiff: { field: string; values: { value: string; runs: string[] }[] }[];
 }

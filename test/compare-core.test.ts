@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { compareRuns } from '../core/service/compare.js';
+import type { TracedRunData } from '../core/study/analyze.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossingStep } from '../core/analysis/events.js';
 import { crossingFromProfile, crossingProfile } from '../core/analysis/crossing.js';
@@ -240,5 +242,38 @@ describe('configuration differences', () => {
       { field: 'mixForm', values: [{ value: 'orthogonal', runs: ['a', 'c'] }, { value: '—', runs: ['b'] }] },
     ]);
     expect(configDifferences([{ id: 'a', config: { lr: 1 } }, { id: 'b', config: { lr: 1 } }])).toEqual([]);
+  });
+});
+
+describe('aligned compare', () => {
+  it('counts each run’s steps from its own event, leaves out runs without it, and keeps the tables unaligned', () => {
+    const steps = [0, 50, 100, 150, 200, 250, 300];
+    const make = (seed: number, grok: number | null): TracedRunData => {
+      const run = {
+        id: `r${seed}`, createdAt: '', updatedAt: '', status: 'completed', config: { ...PRESETS.quick, seed, steps: 300 }, backend: null, backendNote: null, versions: {},
+        events: { T_mem: 50, T_grok: grok, T_grok_50: null, T_grok_99: null, T_cross: null, lead: null }, stepsDone: 300, error: null, origin: 'trained', note: null, sourceId: null, tags: [],
+      } as RunRecord;
+      const acc = steps.map((s) => (grok !== null && s >= grok ? 1 : 0.1));
+      const trace = { id: run.id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: 300, step: steps, train_acc: steps.map(() => 1), test_acc: acc, entropy: steps.map(() => 0.5), weight_norm: steps.map(() => 10), fourier: null };
+      return { key: run.id, run, trace };
+    };
+    const data = [make(0, 100), make(1, 200), make(2, null)];
+    const plain = compareRuns(data);
+    const aligned = compareRuns(data, { align: 'T_grok', lines: true });
+    expect(plain.align).toBeNull();
+    expect(aligned.align).toBe('T_grok');
+    const g = aligned.groups[0];
+    expect(g.runs).toEqual(['r0', 'r1']);
+    expect(g.unaligned).toEqual(['r2']);
+    // Steps from T_grok: r0 covers −100…200, r1 −200…100; at 0 both have just grokked.
+    expect(g.steps[0]).toBe(-200);
+    expect(g.steps.at(-1)).toBe(200);
+    const at = (s: number): number => g.test_acc.mean[g.steps.indexOf(s)]!;
+    expect(at(0)).toBe(1);
+    expect(at(-50)).toBeCloseTo(0.1, 12);
+    expect(g.lines!.map((l) => l.test_acc.step[0])).toEqual([-100, -200]);
+    // The tables are about the runs as they are: all three baselines count.
+    expect(aligned.necessity).toEqual(plain.necessity);
+    expect(aligned.necessity[0].n).toBe(3);
   });
 });

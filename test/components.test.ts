@@ -248,6 +248,7 @@ describe('CompareView', () => {
     ],
     necessity: [{ arch: 'transformer', n: 5, crossed: 5, grokked: 5, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 }],
     interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234 }],
+    align: null,
     configDiff: [],
   };
 
@@ -294,6 +295,18 @@ describe('CompareView', () => {
     ]);
   });
 
+  it('asks to align on an event, and names the runs left out for lacking it', async () => {
+    const w = mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } });
+    await w.find('select[data-action=align]').setValue('T_grok');
+    expect(w.emitted('align')).toEqual([['T_grok']]);
+    const aligned: CompareData = { ...data, align: 'T_grok', groups: data.groups.map((g, i) => ({ ...g, steps: [-10, 0], unaligned: i === 0 ? ['z'] : [] })) };
+    await w.setProps({ data: aligned });
+    expect((w.find('select[data-action=align]').element as HTMLSelectElement).value).toBe('T_grok');
+    expect(w.find('[data-field=unaligned]').text()).toBe('1 run without T_grok left out of the curves: z');
+    const chart = w.findAllComponents(stubs.EChart).find((c) => c.props('name') === 'transformer-test-acc')!;
+    expect((chart.props('option') as { xAxis: { name: string; min: number } }).xAxis).toMatchObject({ name: 'steps from T_grok', min: -10 });
+  });
+
   it('says when H̃* cannot be estimated', () => {
     const w = mount(CompareView, { props: { data: { ...data, threshold: null, interventions: [] }, theme: 'light' }, global: { stubs } });
     expect(w.text()).toContain('H̃* not estimable');
@@ -319,7 +332,7 @@ describe('App', () => {
       expect(compare).toHaveBeenCalledWith(['a', 'b'], undefined);
       expect(w.find('[data-field=comparing]').text()).toBe('Comparing 2 run(s)…');
       const band = { mean: [0], min: [0], max: [0], n: [1] };
-      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], configDiff: [] });
+      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], align: null, configDiff: [] });
       await flushPromises();
       expect(w.find('[data-field=comparing]').exists()).toBe(false);
       expect(w.find('.compare [data-arch=mlp]').exists()).toBe(true);

@@ -112,6 +112,11 @@ describe('the workbench in a browser', () => {
     expect(await page.locator('[role=alert]').count()).toBe(0);
     // The runs differ in condition, arch and seed: the diff says so, and nothing else.
     expect(new Set(await page.locator('[data-table=config-diff] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field'))))).toEqual(new Set(['arch', 'seed', 'condition']));
+    // Aligned on T_grok (every fixture run has one): compared again, the selector shows it.
+    await page.selectOption('select[data-action=align]', 'T_grok');
+    await expect.poll(() => page.locator('select[data-action=align]').inputValue()).toBe('T_grok');
+    await page.selectOption('select[data-action=align]', '');
+    await expect.poll(() => page.locator('select[data-action=align]').inputValue()).toBe('');
     await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
   });
 

@@ -25,6 +25,11 @@ function roundForDrawing(flat: number[]): void {
   for (let i = 1; i < flat.length; i += 2) flat[i] = Math.round(flat[i] * scale) / scale;
 }
 
+/** A trace with its steps counted from `origin` (the same arrays otherwise). */
+function shiftSteps(trace: RunTrace, origin: number): RunTrace {
+  return { ...trace, step: Float64Array.from(trace.step, (s) => s - origin) };
+}
+
 /**
  * What the workbench's compare view shows, from runs traced from typed series
  * (`traceOfSeries`): bands across seeds per architecture and condition (and, on request, every
@@ -36,11 +41,19 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
   const order = ['baseline', 'mix', 'norm-matched'];
   const conditions = [...new Set(data.map((d) => d.run.config.condition))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const groups: CompareGroup[] = [];
-  // The view's shared step axis runs from 0 to the last step of any run.
+  const align = options.align ?? null;
+  // Aligned: each run's steps counted from its own event; runs without it are not drawn.
+  const drawn = align ? data.flatMap((d) => (typeof d.run.events?.[align] === 'number' ? [{ ...d, trace: shiftSteps(d.trace, d.run.events[align]!) }] : [])) : data;
+  // The view's shared step axis runs from 0 (or the earliest aligned step) to the last step of any run.
+  let minStep = 0;
   let maxStep = 0;
-  for (const { trace } of data) if (trace.step.length) maxStep = Math.max(maxStep, trace.step[trace.step.length - 1]);
+  for (const { trace } of drawn) {
+    if (!trace.step.length) continue;
+    minStep = Math.min(minStep, trace.step[0]);
+    maxStep = Math.max(maxStep, trace.step[trace.step.length - 1]);
+  }
   const pairs = (step: ArrayLike<number>, values: ArrayLike<number>): LinePoints => {
-    const flat = m4(step, values, options.columns ?? LINE_COLUMNS, 0, maxStep);
+    const flat = m4(step, values, options.columns ?? LINE_COLUMNS, minStep, maxStep);
     roundForDrawing(flat);
     const out: LinePoints = { step: new Array(flat.length / 2), value: new Array(flat.length / 2) };
     for (let i = 0; i < out.step.length; i++) {
@@ -51,8 +64,15 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
   };
   for (const arch of [...new Set(data.map((d) => d.run.config.arch))].sort().reverse()) {
     for (const condition of conditions) {
-      const runs = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
-      if (runs.length === 0) continue;
+      const all = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
+      if (all.length === 0) continue;
+      const runs = drawn.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
+      const unaligned = align ? all.filter((d) => !runs.some((r) => r.run.id === d.run.id)).map((d) => d.run.id) : [];
+      if (runs.length === 0) {
+        const empty = { mean: [], min: [], max: [], n: [] };
+        groups.push({ arch, condition, runs: [], steps: [], test_acc: empty, train_acc: empty, entropy: empty, weight_norm: empty, unaligned });
+        continue;
+      }
       const cols = runs.map((d) => d.trace);
       const steps = stepGrid(cols.map((c) => c.step));
       // A run that finished early on purpose (early stop after grokking) keeps counting.
@@ -61,7 +81,7 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
       const full = [band((c) => c.test_acc), band((c) => c.train_acc), band((c) => c.entropy), band((c) => c.weight_norm)];
       const shown = decimateBands(steps, full);
       const [test_acc, train_acc, entropy, weight_norm] = shown.bands;
-      const group: CompareGroup = { arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm };
+      const group: CompareGroup = { arch, condition, runs: runs.map((d) => d.run.id), steps: shown.steps, test_acc, train_acc, entropy, weight_norm, ...(align ? { unaligned } : {}) };
       if (options.lines) {
         group.lines = runs.map((d, i): RunLine => ({
           id: d.run.id,
@@ -96,5 +116,5 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
     interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
   }
   const configDiff = configDifferences(data.map((d) => ({ id: d.run.id, config: d.run.config as unknown as Record<string, unknown> })));
-  return { probe, threshold, groups, necessity, interventions, configDiff };
+  return { probe, threshold, groups, necessity, interventions, align, configDiff };
 }

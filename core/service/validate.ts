@@ -37,7 +37,7 @@ const Uploaded = z.object({ name: z.string().min(1).max(255), base64: z.string()
 export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   listRuns: z.tuple([]),
   getRun: z.tuple([RunId, z.strictObject({ forecast: z.boolean().optional(), spectra: z.boolean().optional() }).optional()]),
-  compare: z.tuple([z.array(RunId).min(1).max(2000), z.strictObject({ lines: z.boolean().optional(), columns: z.number().int().min(50).max(4000).optional() }).optional()]),
+  compare: z.tuple([z.array(RunId).min(1).max(2000), z.strictObject({ lines: z.boolean().optional(), columns: z.number().int().min(50).max(4000).optional(), align: z.enum(['T_mem', 'T_grok']).optional() }).optional()]),
   startRun: z.tuple([RunRequestSchema]),
   resumeRun: z.tuple([RunId]),
   stopRun: z.tuple([RunId]),
