@@ -37,9 +37,10 @@ describe('LibraryView', () => {
     await w.find('input[type=search]').setValue('sweep-1');
     expect(rowIds(w)).toEqual(['a']);
     await w.find('input[type=search]').setValue('');
-    const header = w.findAll('th').find((th) => th.text().startsWith('T_grok'))!;
+    const header = w.findAll('th button.sort').find((b) => b.text().startsWith('T_grok'))!;
     await header.trigger('click');
     expect(rowIds(w)).toEqual(['c', 'a', 'b']);
+    expect(w.findAll('th').find((th) => th.text().startsWith('T_grok'))!.attributes('aria-sort')).toBe('ascending');
     await header.trigger('click');
     expect(rowIds(w)).toEqual(['b', 'a', 'c']);
   });

@@ -178,6 +178,34 @@ describe('the workbench in a browser', () => {
     await page.locator('input[data-action=log-steps]').first().uncheck();
   });
 
+  it('shows a chart as a table on request, and reaches compare from the library by keyboard alone', async () => {
+    await page.click('button[data-tab=run]');
+    await page.locator('.chart-box:has([data-chart=accuracy]) button[data-action=chart-table]').click();
+    const table = page.locator('[data-table-for=accuracy] table');
+    expect(await table.locator('thead th').allTextContents()).toEqual(['step', 'train', 'test']);
+    expect(await table.locator('tbody tr').count()).toBeGreaterThan(1);
+    // Keyboard only: Tab to a run's checkbox, Space, Tab on to "compare", Enter.
+    await page.click('button[data-tab=library]');
+    await page.locator('input[type=search]').focus();
+    const focusedIs = (selector: string) => page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector);
+    for (const id of ['tf-base-0', 'tf-base-1']) {
+      const box = `input[aria-label="select ${id}"]`;
+      if (await page.locator(box).isChecked()) await page.locator(box).uncheck();
+    }
+    for (const id of ['tf-base-0', 'tf-base-1']) {
+      for (let i = 0; i < 80 && !(await focusedIs(`input[aria-label="select ${id}"]`)); i++) await page.keyboard.press('Tab');
+      expect(await focusedIs(`input[aria-label="select ${id}"]`)).toBe(true);
+      // The focus is visible: an outline is drawn.
+      expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).not.toBe('none');
+      await page.keyboard.press('Space');
+    }
+    for (let i = 0; i < 80 && !(await focusedIs('button[data-action=compare]')); i++) await page.keyboard.press('Shift+Tab');
+    expect(await focusedIs('button[data-action=compare]')).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-arch=transformer] canvas');
+    expect(await page.locator('button[data-tab=compare]').getAttribute('class')).toContain('active');
+  });
+
   it('exports the model at a chosen checkpoint for TransformerLens', async () => {
     await page.click('button[data-tab=run]');
     const options = await page.locator('[data-field=checkpoint] option').allTextContents();
