@@ -113,9 +113,12 @@ const common = {
 
 /**
  * `reference`: Nanda et al.'s size (needs a GPU to be practical). `quick`: found by measurement
- * on a 2-core CPU to grok in minutes; the evidence is in docs/presets.md.
+ * on a 2-core CPU to grok in minutes; the evidence is in docs/presets.md. `nanda`: the setting of
+ * TransformerLens' Grokking demo (Nanda et al. 2023's progress-measures notebook: p = 113, 30 %
+ * train, d_model 128, 4 heads, d_mlp 512, ReLU, no LayerNorm, full-batch AdamW lr 1e-3, weight
+ * decay 1, betas 0.9/0.98, 25,000 epochs), so our curves line up with that community's.
  */
-export const PRESETS: Record<'quick' | 'reference', RunConfig> = {
+export const PRESETS: Record<'quick' | 'reference' | 'nanda', RunConfig> = {
   reference: {
     ...common,
     preset: 'reference',
@@ -140,6 +143,23 @@ export const PRESETS: Record<'quick' | 'reference', RunConfig> = {
     evalEvery: 20,
     spectrumEvery: 200,
     checkpointEvery: 1000,
+  },
+  nanda: {
+    ...common,
+    preset: 'nanda',
+    p: 113,
+    trainFraction: 0.3,
+    dModel: 128,
+    nHeads: 4,
+    dMlp: 512,
+    lr: 1e-3,
+    weightDecay: 1.0,
+    beta1: 0.9,
+    beta2: 0.98,
+    steps: 25000,
+    evalEvery: 100,
+    spectrumEvery: 1000,
+    checkpointEvery: 5000,
   },
 };
 
