@@ -255,7 +255,7 @@ describe('the workbench in a browser', () => {
 
   it('imports saved runs dropped on the window, names bad files, and exports a bundle', async () => {
     const other = path.join(tmp.dir, 'other');
-    await makeFixtureRun(other, { id: 'dropped-run', salt: 7 });
+    await makeFixtureRun(other, { id: 'dropped-run', salt: 7, config: { lr: 0.001 } });
     const saved = path.join(tmp.dir, 'dropped.grokrun');
     await exportRuns(other, ['dropped-run'], saved);
     await page.click('button[data-tab=library]');
@@ -282,6 +282,19 @@ describe('the workbench in a browser', () => {
     const ids = (await Library.with(fresh, (l) => l.listRuns())).map((r) => r.id).sort();
     expect(ids).toEqual(expect.arrayContaining(['tf-base-0', 'tf-mix-0']));
     writeFileSync(path.join(artifacts, 'exported-bundle-runs.txt'), ids.join('\n'));
+  });
+
+  it('lists lr among the differences of two runs that differ in lr', async () => {
+    await page.click('button[data-tab=library]');
+    const checked = page.locator('tbody input[type=checkbox]:checked');
+    while ((await checked.count()) > 0) await checked.first().uncheck();
+    await page.check('input[aria-label="select dropped-run"]');
+    await page.check('input[aria-label="select tf-base-0"]');
+    await page.click('button[data-action=compare]');
+    await page.waitForSelector('[data-table=config-diff]');
+    const rows = await page.locator('[data-table=config-diff] tbody tr[data-field=lr] td').allTextContents();
+    expect(rows.slice(0, 2)).toEqual(['lr', '0.001']);
+    expect(await page.locator('[data-table=config-diff] tbody tr[data-field=lr]').count()).toBe(2);
   });
 
   it('starts a small study from the launch view and reports its verdicts when it finishes', async () => {
