@@ -29,10 +29,10 @@ import { GrokscopeService } from '../core/service/service.js';
 import { m4 } from '../core/analysis/decimate.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
 import { serve } from '../main/server/serve.js';
+import { numberArg } from './args.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-const runsArg = process.argv.indexOf('--runs');
-const reps = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const reps = numberArg('runs', 5);
 /** `--echarts-only`: part 1 alone (no fixture library, a minute instead of several). */
 const echartsOnly = process.argv.includes('--echarts-only');
 const RUNS = 100;

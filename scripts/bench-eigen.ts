@@ -8,9 +8,9 @@ import os from 'node:os';
 import { symmetricEigenvalues } from '../core/spectra/eigen.js';
 import { lapackEigenvalues, loadBlas } from '../core/train/blas.js';
 import { Rng } from '../core/rng.js';
+import { numberArg } from './args.js';
 
-const runsArg = process.argv.indexOf('--runs');
-const reps = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
+const reps = numberArg('runs', 7);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = (f: () => unknown): number => {
   const ts: number[] = [];

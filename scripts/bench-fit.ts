@@ -8,9 +8,9 @@ import os from 'node:os';
 import { fitPowerLaw, powerLaw } from '../core/analysis/forecast.js';
 import { Rng } from '../core/rng.js';
 import { referenceFit } from '../test/helpers/reference-fit.js';
+import { numberArg } from './args.js';
 
-const runsArg = process.argv.indexOf('--runs');
-const reps = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+const reps = numberArg('runs', 3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rng = new Rng(3);
 const rows: string[] = [];

@@ -25,14 +25,11 @@ import { Library } from '../core/library/library.js';
 import { scratchDir } from '../core/library/saved-run.js';
 import { GrokscopeService } from '../core/service/service.js';
 import { serve } from '../main/server/serve.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RUNS = arg('runs', 1000);
-const EVALS = arg('evals', 10_000);
-const REPS = arg('reps', 3);
+const RUNS = numberArg('runs', 1000);
+const EVALS = numberArg('evals', 10_000);
+const REPS = numberArg('reps', 3);
 const root = path.resolve(import.meta.dirname, '..');
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

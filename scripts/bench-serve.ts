@@ -16,15 +16,12 @@ import { GrokscopeService } from '../core/service/service.js';
 import { serve } from '../main/server/serve.js';
 import { fixtureRecord, makeFixtureRun } from '../test/helpers/fixture-run.js';
 import { Library } from '../core/library/library.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const clients = arg('clients', 20);
-const rate = arg('rate', 100);
-const seconds = arg('seconds', 10);
-const writes = arg('writes', 0);
+const clients = numberArg('clients', 20);
+const rate = numberArg('rate', 100);
+const seconds = numberArg('seconds', 10);
+const writes = numberArg('writes', 0);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'grokscope-bench-serve-'));
 const staticDir = path.join(dir, 'static');

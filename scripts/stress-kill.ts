@@ -15,13 +15,10 @@ import { scratchDir } from '../core/library/saved-run.js';
 import { Library } from '../core/library/library.js';
 import { root } from '../test/helpers/cli.js';
 import { differences, killSpec, studyKilled } from '../test/helpers/kill.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const kills = arg('kills', 20);
-const seed = arg('seed', 1);
+const kills = numberArg('kills', 20);
+const seed = numberArg('seed', 1);
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const bin = path.join(root, 'bin', 'grokscope.js');
 const scratch = scratchDir('stress-kill');
@@ -39,7 +36,7 @@ if (study(reference).status !== 0) throw new Error('the reference study failed')
 const tookMs = Date.now() - tRef;
 // A third of its time: with the start-up (~2.5 s here) every invocation pays, the 20 kills then
 // leave the study part-way done, so they fall in every phase, and the last invocation finishes it.
-const maxMs = arg('max-ms', Math.round(tookMs / 3));
+const maxMs = numberArg('max-ms', Math.round(tookMs / 3));
 log(`  took ${tookMs} ms`);
 const killed = path.join(scratch.dir, 'killed');
 const rng = new Rng(seed, 0);

@@ -33,19 +33,30 @@ function errorLine(r: CliResult): string {
 
 const mlp = ['--preset', 'quick', '--arch', 'mlp', '--json'];
 
+/** A library holding one completed run, archived as a trained run is (so `library check` has nothing else to say). */
+async function libraryWithKeptRun(): Promise<string> {
+  const dir = folder();
+  await makeFixtureRun(dir, { id: 'kept' });
+  await archiveRun(dir, 'kept');
+  return dir;
+}
+
+/** The run the limited CLI started beside `kept`, with `kept` still completed. */
+async function newRun(dir: string): Promise<{ id: string; status: string }> {
+  const runs = await Library.with(dir, (lib) => lib.listRuns());
+  expect(runs.find((x) => x.id === 'kept')!.status).toBe('completed');
+  return runs.find((x) => x.id !== 'kept')!;
+}
+
 describe('a write that finds no room', () => {
   it('the library database: one line naming it, the library readable, the run resumable to the same result', async () => {
-    const dir = folder();
-    await makeFixtureRun(dir, { id: 'kept' });
-    await archiveRun(dir, 'kept'); // as a trained run is, so that \`library check\` has nothing else to say
+    const dir = await libraryWithKeptRun();
     const r = cliWithFileLimit(16, ['run', ...mlp, '--steps', '2000', '--library', dir]);
     const line = errorLine(r);
     expect(line).toContain(`cannot write library database ${Library.dbPath(dir)}: no room left`);
     expect(line).toMatch(/resume it: grokscope run --resume mod-add-mlp-s0-/);
 
-    const runs = await Library.with(dir, (lib) => lib.listRuns());
-    expect(runs.find((x) => x.id === 'kept')!.status).toBe('completed');
-    const failed = runs.find((x) => x.id !== 'kept')!;
+    const failed = await newRun(dir);
     expect(failed.status).toBe('failed');
     expect(runCli(['library', 'check', '--library', dir]).code).toBe(0);
 
@@ -57,15 +68,12 @@ describe('a write that finds no room', () => {
   }, 120_000);
 
   it('a checkpoint: one line naming the file, no partial file left, the library readable', async () => {
-    const dir = folder();
-    await makeFixtureRun(dir, { id: 'kept' });
-    await archiveRun(dir, 'kept'); // as a trained run is, so that \`library check\` has nothing else to say
+    const dir = await libraryWithKeptRun();
     // 100 KiB: room for the log of 400 steps' evaluations, not for the MLP's final checkpoint (~640 KiB).
     const r = cliWithFileLimit(100, ['run', ...mlp, '--steps', '400', '--library', dir]);
     const line = errorLine(r);
     expect(line).toMatch(/cannot write checkpoint .*step-00000400\.ckpt: no room left \(EFBIG/);
-    const runs = await Library.with(dir, (lib) => lib.listRuns());
-    const failed = runs.find((x) => x.id !== 'kept')!;
+    const failed = await newRun(dir);
     expect(failed.status).toBe('failed');
     expect(readdirSync(path.join(dir, 'checkpoints', failed.id)).filter((f) => f.includes('.tmp'))).toEqual([]);
     // The copy shows the library opens for a reader that has no limit, as the user's next command does.

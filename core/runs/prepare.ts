@@ -1,5 +1,5 @@
-import { readdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { checkpointPath, checkpointSteps } from '../train/checkpoint.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { Library } from '../library/library.js';
 import { checkpointDirFor } from '../library/paths.js';
@@ -11,17 +11,6 @@ import type { MemberRequest } from './run-executor.js';
  * targets it replays, resolved without creating anything (so a member that cannot start fails
  * alone and leaves no run behind).
  */
-export function latestCheckpoint(dir: string): string | null {
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => /^step-\d+\.ckpt$/.test(f));
-  } catch {
-    return null;
-  }
-  files.sort();
-  return files.length ? path.join(dir, files[files.length - 1]) : null;
-}
-
 /**
  * The checkpoint a stopped or interrupted run resumes from: the latest one whose past the library
  * holds whole — every evaluation due up to its step and the weight norm after every step — or null
@@ -34,13 +23,8 @@ export function latestCheckpoint(dir: string): string | null {
  */
 export async function resumePoint(libraryDir: string, runId: string, config: RunConfig): Promise<string | null> {
   const dir = checkpointDirFor(libraryDir, runId);
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => /^step-\d+\.ckpt$/.test(f)).sort();
-  } catch {
-    return null;
-  }
-  if (!files.length) return null;
+  const saved = checkpointSteps(dir);
+  if (!saved.length) return null;
   const { steps, norms } = await Library.with(libraryDir, async (lib) => ({
     steps: new Set((await lib.getMetrics(runId)).map((m) => m.step)),
     norms: await lib.getStepNorms(runId),
@@ -50,13 +34,12 @@ export async function resumePoint(libraryDir: string, runId: string, config: Run
     for (let s = 1; s <= step; s++) if (!(s < norms.length && Number.isFinite(norms[s]))) return false;
     return true;
   };
-  for (let i = files.length - 1; i >= 0; i--) {
-    const step = Number(/^step-(\d+)\.ckpt$/.exec(files[i])![1]);
-    if (!whole(step)) continue;
-    for (const later of files.slice(i + 1)) rmSync(path.join(dir, later), { force: true });
-    return path.join(dir, files[i]);
+  for (let i = saved.length - 1; i >= 0; i--) {
+    if (!whole(saved[i])) continue;
+    for (const later of saved.slice(i + 1)) rmSync(checkpointPath(dir, later), { force: true });
+    return checkpointPath(dir, saved[i]);
   }
-  for (const f of files) rmSync(path.join(dir, f), { force: true });
+  for (const step of saved) rmSync(checkpointPath(dir, step), { force: true });
   return null;
 }
 

@@ -79,7 +79,7 @@ export interface PreparationFailure {
 export type MemberOutcome = RunOutcome | PreparationFailure;
 
 export { checkpointDirFor };
-export { latestCheckpoint, loadNormTargets } from './prepare.js';
+export { loadNormTargets } from './prepare.js';
 
 /** Train one run: a group of one (see executeGroup); throws when it cannot start. */
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {

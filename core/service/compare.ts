@@ -67,7 +67,8 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
       const all = data.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
       if (all.length === 0) continue;
       const runs = drawn.filter((d) => d.run.config.arch === arch && d.run.config.condition === condition);
-      const unaligned = align ? all.filter((d) => !runs.some((r) => r.run.id === d.run.id)).map((d) => d.run.id) : [];
+      const drawnIds = new Set(runs.map((d) => d.run.id));
+      const unaligned = align ? all.filter((d) => !drawnIds.has(d.run.id)).map((d) => d.run.id) : [];
       if (runs.length === 0) {
         const empty = { mean: [], min: [], max: [], n: [] };
         groups.push({ arch, condition, runs: [], steps: [], test_acc: empty, train_acc: empty, entropy: empty, weight_norm: empty, unaligned });

@@ -53,9 +53,8 @@ export async function exportModelFile(libraryDir: string, id: string, step: numb
   const scratch = scratchDir('model');
   try {
     const dir = path.join(scratch.dir, 'model');
-    const files = await exportTransformerLens(libraryDir, id, dir, step === null ? {} : { step });
-    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { run: { id: string }; checkpoints: number[] };
-    const name = `${config.run.id}-transformerlens-step${config.checkpoints[0]}.zip`;
+    const { files, runId, steps } = await exportTransformerLens(libraryDir, id, dir, step === null ? {} : { step });
+    const name = `${runId}-transformerlens-step${steps[0]}.zip`;
     const out = path.join(scratch.dir, name);
     await writeZip(out, files.map((f): [string, string] => [path.relative(dir, f), f]));
     return { name, base64: readFileSync(out).toString('base64') };

@@ -6,7 +6,7 @@ import { CONDITIONS, PRESETS, describeZodError, type RunConfig } from '../schema
 import { ARGS, ApiError, configFromRequest } from './validate.js';
 import { exportFile, exportModelFile, importFiles } from './files.js';
 import { checkpointDirFor } from '../library/paths.js';
-import { checkpointSteps } from '../library/exports/transformerlens.js';
+import { checkpointSteps } from '../train/checkpoint.js';
 import { Library, type RunRecord } from '../library/library.js';
 import type { TracedRunData } from '../study/analyze.js';
 import { traceOfSeries } from '../library/traces.js';

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HostParams } from '../models/init.js';
 import type { TrainState } from './trainer.js';
@@ -22,6 +22,21 @@ interface TensorEntry {
 
 export function checkpointPath(dir: string, step: number): string {
   return path.join(dir, `step-${String(step).padStart(8, '0')}.ckpt`);
+}
+
+/** Steps of the checkpoints in a run's checkpoint folder, ascending ([] when it has none or does not exist). */
+export function checkpointSteps(dir: string): number[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return files
+    .map((f) => /^step-(\d+)\.ckpt$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 export function saveCheckpoint(file: string, state: TrainState): void {

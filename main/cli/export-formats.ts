@@ -41,7 +41,7 @@ export async function cmdExportFormat(format: OtherFormat, ids: string[], opts: 
     return 0;
   }
   if (ids.length !== 1) throw new UserError(`--format transformerlens exports one run (got ${ids.length})`);
-  const files = await exportTransformerLens(libraryDir, ids[0], out, { step: stepOf(opts.step), allCheckpoints: opts.allCheckpoints });
+  const { files } = await exportTransformerLens(libraryDir, ids[0], out, { step: stepOf(opts.step), allCheckpoints: opts.allCheckpoints });
   if (opts.json) process.stdout.write(`${JSON.stringify({ dir: out, files })}\n`);
   else process.stdout.write(`${out}: ${files.map((f) => path.relative(out, f)).join(', ')}\n`);
   return 0;

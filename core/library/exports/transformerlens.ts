@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Library } from '../library.js';
 import { checkpointDirFor } from '../paths.js';
-import { loadCheckpoint } from '../../train/checkpoint.js';
+import { checkpointPath, checkpointSteps, loadCheckpoint } from '../../train/checkpoint.js';
 import { makeDataset } from '../../tasks/dataset.js';
 import { paramShapes } from '../../models/config.js';
 import type { RunConfig } from '../../schema/run-config.js';
@@ -21,15 +21,6 @@ import { LOAD_MLP_PY, LOAD_TRANSFORMER_PY } from './load-py.js';
  */
 export { ExportError };
 
-/** Steps of the checkpoints in a run's checkpoint folder, ascending (none: []). */
-export function checkpointSteps(dir: string): number[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((f) => /^step-(\d+)\.ckpt$/.exec(f))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-}
 
 function tensorsOf(config: RunConfig, file: string, vocab: number, classes: number): SafeTensor[] {
   const { params } = loadCheckpoint(file);
@@ -42,7 +33,14 @@ function tensorsOf(config: RunConfig, file: string, vocab: number, classes: numb
   return Object.keys(shapes).map((name) => f32Tensor(name, params[name].shape, params[name].data));
 }
 
-export async function exportTransformerLens(libraryDir: string, runArg: string, outDir: string, opts: { step?: number; allCheckpoints?: boolean } = {}): Promise<string[]> {
+/** What was written: the files, the run (its full id) and the checkpoints' steps. */
+export interface TransformerLensExport {
+  files: string[];
+  runId: string;
+  steps: number[];
+}
+
+export async function exportTransformerLens(libraryDir: string, runArg: string, outDir: string, opts: { step?: number; allCheckpoints?: boolean } = {}): Promise<TransformerLensExport> {
   if (opts.step !== undefined && opts.allCheckpoints) throw new ExportError('give --step or --all-checkpoints, not both');
   if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new ExportError(`${outDir} exists and is not empty: choose a new folder`);
   const { run, metrics } = await Library.with(libraryDir, async (lib) => {
@@ -66,7 +64,7 @@ export async function exportTransformerLens(libraryDir: string, runArg: string, 
   // Read and convert every chosen checkpoint before writing anything.
   const files = chosen.map((step) => ({
     step,
-    bytes: writeSafetensors(tensorsOf(config, path.join(dir, `step-${String(step).padStart(8, '0')}.ckpt`), dataset.vocab, dataset.classes), {
+    bytes: writeSafetensors(tensorsOf(config, checkpointPath(dir, step), dataset.vocab, dataset.classes), {
       format: config.arch === 'transformer' ? 'transformerlens' : 'grokscope-mlp',
       run: run.id,
       step: String(step),
@@ -98,5 +96,5 @@ export async function exportTransformerLens(libraryDir: string, runArg: string, 
   else write('model.safetensors', files[0].bytes);
   write('config.json', `${JSON.stringify(configJson, null, 2)}\n`);
   write('load.py', config.arch === 'transformer' ? LOAD_TRANSFORMER_PY : LOAD_MLP_PY);
-  return written;
+  return { files: written, runId: run.id, steps: chosen };
 }
