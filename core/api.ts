@@ -134,7 +134,19 @@ export interface CompareData {
   threshold: number | null;
   groups: CompareGroup[];
   necessity: { arch: string; n: number; crossed: number; grokked: number; grokkedWithoutCrossingFirst: number; crossedWithoutGrokking: number }[];
-  interventions: { arch: string; condition: string; n: number; nBaseline: number; censored: number; delayMean: number | null; delayCI: [number, number] | null; p: number | null; d: number | null }[];
+  interventions: {
+    arch: string;
+    condition: string;
+    n: number;
+    nBaseline: number;
+    censored: number;
+    delayMean: number | null;
+    delayCI: [number, number] | null;
+    p: number | null;
+    d: number | null;
+    /** Manipulation check: runs that held H̃ above H̃* through their baseline's crossing window, of those that could be checked. */
+    manipulation: { assessed: number; held: number };
+  }[];
   /** The event the curves are aligned on (steps relative to it), or null. */
   align: 'T_mem' | 'T_grok' | null;
   /** Configuration fields whose values differ between the compared runs, with the runs per value. */

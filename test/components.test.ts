@@ -248,7 +248,7 @@ describe('CompareView', () => {
       { arch: 'mlp', condition: 'baseline', runs: ['b'], steps: [0, 10], test_acc: band, train_acc: band, entropy: band, weight_norm: band },
     ],
     necessity: [{ arch: 'transformer', n: 5, crossed: 5, grokked: 5, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 }],
-    interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234 }],
+    interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234, manipulation: { assessed: 4, held: 1 } }],
     align: null,
     configDiff: [],
   };
@@ -258,7 +258,7 @@ describe('CompareView', () => {
     expect(w.findAll('.column').map((c) => c.attributes('data-arch'))).toEqual(['transformer', 'mlp']);
     expect(w.text()).toContain('H̃* 0.58');
     expect(w.findAll('[data-table=necessity] tbody td').map((t) => t.text())).toEqual(['transformer', '5', '5', '5', '1', '0']);
-    expect(w.findAll('[data-table=interventions] tbody td').map((t) => t.text())).toEqual(['transformer', 'mix', '5 vs 5', '-1352', '-2500 … -100', '0.074', '-1.23', '1']);
+    expect(w.findAll('[data-table=interventions] tbody td').map((t) => t.text())).toEqual(['transformer', 'mix', '5 vs 5', '-1352', '-2500 … -100', '0.074', '-1.23', '1', '1/4']);
     expect(w.find('[data-chart=deltas]').exists()).toBe(true);
   });
 

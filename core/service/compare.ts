@@ -114,7 +114,7 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
     const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
     threshold = summary.thresholds.find((t) => t.arch === 'transformer')?.estimate.threshold ?? summary.thresholds[0]?.estimate.threshold ?? null;
     necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
-    interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d }));
+    interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d, manipulation }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d, manipulation }));
   }
   const configDiff = configDifferences(data.map((d) => ({ id: d.run.id, config: d.run.config as unknown as Record<string, unknown> })));
   return { probe, threshold, groups, necessity, interventions, align, configDiff };

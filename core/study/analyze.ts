@@ -61,6 +61,12 @@ export interface InterventionRow {
   delayCI: [number, number] | null;
   p: number | null;
   d: number | null;
+  /**
+   * Manipulation check (C3): of the intervention runs whose own baseline (same task, arch and
+   * seed) crossed H̃*, how many held H̃ above H̃* through the window in which that baseline crossed
+   * (manipulationWindow). `assessed` 0: nothing could be checked.
+   */
+  manipulation: { assessed: number; held: number };
 }
 
 
@@ -81,7 +87,41 @@ export interface StudySummary {
   claims: Claims;
   /** The same study trained on a second backend (`--check BACKEND`), verdict by verdict. */
   check?: BackendCheck;
-  runs: { key: string; id: string; status: string; T_mem: number | null; T_grok: number | null; T_cross: number | null; lead: number | null }[];
+  runs: {
+    key: string;
+    id: string;
+    status: string;
+    T_mem: number | null;
+    T_grok: number | null;
+    T_cross: number | null;
+    lead: number | null;
+    /** Intervention runs: whether H̃ stayed above H̃* through its baseline's crossing window (null: not assessable or a baseline). */
+    heldAboveThreshold: boolean | null;
+  }[];
+}
+
+/**
+ * The window in which a baseline collapsed: from its crossing of H̃* to its grokking step (to
+ * the end of its budget when it did not grok); null when it never crossed. An intervention that
+ * "blocks the collapse" must keep its own H̃ above H̃* over this window.
+ */
+export function manipulationWindow(baselineCross: number | null, baselineGrok: number | null, budget: number): [number, number] | null {
+  if (baselineCross === null) return null;
+  return [baselineCross, baselineGrok !== null && baselineGrok >= baselineCross ? baselineGrok : budget];
+}
+
+/**
+ * Whether a run held H̃ above `threshold` through `window`, by the crossing rule itself (the same
+ * persistence): held unless it has a crossing that starts at or before the window's end. Null
+ * when there is no window or the run has no evaluation inside it (nothing to check).
+ */
+export function heldAboveThreshold(run: RunTrace, threshold: number, window: [number, number] | null, rules: EventRules): boolean | null {
+  if (!window) return null;
+  let inside = false;
+  for (let i = 0; i < run.step.length && !inside; i++) inside = run.step[i] >= window[0] && run.step[i] <= window[1] && !Number.isNaN(run.entropy[i]);
+  if (!inside) return null;
+  const cross = tCross(run, threshold, rules);
+  return cross === null || cross > window[1];
 }
 
 function rulesOf(config: RunConfig): EventRules {
@@ -183,6 +223,20 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     });
   }
 
+  // Manipulation check: did the intervention keep H̃ above H̃* while its own baseline collapsed?
+  // Both runs are judged against the same H̃* (the task's, fitted on all its baselines).
+  const baselineOf = new Map<string, RunTrace>();
+  const pairKey = (t: RunTrace): string => `${t.task}\u0000${t.arch}\u0000${t.seed}`;
+  for (const t of all) if (t.condition === 'baseline' && !baselineOf.has(pairKey(t))) baselineOf.set(pairKey(t), t);
+  const heldByRun = new Map<string, boolean | null>();
+  for (const t of all) {
+    if (t.condition === 'baseline') continue;
+    const baseline = baselineOf.get(pairKey(t));
+    const h = taskThreshold.get(t.task);
+    const window = baseline && h !== null && h !== undefined ? manipulationWindow(tCross(baseline, h, rules), tGrok(baseline, rules), baseline.budget) : null;
+    heldByRun.set(t.id, window ? heldAboveThreshold(t, h!, window, rules) : null);
+  }
+
   // Interventions: grokking delay against the baseline of the same task and architecture.
   const interventions: InterventionRow[] = [];
   for (const task of tasks) for (const arch of archs) {
@@ -205,6 +259,10 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
         delayCI: bootstrapMeanDiffCI(x, y, rng, 2000),
         p: w?.p ?? null,
         d: cohensD(x, y),
+        manipulation: {
+          assessed: treated.filter((t) => heldByRun.get(t.id) != null).length,
+          held: treated.filter((t) => heldByRun.get(t.id) === true).length,
+        },
       });
     }
   }
@@ -266,7 +324,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
       const t = all[i]; // the same trace objects: their event steps are memoised
       const g = tGrok(t, rules);
       const c = crossOf(t);
-      return { key: d.key, id: d.run.id, status: d.run.status, T_mem: d.run.events?.T_mem ?? null, T_grok: g, T_cross: c, lead: g !== null && c !== null ? g - c : null };
+      return { key: d.key, id: d.run.id, status: d.run.status, T_mem: d.run.events?.T_mem ?? null, T_grok: g, T_cross: c, lead: g !== null && c !== null ? g - c : null, heldAboveThreshold: heldByRun.get(t.id) ?? null };
     }),
   };
   return { ...summary, claims: judgeClaims(summary, spec) };

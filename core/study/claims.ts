@@ -51,10 +51,23 @@ export function judgeClaims(s: Omit<StudySummary, 'claims'>, spec: StudySpec): C
   const mixRow = s.interventions.find((r) => r.task === mainTask && r.arch === 'transformer' && r.condition === 'mix');
   const nmRow = s.interventions.find((r) => r.task === mainTask && r.arch === 'transformer' && r.condition === 'norm-matched');
   const significantDelay = (r?: InterventionRow): boolean => !!r && r.p !== null && r.p < 0.05 && (r.delayMean ?? 0) > 0;
+  // The claim is about *blocking the collapse*: a mix that did not keep H̃ above H̃* in most runs
+  // (manipulation check) tests something else, whatever its delay.
+  const manipulationShare = mixRow ? share(mixRow.manipulation.held, mixRow.manipulation.assessed) : null;
+  const manipulationHeld = manipulationShare !== null && manipulationShare >= 0.5;
   const C3: ClaimResult = {
-    verdict: !mixRow ? 'not-run' : significantDelay(mixRow) ? 'reproduced' : mixRow.p !== null && mixRow.p < 0.05 && (mixRow.delayMean ?? 0) < 0 ? 'refuted' : 'inconclusive',
-    rule: 'mix vs baseline T_grok (Welch, two-sided): delay > 0 with p < 0.05 reproduced; a significant speed-up refutes; otherwise inconclusive',
+    verdict: !mixRow
+      ? 'not-run'
+      : !manipulationHeld
+        ? 'inconclusive'
+        : significantDelay(mixRow)
+          ? 'reproduced'
+          : mixRow.p !== null && mixRow.p < 0.05 && (mixRow.delayMean ?? 0) < 0
+            ? 'refuted'
+            : 'inconclusive',
+    rule: 'manipulation check first: the mix must hold H̃ above H̃* through its baseline\'s crossing window in ≥ 50 % of the runs that can be checked, else inconclusive (the collapse was not blocked); then mix vs baseline T_grok (Welch, two-sided): delay > 0 with p < 0.05 reproduced; a significant speed-up refutes; otherwise inconclusive',
     ...(mixRow ?? {}),
+    manipulationShare,
     paper: { delay: 5020, p: 0.044, d: 0.7 },
   };
   const C4: ClaimResult = {

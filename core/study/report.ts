@@ -44,7 +44,7 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
     .map((g) => `<tr><td>${esc(g.task)}</td><td>${esc(g.arch)}</td><td>${esc(g.condition)}</td><td>${g.n}</td><td>${g.grokked}</td><td>${g.crossed}</td><td>${fmt(g.T_grok.mean, 4)}</td><td>${fmt(g.lead.mean, 4)}</td></tr>`)
     .join('');
   const interventions = summary.interventions
-    .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${esc(r.condition)}</td><td>${fmt(r.delayMean, 4)}</td><td>${r.delayCI ? `${fmt(r.delayCI[0], 4)} … ${fmt(r.delayCI[1], 4)}` : '—'}</td><td>${fmt(r.p)}</td><td>${fmt(r.d)}</td><td>${r.censored}</td></tr>`)
+    .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${esc(r.condition)}</td><td>${fmt(r.delayMean, 4)}</td><td>${r.delayCI ? `${fmt(r.delayCI[0], 4)} … ${fmt(r.delayCI[1], 4)}` : '—'}</td><td>${fmt(r.p)}</td><td>${fmt(r.d)}</td><td>${r.censored}</td><td>${r.manipulation.assessed ? `${r.manipulation.held}/${r.manipulation.assessed}` : '—'}</td></tr>`)
     .join('');
   const necessity = summary.necessity
     .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${r.n}</td><td>${r.crossed}</td><td>${r.grokked}</td><td>${r.grokkedWithoutCrossingFirst}</td><td>${r.crossedWithoutGrokking}</td></tr>`)
@@ -58,7 +58,8 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
 <p>Probe ${esc(summary.probe)}; T_grok at test accuracy ≥ ${summary.rules.grokThreshold}; crossings persist ${summary.rules.crossPersistence} evaluations. Thresholds and forecasts are judged on held-out seeds.</p>
 <h2>Claims</h2><p>Stability: the share of ${STABILITY_RESAMPLES} seed-bootstrap resamples whose analysis reaches the same verdict; below ${UNSTABLE_BELOW} a verdict is marked unstable.</p>${summary.check ? `<p>Checked on a second backend: the same runs trained with <code>${esc(summary.check.backend)}</code> (the study's runs ran on ${esc(summary.check.studyBackends.join(', '))}); ${summary.check.agreed} of 8 verdicts agree (✗: they differ).</p>` : ''}<table><tr><th>claim</th><th>verdict</th><th>stability</th>${summary.check ? `<th>on ${esc(summary.check.backend)}</th>` : ''}<th>rule</th></tr>${claims}</table>
 <h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
-<h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th></tr>${interventions}</table>
+<h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th><th>H̃ held above H̃* (manipulation check)</th></tr>${interventions}</table>
+<p>Manipulation check: an intervention run held the collapse off when its H̃ did not cross H̃* (same persistence rule) between its own baseline's crossing and that baseline's grokking step; runs whose baseline never crossed cannot be checked.</p>
 <h2>Necessity without sufficiency</h2><table><tr><th>task</th><th>arch</th><th>n</th><th>crossed</th><th>grokked</th><th>grokked without crossing first</th><th>crossed without grokking</th></tr>${necessity}</table>
 <h2>Figures</h2>${divs}
 <script>const figures=${JSON.stringify(figures.map((f) => f.option)).replace(/</g, '\\u003c')};
