@@ -249,6 +249,10 @@ describe('CompareView', () => {
     ],
     necessity: [{ arch: 'transformer', n: 5, crossed: 5, grokked: 5, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 }],
     interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234, manipulation: { assessed: 4, held: 1 } }],
+    detection: [
+      { task: 'mod-add', signal: 'H̃ resid.final', positives: 8, negatives: 2, auroc: 0.875, aurocCI: [0.6, 1], threshold: 0.571, falseAlarmRate: 0.5, truePositiveRate: 1, leadMedian: 460, leadAtFpr10: null },
+      { task: 'mod-add', signal: 'weight norm / peak', positives: 8, negatives: 0, auroc: null, aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null },
+    ],
     align: null,
     configDiff: [],
   };
@@ -260,6 +264,16 @@ describe('CompareView', () => {
     expect(w.findAll('[data-table=necessity] tbody td').map((t) => t.text())).toEqual(['transformer', '5', '5', '5', '1', '0']);
     expect(w.findAll('[data-table=interventions] tbody td').map((t) => t.text())).toEqual(['transformer', 'mix', '5 vs 5', '-1352', '-2500 … -100', '0.074', '-1.23', '1', '1/4']);
     expect(w.find('[data-chart=deltas]').exists()).toBe(true);
+  });
+
+  it('shows the warning as a detector, and says why a selection has no AUROC', () => {
+    const w = mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } });
+    const rows = w.findAll('[data-table=detection] tbody tr').map((r) => r.findAll('td').map((t) => t.text()));
+    expect(rows[0]).toEqual(['mod-add', 'H̃ resid.final', '8 vs 2', '0.88', '0.60 … 1.00', '0.571', '50 %', '100 %', '460', '—']);
+    expect(rows[1].slice(2, 5)).toEqual(['8 vs 0', '—', '—']);
+    expect(w.find('[data-field=detection-empty]').exists()).toBe(false);
+    const none = data.detection.map((r) => ({ ...r, negatives: 0, auroc: null, aurocCI: null }));
+    expect(mount(CompareView, { props: { data: { ...data, detection: none }, theme: 'light' }, global: { stubs } }).find('[data-field=detection-empty]').exists()).toBe(true);
   });
 
   it("asks for every run's own curves and draws them under the bands, gaps between runs", async () => {
@@ -333,7 +347,7 @@ describe('App', () => {
       expect(compare).toHaveBeenCalledWith(['a', 'b'], undefined);
       expect(w.find('[data-field=comparing]').text()).toBe('Comparing 2 run(s)…');
       const band = { mean: [0], min: [0], max: [0], n: [1] };
-      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], align: null, configDiff: [] });
+      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], detection: [], align: null, configDiff: [] });
       await flushPromises();
       expect(w.find('[data-field=comparing]').exists()).toBe(false);
       expect(w.find('.compare [data-arch=mlp]').exists()).toBe(true);

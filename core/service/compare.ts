@@ -34,7 +34,7 @@ function shiftSteps(trace: RunTrace, origin: number): RunTrace {
  * What the workbench's compare view shows, from runs traced from typed series
  * (`traceOfSeries`): bands across seeds per architecture and condition (and, on request, every
  * run's own curves), H̃* from the selected Transformer baselines, the necessity table and the
- * intervention deltas. Pure: the service reads and caches the series (core/service/service.ts).
+ * intervention deltas, the warning's detection table. Pure: the service reads and caches the series (core/service/service.ts).
  */
 export function compareRuns(data: TracedRunData[], options: CompareOptions = {}): CompareData {
   const probe = data[0].run.config.probe;
@@ -98,6 +98,7 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
   let threshold: number | null = null;
   let necessity: CompareData['necessity'] = [];
   let interventions: CompareData['interventions'] = [];
+  let detection: CompareData['detection'] = [];
   if (data.some((d) => d.run.config.condition === 'baseline')) {
     const spec: StudySpec = {
       version: 1,
@@ -115,7 +116,8 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
     threshold = summary.thresholds.find((t) => t.arch === 'transformer')?.estimate.threshold ?? summary.thresholds[0]?.estimate.threshold ?? null;
     necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
     interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d, manipulation }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d, manipulation }));
+    detection = summary.detection;
   }
   const configDiff = configDifferences(data.map((d) => ({ id: d.run.id, config: d.run.config as unknown as Record<string, unknown> })));
-  return { probe, threshold, groups, necessity, interventions, align, configDiff };
+  return { probe, threshold, groups, necessity, interventions, detection, align, configDiff };
 }

@@ -1,3 +1,6 @@
+// Why this file is over 300 lines: one pass over a study's runs shares its traces, thresholds and
+// crossings between every table; the parts that stand alone live beside it (claims.ts,
+// manipulation.ts, detection-report.ts, stability.ts).
 import type { RunConfig } from '../schema/run-config.js';
 import type { MetricRow, RunRecord } from '../library/library.js';
 import { PROBES, type ProbeName } from '../models/config.js';
@@ -10,6 +13,10 @@ import { estimateThreshold, leaveOneSeedOut, type ThresholdEstimate } from '../a
 import { tCross, tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { judgeClaims, type Claims } from './claims.js';
+import { heldAboveThreshold, manipulationWindow } from './manipulation.js';
+import { detectionReport, type DetectionRow } from './detection-report.js';
+
+export { heldAboveThreshold, manipulationWindow } from './manipulation.js';
 import type { BackendCheck } from './check.js';
 import { traceOf } from '../library/traces.js';
 
@@ -84,6 +91,8 @@ export interface StudySummary {
   necessity: (NecessityRow & { task: string; threshold: number | null })[];
   phases: { task: string; arch: string; n: number; twoPhases: number }[];
   fourier: { task: string; arch: string; n: number; meanCorrelation: number | null }[];
+  /** The early warning judged as a detector, per task and signal (detection-report.ts). */
+  detection: DetectionRow[];
   claims: Claims;
   /** The same study trained on a second backend (`--check BACKEND`), verdict by verdict. */
   check?: BackendCheck;
@@ -98,30 +107,6 @@ export interface StudySummary {
     /** Intervention runs: whether H̃ stayed above H̃* through its baseline's crossing window (null: not assessable or a baseline). */
     heldAboveThreshold: boolean | null;
   }[];
-}
-
-/**
- * The window in which a baseline collapsed: from its crossing of H̃* to its grokking step (to
- * the end of its budget when it did not grok); null when it never crossed. An intervention that
- * "blocks the collapse" must keep its own H̃ above H̃* over this window.
- */
-export function manipulationWindow(baselineCross: number | null, baselineGrok: number | null, budget: number): [number, number] | null {
-  if (baselineCross === null) return null;
-  return [baselineCross, baselineGrok !== null && baselineGrok >= baselineCross ? baselineGrok : budget];
-}
-
-/**
- * Whether a run held H̃ above `threshold` through `window`, by the crossing rule itself (the same
- * persistence): held unless it has a crossing that starts at or before the window's end. Null
- * when there is no window or the run has no evaluation inside it (nothing to check).
- */
-export function heldAboveThreshold(run: RunTrace, threshold: number, window: [number, number] | null, rules: EventRules): boolean | null {
-  if (!window) return null;
-  let inside = false;
-  for (let i = 0; i < run.step.length && !inside; i++) inside = run.step[i] >= window[0] && run.step[i] <= window[1] && !Number.isNaN(run.entropy[i]);
-  if (!inside) return null;
-  const cross = tCross(run, threshold, rules);
-  return cross === null || cross > window[1];
 }
 
 function rulesOf(config: RunConfig): EventRules {
@@ -141,6 +126,8 @@ export interface AnalyzeOptions {
   forecast?: boolean;
   /** Bootstrap resamples for the CI of H̃* (0: no CI). */
   thresholdResamples?: number;
+  /** The detection table (the verdicts do not use it; stability resamples leave it out). */
+  detection?: boolean;
 }
 
 export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, options: AnalyzeOptions = {}): StudySummary {
@@ -320,6 +307,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     necessity,
     phases,
     fourier,
+    detection: options.detection === false ? [] : detectionReport(data, all, probe, rules, rng),
     runs: data.map((d, i) => {
       const t = all[i]; // the same trace objects: their event steps are memoised
       const g = tGrok(t, rules);

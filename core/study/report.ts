@@ -49,6 +49,10 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
   const necessity = summary.necessity
     .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${r.n}</td><td>${r.crossed}</td><td>${r.grokked}</td><td>${r.grokkedWithoutCrossingFirst}</td><td>${r.crossedWithoutGrokking}</td></tr>`)
     .join('');
+  const pct = (x: number | null): string => (x === null ? '—' : `${Math.round(x * 100)} %`);
+  const detection = summary.detection
+    .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.signal)}</td><td>${r.positives} vs ${r.negatives}</td><td>${fmt(r.auroc, 2)}</td><td>${r.aurocCI ? `${fmt(r.aurocCI[0], 2)} … ${fmt(r.aurocCI[1], 2)}` : '—'}</td><td>${fmt(r.threshold)}</td><td>${pct(r.falseAlarmRate)}</td><td>${pct(r.truePositiveRate)}</td><td>${fmt(r.leadMedian, 4)}</td><td>${fmt(r.leadAtFpr10, 4)}</td></tr>`)
+    .join('');
   const divs = figures.map((f, i) => `<div class="chart" id="fig${i}"></div>`).join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Grokscope study ${esc(summary.study)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
@@ -60,6 +64,7 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
 <h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
 <h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th><th>H̃ held above H̃* (manipulation check)</th></tr>${interventions}</table>
 <p>Manipulation check: an intervention run held the collapse off when its H̃ did not cross H̃* (same persistence rule) between its own baseline's crossing and that baseline's grokking step; runs whose baseline never crossed cannot be checked.</p>
+<h2>The warning as a detector</h2><p>Per task and signal, over all of the task's runs: positives grokked within their budget, negatives were trained to their budget without grokking; an alarm (the signal beyond a threshold for the crossing persistence) counts only once known, and only before T_grok. AUROC with a 95 % bootstrap CI; the operating point maximises detections − false alarms (Youden, in-sample). No AUROC: the study has no run of one class.</p><table><tr><th>task</th><th>signal</th><th>grokked vs not</th><th>AUROC</th><th>95 % CI</th><th>threshold</th><th>false alarms</th><th>detected</th><th>median lead</th><th>median lead at ≤ 10 % false alarms</th></tr>${detection}</table>
 <h2>Necessity without sufficiency</h2><table><tr><th>task</th><th>arch</th><th>n</th><th>crossed</th><th>grokked</th><th>grokked without crossing first</th><th>crossed without grokking</th></tr>${necessity}</table>
 <h2>Figures</h2>${divs}
 <script>const figures=${JSON.stringify(figures.map((f) => f.option)).replace(/</g, '\\u003c')};

@@ -32,7 +32,7 @@ export function claimStability(spec: StudySpec, data: AnalysisInput[], claims: C
     const sample = Array.from({ length: seeds.length }, () => seeds[rng.int(seeds.length)]).flatMap((s) => bySeed.get(s)!);
     let judged: StudySummary['claims'];
     try {
-      judged = analyzeStudy(spec, sample, b + 1, { probes: false, thresholdResamples: 0 }).claims;
+      judged = analyzeStudy(spec, sample, b + 1, { probes: false, thresholdResamples: 0, detection: false }).claims;
     } catch {
       continue; // a resample that cannot be analysed agrees with nothing
     }

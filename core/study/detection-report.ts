@@ -1,0 +1,37 @@
+import { ENTROPY_SIGNAL, FOURIER_SIGNAL, NORM_SIGNAL, detectionRow, type DetectionRow, type WarningSignal } from '../analysis/warning-detector.js';
+import type { EventRules, RunTrace } from '../analysis/trace.js';
+import { PROBES, type ProbeName } from '../models/config.js';
+import type { Rng } from '../rng.js';
+import type { AnalysisInput } from './analyze.js';
+
+export type { DetectionRow } from '../analysis/warning-detector.js';
+
+/**
+ * The detection table of a study or a compare selection: per task, every signal we measure in
+ * every run, scored over all of the task's runs (every architecture and condition: MLP controls,
+ * interventions and runs that never grok are the negatives the paper's own design provides).
+ * Rows without a single positive or negative are still reported, with null statistics, so a
+ * reader sees why there is no AUROC (e.g. every run grokked).
+ */
+export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe: ProbeName, rules: EventRules, rng: Rng, resamples = 2000): DetectionRow[] {
+  const rows: DetectionRow[] = [];
+  for (const task of [...new Set(traces.map((t) => t.task))]) {
+    const idx = traces.flatMap((t, i) => (t.task === task ? [i] : []));
+    const runs = idx.map((i) => ({ trace: traces[i], observedToBudget: data[i].run.stepsDone >= data[i].run.config.steps }));
+    const signals: WarningSignal[] = [{ ...ENTROPY_SIGNAL, name: `H̃ ${probe}` }];
+    // The other probes' H̃ is in the row objects only (runs given as typed traces carry one probe).
+    for (const other of PROBES) {
+      if (other === probe) continue;
+      const columns = new Map<string, Float64Array>();
+      for (const i of idx) {
+        const d = data[i];
+        if ('metrics' in d && d.metrics.some((m) => m.entropy[other] !== undefined)) columns.set(traces[i].id, Float64Array.from(d.metrics, (m) => m.entropy[other] ?? NaN));
+      }
+      if (columns.size > 0) signals.push({ name: `H̃ ${other}`, falling: (t) => columns.get(t.id) ?? null, natural: (x) => x });
+    }
+    signals.push(NORM_SIGNAL);
+    if (runs.some((r) => r.trace.fourier)) signals.push(FOURIER_SIGNAL);
+    for (const signal of signals) rows.push(detectionRow(task, signal, runs, rules, rng, resamples));
+  }
+  return rows;
+}

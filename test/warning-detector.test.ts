@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { traceFromPoints, type RunTrace } from '../core/analysis/trace.js';
+import { ENTROPY_SIGNAL, FOURIER_SIGNAL, NORM_SIGNAL, detectionRow } from '../core/analysis/warning-detector.js';
+import type { RunRecord } from '../core/library/library.js';
+import { PRESETS } from '../core/schema/run-config.js';
+import type { StudySpec } from '../core/schema/study-spec.js';
+import { analyzeStudy, type TracedRunData } from '../core/study/analyze.js';
+import { Rng } from '../core/rng.js';
+
+const rules = { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 };
+const EVERY = 20;
+const BUDGET = 4000;
+
+/** H̃ 0.9 until `collapse` (null: never), then `low`; grokking at `grok` (null: never); the Fourier share mirrors H̃. */
+function trace(id: string, grok: number | null, collapse: number | null, low = 0.3, last = BUDGET): RunTrace {
+  const points = [];
+  for (let step = 0; step <= last; step += EVERY) points.push({ step, train_acc: 1, test_acc: grok !== null && step >= grok ? 1 : 0.05, entropy: collapse !== null && step >= collapse ? low : 0.9 });
+  const fourier = Float64Array.from(points, (p) => 1 - p.entropy!);
+  const norm = Float64Array.from(points, (p) => (p.step <= 500 ? 10 + p.step / 50 : 20 - (collapse !== null && p.step >= collapse ? 10 : 0)));
+  return traceFromPoints({ id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, budget: BUDGET }, points, norm, fourier);
+}
+
+const run = (t: RunTrace, observedToBudget = true) => ({ trace: t, observedToBudget });
+
+describe('the early warning as a detector', () => {
+  it('separates perfectly when every grokking run collapses first and no other run collapses', () => {
+    const positives = [1000, 1200, 1400, 1600].map((c, i) => run(trace(`p${i}`, c + 500 + 100 * i, c)));
+    const negatives = [0, 1, 2].map((i) => run(trace(`n${i}`, null, null)));
+    const row = detectionRow('mod-add', ENTROPY_SIGNAL, [...positives, ...negatives], rules, new Rng(1), 200);
+    expect(row).toMatchObject({ positives: 4, negatives: 3, auroc: 1, aurocCI: [1, 1], threshold: 0.3, falseAlarmRate: 0, truePositiveRate: 1 });
+    // The alarm is known at the window's last evaluation: collapse + 2 evaluations; leads 460, 560, 660, 760.
+    expect(row.leadMedian).toBe(610);
+    expect(row.leadAtFpr10).toBe(610);
+  });
+
+  it('counts an alarm known only after grokking as a miss, and any alarm in a non-grokking run as false', () => {
+    const late = run(trace('late', 1000, 990)); // H̃ falls at 1,000, its window is complete at 1,040: after T_grok
+    const early = run(trace('early', 1500, 1000));
+    const falseAlarm = run(trace('fa', null, 1000));
+    const quiet = run(trace('quiet', null, null));
+    const row = detectionRow('mod-add', ENTROPY_SIGNAL, [late, early, falseAlarm, quiet], rules, new Rng(1), 100);
+    // Scores (−level): early 0.3-level, late 0.9 (no window before its T_grok), fa 0.3, quiet 0.9.
+    // Pairs (positive > negative counts 1, ties ½): early vs fa ½, early vs quiet 1, late vs fa 0, late vs quiet ½.
+    expect(row.auroc).toBeCloseTo(2 / 4, 12);
+    expect(row.positives).toBe(2);
+    expect(row.negatives).toBe(2);
+  });
+
+  it('leaves out runs that stopped early without grokking: they are neither class', () => {
+    const stopped = run(trace('stopped', null, 1000, 0.3, 2000), false);
+    const row = detectionRow('mod-add', ENTROPY_SIGNAL, [run(trace('p', 1500, 1000)), stopped], rules, new Rng(1), 100);
+    expect(row).toMatchObject({ positives: 1, negatives: 0, auroc: null, aurocCI: null, threshold: null, leadMedian: null });
+  });
+
+  it('reports a rising signal’s threshold in its own units, and the norm relative to its peak', () => {
+    const runs = [run(trace('p', 1500, 1000)), run(trace('n', null, null))];
+    const fourier = detectionRow('mod-add', FOURIER_SIGNAL, runs, rules, new Rng(1), 100);
+    expect(fourier.auroc).toBe(1);
+    expect(fourier.threshold).toBeCloseTo(0.7, 12); // share 1 − 0.3 after the collapse
+    const norm = detectionRow('mod-add', NORM_SIGNAL, runs, rules, new Rng(1), 100);
+    expect(norm.auroc).toBe(1);
+    expect(norm.threshold).toBeCloseTo(0.5, 12); // 10 of a peak of 20
+  });
+
+  it('puts one row per task and signal in a study summary', () => {
+    const spec: StudySpec = { version: 1, name: 't', preset: 'quick', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3], earlyStopEvals: 0 };
+    const data: TracedRunData[] = [0, 1, 2, 3].map((seed) => {
+      const t = { ...trace(`s${seed}`, seed < 3 ? 1500 + 100 * seed : null, seed < 3 ? 1000 : null), seed };
+      const record = { id: t.id, status: 'completed', stepsDone: BUDGET, config: { ...PRESETS.quick, seed, steps: BUDGET }, events: null } as unknown as RunRecord;
+      return { key: t.id, run: record, trace: t };
+    });
+    const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
+    expect(summary.detection.map((r) => r.signal)).toEqual(['H̃ resid.final', 'weight norm / peak', 'Fourier top-k share']);
+    expect(summary.detection[0]).toMatchObject({ task: 'mod-add', positives: 3, negatives: 1, auroc: 1 });
+    expect(analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0, detection: false }).detection).toEqual([]);
+  });
+});
