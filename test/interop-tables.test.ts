@@ -136,6 +136,7 @@ describe('long tables', () => {
               ...Object.entries(row.eff_rank).map(([p, v]): [string, number] => [`eff_rank/${p}`, v]),
               ...Object.entries(row.top5_share).map(([p, v]): [string, number] => [`top5_share/${p}`, v]),
               ...norms.filter((n) => n.step === row.step).map((n): [string, number] => [`norm/${n.tensor}`, n.norm]),
+              ...Object.entries(row.scalars).map(([name, v]): [string, number] => [name, v]),
             ];
             for (const [metric, value] of named) if (value !== null && Number.isFinite(value)) want.push([id, row.step, metric, value]);
           }

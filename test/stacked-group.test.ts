@@ -137,6 +137,7 @@ describe('the stacked engine on wasm', () => {
         for (const key of ['train_loss', 'test_loss', 'train_acc', 'test_acc', 'weight_norm'] as const) expect(Math.abs(got[key] - want[key]), key).toBeLessThan(1e-5);
         for (const [probe, summary] of Object.entries(want.probes)) expect(Math.abs(got.probes[probe as keyof typeof got.probes]!.entropy - summary!.entropy), probe).toBeLessThan(1e-5);
         expect(Math.abs(got.fourier!.topk_share - want.fourier!.topk_share)).toBeLessThan(1e-5);
+        for (const key of ['scale', 'max_softmax', 'train_margin'] as const) expect(Math.abs(got.logits![key] - want.logits![key]), key).toBeLessThan(1e-5);
         expect(got.spectra!['resid.final']!.length).toBe(16);
       }
     } finally {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { Library } from '../core/library/library.js';
@@ -68,6 +68,25 @@ describe('saved runs (.grokrun)', () => {
     expect(run.origin).toBe('imported');
     expect(run.sourceId).toBe(id);
     expect(run.tags).toEqual(['fig-3', 'keep']); // tags travel with the run, normalised
+  });
+
+  it('imports a saved run written before eval_scalars existed, and knows it again on re-import', async () => {
+    const a = scratch();
+    const b = scratch();
+    // The run as an older Grokscope recorded it: no evaluation scalars, so no eval_scalars file.
+    const id = await makeFixtureRun(a, { olderRecord: true });
+    const file = path.join(scratch(), 'run.grokrun');
+    await exportRuns(a, [id], file);
+    const old = await repack(file, (dir) => rmSync(path.join(dir, 'eval_scalars.parquet')), path.join(scratch(), 'old.grokrun'));
+    const [first] = await importSources(b, [old]);
+    expect(first.ok).toBe(true);
+    expect(await snapshot(b, id)).toEqual(await snapshot(a, id));
+    expect((await snapshot(b, id) as { metrics: { scalars: object }[] }).metrics.every((m) => Object.keys(m.scalars).length === 0)).toBe(true);
+    const [again] = await importSources(b, [old]);
+    expect(again.ok && again.outcomes.map((o) => o.action)).toEqual(['unchanged']);
+    // A library run with no scalars has the digest its old saved run has: the new file adds nothing.
+    const [fresh] = await importSources(b, [file]);
+    expect(fresh.ok && fresh.outcomes.map((o) => o.action)).toEqual(['unchanged']);
   });
 
   it('imports the unpacked folder form too', async () => {

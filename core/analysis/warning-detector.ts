@@ -27,19 +27,28 @@ export interface WarningSignal {
 /** H̃ of the trace's probe: the paper's warning (falls through H̃*). */
 export const ENTROPY_SIGNAL: WarningSignal = { name: 'H̃', falling: (t) => t.entropy, natural: (x) => x };
 
+/** A series over its running peak (causal: the peak so far), NaN where missing. */
+function overRunningPeak(values: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(values.length);
+  let peak = -Infinity;
+  for (let i = 0; i < out.length; i++) {
+    const w = values[i];
+    if (w > peak) peak = w;
+    out[i] = Number.isNaN(w) || peak <= 0 ? NaN : w / peak;
+  }
+  return out;
+}
+
 /** ‖θ‖ over its running peak: the weight norm's fall after memorisation, comparable across runs of any size. */
-export const NORM_SIGNAL: WarningSignal = {
-  name: 'weight norm / peak',
-  falling: (t) => {
-    const out = new Float64Array(t.weight_norm.length);
-    let peak = -Infinity;
-    for (let i = 0; i < out.length; i++) {
-      const w = t.weight_norm[i];
-      if (w > peak) peak = w;
-      out[i] = Number.isNaN(w) || peak <= 0 ? NaN : w / peak;
-    }
-    return out;
-  },
+export const NORM_SIGNAL: WarningSignal = { name: 'weight norm / peak', falling: (t) => overRunningPeak(t.weight_norm), natural: (x) => x };
+
+/**
+ * The effective logit scale over its running peak: the same reading as the norm's (weight decay
+ * shrinks the memorising solution's confident logits), chosen before any run was scored with it.
+ */
+export const LOGIT_SCALE_SIGNAL: WarningSignal = {
+  name: 'logit scale / peak',
+  falling: (t) => (t.logit_scale ? overRunningPeak(t.logit_scale) : null),
   natural: (x) => x,
 };
 

@@ -39,10 +39,13 @@ const SCHEMA = [
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS tags VARCHAR`,
   // Columns of external runs that have no place in our tables, kept so nothing is lost.
   `CREATE TABLE IF NOT EXISTS external_metrics (run_id VARCHAR, step BIGINT, name VARCHAR, value DOUBLE)`,
+  // Per-evaluation scalars measured since 2026-11-30 (logit scale, …), one row per name: new
+  // measurements need no new columns, and runs recorded before simply have none.
+  `CREATE TABLE IF NOT EXISTS eval_scalars (run_id VARCHAR, step INTEGER, name VARCHAR, value DOUBLE)`,
 ];
 
 /** Tables with rows per run and step (all but the run record and per-step norms). */
-export const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra', 'external_metrics'];
+export const METRIC_TABLES = ['metrics', 'probe_metrics', 'tensor_norms', 'spectra', 'external_metrics', 'eval_scalars'];
 
 /**
  * DuckDB's own words for a file another process holds ("Could not set lock on file …: Conflicting

@@ -29,16 +29,24 @@ export const RUN_TABLES = {
   tensor_norms: { columns: [['step', 'INTEGER'], ['tensor', 'VARCHAR'], ['norm', 'DOUBLE']], order: 'step, tensor' },
   spectra: { columns: [['step', 'INTEGER'], ['probe', 'VARCHAR'], ['eigenvalues', 'DOUBLE[]']], order: 'step, probe' },
   step_norms: { columns: [['step', 'INTEGER'], ['weight_norm', 'DOUBLE']], order: 'step' },
-} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; order: string }>;
+  // Since 2026-11-30. Optional: saved runs written before it have no file for it, and a run
+  // without rows in it adds nothing to the digest, so their digests stay what they were.
+  eval_scalars: { columns: [['step', 'INTEGER'], ['name', 'VARCHAR'], ['value', 'DOUBLE']], order: 'step, name', optional: true },
+} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; order: string; optional?: boolean }>;
 
 export type RunTable = keyof typeof RUN_TABLES;
 export const RUN_TABLE_NAMES = Object.keys(RUN_TABLES) as RunTable[];
 
+/** Tables a saved run may lack (added after the format's first version). */
+export function isOptionalTable(table: RunTable): boolean {
+  return 'optional' in RUN_TABLES[table];
+}
+
 /** What a saved run or bundle brings into the library: its record and one Parquet file per table. */
 export interface RunImport {
   record: Omit<RunRecord, 'origin' | 'note' | 'sourceId' | 'tags'> & { tags?: string[] };
-  /** table → Parquet file on disk (already validated by the caller). */
-  files: Record<RunTable, string>;
+  /** table → Parquet file on disk (already validated by the caller); optional tables may be absent. */
+  files: Partial<Record<RunTable, string>>;
   origin: RunOrigin;
   /** Where it came from, for the note when its id is taken. */
   sourceName: string;
@@ -70,15 +78,20 @@ export async function describeParquet(db: LibraryDb, file: string): Promise<[str
  * Parquet files: every row as DuckDB prints it (shortest round-trip doubles), sorted.
  * Two runs with equal config, backend, status and digest hold the same numbers.
  */
-export async function dataDigest(db: LibraryDb, source: { runId: string } | { files: Record<RunTable, string> }): Promise<string> {
+export async function dataDigest(db: LibraryDb, source: { runId: string } | { files: Partial<Record<RunTable, string>> }): Promise<string> {
   const parts: string[] = [];
   for (const table of RUN_TABLE_NAMES) {
     const cols = RUN_TABLES[table].columns.map(([c]) => c).join(', ');
-    const from = 'runId' in source ? `${table} WHERE run_id = ${str(source.runId)}` : `read_parquet(${str(source.files[table])})`;
+    if (!('runId' in source) && source.files[table] === undefined) {
+      if (isOptionalTable(table)) continue;
+      throw new Error(`saved run lacks its ${table} table`);
+    }
+    const from = 'runId' in source ? `${table} WHERE run_id = ${str(source.runId)}` : `read_parquet(${str(source.files[table]!)})`;
     const r = await db.con.runAndReadAll(
       `SELECT count(*) AS n, sha256(coalesce(string_agg(x::VARCHAR, chr(10) ORDER BY x::VARCHAR), '')) AS h FROM (SELECT ${cols} FROM ${from}) x`,
     );
     const row = r.getRowObjectsJS()[0];
+    if (isOptionalTable(table) && Number(row.n) === 0) continue;
     parts.push(`${table}:${String(row.n)}:${String(row.h)}`);
   }
   return parts.join('|');
@@ -142,8 +155,10 @@ export async function importRuns(db: LibraryDb, items: RunImport[]): Promise<Run
         ${num(rec.events?.T_grok)}, ${num(rec.events?.T_cross)}, ${str(item.origin)}, ${str(note)}, ${str(rec.id)}, ${str(rec.tags?.length ? JSON.stringify(normaliseTags(rec.tags)) : null)})`,
     );
     for (const table of RUN_TABLE_NAMES) {
+      const file = item.files[table];
+      if (file === undefined) continue; // an optional table the saved run predates
       const cols = RUN_TABLES[table].columns.map(([col]) => col).join(', ');
-      statements.push(`INSERT INTO ${table} (run_id, ${cols}) SELECT ${str(id)}, ${cols} FROM read_parquet(${str(item.files[table])})`);
+      statements.push(`INSERT INTO ${table} (run_id, ${cols}) SELECT ${str(id)}, ${cols} FROM read_parquet(${str(file)})`);
     }
   }
   // A norm-matched run imported with its mix run follows the mix run's id here.

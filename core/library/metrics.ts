@@ -16,6 +16,13 @@ export interface MetricRow {
   top5_share: Record<string, number>;
   fourier_topk_share: number | null;
   fourier_gini: number | null;
+  /** Scalars of eval_scalars by name (logit_scale, max_softmax, train_margin); empty for older runs. */
+  scalars: Record<string, number>;
+}
+
+/** The EvalRecord fields stored as eval_scalars rows, by name. */
+export function evalScalars(r: EvalRecord): [string, number][] {
+  return r.logits ? [['logit_scale', r.logits.scale], ['max_softmax', r.logits.max_softmax], ['train_margin', r.logits.train_margin]] : [];
 }
 
 /** SQL NULL (a metric an external run does not have) reads as NaN. */
@@ -30,6 +37,7 @@ export async function appendEvals(db: LibraryDb, id: string, records: EvalRecord
   const probes: string[] = [];
   const norms: string[] = [];
   const spectra: string[] = [];
+  const scalars: string[] = [];
   const rid = str(id);
   for (const r of records) {
     metrics.push(
@@ -37,6 +45,7 @@ export async function appendEvals(db: LibraryDb, id: string, records: EvalRecord
     );
     for (const [probe, s] of Object.entries(r.probes)) probes.push(`(${rid}, ${r.step}, ${str(probe)}, ${num(s!.entropy)}, ${num(s!.eff_rank)}, ${num(s!.top5_share)})`);
     for (const [tensor, n] of Object.entries(r.tensor_norms)) norms.push(`(${rid}, ${r.step}, ${str(tensor)}, ${num(n)})`);
+    for (const [name, value] of evalScalars(r)) scalars.push(`(${rid}, ${r.step}, ${str(name)}, ${num(value)})`);
     for (const [probe, eig] of Object.entries(r.spectra ?? {})) spectra.push(`(${rid}, ${r.step}, ${str(probe)}, ${doubleList(eig!)})`);
   }
   const statements: string[] = [];
@@ -45,6 +54,7 @@ export async function appendEvals(db: LibraryDb, id: string, records: EvalRecord
   if (probes.length) statements.push(`INSERT INTO probe_metrics VALUES ${probes.join(',')}`);
   if (norms.length) statements.push(`INSERT INTO tensor_norms VALUES ${norms.join(',')}`);
   if (spectra.length) statements.push(`INSERT INTO spectra VALUES ${spectra.join(',')}`);
+  if (scalars.length) statements.push(`INSERT INTO eval_scalars VALUES ${scalars.join(',')}`);
   if (records.length) {
     const last = records[records.length - 1].step;
     statements.push(`UPDATE runs SET steps_done = ${last}, updated_at = ${str(nowIso())} WHERE id = ${rid}`);
@@ -95,6 +105,7 @@ export async function getMetrics(db: LibraryDb, id: string): Promise<MetricRow[]
       top5_share: {},
       fourier_topk_share: m.fourier_topk_share[i] === null ? null : Number(m.fourier_topk_share[i]),
       fourier_gini: m.fourier_gini[i] === null ? null : Number(m.fourier_gini[i]),
+      scalars: {},
     });
   }
   const p = (
@@ -108,6 +119,11 @@ export async function getMetrics(db: LibraryDb, id: string): Promise<MetricRow[]
     row.entropy[probe] = orNaN(p.entropy[i]);
     row.eff_rank[probe] = orNaN(p.eff_rank[i]);
     row.top5_share[probe] = orNaN(p.top5_share[i]);
+  }
+  const sc = (await db.con.runAndReadAll(`SELECT step, name, value FROM eval_scalars WHERE run_id = ${str(id)} ORDER BY step, name`)).getColumnsObjectJS();
+  for (let i = 0; i < sc.step.length; i++) {
+    const row = rows.get(Number(sc.step[i]));
+    if (row) row.scalars[String(sc.name[i])] = orNaN(sc.value[i]);
   }
   return [...rows.values()];
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RunConfigSchema } from '../schema/run-config.js';
 import { versions } from '../versions.js';
 import { Library, RUN_TABLES, RUN_TABLE_NAMES, type RunImport, type RunRecord, type RunTable } from './library.js';
+import { isOptionalTable } from './interchange.js';
 import { listFiles, readJsonFile } from './manifest.js';
 import { checkpointDirFor } from './paths.js';
 import { ImportError } from './zip.js';
@@ -13,7 +14,8 @@ import { firstLine } from '../errors.js';
 /**
  * A saved run (`.grokrun` zip, or the same files in a folder):
  *   run.json            config, seeds and split, backend, versions, events (RunJsonSchema)
- *   <table>.parquet     one per table of RUN_TABLES (metrics, probe_metrics, tensor_norms, spectra, step_norms)
+ *   <table>.parquet     one per table of RUN_TABLES (metrics, probe_metrics, tensor_norms, spectra, step_norms,
+ *                       eval_scalars; saved runs written before 2026-11-30 lack eval_scalars)
  *   checkpoints/        optional: step-NNNNNNNN.ckpt
  *   manifest.json       SHA-256 and size of every other file
  * Documented in docs/formats.md.
@@ -115,10 +117,11 @@ export async function readRunFolder(lib: Library, source: string, dir: string, p
     throw new ImportError(source, `${name(RUN_JSON)} has format version ${raw.version}; this Grokscope reads version ${RUN_JSON_VERSION} (update Grokscope)`);
   }
   const json = readJsonFile(source, dir, name(RUN_JSON), RunJsonSchema);
-  const files = {} as Record<RunTable, string>;
+  const files: Partial<Record<RunTable, string>> = {};
   for (const table of RUN_TABLE_NAMES) {
     const rel = name(TABLE_FILE(table));
     const file = path.join(dir, ...rel.split('/'));
+    if (!existsSync(file) && isOptionalTable(table)) continue; // written before the table existed
     if (!existsSync(file)) throw new ImportError(source, `${rel} is missing`);
     let columns: [string, string][];
     try {

@@ -22,6 +22,7 @@ export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTr
     entropy: Float64Array.from(m, (r) => r.entropy[probe] ?? NaN),
     weight_norm: Float64Array.from(m, (r) => r.weight_norm),
     fourier: m.every((r) => r.fourier_topk_share !== null) ? Float64Array.from(m, (r) => r.fourier_topk_share!) : null,
+    logit_scale: m.length > 0 && m.every((r) => r.scalars?.logit_scale !== undefined) ? Float64Array.from(m, (r) => r.scalars.logit_scale) : null,
   };
 }
 

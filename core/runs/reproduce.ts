@@ -50,6 +50,8 @@ function fieldsOf(r: MetricRow): [string, number | null][] {
     ['fourier_gini', r.fourier_gini],
   ];
   for (const kind of ['entropy', 'eff_rank', 'top5_share'] as const) for (const p of Object.keys(r[kind]).sort()) out.push([`${kind}.${p}`, r[kind][p]]);
+  // Scalars the original recorded (a run recorded before they existed has none to compare).
+  for (const name of Object.keys(r.scalars ?? {}).sort()) out.push([name, r.scalars[name]]);
   return out;
 }
 

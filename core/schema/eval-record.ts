@@ -13,6 +13,13 @@ export interface EvalRecord {
   probes: Partial<Record<ProbeName, SpectralSummary>>;
   /** Cyclic tasks only. */
   fourier: { topk_share: number; gini: number } | null;
+  /**
+   * The output's scale (docs/methods.md, "Logit scale"), over every example of the task: mean
+   * standard deviation of an example's logits across classes, mean largest softmax probability,
+   * and the mean margin of the correct logit over the largest other one on the training pairs.
+   * Absent in runs recorded before 2026-11-30 and in external runs.
+   */
+  logits?: { scale: number; max_softmax: number; train_margin: number };
   /** Full eigenvalue spectra (descending), present every `spectrumEvery` steps. */
   spectra?: Partial<Record<ProbeName, number[]>>;
 }

@@ -13,6 +13,29 @@ import { blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
  * covariance: ~6× faster than in JS, `npm run bench:eigen`), else spectra/eigen.ts. The two agree
  * to ~1e-13 (test/blas.test.ts), and the backend is recorded with every run.
  */
+/**
+ * Per-example logit statistics on the device: the standard deviation across classes (population),
+ * the largest softmax probability and the margin of the correct logit over the largest other.
+ * `logits` has its classes on `axis` (the last); the three come back stacked at `axis − 1`, so
+ * [N, C] gives [3, N] and a group's [S, N, C] gives [S, 3, N] (one run's three rows contiguous).
+ * `labels` is the one-hot of the correct classes.
+ */
+export function logitStatsOf(logits: tf.Tensor, labels: tf.Tensor, axis: number): tf.Tensor {
+  const { variance } = tf.moments(logits, axis);
+  const std = tf.sqrt(variance);
+  const maxProb = tf.exp(tf.sub(tf.max(logits, axis), tf.logSumExp(logits, axis)));
+  const correctLogit = tf.sum(tf.mul(labels, logits), axis);
+  // The largest other logit: the correct one pushed far below every other.
+  const otherMax = tf.max(tf.sub(logits, tf.mul(labels, 1e30)), axis);
+  return tf.stack([std, maxProb, tf.sub(correctLogit, otherMax)], axis - 1);
+}
+
+/** One run's [3, N] read of logitStatsOf as the three per-example arrays. */
+export function splitLogitStats(a: Float32Array): NonNullable<MeasureInput['logitStats']> {
+  const n = a.length / 3;
+  return { std: a.subarray(0, n), maxProb: a.subarray(n, 2 * n), margin: a.subarray(2 * n) };
+}
+
 export function eigenSolver(): (matrix: Float32Array, n: number) => Float64Array {
   if (tf.getBackend() === 'wasm' && blasMatMulRegistered()) {
     const blas = loadBlas();
@@ -39,6 +62,8 @@ export interface MeasureInput {
   correct: ArrayLike<number>;
   /** Per probe of probesFor(arch), in that order: the covariance, width × width row-major. */
   covs: ArrayLike<number>[];
+  /** Per example: the logits' standard deviation across classes, the largest softmax probability, correct logit − largest other. */
+  logitStats?: { std: ArrayLike<number>; maxProb: ArrayLike<number>; margin: ArrayLike<number> };
   /** Σ θ² of each parameter tensor. */
   norms: ArrayLike<number>;
   /** The group tokens' embedding rows, order × dModel (cyclic tasks), else null. */
@@ -73,6 +98,16 @@ export function measure(m: MeasureInput): EvalRecord {
     probes: {},
     fourier: null,
   };
+  if (m.logitStats) {
+    const { std, maxProb, margin } = m.logitStats;
+    let s = 0;
+    let q = 0;
+    for (let i = 0; i < std.length; i++) {
+      s += std[i];
+      q += maxProb[i];
+    }
+    record.logits = { scale: s / std.length, max_softmax: q / maxProb.length, train_margin: meanAt(margin, dataset.trainIndices) };
+  }
   if (m.withSpectra) record.spectra = {};
   probesFor(config.arch).forEach((name, i) => {
     const width = probeWidth(model, name);

@@ -4,7 +4,7 @@ import type { EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { probesFor } from '../models/config.js';
 import { forwardStacked, type StackedBatch, type StackedContext } from '../models/forward-stacked.js';
-import { measure } from './measure.js';
+import { logitStatsOf, measure, splitLogitStats } from './measure.js';
 
 /**
  * Evaluations of some runs of a stacked group (stacked-group.ts) in one pass on the device: their
@@ -50,10 +50,11 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
       return tf.div(tf.matMul(tf.transpose(centred, [0, 2, 1]), centred), r.shape[1] - 1);
     });
     const norms = tf.stack(names.map((n) => tf.sum(tf.square(P[n]), Array.from({ length: shapes[n].length }, (_, j) => j + 1))), 1);
-    return { perExample, correct, covs, norms, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
+    const stats = logitStatsOf(out.logits, onehot, 2);
+    return { perExample, correct, covs, norms, stats, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
   });
   try {
-    const [loss, correct, norms, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), ...kept.covs.map((c) => c.data()), ...kept.embed.map((e) => e.data())]);
+    const [loss, correct, norms, stats, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), kept.stats.data(), ...kept.covs.map((c) => c.data()), ...kept.embed.map((e) => e.data())]);
     const covs = rest.slice(0, probes.length) as Float32Array[];
     const embed = kept.embed.length ? (rest[probes.length] as Float32Array) : null;
     const nNames = names.length;
@@ -70,11 +71,12 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
         covs: covs.map((c) => slice(c, c.length / k)),
         norms: slice(norms as Float32Array, nNames),
         embed: embed ? slice(embed, embed.length / k) : null,
+        logitStats: splitLogitStats(slice(stats as Float32Array, 3 * pairs)),
         eigenvalues: e.eigenvalues,
         withSpectra,
       });
     });
   } finally {
-    tf.dispose([kept.perExample, kept.correct, kept.norms, ...kept.covs, ...kept.embed]);
+    tf.dispose([kept.perExample, kept.correct, kept.norms, kept.stats, ...kept.covs, ...kept.embed]);
   }
 }

@@ -18,7 +18,7 @@ import { HostMlpStep } from './host-mlp.js';
 import { HostTransformerStep, type HostMix } from './host-transformer.js';
 import { instantiateHostKernels } from './host-kernels.js';
 import { SimdAdam } from './simd-adam.js';
-import { eigenSolver, measure } from './measure.js';
+import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {
@@ -321,6 +321,7 @@ export class Trainer {
       covs: Float32Array[];
       norms: Float32Array;
       embed: Float32Array | null;
+      logitStats: MeasureInput['logitStats'];
     }
     this.syncVariables();
     const kept = tf.tidy(() => {
@@ -334,7 +335,8 @@ export class Trainer {
         return tf.div(tf.matMul(tf.transpose(centred), centred), r.shape[0] - 1);
       });
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
-      return { perExample, correct, covs, norms, embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
+      const stats = logitStatsOf(out.logits, this.allLabels, 1);
+      return { perExample, correct, covs, norms, stats, embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
     });
     let read: Readback;
     try {
@@ -344,9 +346,10 @@ export class Trainer {
         covs: (await Promise.all(kept.covs.map((c: tf.Tensor) => c.data()))) as Float32Array[],
         norms: (await kept.norms.data()) as Float32Array,
         embed: kept.embed.length ? ((await kept.embed[0].data()) as Float32Array) : null,
+        logitStats: splitLogitStats((await kept.stats.data()) as Float32Array),
       };
     } finally {
-      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, ...kept.embed]);
+      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.embed]);
     }
     return measure({
       step: this.stepCount,

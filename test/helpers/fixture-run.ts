@@ -18,12 +18,14 @@ export function fixtureRecord(step: number, salt = 0, withSpectra = false): Eval
       embed: { entropy: 0.8, eff_rank: 10 + x / 13, top5_share: 0.5 },
     },
     fourier: { topk_share: 0.3 + x / 5003, gini: 0.2 },
+    logits: { scale: 3 + x / 19, max_softmax: 0.5 + x / 4001, train_margin: x / 23 - 1 },
     ...(withSpectra ? { spectra: { 'resid.final': [3 + x / 17, 2, 1e-9, 0.1 + 0.2] } } : {}),
   };
 }
 
 /** A completed run with metrics, spectra, tensor and per-step norms, made without training. */
-export async function makeFixtureRun(libraryDir: string, opts: { id?: string; salt?: number; config?: Partial<RunConfig> } = {}): Promise<string> {
+/** `olderRecord`: as Grokscope recorded runs before evaluation scalars (no logit statistics). */
+export async function makeFixtureRun(libraryDir: string, opts: { id?: string; salt?: number; config?: Partial<RunConfig>; olderRecord?: boolean } = {}): Promise<string> {
   const config: RunConfig = { ...PRESETS.quick, seed: 3, ...opts.config };
   const salt = opts.salt ?? 0;
   return Library.with(libraryDir, async (lib) => {
@@ -31,7 +33,10 @@ export async function makeFixtureRun(libraryDir: string, opts: { id?: string; sa
     const steps = [0, 20, 40, 60];
     await lib.appendEvals(
       id,
-      steps.map((s) => fixtureRecord(s, salt, s % 40 === 0)),
+      steps.map((s) => {
+        const { logits, ...older } = fixtureRecord(s, salt, s % 40 === 0);
+        return opts.olderRecord ? older : { ...older, logits };
+      }),
       Array.from({ length: 61 }, (_, i) => ({ step: i, norm: 10 + i / 3 + salt })),
     );
     await lib.updateRun(id, {

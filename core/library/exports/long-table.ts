@@ -10,7 +10,7 @@ import { ExportError } from './export-error.js';
  * steps done, origin, T_grok, T_cross, config and events as JSON) in FILE's name with `.runs`
  * before the extension — the shape pandas, R and DuckDB users pivot from. Metric names: the
  * metrics table's columns, `entropy/…`, `eff_rank/…`, `top5_share/…` per probe, `norm/…` per
- * tensor, and imported runs' extra columns under their own names. Missing values are left out.
+ * tensor, the evaluation scalars (logit_scale, max_softmax, train_margin) and imported runs' extra columns under their own names. Missing values are left out.
  */
 export function runsTableFile(file: string): string {
   const ext = path.extname(file);
@@ -32,6 +32,7 @@ export async function exportLongTable(libraryDir: string, runArgs: string[], fil
       ...['entropy', 'eff_rank', 'top5_share'].map((c) => `SELECT run_id, step, '${c}/' || probe, ${c} FROM probe_metrics WHERE ${inRuns}`),
       `SELECT run_id, step, 'norm/' || tensor, norm FROM tensor_norms WHERE ${inRuns}`,
       `SELECT run_id, CAST(step AS INTEGER), name, value FROM external_metrics WHERE ${inRuns}`,
+      `SELECT run_id, step, name, value FROM eval_scalars WHERE ${inRuns}`,
     ];
     await lib.copyQuery(`SELECT run_id AS run, step, metric, value FROM (${parts.join(' UNION ALL ')}) WHERE value IS NOT NULL AND NOT isnan(value) ORDER BY run, step, metric`, file, format);
     await lib.copyQuery(

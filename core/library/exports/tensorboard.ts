@@ -30,6 +30,7 @@ export function scalarsOf(row: MetricRow): [string, number][] {
   for (const [probe, v] of Object.entries(row.top5_share)) out.push([`top5_share/${probe}`, v]);
   if (row.fourier_topk_share !== null) out.push(['fourier/topk_share', row.fourier_topk_share]);
   if (row.fourier_gini !== null) out.push(['fourier/gini', row.fourier_gini]);
+  for (const [name, v] of Object.entries(row.scalars ?? {})) out.push([`logits/${name}`, v]);
   return out.filter(([, v]) => Number.isFinite(v));
 }
 

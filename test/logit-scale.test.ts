@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
+import { makeDataset } from '../core/tasks/dataset.js';
+import { selectBackend } from '../core/train/backend.js';
+import { logitStatsOf, splitLogitStats } from '../core/train/measure.js';
+import { Trainer } from '../core/train/trainer.js';
+import { Rng } from '../core/rng.js';
+
+/** The three statistics of one example's logits, straight from their definitions (float64). */
+function direct(logits: ArrayLike<number>, label: number): { std: number; maxProb: number; margin: number } {
+  const xs = Array.from(logits);
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+  const max = Math.max(...xs);
+  const maxProb = 1 / xs.reduce((a, b) => a + Math.exp(b - max), 0);
+  const margin = xs[label] - Math.max(...xs.filter((_, i) => i !== label));
+  return { std, maxProb, margin };
+}
+
+describe('logit scale, confidence and margin of an evaluation', () => {
+  it('equal their definitions per example, for one run and for a group laid out [S, N, C]', async () => {
+    await selectBackend('cpu');
+    const rng = new Rng(7);
+    const [S, N, C] = [2, 5, 7];
+    const values = Float32Array.from({ length: S * N * C }, () => (rng.uniform() - 0.5) * 12);
+    const labels = Int32Array.from({ length: S * N }, () => rng.int(C));
+    const stacked = tf.tidy(() => logitStatsOf(tf.tensor3d(values, [S, N, C]), tf.oneHot(tf.tensor2d(labels, [S, N], 'int32'), C).toFloat(), 2));
+    expect(stacked.shape).toEqual([S, 3, N]);
+    const read = (await stacked.data()) as Float32Array;
+    stacked.dispose();
+    for (let s = 0; s < S; s++) {
+      const got = splitLogitStats(read.subarray(s * 3 * N, (s + 1) * 3 * N));
+      for (let n = 0; n < N; n++) {
+        const want = direct(values.subarray((s * N + n) * C, (s * N + n + 1) * C), labels[s * N + n]);
+        expect(got.std[n]).toBeCloseTo(want.std, 4);
+        expect(got.maxProb[n]).toBeCloseTo(want.maxProb, 5);
+        expect(got.margin[n]).toBeCloseTo(want.margin, 4);
+      }
+    }
+    // One run's [N, C] gives [3, N].
+    const single = tf.tidy(() => logitStatsOf(tf.tensor2d(values.subarray(0, N * C), [N, C]), tf.oneHot(tf.tensor1d(labels.subarray(0, N), 'int32'), C).toFloat(), 1));
+    expect(single.shape).toEqual([3, N]);
+    single.dispose();
+  });
+
+  it('an evaluation records their means: over every example, the margin over the training pairs', async () => {
+    await selectBackend('wasm');
+    const config = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 2, backend: 'wasm' });
+    const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+    const t = new Trainer(config, ds);
+    try {
+      const before = await t.evaluate(false);
+      for (let i = 0; i < 60; i++) await t.trainStep();
+      const record = await t.evaluate(false);
+      const logits = await t.logits();
+      const C = logits.length / ds.labels.length;
+      const per = Array.from(ds.labels, (label, i) => direct(logits.subarray(i * C, (i + 1) * C), label));
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(record.logits!.scale).toBeCloseTo(mean(per.map((p) => p.std)), 4);
+      expect(record.logits!.max_softmax).toBeCloseTo(mean(per.map((p) => p.maxProb)), 5);
+      expect(record.logits!.train_margin).toBeCloseTo(mean(Array.from(ds.trainIndices, (i) => per[i].margin)), 4);
+      // Training raises the margin on the training pairs: a measurement that moves, not a constant.
+      expect(record.logits!.train_margin).toBeGreaterThan(before.logits!.train_margin + 0.3);
+    } finally {
+      t.dispose();
+    }
+  });
+});
