@@ -193,6 +193,8 @@ export type LiveEvent =
   /** The first evaluation at which test accuracy reached the grokking threshold / H̃ fell below H̃*. */
   | { type: 'run-grokked'; id: string; step: number }
   | { type: 'run-crossed'; id: string; step: number; threshold: number }
+  /** Test accuracy fell back after grokking (T_anti; docs/methods.md, "Anti-grokking"); testAcc when it was confirmed. */
+  | { type: 'run-anti-grokking'; id: string; step: number; testAcc: number }
   | { type: 'study-progress'; name: string; done: number; failed: number; total: number; running: number }
   | { type: 'study-finished'; name: string; status: string; summary: string | null; report: string | null; verdicts: Record<string, string> | null; error: string | null }
   | { type: 'library-changed' }

@@ -88,6 +88,14 @@ describe('RunView', () => {
     expect(w.text()).toContain('backend wasm+openblas');
     expect(w.findAll('.chart-stub').map((c) => c.attributes('data-chart'))).toEqual(['accuracy', 'entropy', 'loss', 'weight-norm', 'spectrum']);
     expect(w.find('[data-field=forecast]').text()).toContain('needs at least two other completed baseline runs');
+    expect(w.find('[data-field=anti-grokking]').exists()).toBe(false);
+  });
+
+  it('alerts when the run is anti-grokking', () => {
+    const w = mount(RunView, { props: { run: detail({ events: { T_mem: 100, T_cross: 300, T_grok: 500, lead: 200, T_anti: 900 } }), live: null, theme: 'light' }, global: { stubs } });
+    const alert = w.find('[data-field=anti-grokking]');
+    expect(alert.attributes('role')).toBe('alert');
+    expect(alert.text()).toBe('anti-grokking: test accuracy fell back after grokking, from step 900');
   });
 
   it('offers stop while training, and resume for a stopped or failed run but not an external one', async () => {

@@ -54,6 +54,18 @@ describe('service', () => {
     expect(events.filter((e) => e.type === 'run-crossed')).toEqual([{ type: 'run-crossed', id: 'r', step: 20, threshold: 0.61 }]);
     expect(events.filter((e) => e.type === 'run-grokked')).toEqual([{ type: 'run-grokked', id: 'r', step: 60 }]);
     expect(events.filter((e) => e.type === 'run-progress').map((e) => (e as { step: number }).step)).toEqual([0, 60, 100]);
+    expect(events.some((e) => e.type === 'run-anti-grokking')).toBe(false);
+  });
+
+  it('raises the anti-grokking alert once when test accuracy falls back after grokking', () => {
+    const config = { ...PRESETS.quick, grokThreshold: 0.95, crossPersistence: 2 };
+    const events: LiveEvent[] = [];
+    const onProgress = liveRunEvents(config, (e) => events.push(e), () => 0);
+    [0.2, 0.97, 0.99, 0.6, 0.5, 0.4].forEach((acc, i) => {
+      const step = i * 20;
+      onProgress({ runId: 'r', step, totalSteps: 1000, stepsPerSecond: 10, latest: { ...fixtureRecord(step), test_acc: acc }, backend: 'wasm' });
+    });
+    expect(events.filter((e) => e.type === 'run-anti-grokking')).toEqual([{ type: 'run-anti-grokking', id: 'r', step: 60, testAcc: 0.5 }]);
   });
 
   it('answers any arguments an IPC or WebSocket caller can send with a result or a one-line error (fuzz of 600)', async () => {

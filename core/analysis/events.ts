@@ -27,6 +27,56 @@ export interface RunEvents {
   T_cross: number | null;
   /** T_grok − T_cross, positive when the warning came first. */
   lead: number | null;
+  /** Anti-grokking: test accuracy fell back after grokking (AntiGrokDetector); absent in events stored before 2026-11-30. */
+  T_anti?: number | null;
+}
+
+/** How far below the grokking threshold test accuracy must fall, after grokking, to count as falling back. */
+export const ANTI_GROK_DROP = 0.1;
+
+/**
+ * The anti-grokking rule (docs/methods.md, "Anti-grokking"), fed one evaluation at a time: once a
+ * run has grokked (test accuracy ≥ the grokking threshold), test accuracy below that threshold
+ * minus ANTI_GROK_DROP for `persistence` consecutive evaluations; the alert's step is the first of
+ * them, and it is raised at the last (the CrossingDetector's persistence, applied to accuracy).
+ */
+export class AntiGrokDetector {
+  private grokked = false;
+  private below = 0;
+  private start: number | null = null;
+  private lastStep = -Infinity;
+  /** The step accuracy fell back at, once confirmed. */
+  fell: number | null = null;
+
+  constructor(
+    readonly grokThreshold: number,
+    readonly persistence: number,
+  ) {}
+
+  /** One evaluation, in step order; the anti-grokking step the first time it is confirmed, else null. */
+  push(step: number, testAcc: number): number | null {
+    if (this.fell !== null || step <= this.lastStep) return null;
+    this.lastStep = step;
+    if (!this.grokked) {
+      this.grokked = testAcc >= this.grokThreshold;
+      return null;
+    }
+    if (testAcc < this.grokThreshold - ANTI_GROK_DROP) {
+      if (this.below === 0) this.start = step;
+      this.below++;
+      if (this.below >= this.persistence) return (this.fell = this.start);
+    } else {
+      this.below = 0;
+      this.start = null;
+    }
+    return null;
+  }
+}
+
+export function antiGrokStep(series: EventSeriesPoint[], grokThreshold: number, persistence: number): number | null {
+  const detector = new AntiGrokDetector(grokThreshold, persistence);
+  for (const p of series) if (detector.push(p.step, p.test_acc) !== null) break;
+  return detector.fell;
 }
 
 export function firstStep(series: EventSeriesPoint[], pred: (p: EventSeriesPoint) => boolean): number | null {
@@ -87,5 +137,6 @@ export function computeEvents(series: EventSeriesPoint[], s: EventSettings): Run
     T_grok_99: firstStep(series, (p) => p.test_acc >= 0.99),
     T_cross,
     lead: T_grok !== null && T_cross !== null ? T_grok - T_cross : null,
+    T_anti: antiGrokStep(series, s.grokThreshold, s.crossPersistence),
   };
 }

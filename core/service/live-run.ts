@@ -1,5 +1,5 @@
 import type { LiveEvent } from '../api.js';
-import { CrossingDetector } from '../analysis/events.js';
+import { AntiGrokDetector, CrossingDetector } from '../analysis/events.js';
 import type { RunProgress } from '../runs/run-executor.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { pointFromRecord } from './points.js';
@@ -8,14 +8,15 @@ import { pointFromRecord } from './points.js';
 export const PROGRESS_EVERY_MS = 250;
 
 /**
- * The live events of one training run, from its progress reports: `run-grokked` and `run-crossed`
- * once each, at the steps T_grok and T_cross will have (the crossing by the one crossing rule,
- * analysis/events.ts), and `run-progress` throttled to PROGRESS_EVERY_MS.
+ * The live events of one training run, from its progress reports: `run-grokked`, `run-crossed`
+ * and `run-anti-grokking` once each, at the steps T_grok, T_cross and T_anti will have (by the
+ * rules of analysis/events.ts), and `run-progress` throttled to PROGRESS_EVERY_MS.
  */
 export function liveRunEvents(config: RunConfig, emit: (e: LiveEvent) => void, now: () => number = Date.now): (p: RunProgress) => void {
   let lastEmit = -Infinity;
   let grokked = false;
   const crossing = new CrossingDetector(config.entropyThreshold, config.crossPersistence);
+  const anti = new AntiGrokDetector(config.grokThreshold, config.crossPersistence);
   return (p) => {
     const r = p.latest;
     if (r && !grokked && r.test_acc >= config.grokThreshold) {
@@ -24,6 +25,8 @@ export function liveRunEvents(config: RunConfig, emit: (e: LiveEvent) => void, n
     }
     const crossedAt = r ? crossing.push(r.step, r.probes[config.probe]?.entropy) : null;
     if (crossedAt !== null) emit({ type: 'run-crossed', id: p.runId, step: crossedAt, threshold: config.entropyThreshold });
+    const fellAt = r ? anti.push(r.step, r.test_acc) : null;
+    if (fellAt !== null) emit({ type: 'run-anti-grokking', id: p.runId, step: fellAt, testAcc: r!.test_acc });
     const t = now();
     if (t - lastEmit < PROGRESS_EVERY_MS && p.step < p.totalSteps) return;
     lastEmit = t;

@@ -50,6 +50,12 @@ export class ProgressBar {
     else process.stderr.write(`${line}\n`);
   }
 
+  /** A line of its own above the bar (an alert): always shown, even when the bar is off. */
+  note(line: string): void {
+    process.stderr.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
+    this.lastDraw = 0; // redraw the bar at the next update
+  }
+
   finish(p: RunProgressEvent | null, prefix = ''): void {
     if (!this.enabled) return;
     if (p) {
@@ -70,6 +76,10 @@ export class GroupProgressBar {
 
   constructor(private readonly size: number, probe: string, enabled = true) {
     this.bar = new ProgressBar(probe, enabled);
+  }
+
+  note(line: string): void {
+    this.bar.note(line);
   }
 
   update(p: RunProgressEvent): void {

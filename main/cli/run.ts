@@ -7,6 +7,11 @@ import { buildRunConfig, parseSeeds } from './run-config.js';
 import { printJson, withService, type CommonOpts } from './common.js';
 
 /** `grokscope run`: one run, a run to resume, or (--seeds) a run group. */
+/** The live alert, one line (docs/methods.md, "Anti-grokking"). */
+function antiGrokLine(e: { id: string; step: number; testAcc: number }): string {
+  return `warning: run ${e.id} is anti-grokking: test accuracy fell back after grokking, from step ${e.step} (now ${(e.testAcc * 100).toFixed(1)} %)`;
+}
+
 export function runJson(o: RunOutcome): Record<string, unknown> {
   const f = o.final;
   return {
@@ -15,7 +20,7 @@ export function runJson(o: RunOutcome): Record<string, unknown> {
     backend: o.backend,
     steps: o.steps,
     final: f ? finalJson(pointFromRecord(f)) : null,
-    events: o.events ? { T_mem: o.events.T_mem, T_grok: o.events.T_grok, T_cross: o.events.T_cross, lead: o.events.lead } : null,
+    events: o.events ? { T_mem: o.events.T_mem, T_grok: o.events.T_grok, T_cross: o.events.T_cross, lead: o.events.lead, T_anti: o.events.T_anti ?? null } : null,
     ...(o.error ? { error: o.error } : {}),
   };
 }
@@ -40,6 +45,7 @@ export async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promis
   try {
     return await withService(opts, 1, async (service) => {
       service.subscribe((e) => {
+        if (e.type === 'run-anti-grokking') bar.note(antiGrokLine(e));
         if (e.type !== 'run-progress') return;
         last = e;
         bar.update(e);
@@ -52,6 +58,7 @@ export async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promis
         process.stdout.write(
           `run ${outcome.runId}: ${outcome.status} after ${outcome.steps} steps on ${outcome.backend ?? '?'}` +
             (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
+            (e?.T_anti != null ? `; anti-grokking from step ${e.T_anti}` : '') +
             '\n',
         );
         if (outcome.status === 'stopped') process.stdout.write(`resume with: grokscope run --resume ${outcome.runId}\n`);
@@ -82,6 +89,7 @@ async function cmdRunGroup(opts: CommonOpts & Record<string, unknown>): Promise<
   try {
     return await withService(opts, 1, async (service) => {
       service.subscribe((e) => {
+        if (e.type === 'run-anti-grokking') bar.note(antiGrokLine(e));
         if (e.type === 'run-progress') bar.update(e);
         if (e.type === 'run-finished') bar.end(e.id);
       });
@@ -99,6 +107,7 @@ async function cmdRunGroup(opts: CommonOpts & Record<string, unknown>): Promise<
           process.stdout.write(
             `seed ${seeds[i]}: run ${o.runId} ${o.status} after ${o.steps} steps` +
               (e ? ` — T_mem ${e.T_mem ?? '—'}, T_grok ${e.T_grok ?? '—'}, T_cross ${e.T_cross ?? '—'}, lead ${e.lead ?? '—'}` : '') +
+              (e?.T_anti != null ? `; anti-grokking from step ${e.T_anti}` : '') +
               (o.error ? ` (${o.error})` : '') +
               '\n',
           );

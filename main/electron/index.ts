@@ -34,6 +34,7 @@ function forward(event: LiveEvent): void {
   const note = (title: string, body: string): void => new Notification({ title, body }).show();
   if (event.type === 'run-finished') note(`Run ${event.status}`, event.error ? `${event.id}: ${event.error}` : event.id);
   if (event.type === 'run-grokked') note('Run grokked', `${event.id} at step ${event.step}`);
+  if (event.type === 'run-anti-grokking') note('Anti-grokking', `${event.id}: test accuracy fell back after grokking, from step ${event.step}`);
   if (event.type === 'run-crossed') note('H̃ crossed H̃*', `${event.id} at step ${event.step} (H̃* ${event.threshold})`);
   if (event.type === 'study-finished') note(`Study ${event.name} ${event.status}`, event.error ?? event.report ?? '');
 }
