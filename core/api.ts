@@ -29,6 +29,8 @@ export interface MetricPoint {
   test_loss: number;
   weight_norm: number;
   entropy: Record<string, number>;
+  /** Evaluation scalars by name (logit_scale, max_softmax, train_margin; alpha/<matrix>, traps/<matrix> at spectrum steps); absent when the run recorded none. */
+  scalars?: Record<string, number>;
 }
 
 /** What getRun may leave out (both default to true): the forecast fit and the spectra are its costly parts. */

@@ -91,6 +91,15 @@ describe('RunView', () => {
     expect(w.find('[data-field=anti-grokking]').exists()).toBe(false);
   });
 
+  it('draws the logit scale and the weight spectra when the run recorded them', () => {
+    const metrics = [0, 100, 200].map((step) => ({ step, train_acc: 1, test_acc: 0, train_loss: 1, test_loss: 2, weight_norm: 30, entropy: { 'resid.final': 0.9 }, scalars: { logit_scale: 1 + step / 100, max_softmax: 0.5, ...(step === 100 ? { 'alpha/W_in': 3.5, 'traps/W_in': 2, 'traps/W_U': 1 } : {}) } }));
+    const w = mount(RunView, { props: { run: detail({ metrics }), live: null, theme: 'light' }, global: { stubs } });
+    expect(w.findAll('.chart-stub').map((c) => c.attributes('data-chart'))).toEqual(['accuracy', 'entropy', 'loss', 'weight-norm', 'logit-scale', 'weight-spectra', 'spectrum']);
+    const option = (name: string) => w.findAllComponents(stubs.EChart).find((c) => c.props('name') === name)!.props('option') as { series: { name: string; data: number[][] }[] };
+    expect(option('logit-scale').series[0].data).toEqual([[0, 1], [100, 2], [200, 3]]);
+    expect(option('weight-spectra').series.map((s) => [s.name, s.data])).toEqual([['W_in', [[100, 3.5]]], ['traps (all matrices)', [[100, 3]]]]);
+  });
+
   it('alerts when the run is anti-grokking', () => {
     const w = mount(RunView, { props: { run: detail({ events: { T_mem: 100, T_cross: 300, T_grok: 500, lead: 200, T_anti: 900 } }), live: null, theme: 'light' }, global: { stubs } });
     const alert = w.find('[data-field=anti-grokking]');

@@ -6,6 +6,8 @@ import { selectBackend } from '../core/train/backend.js';
 import { logitStatsOf, splitLogitStats } from '../core/train/measure.js';
 import { Trainer } from '../core/train/trainer.js';
 import { Rng } from '../core/rng.js';
+import { correlationTraps, esd, powerLawAlpha } from '../core/spectra/weight-spectrum.js';
+import { evalScalars } from '../core/library/metrics.js';
 
 /** The three statistics of one example's logits, straight from their definitions (float64). */
 function direct(logits: ArrayLike<number>, label: number): { std: number; maxProb: number; margin: number } {
@@ -62,6 +64,33 @@ describe('logit scale, confidence and margin of an evaluation', () => {
       expect(record.logits!.train_margin).toBeCloseTo(mean(Array.from(ds.trainIndices, (i) => per[i].margin)), 4);
       // Training raises the margin on the training pairs: a measurement that moves, not a constant.
       expect(record.logits!.train_margin).toBeGreaterThan(before.logits!.train_margin + 0.3);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  it('spectrum evaluations add every weight matrix’s α and trap count, stored as named scalars', async () => {
+    await selectBackend('wasm');
+    const config = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 3, backend: 'wasm' });
+    const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+    const t = new Trainer(config, ds);
+    try {
+      for (let i = 0; i < 10; i++) await t.trainStep();
+      expect((await t.evaluate(false)).weight_spectra).toBeUndefined();
+      const record = await t.evaluate(true);
+      const params = t.snapshot().params;
+      expect(Object.keys(record.weight_spectra!).sort()).toEqual(Object.keys(params).filter((n) => params[n].shape.length === 2).sort());
+      for (const [name, s] of Object.entries(record.weight_spectra!)) {
+        const { shape, data } = params[name];
+        expect(s.traps, name).toBe(correlationTraps(data, shape[0], shape[1]).traps);
+        const alpha = powerLawAlpha(esd(data, shape[0], shape[1]))?.alpha ?? null;
+        if (alpha === null) expect(s.alpha, name).toBeNull();
+        else expect(Math.abs(s.alpha! - alpha), name).toBeLessThan(1e-3 * alpha);
+      }
+      const names = evalScalars(record).map(([n]) => n);
+      expect(names).toContain('traps/W_in');
+      expect(names).toContain('logit_scale');
+      expect(names.filter((n) => n.startsWith('alpha/'))).toEqual(Object.entries(record.weight_spectra!).filter(([, s]) => s.alpha !== null).map(([n]) => `alpha/${n}`));
     } finally {
       t.dispose();
     }

@@ -22,7 +22,12 @@ export interface MetricRow {
 
 /** The EvalRecord fields stored as eval_scalars rows, by name. */
 export function evalScalars(r: EvalRecord): [string, number][] {
-  return r.logits ? [['logit_scale', r.logits.scale], ['max_softmax', r.logits.max_softmax], ['train_margin', r.logits.train_margin]] : [];
+  const out: [string, number][] = r.logits ? [['logit_scale', r.logits.scale], ['max_softmax', r.logits.max_softmax], ['train_margin', r.logits.train_margin]] : [];
+  for (const [name, s] of Object.entries(r.weight_spectra ?? {})) {
+    if (s.alpha !== null) out.push([`alpha/${name}`, s.alpha]);
+    out.push([`traps/${name}`, s.traps]);
+  }
+  return out;
 }
 
 /** SQL NULL (a metric an external run does not have) reads as NaN. */

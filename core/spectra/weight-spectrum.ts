@@ -23,7 +23,7 @@ export const MIN_TAIL = 5;
 export const TRACY_WIDOM_999 = 3.27;
 
 /** ESD of an n×m row-major matrix: eigenvalues of WᵀW / n (after transposing a wide one), descending. */
-export function esd(w: ArrayLike<number>, rows: number, cols: number): Float64Array {
+export function esd(w: ArrayLike<number>, rows: number, cols: number, eigenvalues: (g: Float64Array, m: number) => Float64Array = symmetricEigenvalues): Float64Array {
   const [n, m, at] = rows >= cols ? [rows, cols, (i: number, j: number) => w[i * cols + j]] : [cols, rows, (i: number, j: number) => w[j * cols + i]];
   const g = new Float64Array(m * m);
   for (let a = 0; a < m; a++) {
@@ -33,7 +33,7 @@ export function esd(w: ArrayLike<number>, rows: number, cols: number): Float64Ar
       g[a * m + b] = g[b * m + a] = s / n;
     }
   }
-  return symmetricEigenvalues(g, m).sort((x, y) => y - x);
+  return Float64Array.from(eigenvalues(g, m)).sort((x, y) => y - x);
 }
 
 export interface PowerLawFit {
@@ -77,15 +77,25 @@ export function trapThreshold(rows: number, cols: number, variance: number): num
   return ((mu + TRACY_WIDOM_999 * s) * variance) / n;
 }
 
-/** Eigenvalues of W's ESD above the bulk of W with its entries shuffled. */
-export function correlationTraps(w: ArrayLike<number>, rows: number, cols: number): { traps: number; threshold: number; top: number } {
+function entryVariance(w: ArrayLike<number>): number {
   let mean = 0;
   for (let i = 0; i < w.length; i++) mean += w[i];
   mean /= w.length;
   let variance = 0;
   for (let i = 0; i < w.length; i++) variance += (w[i] - mean) ** 2;
-  variance /= w.length;
+  return variance / w.length;
+}
+
+/** Eigenvalues of W's ESD above the bulk of W with its entries shuffled. */
+export function correlationTraps(w: ArrayLike<number>, rows: number, cols: number): { traps: number; threshold: number; top: number } {
   const eig = esd(w, rows, cols);
-  const threshold = trapThreshold(rows, cols, variance);
+  const threshold = trapThreshold(rows, cols, entryVariance(w));
   return { traps: eig.filter((l) => l > threshold).length, threshold, top: eig[0] };
+}
+
+/** What an evaluation stores per weight matrix: α of its ESD's tail (null: too few eigenvalues) and its trap count, from one ESD. */
+export function weightSpectrum(w: ArrayLike<number>, rows: number, cols: number, eigenvalues?: (g: Float64Array, m: number) => Float64Array): { alpha: number | null; traps: number } {
+  const eig = esd(w, rows, cols, eigenvalues);
+  const threshold = trapThreshold(rows, cols, entryVariance(w));
+  return { alpha: powerLawAlpha(eig)?.alpha ?? null, traps: eig.filter((l) => l > threshold).length };
 }

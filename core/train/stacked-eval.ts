@@ -36,6 +36,7 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
   const probes = probesFor(c0.arch);
   const ds0 = datasets[0];
   const pairs = ds0.labels.length;
+  const matrices = names.filter((n) => shapes[n].length === 2);
   const kept = tf.tidy(() => {
     const idx = tf.tensor1d(indices, 'int32');
     const P = Object.fromEntries(names.map((n) => [n, tf.gather(e.params[n], idx)]));
@@ -51,9 +52,12 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
     });
     const norms = tf.stack(names.map((n) => tf.sum(tf.square(P[n]), Array.from({ length: shapes[n].length }, (_, j) => j + 1))), 1);
     const stats = logitStatsOf(out.logits, onehot, 2);
-    return { perExample, correct, covs, norms, stats, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
+    // Spectrum evaluations also read the 2-D weight matrices, for their weight spectra.
+    const weights = withSpectra ? matrices.map((n) => P[n]) : [];
+    return { perExample, correct, covs, norms, stats, weights, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
   });
   try {
+    const weights = (await Promise.all(kept.weights.map((w) => w.data()))) as Float32Array[];
     const [loss, correct, norms, stats, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), kept.stats.data(), ...kept.covs.map((c) => c.data()), ...kept.embed.map((e) => e.data())]);
     const covs = rest.slice(0, probes.length) as Float32Array[];
     const embed = kept.embed.length ? (rest[probes.length] as Float32Array) : null;
@@ -72,11 +76,12 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
         norms: slice(norms as Float32Array, nNames),
         embed: embed ? slice(embed, embed.length / k) : null,
         logitStats: splitLogitStats(slice(stats as Float32Array, 3 * pairs)),
+        weights: withSpectra ? Object.fromEntries(matrices.map((n, j) => [n, { shape: shapes[n], data: slice(weights[j], weights[j].length / k) }])) : undefined,
         eigenvalues: e.eigenvalues,
         withSpectra,
       });
     });
   } finally {
-    tf.dispose([kept.perExample, kept.correct, kept.norms, kept.stats, ...kept.covs, ...kept.embed]);
+    tf.dispose([kept.perExample, kept.correct, kept.norms, kept.stats, ...kept.weights, ...kept.covs, ...kept.embed]);
   }
 }

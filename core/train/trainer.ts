@@ -359,6 +359,8 @@ export class Trainer {
       ...read,
       eigenvalues: this.eigenvalues,
       withSpectra,
+      // The host mirror is the parameters (checkpoints are written from it too).
+      weights: withSpectra ? this.hostParams : undefined,
     });
   }
 
