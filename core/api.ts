@@ -173,6 +173,8 @@ export interface RunRequest {
   backend?: string;
   probe?: string;
   normTargetRun?: string;
+  /** A fixed output temperature (absent = 1). */
+  temperature?: number;
 }
 
 /** A file crossing the transport: name and base64 content. */

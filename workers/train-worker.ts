@@ -31,7 +31,7 @@ interface MemberState {
 async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Promise<TrainResult[]> {
   const backend = await selectBackend(task.members[0].config.backend);
   const group = createGroupEngine(
-    task.members.map((m) => ({ config: m.config, state: m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined, normTargets: m.normTargets })),
+    task.members.map((m) => ({ config: m.config, state: m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined, normTargets: m.normTargets, logitTargets: m.logitTargets })),
     backend.name,
   );
   const note = group.size > 1 ? `${backend.note}; run group of ${group.size} (${group.engine})` : backend.note;

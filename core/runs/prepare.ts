@@ -5,6 +5,7 @@ import { Library } from '../library/library.js';
 import { checkpointDirFor } from '../library/paths.js';
 import { GrokscopeError } from '../errors.js';
 import type { MemberRequest } from './run-executor.js';
+import type { LogitTargets } from '../train/logit-temperature.js';
 
 /**
  * Before a group trains: each member's config, the checkpoint it resumes from and the norm
@@ -62,6 +63,26 @@ export async function loadNormTargets(libraryDir: string, config: RunConfig): Pr
   });
 }
 
+/**
+ * The logit-scale trajectory a logit-matched run replays: that of its `mix` run at the mix run's
+ * evaluations (core/train/logit-temperature.ts). Runs recorded before logit scales were measured
+ * cannot be targets.
+ */
+export async function loadLogitTargets(libraryDir: string, config: RunConfig): Promise<LogitTargets | undefined> {
+  if (config.condition !== 'logit-matched') return undefined;
+  const target = config.normTargetRun!;
+  return Library.with(libraryDir, async (lib) => {
+    const id = await lib.resolveRunId(target);
+    const run = await lib.getRun(id);
+    if (run.config.condition !== 'mix') throw new Error(`logit-matched target ${id} is a '${run.config.condition}' run, not 'mix'`);
+    const rows = (await lib.getMetrics(id)).filter((m) => m.scalars.logit_scale !== undefined);
+    if (rows.length === 0) throw new Error(`logit-matched target ${id} has no logit scale (runs recorded before 2026-11-30 did not measure it)`);
+    const last = rows[rows.length - 1].step;
+    if (last < config.steps) throw new Error(`logit-matched target ${id} has logit scales up to step ${last} of ${config.steps} (it is ${run.status})`);
+    return { steps: Float64Array.from(rows, (m) => m.step), values: Float64Array.from(rows, (m) => m.scalars.logit_scale) };
+  });
+}
+
 export interface Prepared {
   request: MemberRequest;
   config: RunConfig;
@@ -70,6 +91,7 @@ export interface Prepared {
   /** The run exists already (its records from the resume point on are replaced). */
   resumed?: boolean;
   normTargets?: Float64Array;
+  logitTargets?: LogitTargets;
 }
 
 /** Resolve a member's config (and checkpoint, and norm targets) without creating anything. */
@@ -84,8 +106,8 @@ export async function prepare(libraryDir: string, request: MemberRequest): Promi
     // or none whose past is stored whole: the run trains again from step 0 under its own id,
     // which gives the same run (same seed, same split, deterministic steps).
     const ckpt = await resumePoint(libraryDir, found.id, found.run.config);
-    return { request, config: found.run.config, runId: found.id, resumeFrom: ckpt ?? undefined, resumed: true, normTargets: await loadNormTargets(libraryDir, found.run.config) };
+    return { request, config: found.run.config, runId: found.id, resumeFrom: ckpt ?? undefined, resumed: true, normTargets: await loadNormTargets(libraryDir, found.run.config), logitTargets: await loadLogitTargets(libraryDir, found.run.config) };
   }
   if (!request.config) throw new GrokscopeError('a run needs a config or a run to resume');
-  return { request, config: request.config, runId: null, normTargets: await loadNormTargets(libraryDir, request.config) };
+  return { request, config: request.config, runId: null, normTargets: await loadNormTargets(libraryDir, request.config), logitTargets: await loadLogitTargets(libraryDir, request.config) };
 }

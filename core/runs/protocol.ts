@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RunConfig } from '../schema/run-config.js';
 import type { EvalRecord } from '../schema/eval-record.js';
+import type { LogitTargets } from '../train/logit-temperature.js';
 
 /** One run of a group task. */
 export interface MemberTask {
@@ -12,6 +13,8 @@ export interface MemberTask {
   resumeFrom?: string;
   /** norm-matched runs: the target ‖θ‖ after each step (index = step). */
   normTargets?: Float64Array;
+  /** logit-matched runs: the mix run's logit scale at its evaluations. */
+  logitTargets?: LogitTargets;
 }
 
 /** The task a training worker receives: a run group (core/train/run-group.ts), often of one run. */

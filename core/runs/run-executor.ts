@@ -190,6 +190,7 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
       checkpointDir: checkpointDirFor(libraryDir, m.runId),
       resumeFrom: m.prepared.resumeFrom,
       normTargets: m.prepared.normTargets,
+      logitTargets: m.prepared.logitTargets,
     })),
     port: port2,
     stopFlags,

@@ -9,7 +9,9 @@ import { GrokscopeError } from '../errors.js';
  * config alone. Every field that is our choice rather than the paper's is here, named, and
  * recorded in the run.
  */
-export const CONDITIONS = ['baseline', 'mix', 'norm-matched'] as const;
+export const CONDITIONS = ['baseline', 'mix', 'norm-matched', 'logit-matched'] as const;
+/** Conditions that replay a trajectory of their seed's `mix` run (named by normTargetRun). */
+export const MATCHED_CONDITIONS: readonly string[] = ['norm-matched', 'logit-matched'];
 export const MIX_FORMS = ['orthogonal', 'entropy-penalty'] as const;
 
 const positiveInt = z.number().int().positive();
@@ -43,8 +45,13 @@ export const RunConfigSchema = z
     mixForm: z.enum(MIX_FORMS),
     /** α of the orthogonal mix (0..1) or λ of the entropy penalty. */
     mixStrength: z.number().min(0),
-    /** For `norm-matched`: the `mix` run whose per-step ‖θ‖ trajectory is replayed. */
+    /**
+     * For `norm-matched` and `logit-matched`: the `mix` run whose trajectory is replayed (its
+     * per-step ‖θ‖, or its effective logit scale at its evaluations). The name is historical.
+     */
     normTargetRun: z.string().min(1).optional(),
+    /** A fixed, non-trainable output temperature: the loss and every evaluation see logits / temperature. Absent = 1 (the baseline exactly). */
+    temperature: z.number().positive().optional(),
     backend: z.enum(BACKEND_CHOICES),
     /** Probe whose H̃ defines T_cross. */
     probe: z.enum(PROBES),
@@ -77,6 +84,12 @@ export const RunConfigSchema = z
     }
     if (c.condition === 'norm-matched' && !c.normTargetRun) {
       ctx.addIssue({ code: 'custom', path: ['normTargetRun'], message: "a norm-matched run needs the id of the 'mix' run whose weight norm it replays" });
+    }
+    if (c.condition === 'logit-matched' && !c.normTargetRun) {
+      ctx.addIssue({ code: 'custom', path: ['normTargetRun'], message: "a logit-matched run needs the id of the 'mix' run whose logit scale it replays" });
+    }
+    if (c.condition === 'logit-matched' && c.temperature !== undefined && c.temperature !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['temperature'], message: 'a logit-matched run sets its own temperature at every step; leave temperature out' });
     }
     if (c.condition === 'mix' && c.earlyStopEvals > 0) {
       ctx.addIssue({ code: 'custom', path: ['earlyStopEvals'], message: 'a mix run must train its whole budget: its weight norms are the norm-matched targets' });

@@ -6,8 +6,8 @@ import { GrokscopeError } from '../errors.js';
 
 /**
  * A study: tasks × architectures × conditions × seeds on one base configuration. `norm-matched`
- * runs replay the `mix` run of the same task, architecture and seed, so a study with
- * `norm-matched` must also have `mix`.
+ * and `logit-matched` runs replay the `mix` run of the same task, architecture and seed, so a
+ * study with either must also have `mix`.
  */
 export const StudySpecSchema = z
   .object({
@@ -27,8 +27,8 @@ export const StudySpecSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.conditions.includes('norm-matched') && !s.conditions.includes('mix')) {
-      ctx.addIssue({ code: 'custom', path: ['conditions'], message: "'norm-matched' needs 'mix' in the same study" });
+    for (const matched of ['norm-matched', 'logit-matched'] as const) {
+      if (s.conditions.includes(matched) && !s.conditions.includes('mix')) ctx.addIssue({ code: 'custom', path: ['conditions'], message: `'${matched}' needs 'mix' in the same study` });
     }
     if (!s.conditions.includes('baseline')) ctx.addIssue({ code: 'custom', path: ['conditions'], message: "a study needs 'baseline' runs to compare against" });
   });

@@ -38,7 +38,7 @@ function shiftSteps(trace: RunTrace, origin: number): RunTrace {
  */
 export function compareRuns(data: TracedRunData[], options: CompareOptions = {}): CompareData {
   const probe = data[0].run.config.probe;
-  const order = ['baseline', 'mix', 'norm-matched'];
+  const order = ['baseline', 'mix', 'norm-matched', 'logit-matched'];
   const conditions = [...new Set(data.map((d) => d.run.config.condition))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const groups: CompareGroup[] = [];
   const align = options.align ?? null;

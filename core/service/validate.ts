@@ -25,6 +25,7 @@ const RunRequestSchema = z
     backend: z.string().optional(),
     probe: z.string().optional(),
     normTargetRun: z.string().optional(),
+    temperature: z.number().positive().optional(),
   })
   .strict();
 

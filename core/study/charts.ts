@@ -7,7 +7,7 @@ import { powerLaw } from '../analysis/forecast.js';
  */
 export type ChartOption = Record<string, unknown>;
 
-const PALETTE = { baseline: '#1f77b4', mix: '#d62728', 'norm-matched': '#2ca02c' } as Record<string, string>;
+const PALETTE = { baseline: '#1f77b4', mix: '#d62728', 'norm-matched': '#2ca02c', 'logit-matched': '#9467bd' } as Record<string, string>;
 
 function lineSeries(runs: StudyRunData[], value: (m: StudyRunData['metrics'][number]) => number | undefined, name: (d: StudyRunData) => string): unknown[] {
   return runs.map((d) => ({

@@ -70,10 +70,17 @@ export function judgeClaims(s: Omit<StudySummary, 'claims'>, spec: StudySpec): C
     manipulationShare,
     paper: { delay: 5020, p: 0.044, d: 0.7 },
   };
+  // Beside the verdict (its rule predates the control): how much of the mix's delay a baseline
+  // whose logit scale replays the mix run's also shows (Truong 2026: the delay tracks logit scale).
+  const lmRow = s.interventions.find((r) => r.task === mainTask && r.arch === 'transformer' && r.condition === 'logit-matched');
+  const mixDelay = mixRow?.delayMean ?? null;
   const C4: ClaimResult = {
     verdict: !nmRow || !mixRow ? 'not-run' : significantDelay(mixRow) && !significantDelay(nmRow) ? 'reproduced' : significantDelay(nmRow) ? 'refuted' : 'inconclusive',
     rule: 'mix delays significantly while norm-matched does not → reproduced; norm-matched delays significantly → refuted (norm would suffice)',
     normMatched: nmRow ?? null,
+    logitMatched: lmRow ?? null,
+    /** (mix delay − logit-matched delay) / mix delay: the share of the mix's delay left once logit scale is matched; null without a positive mix delay. */
+    delayLeftAfterLogitMatch: lmRow && mixDelay !== null && mixDelay > 0 && lmRow.delayMean !== null ? (mixDelay - lmRow.delayMean) / mixDelay : null,
     paper: { n: 30, p: 5e-5, d: 1.55 },
   };
 

@@ -1,4 +1,4 @@
-import { PRESETS, RunConfigSchema, describeZodError, type RunConfig } from '../schema/run-config.js';
+import { MATCHED_CONDITIONS, PRESETS, RunConfigSchema, describeZodError, type RunConfig } from '../schema/run-config.js';
 import { StudySpecError, StudySpecSchema, type StudySpec } from '../schema/study-spec.js';
 
 export interface PlannedRun {
@@ -26,14 +26,14 @@ export function planRuns(spec: StudySpec): PlannedRun[] {
             arch,
             seed,
             condition,
-            ...(condition === 'norm-matched' ? { normTargetRun: 'planned' } : {}),
+            ...(MATCHED_CONDITIONS.includes(condition) ? { normTargetRun: 'planned' } : {}),
             // A mix run trains its whole budget: its per-step norms are the norm-matched targets.
             earlyStopEvals: condition === 'mix' ? 0 : spec.earlyStopEvals,
           };
           const parsed = RunConfigSchema.safeParse(raw);
           if (!parsed.success) throw new Error(`study ${spec.name}: run ${runKey(task, arch, condition, seed)}: ${describeZodError(parsed.error)}`);
           const { normTargetRun: _placeholder, ...config } = parsed.data;
-          runs.push({ key: runKey(task, arch, condition, seed), config, dependsOn: condition === 'norm-matched' ? runKey(task, arch, 'mix', seed) : null });
+          runs.push({ key: runKey(task, arch, condition, seed), config, dependsOn: MATCHED_CONDITIONS.includes(condition) ? runKey(task, arch, 'mix', seed) : null });
         }
       }
     }

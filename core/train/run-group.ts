@@ -3,6 +3,7 @@ import type { Dataset } from '../tasks/dataset.js';
 import { makeDataset } from '../tasks/dataset.js';
 import { Trainer, type TrainState } from './trainer.js';
 import type { EvalRecord } from '../schema/eval-record.js';
+import type { LogitTargets } from './logit-temperature.js';
 
 /**
  * A run group: S runs of one shape trained together in one worker, each still its own run (its
@@ -23,6 +24,8 @@ export interface GroupMember {
   state?: TrainState;
   /** norm-matched: the target ‖θ‖ after each step (index = step). */
   normTargets?: Float64Array;
+  /** logit-matched: the mix run's logit scale at its evaluations. */
+  logitTargets?: LogitTargets;
 }
 
 /** The fields that must agree for runs to share a group (the computation's shape and schedule). */
@@ -81,7 +84,7 @@ export class RunGroup implements GroupEngine {
       members.forEach((m, i) => {
         const c = m.config;
         const dataset = datasets?.[i] ?? makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.splitSeed ?? c.seed });
-        this.trainers.push(new Trainer(c, dataset, m.state, { normTargets: m.normTargets }));
+        this.trainers.push(new Trainer(c, dataset, m.state, { normTargets: m.normTargets, logitTargets: m.logitTargets }));
       });
     } catch (err) {
       for (const t of this.trainers) t.dispose();

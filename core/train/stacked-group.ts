@@ -10,6 +10,7 @@ import { groupMismatch, type GroupEngine, type GroupMember } from './run-group.j
 import { modelConfigOf, type TrainState } from './trainer.js';
 import { eigenSolver } from './measure.js';
 import { evaluateStacked } from './stacked-eval.js';
+import { usesTemperature } from './logit-temperature.js';
 
 /**
  * A run group as one computation (the stacked engine): every parameter and AdamW moment is one
@@ -62,6 +63,7 @@ export class StackedGroup implements GroupEngine {
     if (mismatch) return mismatch;
     const c0 = configs[0];
     if (configs.some((c) => c.condition === 'mix' && c.mixForm === 'entropy-penalty' && c.mixStrength > 0)) return 'the entropy-penalty mix is not stacked';
+    if (configs.some(usesTemperature)) return 'output temperatures (logit-matched runs, a fixed temperature) are not stacked';
     if (configs.some((c) => c.beta1 !== c0.beta1 || c.beta2 !== c0.beta2 || c.eps !== c0.eps)) return 'runs differ in β₁, β₂ or ε';
     const steps = new Set(members.map((m) => m.state?.step ?? 0));
     if (steps.size > 1) return `runs resume from different steps (${[...steps].join(', ')})`;

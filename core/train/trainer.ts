@@ -19,6 +19,7 @@ import { HostTransformerStep, type HostMix } from './host-transformer.js';
 import { instantiateHostKernels } from './host-kernels.js';
 import { SimdAdam } from './simd-adam.js';
 import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
+import { meanLogitScale, targetScaleAt, usesTemperature, type LogitTargets } from './logit-temperature.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {
@@ -102,6 +103,10 @@ export class Trainer {
   private norm: number;
   /** norm-matched: target ‖θ‖ after step t at index t. */
   private readonly normTargets: Float64Array | null;
+  /** logit-matched: the mix run's logit scale at its evaluations. */
+  private readonly logitTargets: LogitTargets | null;
+  /** The output temperature of the step being taken (logit-temperature.ts); 1 for most runs. */
+  private temperature = 1;
   /** The fused host loss-and-gradient (host-mlp.ts, host-transformer.ts), where it applies. */
   private readonly hostStep: HostMlpStep | HostTransformerStep | null;
   /** Eigenvalues of the probes' covariances (LAPACK on wasm+openblas, see lapackEigen). */
@@ -111,7 +116,7 @@ export class Trainer {
   /** AdamW in WebAssembly SIMD over the flat parameter, moment and gradient buffers, where the kernels loaded. */
   private readonly simdAdam: SimdAdam | null;
 
-  constructor(config: RunConfig, dataset: Dataset, state?: TrainState, options: { normTargets?: Float64Array } = {}) {
+  constructor(config: RunConfig, dataset: Dataset, state?: TrainState, options: { normTargets?: Float64Array; logitTargets?: LogitTargets } = {}) {
     this.config = config;
     this.dataset = dataset;
     const model = modelConfigOf(config);
@@ -141,6 +146,8 @@ export class Trainer {
     this.allLabelIds = tf.tensor1d(labels, 'int32');
     this.normTargets = options.normTargets ?? null;
     if (config.condition === 'norm-matched' && !this.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
+    this.logitTargets = options.logitTargets ?? null;
+    if (config.condition === 'logit-matched' && !this.logitTargets) throw new Error('a logit-matched run needs the target logit-scale trajectory');
     this.norm = this.computeNorm();
     this.hostStep = Trainer.fusedStepApplies(config) ? Trainer.makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;
     this.eigenvalues = eigenSolver();
@@ -153,6 +160,7 @@ export class Trainer {
    */
   static fusedStepApplies(config: RunConfig): boolean {
     if (tf.getBackend() !== 'wasm' || !blasMatMulRegistered()) return false;
+    if (usesTemperature(config)) return false; // the fused steps have no temperature: tfjs's autodiff does
     if (config.condition !== 'mix') return true;
     return config.arch === 'transformer' && (config.mixForm === 'orthogonal' || config.mixStrength === 0);
   }
@@ -215,7 +223,7 @@ export class Trainer {
   /** Training loss at the current parameters (reads back a scalar). */
   async trainLoss(): Promise<number> {
     this.syncVariables();
-    return (await readAndDispose(tf.tidy(() => crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels))))[0];
+    return (await readAndDispose(tf.tidy(() => crossEntropy(this.tempered(forward(this.ctx, this.params, this.trainBatch, false).logits), this.trainLabels))))[0];
   }
 
   /** Gradients of the training loss at the current parameters, on the host. */
@@ -223,6 +231,7 @@ export class Trainer {
     if (this.hostStep instanceof HostMlpStep) return this.hostStep.lossAndGradients(this.hostParams);
     if (this.hostStep) return this.hostStep.lossAndGradients(this.hostParams, this.mixForStep());
     this.syncVariables();
+    this.temperature = await this.temperatureNow();
     const { value, grads } = tf.variableGrads(() => this.lossTensor(), this.names.map((n) => this.params[n]));
     // Reads are asynchronous: the WebGPU backend has no synchronous read in Node. On wasm and cpu
     // the data is already there and awaiting costs a microtask.
@@ -238,6 +247,23 @@ export class Trainer {
     }
   }
 
+  /**
+   * The output temperature for the parameters as they are now (logit-temperature.ts): the fixed
+   * one, or for a logit-matched run the one that brings its logit scale over every example to the
+   * target's at this step (one extra forward pass and a read, for these controls only).
+   */
+  private async temperatureNow(): Promise<number> {
+    if (!this.logitTargets) return this.config.temperature ?? 1;
+    const target = targetScaleAt(this.logitTargets, this.stepCount);
+    const scale = (await readAndDispose(tf.tidy(() => meanLogitScale(forward(this.ctx, this.params, this.allBatch, false).logits))))[0];
+    return scale / target;
+  }
+
+  /** Logits as the loss sees them: divided by the step's temperature (untouched at 1). */
+  private tempered(logits: tf.Tensor2D): tf.Tensor2D {
+    return this.temperature === 1 ? logits : tf.div<tf.Tensor2D>(logits, this.temperature);
+  }
+
   /** The training objective at the current step, interventions included. */
   private lossTensor(): tf.Scalar {
     const { config } = this;
@@ -245,13 +271,13 @@ export class Trainer {
       const d = config.dModel;
       const q = tf.tensor2d(randomOrthogonal(d, config.seed, this.stepCount + 1), [d, d]);
       const ctx: ForwardContext = { ...this.ctx, repTransform: (r) => orthogonalMix(r, q, config.mixStrength) };
-      return crossEntropy(forward(ctx, this.params, this.trainBatch, false).logits, this.trainLabels);
+      return crossEntropy(this.tempered(forward(ctx, this.params, this.trainBatch, false).logits), this.trainLabels);
     }
     if (config.condition === 'mix' && config.mixForm === 'entropy-penalty' && config.mixStrength > 0) {
       const out = forward(this.ctx, this.params, this.trainBatch, true);
-      return tf.add(crossEntropy(out.logits, this.trainLabels), tf.mul(negRenyi2(out.probes['resid.final']!), config.mixStrength)) as tf.Scalar;
+      return tf.add(crossEntropy(this.tempered(out.logits), this.trainLabels), tf.mul(negRenyi2(out.probes['resid.final']!), config.mixStrength)) as tf.Scalar;
     }
-    return crossEntropy(forward(this.ctx, this.params, this.trainBatch, false).logits, this.trainLabels);
+    return crossEntropy(this.tempered(forward(this.ctx, this.params, this.trainBatch, false).logits), this.trainLabels);
   }
 
   /**
@@ -324,10 +350,16 @@ export class Trainer {
       logitStats: MeasureInput['logitStats'];
     }
     this.syncVariables();
+    // The evaluation sees the logits the loss would see at this step: a logit-matched run's are
+    // scaled to its target's scale at this step (so it records that scale), a fixed temperature's
+    // divided by it.
+    const target = this.logitTargets ? targetScaleAt(this.logitTargets, this.stepCount) : null;
     const kept = tf.tidy(() => {
       const out = forward(this.ctx, this.params, this.allBatch, true);
-      const perExample = tf.neg(tf.sum(tf.mul(this.allLabels, tf.logSoftmax(out.logits)), 1));
-      const correct = tf.equal(tf.argMax(out.logits, 1), this.allLabelIds);
+      const z = out.logits;
+      const logits = target !== null ? tf.mul(z, tf.div(target, meanLogitScale(z))) : usesTemperature(config) ? tf.div(z, config.temperature ?? 1) : z;
+      const perExample = tf.neg(tf.sum(tf.mul(this.allLabels, tf.logSoftmax(logits)), 1));
+      const correct = tf.equal(tf.argMax(logits, 1), this.allLabelIds);
       const covs = probes.map((name) => {
         const r = out.probes[name]!;
         const centred = tf.sub(r, tf.mean(r, 0, true));
@@ -335,7 +367,7 @@ export class Trainer {
         return tf.div(tf.matMul(tf.transpose(centred), centred), r.shape[0] - 1);
       });
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
-      const stats = logitStatsOf(out.logits, this.allLabels, 1);
+      const stats = logitStatsOf(logits, this.allLabels, 1);
       return { perExample, correct, covs, norms, stats, embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
     });
     let read: Readback;

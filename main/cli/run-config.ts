@@ -10,7 +10,7 @@ export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'n
   { flag: 'seed', field: 'seed', kind: 'int', help: 'seed of initialisation and split' },
   { flag: 'steps', field: 'steps', kind: 'int', help: 'training steps (budget)' },
   { flag: 'eval-every', field: 'evalEvery', kind: 'int', help: 'steps between evaluations' },
-  { flag: 'condition', field: 'condition', kind: 'string', help: 'baseline | mix | norm-matched' },
+  { flag: 'condition', field: 'condition', kind: 'string', help: 'baseline | mix | norm-matched | logit-matched' },
   { flag: 'backend', field: 'backend', kind: 'string', help: 'auto | tensorflow | webgpu | wasm+openblas | wasm | cpu' },
   { flag: 'train-fraction', field: 'trainFraction', kind: 'number', help: 'share of pairs used for training' },
   { flag: 'lr', field: 'lr', kind: 'number', help: 'AdamW learning rate' },
@@ -22,7 +22,8 @@ export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'n
   { flag: 'spectrum-every', field: 'spectrumEvery', kind: 'int', help: 'steps between full spectra' },
   { flag: 'mix-form', field: 'mixForm', kind: 'string', help: 'mix intervention: orthogonal | entropy-penalty' },
   { flag: 'mix-strength', field: 'mixStrength', kind: 'number', help: 'α of the orthogonal mix or λ of the entropy penalty' },
-  { flag: 'norm-target', field: 'normTargetRun', kind: 'string', help: 'norm-matched: the mix run whose ‖θ‖ trajectory to replay' },
+  { flag: 'norm-target', field: 'normTargetRun', kind: 'string', help: 'norm-matched / logit-matched: the mix run whose ‖θ‖ / logit-scale trajectory to replay' },
+  { flag: 'temperature', field: 'temperature', kind: 'number', help: 'fixed output temperature: the loss sees logits / T (default 1)' },
   { flag: 'early-stop', field: 'earlyStopEvals', kind: 'int', help: 'stop after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never)' },
   { flag: 'probe', field: 'probe', kind: 'string', help: 'probe defining T_cross: resid.final | mlp.hidden | attn.out | embed' },
 ];
