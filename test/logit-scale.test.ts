@@ -6,7 +6,7 @@ import { selectBackend } from '../core/train/backend.js';
 import { logitStatsOf, splitLogitStats } from '../core/train/measure.js';
 import { Trainer } from '../core/train/trainer.js';
 import { Rng } from '../core/rng.js';
-import { correlationTraps, esd, powerLawAlpha } from '../core/spectra/weight-spectrum.js';
+import { correlationTraps, effectiveRank, esd, powerLawAlpha } from '../core/spectra/weight-spectrum.js';
 import { evalScalars } from '../core/library/metrics.js';
 
 /** The three statistics of one example's logits, straight from their definitions (float64). */
@@ -69,6 +69,19 @@ describe('logit scale, confidence and margin of an evaluation', () => {
     }
   });
 
+  it('effective rank of a weight matrix: its closed forms', () => {
+    // Orthogonal columns of equal norm: every eigenvalue of WᵀW/n equal, rank m.
+    const w = new Float64Array(6 * 3);
+    for (let j = 0; j < 3; j++) w[j * 3 + j] = 2;
+    expect(effectiveRank(w, 6, 3)).toBeCloseTo(3, 10);
+    // Rank one: one eigenvalue.
+    expect(effectiveRank(Float64Array.from({ length: 12 }, (_, i) => (i % 3) + 1), 4, 3)).toBeCloseTo(1, 6);
+    // Shares ½, ¼, ¼: exp(H) = 2^1.5.
+    const v = new Float64Array(9);
+    [Math.sqrt(2), 1, 1].forEach((x, j) => (v[j * 3 + j] = x));
+    expect(effectiveRank(v, 3, 3)).toBeCloseTo(2 ** 1.5, 10);
+  });
+
   it('spectrum evaluations add every weight matrix’s α and trap count, stored as named scalars', async () => {
     await selectBackend('wasm');
     const config = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 3, backend: 'wasm' });
@@ -76,7 +89,12 @@ describe('logit scale, confidence and margin of an evaluation', () => {
     const t = new Trainer(config, ds);
     try {
       for (let i = 0; i < 10; i++) await t.trainStep();
-      expect((await t.evaluate(false)).weight_spectra).toBeUndefined();
+      const plain = await t.evaluate(false);
+      expect(plain.weight_spectra).toBeUndefined();
+      // The embedding's and unembedding's effective ranks are in every evaluation.
+      const p0 = t.snapshot().params;
+      expect(plain.weight_erank!.embed).toBeCloseTo(effectiveRank(p0.embed.data, p0.embed.shape[0], p0.embed.shape[1]), 3);
+      expect(plain.weight_erank!.W_U).toBeCloseTo(effectiveRank(p0.W_U.data, p0.W_U.shape[0], p0.W_U.shape[1]), 3);
       const record = await t.evaluate(true);
       const params = t.snapshot().params;
       expect(Object.keys(record.weight_spectra!).sort()).toEqual(Object.keys(params).filter((n) => params[n].shape.length === 2).sort());

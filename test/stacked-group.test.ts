@@ -138,6 +138,8 @@ describe('the stacked engine on wasm', () => {
         for (const [probe, summary] of Object.entries(want.probes)) expect(Math.abs(got.probes[probe as keyof typeof got.probes]!.entropy - summary!.entropy), probe).toBeLessThan(1e-5);
         expect(Math.abs(got.fourier!.topk_share - want.fourier!.topk_share)).toBeLessThan(1e-5);
         for (const key of ['scale', 'max_softmax', 'train_margin'] as const) expect(Math.abs(got.logits![key] - want.logits![key]), key).toBeLessThan(1e-5);
+        expect(Math.abs(got.weight_erank!.embed - want.weight_erank!.embed)).toBeLessThan(1e-4 * want.weight_erank!.embed);
+        expect(Math.abs(got.weight_erank!.W_U - want.weight_erank!.W_U)).toBeLessThan(1e-4 * want.weight_erank!.W_U);
         expect(Object.keys(got.weight_spectra!).sort()).toEqual(['W_K', 'W_O', 'W_Q', 'W_U', 'W_V', 'W_in', 'W_out', 'embed', 'pos']);
         for (const [name, s] of Object.entries(want.weight_spectra!)) {
           expect(got.weight_spectra![name].traps, name).toBe(s.traps);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { traceFromPoints, type RunTrace } from '../core/analysis/trace.js';
-import { ENTROPY_SIGNAL, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, detectionRow } from '../core/analysis/warning-detector.js';
+import { ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, detectionRow } from '../core/analysis/warning-detector.js';
 import type { RunRecord } from '../core/library/library.js';
 import { PRESETS } from '../core/schema/run-config.js';
 import type { StudySpec } from '../core/schema/study-spec.js';
@@ -61,9 +61,11 @@ describe('the early warning as a detector', () => {
     expect(norm.auroc).toBe(1);
     expect(norm.threshold).toBeCloseTo(0.5, 12); // 10 of a peak of 20
     // The logit scale reads like the norm; runs recorded without it take no part.
-    const scaled = runs.map((r) => run({ ...r.trace, logit_scale: r.trace.weight_norm }));
+    const scaled = runs.map((r) => run({ ...r.trace, scalars: { logit_scale: r.trace.weight_norm } }));
     expect(detectionRow('mod-add', LOGIT_SCALE_SIGNAL, scaled, rules, new Rng(1), 100)).toMatchObject({ positives: 1, negatives: 1, auroc: 1, threshold: 0.5 });
     expect(detectionRow('mod-add', LOGIT_SCALE_SIGNAL, runs, rules, new Rng(1), 100)).toMatchObject({ positives: 0, negatives: 0, auroc: null });
+    const ranked = runs.map((r) => run({ ...r.trace, scalars: { 'erank/embed': r.trace.weight_norm } }));
+    expect(detectionRow('mod-add', ERANK_SIGNALS[0], ranked, rules, new Rng(1), 100)).toMatchObject({ signal: 'effective rank embed / peak', auroc: 1, threshold: 0.5 });
   });
 
   it('puts one row per task and signal in a study summary', () => {

@@ -24,8 +24,8 @@ export interface RunTrace {
   weight_norm: ArrayLike<number>;
   /** Fourier top-k share per evaluation (cyclic tasks), else null. */
   fourier: ArrayLike<number> | null;
-  /** Effective logit scale per evaluation, when every evaluation recorded it (runs since 2026-11-30). */
-  logit_scale?: ArrayLike<number> | null;
+  /** Evaluation scalars (logit_scale, erank/embed, …) recorded at every evaluation, by name (runs since 2026-11-30). */
+  scalars?: Record<string, ArrayLike<number>>;
 }
 
 export type TraceIdentity = Pick<RunTrace, 'id' | 'task' | 'arch' | 'condition' | 'seed' | 'budget'>;

@@ -48,9 +48,20 @@ export const NORM_SIGNAL: WarningSignal = { name: 'weight norm / peak', falling:
  */
 export const LOGIT_SCALE_SIGNAL: WarningSignal = {
   name: 'logit scale / peak',
-  falling: (t) => (t.logit_scale ? overRunningPeak(t.logit_scale) : null),
+  falling: (t) => (t.scalars?.logit_scale ? overRunningPeak(t.scalars.logit_scale) : null),
   natural: (x) => x,
 };
+
+/**
+ * The effective rank of the embedding or the unembedding over its running peak (falls): the
+ * memorising solution spreads over many directions, the generalising one is carried by a few
+ * Fourier frequencies. Direction fixed before any run was scored with it.
+ */
+export const ERANK_SIGNALS: WarningSignal[] = (['embed', 'W_U'] as const).map((m) => ({
+  name: `effective rank ${m} / peak`,
+  falling: (t: RunTrace) => (t.scalars?.[`erank/${m}`] ? overRunningPeak(t.scalars[`erank/${m}`]) : null),
+  natural: (x: number) => x,
+}));
 
 /** Fourier top-k share of the embedding (cyclic tasks): rises as the Fourier features form. */
 export const FOURIER_SIGNAL: WarningSignal = {

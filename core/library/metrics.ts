@@ -23,6 +23,7 @@ export interface MetricRow {
 /** The EvalRecord fields stored as eval_scalars rows, by name. */
 export function evalScalars(r: EvalRecord): [string, number][] {
   const out: [string, number][] = r.logits ? [['logit_scale', r.logits.scale], ['max_softmax', r.logits.max_softmax], ['train_margin', r.logits.train_margin]] : [];
+  if (r.weight_erank) out.push(['erank/embed', r.weight_erank.embed], ['erank/W_U', r.weight_erank.W_U]);
   for (const [name, s] of Object.entries(r.weight_spectra ?? {})) {
     if (s.alpha !== null) out.push([`alpha/${name}`, s.alpha]);
     out.push([`traps/${name}`, s.traps]);

@@ -22,8 +22,15 @@ export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTr
     entropy: Float64Array.from(m, (r) => r.entropy[probe] ?? NaN),
     weight_norm: Float64Array.from(m, (r) => r.weight_norm),
     fourier: m.every((r) => r.fourier_topk_share !== null) ? Float64Array.from(m, (r) => r.fourier_topk_share!) : null,
-    logit_scale: m.length > 0 && m.every((r) => r.scalars?.logit_scale !== undefined) ? Float64Array.from(m, (r) => r.scalars.logit_scale) : null,
+    scalars: everyEvaluation(m),
   };
+}
+
+/** The scalars every evaluation recorded (those of spectrum evaluations only are left out), as columns. */
+function everyEvaluation(m: MetricRow[]): Record<string, Float64Array> {
+  if (m.length === 0) return {};
+  const names = Object.keys(m[0].scalars ?? {}).filter((name) => m.every((r) => r.scalars?.[name] !== undefined));
+  return Object.fromEntries(names.map((name) => [name, Float64Array.from(m, (r) => r.scalars[name])]));
 }
 
 /**

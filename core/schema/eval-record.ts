@@ -20,6 +20,8 @@ export interface EvalRecord {
    * Absent in runs recorded before 2026-11-30 and in external runs.
    */
   logits?: { scale: number; max_softmax: number; train_margin: number };
+  /** Effective rank exp(H) of the ESD of the embedding and the unembedding, every evaluation (docs/methods.md). */
+  weight_erank?: { embed: number; W_U: number };
   /** Per 2-D weight matrix, every `spectrumEvery` steps: its ESD's heavy-tail α (null: too few eigenvalues) and correlation traps (docs/methods.md). */
   weight_spectra?: Record<string, { alpha: number | null; traps: number }>;
   /** Full eigenvalue spectra (descending), present every `spectrumEvery` steps. */

@@ -93,6 +93,17 @@ export function correlationTraps(w: ArrayLike<number>, rows: number, cols: numbe
   return { traps: eig.filter((l) => l > threshold).length, threshold, top: eig[0] };
 }
 
+/** exp of the Shannon entropy of the ESD's eigenvalues as shares (the probes' eff_rank, for a weight matrix). */
+export function effectiveRank(w: ArrayLike<number>, rows: number, cols: number, eigenvalues?: (g: Float64Array, m: number) => Float64Array): number {
+  const eig = esd(w, rows, cols, eigenvalues);
+  let total = 0;
+  for (const l of eig) if (l > 0) total += l;
+  if (total <= 0) return NaN;
+  let h = 0;
+  for (const l of eig) if (l > 0) h -= (l / total) * Math.log(l / total);
+  return Math.exp(h);
+}
+
 /** What an evaluation stores per weight matrix: α of its ESD's tail (null: too few eigenvalues) and its trap count, from one ESD. */
 export function weightSpectrum(w: ArrayLike<number>, rows: number, cols: number, eigenvalues?: (g: Float64Array, m: number) => Float64Array): { alpha: number | null; traps: number } {
   const eig = esd(w, rows, cols, eigenvalues);

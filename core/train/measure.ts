@@ -5,7 +5,7 @@ import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
-import { weightSpectrum } from '../spectra/weight-spectrum.js';
+import { effectiveRank, weightSpectrum } from '../spectra/weight-spectrum.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
 
@@ -65,7 +65,7 @@ export interface MeasureInput {
   covs: ArrayLike<number>[];
   /** Per example: the logits' standard deviation across classes, the largest softmax probability, correct logit − largest other. */
   logitStats?: { std: ArrayLike<number>; maxProb: ArrayLike<number>; margin: ArrayLike<number> };
-  /** The parameters, at spectrum evaluations (withSpectra): each 2-D matrix gets its weight spectrum. */
+  /** The parameters: embed and W_U give their effective ranks every evaluation; at spectrum evaluations (withSpectra) every 2-D matrix gets its weight spectrum. */
   weights?: Record<string, { shape: number[]; data: ArrayLike<number> }>;
   /** Σ θ² of each parameter tensor. */
   norms: ArrayLike<number>;
@@ -112,8 +112,12 @@ export function measure(m: MeasureInput): EvalRecord {
     record.logits = { scale: s / std.length, max_softmax: q / maxProb.length, train_margin: meanAt(margin, dataset.trainIndices) };
   }
   if (m.withSpectra) record.spectra = {};
+  const eig = (g: Float64Array, n: number): Float64Array => m.eigenvalues(Float32Array.from(g), n);
+  if (m.weights?.embed && m.weights.W_U) {
+    const rank = (w: { shape: number[]; data: ArrayLike<number> }): number => effectiveRank(w.data, w.shape[0], w.shape[1], eig);
+    record.weight_erank = { embed: rank(m.weights.embed), W_U: rank(m.weights.W_U) };
+  }
   if (m.withSpectra && m.weights) {
-    const eig = (g: Float64Array, n: number): Float64Array => m.eigenvalues(Float32Array.from(g), n);
     record.weight_spectra = {};
     for (const [name, w] of Object.entries(m.weights)) if (w.shape.length === 2) record.weight_spectra[name] = weightSpectrum(w.data, w.shape[0], w.shape[1], eig);
   }

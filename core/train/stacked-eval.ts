@@ -37,6 +37,7 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
   const ds0 = datasets[0];
   const pairs = ds0.labels.length;
   const matrices = names.filter((n) => shapes[n].length === 2);
+  const read = withSpectra ? matrices : matrices.filter((n) => n === 'embed' || n === 'W_U');
   const kept = tf.tidy(() => {
     const idx = tf.tensor1d(indices, 'int32');
     const P = Object.fromEntries(names.map((n) => [n, tf.gather(e.params[n], idx)]));
@@ -52,8 +53,9 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
     });
     const norms = tf.stack(names.map((n) => tf.sum(tf.square(P[n]), Array.from({ length: shapes[n].length }, (_, j) => j + 1))), 1);
     const stats = logitStatsOf(out.logits, onehot, 2);
-    // Spectrum evaluations also read the 2-D weight matrices, for their weight spectra.
-    const weights = withSpectra ? matrices.map((n) => P[n]) : [];
+    // The embedding and unembedding every evaluation (their effective ranks), every 2-D weight
+    // matrix at spectrum evaluations (their weight spectra).
+    const weights = read.map((n) => P[n]);
     return { perExample, correct, covs, norms, stats, weights, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
   });
   try {
@@ -76,7 +78,7 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
         norms: slice(norms as Float32Array, nNames),
         embed: embed ? slice(embed, embed.length / k) : null,
         logitStats: splitLogitStats(slice(stats as Float32Array, 3 * pairs)),
-        weights: withSpectra ? Object.fromEntries(matrices.map((n, j) => [n, { shape: shapes[n], data: slice(weights[j], weights[j].length / k) }])) : undefined,
+        weights: Object.fromEntries(read.map((n, j) => [n, { shape: shapes[n], data: slice(weights[j], weights[j].length / k) }])),
         eigenvalues: e.eigenvalues,
         withSpectra,
       });

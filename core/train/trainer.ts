@@ -392,7 +392,7 @@ export class Trainer {
       eigenvalues: this.eigenvalues,
       withSpectra,
       // The host mirror is the parameters (checkpoints are written from it too).
-      weights: withSpectra ? this.hostParams : undefined,
+      weights: this.hostParams,
     });
   }
 
