@@ -5,6 +5,8 @@ import type { RunRecord } from '../core/library/library.js';
 import { PRESETS } from '../core/schema/run-config.js';
 import type { StudySpec } from '../core/schema/study-spec.js';
 import { analyzeStudy, type TracedRunData } from '../core/study/analyze.js';
+import { planRuns } from '../core/study/spec.js';
+import { StudySpecSchema } from '../core/schema/study-spec.js';
 import { Rng } from '../core/rng.js';
 
 const rules = { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 };
@@ -66,6 +68,28 @@ describe('the early warning as a detector', () => {
     expect(detectionRow('mod-add', LOGIT_SCALE_SIGNAL, runs, rules, new Rng(1), 100)).toMatchObject({ positives: 0, negatives: 0, auroc: null });
     const ranked = runs.map((r) => run({ ...r.trace, scalars: { 'erank/embed': r.trace.weight_norm } }));
     expect(detectionRow('mod-add', ERANK_SIGNALS[0], ranked, rules, new Rng(1), 100)).toMatchObject({ signal: 'effective rank embed / peak', auroc: 1, threshold: 0.5 });
+  });
+
+  it('plans a spec’s detection controls as baseline runs of their own setting, used by the detection table only', () => {
+    const spec: StudySpec = { version: 1, name: 't', preset: 'quick', overrides: { steps: BUDGET }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2], earlyStopEvals: 0, controls: [{ name: 'wd0', overrides: { weightDecay: 0 } }] };
+    const plan = planRuns(spec);
+    expect(plan.map((r) => r.key)).toEqual(['mod-add/transformer/baseline/s0', 'mod-add/transformer/baseline/s1', 'mod-add/transformer/baseline/s2', 'mod-add/transformer/baseline@wd0/s0', 'mod-add/transformer/baseline@wd0/s1', 'mod-add/transformer/baseline@wd0/s2']);
+    expect(plan.slice(3).every((r) => r.config.weightDecay === 0 && r.config.condition === 'baseline')).toBe(true);
+    expect(StudySpecSchema.safeParse({ ...spec, controls: [{ name: 'a', overrides: {} }, { name: 'a', overrides: {} }] }).success).toBe(false);
+    const data: TracedRunData[] = plan.map((p, i) => {
+      const control = i >= 3;
+      // Baselines grok after H̃ collapses; controls never grok, and one of them collapses anyway (a false alarm).
+      const t = { ...trace(p.key, control ? null : 1500 + 100 * i, control && i !== 5 ? null : 1000), seed: p.config.seed };
+      const record = { id: p.key, status: 'completed', stepsDone: BUDGET, config: p.config, events: null } as unknown as RunRecord;
+      return { key: p.key, run: record, trace: t };
+    });
+    const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
+    expect(summary.groups).toEqual([expect.objectContaining({ condition: 'baseline', n: 3, grokked: 3 })]);
+    expect(summary.necessity[0].n).toBe(3);
+    expect(summary.runs).toHaveLength(6);
+    const h = summary.detection.find((r) => r.signal === 'H̃ resid.final')!;
+    expect(h).toMatchObject({ positives: 3, negatives: 3 });
+    expect(h.auroc).toBeCloseTo((3 * 2 + 3 * 0.5) / 9, 12); // each positive beats two quiet controls and ties the one that collapsed
   });
 
   it('puts one row per task and signal in a study summary', () => {

@@ -24,12 +24,23 @@ export const StudySpecSchema = z
     earlyStopEvals: z.number().int().min(0).default(0),
     /** Runs of one shape trained as one run group; absent: the rule of core/runs/group-size.ts. */
     groupSize: z.number().int().min(1).max(1000).optional(),
+    /**
+     * Detection controls: other settings (e.g. weight decay 0) whose baseline runs, one per task ×
+     * architecture × seed, join only the detection table — the runs that should not grok, so that
+     * the warning's false alarms are measured. They take no part in any verdict.
+     */
+    controls: z
+      .array(z.object({ name: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and "-" only'), overrides: z.record(z.string(), z.unknown()) }).strict())
+      .max(10)
+      .optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
     for (const matched of ['norm-matched', 'logit-matched'] as const) {
       if (s.conditions.includes(matched) && !s.conditions.includes('mix')) ctx.addIssue({ code: 'custom', path: ['conditions'], message: `'${matched}' needs 'mix' in the same study` });
     }
+    const names = (s.controls ?? []).map((c) => c.name);
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['controls'], message: 'control names must differ' });
     if (!s.conditions.includes('baseline')) ctx.addIssue({ code: 'custom', path: ['conditions'], message: "a study needs 'baseline' runs to compare against" });
   });
 

@@ -13,6 +13,7 @@ import { estimateThreshold, leaveOneSeedOut, type ThresholdEstimate } from '../a
 import { tCross, tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { judgeClaims, type Claims } from './claims.js';
+import { isControlKey } from './spec.js';
 import { heldAboveThreshold, manipulationWindow } from './manipulation.js';
 import { detectionReport, type DetectionRow } from './detection-report.js';
 
@@ -135,7 +136,11 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
   const rules = rulesOf(data[0].run.config);
   const probe = data[0].run.config.probe;
   const rng = new Rng(seed, 0x5eed);
-  const all = data.map((d) => ('trace' in d ? d.trace : traceOf(d.run, d.metrics, probe)));
+  const traces = data.map((d) => ('trace' in d ? d.trace : traceOf(d.run, d.metrics, probe)));
+  // A spec's detection controls (spec.controls) join the detection table and the run list only.
+  const main = data.filter((d) => !isControlKey(d.key));
+  if (main.length === 0) throw new Error(`study ${spec.name} has no completed runs to analyse (only detection controls)`);
+  const all = traces.filter((_, i) => !isControlKey(data[i].key));
   const tasks = uniq(all.map((t) => t.task));
   const archs = uniq(all.map((t) => t.arch));
   const select = (task: string, arch: string | null, condition: string | null): RunTrace[] =>
@@ -172,7 +177,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
   if (options.probes !== false) for (const task of tasks) {
     for (const arch of archs) {
       // Every probe's H̃ is in the row objects only; runs given as traces take no part.
-      const runs = data.filter((d): d is StudyRunData => 'metrics' in d && d.run.config.task === task && d.run.config.arch === arch && d.run.config.condition === 'baseline');
+      const runs = main.filter((d): d is StudyRunData => 'metrics' in d && d.run.config.task === task && d.run.config.arch === arch && d.run.config.condition === 'baseline');
       for (const p of PROBES) {
         if (!runs.every((d) => d.metrics.every((m) => m.entropy[p] !== undefined)) || runs.length === 0) continue;
         const traces = runs.map((d) => traceOf(d.run, d.metrics, p));
@@ -307,9 +312,9 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     necessity,
     phases,
     fourier,
-    detection: options.detection === false ? [] : detectionReport(data, all, probe, rules, rng),
+    detection: options.detection === false ? [] : detectionReport(data, traces, probe, rules, rng),
     runs: data.map((d, i) => {
-      const t = all[i]; // the same trace objects: their event steps are memoised
+      const t = traces[i]; // the same trace objects: their event steps are memoised
       const g = tGrok(t, rules);
       const c = crossOf(t);
       return { key: d.key, id: d.run.id, status: d.run.status, T_mem: d.run.events?.T_mem ?? null, T_grok: g, T_cross: c, lead: g !== null && c !== null ? g - c : null, heldAboveThreshold: heldByRun.get(t.id) ?? null };

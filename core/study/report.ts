@@ -5,6 +5,7 @@ import * as echarts from 'echarts';
 import { Resvg } from '@resvg/resvg-js';
 import type { StudyRunData, StudySummary } from './analyze.js';
 import { studyFigures, type ChartOption } from './charts.js';
+import { isControlKey } from './spec.js';
 import { STABILITY_RESAMPLES, UNSTABLE_BELOW, verdictText } from './stability.js';
 
 const require = createRequire(import.meta.url);
@@ -76,7 +77,8 @@ figures.forEach((o,i)=>echarts.init(document.getElementById('fig'+i)).setOption(
 
 export function writeReport(outDir: string, summary: StudySummary, runs: StudyRunData[]): { summaryPath: string; reportPath: string; figures: string[] } {
   mkdirSync(path.join(outDir, 'figures'), { recursive: true });
-  const figures = studyFigures(summary, runs);
+  // Detection controls are in the detection table only, not in the condition figures.
+  const figures = studyFigures(summary, runs.filter((r) => !isControlKey(r.key)));
   const summaryPath = path.join(outDir, 'summary.json');
   writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
   const reportPath = path.join(outDir, 'report.html');

@@ -13,6 +13,11 @@ export function runKey(task: string, arch: string, condition: string, seed: numb
   return `${task}/${arch}/${condition}/s${seed}`;
 }
 
+/** A detection control's key: `task/arch/baseline@NAME/sSEED` (spec.controls). */
+export function isControlKey(key: string): boolean {
+  return key.includes('@');
+}
+
 export function planRuns(spec: StudySpec): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const task of spec.tasks) {
@@ -34,6 +39,20 @@ export function planRuns(spec: StudySpec): PlannedRun[] {
           if (!parsed.success) throw new Error(`study ${spec.name}: run ${runKey(task, arch, condition, seed)}: ${describeZodError(parsed.error)}`);
           const { normTargetRun: _placeholder, ...config } = parsed.data;
           runs.push({ key: runKey(task, arch, condition, seed), config, dependsOn: MATCHED_CONDITIONS.includes(condition) ? runKey(task, arch, 'mix', seed) : null });
+        }
+      }
+    }
+  }
+  for (const control of spec.controls ?? []) {
+    for (const task of spec.tasks) {
+      for (const arch of spec.archs) {
+        for (const seed of spec.seeds) {
+          const key = runKey(task, arch, `baseline@${control.name}`, seed);
+          const raw = { ...PRESETS[spec.preset], ...spec.overrides, ...control.overrides, task, arch, seed, condition: 'baseline', earlyStopEvals: spec.earlyStopEvals };
+          const parsed = RunConfigSchema.safeParse(raw);
+          if (!parsed.success) throw new Error(`study ${spec.name}: run ${key}: ${describeZodError(parsed.error)}`);
+          const { normTargetRun: _none, ...config } = parsed.data;
+          runs.push({ key, config, dependsOn: null });
         }
       }
     }
