@@ -42,34 +42,28 @@ export const ANTI_GROK_DROP = 0.1;
  */
 export class AntiGrokDetector {
   private grokked = false;
-  private below = 0;
-  private start: number | null = null;
-  private lastStep = -Infinity;
-  /** The step accuracy fell back at, once confirmed. */
-  fell: number | null = null;
+  private readonly run: PersistentRun;
 
   constructor(
     readonly grokThreshold: number,
     readonly persistence: number,
-  ) {}
+  ) {
+    this.run = new PersistentRun(persistence);
+  }
+
+  /** The step accuracy fell back at, once confirmed. */
+  get fell(): number | null {
+    return this.run.confirmed;
+  }
 
   /** One evaluation, in step order; the anti-grokking step the first time it is confirmed, else null. */
   push(step: number, testAcc: number): number | null {
-    if (this.fell !== null || step <= this.lastStep) return null;
-    this.lastStep = step;
     if (!this.grokked) {
-      this.grokked = testAcc >= this.grokThreshold;
+      // Grokking itself is not persistent: the first evaluation at the threshold arms the alert.
+      if (this.run.seen(step)) this.grokked = testAcc >= this.grokThreshold;
       return null;
     }
-    if (testAcc < this.grokThreshold - ANTI_GROK_DROP) {
-      if (this.below === 0) this.start = step;
-      this.below++;
-      if (this.below >= this.persistence) return (this.fell = this.start);
-    } else {
-      this.below = 0;
-      this.start = null;
-    }
-    return null;
+    return this.run.push(step, testAcc < this.grokThreshold - ANTI_GROK_DROP);
   }
 }
 
@@ -92,30 +86,56 @@ export function firstStep(series: EventSeriesPoint[], pred: (p: EventSeriesPoint
  * at once by a profile that is tested against it.
  */
 export class CrossingDetector {
-  private below = 0;
-  private start: number | null = null;
-  private lastStep = -Infinity;
-  /** The crossing step, once confirmed. */
-  crossed: number | null = null;
+  private readonly run: PersistentRun;
 
   constructor(
     readonly threshold: number,
     readonly persistence: number,
-  ) {}
+  ) {
+    this.run = new PersistentRun(persistence);
+  }
+
+  /** The crossing step, once confirmed. */
+  get crossed(): number | null {
+    return this.run.confirmed;
+  }
 
   /** One evaluation, in step order (a repeated step is ignored); the crossing step the first time it is confirmed, else null. */
   push(step: number, entropy: number | undefined): number | null {
-    if (this.crossed !== null || step <= this.lastStep) return null;
+    return this.run.push(step, entropy !== undefined && entropy < this.threshold);
+  }
+}
+
+/**
+ * A condition held for `persistence` consecutive evaluations, fed in step order (a repeated step is
+ * ignored): confirmed once, at the first step of the run of evaluations that holds it. The one
+ * persistence rule of the crossing and the anti-grokking alert.
+ */
+class PersistentRun {
+  private held = 0;
+  private start: number | null = null;
+  private lastStep = -Infinity;
+  confirmed: number | null = null;
+
+  constructor(private readonly persistence: number) {}
+
+  /** Whether `step` is new (and now seen); false for a repeat or anything after confirmation. */
+  seen(step: number): boolean {
+    if (this.confirmed !== null || step <= this.lastStep) return false;
     this.lastStep = step;
-    if (entropy !== undefined && entropy < this.threshold) {
-      if (this.below === 0) this.start = step;
-      this.below++;
-      if (this.below >= this.persistence) return (this.crossed = this.start);
-    } else {
-      this.below = 0;
+    return true;
+  }
+
+  push(step: number, holds: boolean): number | null {
+    if (!this.seen(step)) return null;
+    if (!holds) {
+      this.held = 0;
       this.start = null;
+      return null;
     }
-    return null;
+    if (this.held === 0) this.start = step;
+    this.held++;
+    return this.held >= this.persistence ? (this.confirmed = this.start) : null;
   }
 }
 

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { checkpointPath, checkpointSteps } from '../train/checkpoint.js';
 import type { RunConfig } from '../schema/run-config.js';
-import { Library } from '../library/library.js';
+import { Library, type RunRecord } from '../library/library.js';
 import { checkpointDirFor } from '../library/paths.js';
 import { GrokscopeError } from '../errors.js';
 import type { MemberRequest } from './run-executor.js';
@@ -51,11 +51,7 @@ export async function resumePoint(libraryDir: string, runId: string, config: Run
  */
 export async function loadNormTargets(libraryDir: string, config: RunConfig): Promise<Float64Array | undefined> {
   if (config.condition !== 'norm-matched') return undefined;
-  const target = config.normTargetRun!;
-  return Library.with(libraryDir, async (lib) => {
-    const id = await lib.resolveRunId(target);
-    const run = await lib.getRun(id);
-    if (run.config.condition !== 'mix') throw new Error(`norm-matched target ${id} is a '${run.config.condition}' run, not 'mix'`);
+  return fromMixRun(libraryDir, config, async (lib, id, run) => {
     const norms = await lib.getStepNorms(id);
     const missing = Array.from({ length: config.steps }, (_, i) => i + 1).find((s) => !(s < norms.length && Number.isFinite(norms[s])));
     if (missing !== undefined) throw new Error(`norm-matched target ${id} has no weight norm for step ${missing} (it ran ${norms.length - 1} of ${config.steps} steps and is ${run.status})`);
@@ -70,16 +66,22 @@ export async function loadNormTargets(libraryDir: string, config: RunConfig): Pr
  */
 export async function loadLogitTargets(libraryDir: string, config: RunConfig): Promise<LogitTargets | undefined> {
   if (config.condition !== 'logit-matched') return undefined;
-  const target = config.normTargetRun!;
-  return Library.with(libraryDir, async (lib) => {
-    const id = await lib.resolveRunId(target);
-    const run = await lib.getRun(id);
-    if (run.config.condition !== 'mix') throw new Error(`logit-matched target ${id} is a '${run.config.condition}' run, not 'mix'`);
+  return fromMixRun(libraryDir, config, async (lib, id, run) => {
     const rows = (await lib.getMetrics(id)).filter((m) => m.scalars.logit_scale !== undefined);
     if (rows.length === 0) throw new Error(`logit-matched target ${id} has no logit scale (runs recorded before 2026-11-30 did not measure it)`);
     const last = rows[rows.length - 1].step;
     if (last < config.steps) throw new Error(`logit-matched target ${id} has logit scales up to step ${last} of ${config.steps} (it is ${run.status})`);
     return { steps: Float64Array.from(rows, (m) => m.step), values: Float64Array.from(rows, (m) => m.scalars.logit_scale) };
+  });
+}
+
+/** Read what a matched run replays from the `mix` run its config names (refused when it is not a mix run). */
+async function fromMixRun<T>(libraryDir: string, config: RunConfig, read: (lib: Library, id: string, run: RunRecord) => Promise<T>): Promise<T> {
+  return Library.with(libraryDir, async (lib) => {
+    const id = await lib.resolveRunId(config.normTargetRun!);
+    const run = await lib.getRun(id);
+    if (run.config.condition !== 'mix') throw new Error(`${config.condition} target ${id} is a '${run.config.condition}' run, not 'mix'`);
+    return read(lib, id, run);
   });
 }
 
