@@ -62,6 +62,17 @@ describe('output temperature and the logit-matched control', () => {
     expect(Math.abs(baseline[25].train_loss - fixed[25].train_loss)).toBeGreaterThan(1e-3);
   });
 
+  it('temperature 1 trains exactly the baseline, and matching a baseline’s own scale gives it back', async () => {
+    await selectBackend('wasm');
+    const baseline = await trajectory(tiny, 15);
+    expect(await trajectory({ ...tiny, temperature: 1 }, 15)).toEqual(baseline); // bit for bit
+    // Through the matching machinery τ = scale / target comes out as 1 (up to float rounding).
+    const matched = await trajectory({ ...tiny, condition: 'logit-matched', normTargetRun: 'b' }, 15, targetsOf(baseline));
+    for (const [i, r] of matched.entries()) {
+      for (const key of ['train_loss', 'test_loss', 'weight_norm'] as const) expect(Math.abs(r[key] - baseline[i][key]) / Math.max(1, Math.abs(baseline[i][key])), `${key} at step ${r.step}`).toBeLessThan(1e-5);
+    }
+  });
+
   it('holds any target: every evaluation records the target’s scale', async () => {
     await selectBackend('wasm');
     const targets = { steps: Float64Array.from([0, 20]), values: Float64Array.from([0.5, 4]) };
