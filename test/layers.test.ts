@@ -23,6 +23,7 @@ const FLOORS: { name: string; prefixes: string[] }[] = [
   { name: 'library', prefixes: ['core/library/'] },
   { name: 'runs', prefixes: ['core/runs/'] },
   { name: 'study', prefixes: ['core/study/'] },
+  { name: 'queue', prefixes: ['core/queue/'] },
   { name: 'service', prefixes: ['core/api.ts', 'core/service/'] },
   { name: 'hosts', prefixes: ['main/', 'workers/', 'preload/', 'renderer/'] },
 ];

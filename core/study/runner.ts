@@ -38,9 +38,16 @@ export async function runStudy(opts: {
   pool: Piscina;
   onProgress?: (p: StudyProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Only these planned keys (and the runs they depend on, which are trained only if the library
+   * does not hold them completed): a queue worker's share of a study (core/queue/worker.ts).
+   */
+  only?: ReadonlySet<string>;
 }): Promise<StudyRunResult[]> {
-  const { spec, libraryDir, pool } = opts;
-  const plan = planRuns(spec);
+  const { spec, libraryDir, pool, only } = opts;
+  const full = planRuns(spec);
+  const needed = only ? new Set([...only, ...full.filter((r) => only.has(r.key) && r.dependsOn).map((r) => r.dependsOn!)]) : null;
+  const plan = needed ? full.filter((r) => needed.has(r.key)) : full;
   const specJson = JSON.stringify(spec);
   const known = await Library.with(libraryDir, async (lib) => {
     const stored = await lib.getStudySpec(spec.name);
@@ -133,7 +140,7 @@ export async function runStudy(opts: {
   const groups = packGroups(plan, (config) => spec.groupSize ?? groupSizeFor(config as RunConfig, engine).size);
   await Promise.all(groups.map(executeOne));
   const all = await Promise.all(plan.map((p) => results.get(p.key)!));
-  const finished = all.every((r) => r.status === 'completed');
+  const finished = all.every((r) => r.status === 'completed') && !only;
   await Library.with(libraryDir, (lib) => lib.upsertStudy(spec.name, specJson, finished ? 'completed' : opts.signal?.aborted ? 'stopped' : 'incomplete'));
   return all;
 }

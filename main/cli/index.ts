@@ -8,6 +8,7 @@ import { ARCHS } from '../../core/models/config.js';
 import type { BenchResult, BenchTask } from '../../core/runs/protocol.js';
 import { UserError } from './errors.js';
 import { firstLine } from '../../core/errors.js';
+import { cmdWorker } from './worker.js';
 import { cmdStudy } from './study.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
@@ -136,6 +137,15 @@ export function buildProgram(): Command {
   withCommon(
     program.command('export-csv').argument('<run>', 'run id or unique prefix').option('-o, --output <file>', 'write here instead of stdout').description('a run’s metrics as CSV'),
   ).action(async (runArg: string, opts) => finish(await guarded(opts, () => cmdExportCsv(runArg, opts))));
+  withCommon(
+    program
+      .command('worker')
+      .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT/DB of the study coordinator')
+      .option('--results <dir>', 'the folder shared with the coordinator, where finished runs go')
+      .option('--workers <n>', 'run groups trained at once (default: cores − 1)')
+      .option('--lock-ms <ms>', 'how long a job stays with a worker that stops answering before another takes it (default 30000)')
+      .description('train studies’ run groups from a queue until Ctrl-C (see study --queue)'),
+  ).action(async (opts) => finish(await guarded(opts, () => cmdWorker(opts))));
   const study = withCommon(
     program
       .command('study')
@@ -144,6 +154,8 @@ export function buildProgram(): Command {
       .option('--out <dir>', 'report folder (default: ./study-<name>)')
       .option('--dry-run', 'print what it would train (runs, groups, steps) and stop')
       .option('--check <backend>', 'train the same runs again on this backend and report, per claim, whether the verdicts agree')
+      .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT/DB: enqueue the run groups for `grokscope worker`s and import their runs as they arrive')
+      .option('--results <dir>', 'with --queue: the folder shared with the workers, where finished runs arrive')
       .description('run a study through the worker pool (resumable) and write its report'),
   );
   study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));

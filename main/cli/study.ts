@@ -4,6 +4,8 @@ import { setMaxListeners } from 'node:events';
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { reportStudy } from '../../core/study/finish.js';
 import { runStudy, type StudyProgress } from '../../core/study/runner.js';
+import { runStudyOnQueue } from '../../core/queue/coordinator.js';
+import { queueOptions } from './queue-options.js';
 import { NAMED_STUDIES, planRuns, resolveStudySpec } from '../../core/study/spec.js';
 import { StudySpecError, type StudySpec } from '../../core/schema/study-spec.js';
 import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
@@ -69,16 +71,19 @@ async function dryRun(spec: StudySpec, json: boolean, check: StudySpec | null): 
   return 0;
 }
 
-export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string; dryRun?: boolean; check?: string }): Promise<number> {
+export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string; dryRun?: boolean; check?: string; queue?: string; results?: string }): Promise<number> {
   const spec = loadStudySpec(specArg);
   if (opts.check !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(opts.check)) throw new UserError(`--check expects one of ${BACKEND_CHOICES.join(', ')} (got '${opts.check}')`);
   const checkSpec = opts.check === undefined ? null : checkSpecOf(spec, opts.check as BackendChoice);
   if (opts.dryRun) return await dryRun(spec, Boolean(opts.json), checkSpec);
+  const queue = opts.queue === undefined ? null : queueOptions(opts.queue, opts.results);
+  if (queue && checkSpec) throw new UserError('--check trains on this machine; run it without --queue');
   const libraryDir = resolveLibraryDir(opts.library);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
   const outDir = path.resolve(opts.out ?? `study-${spec.name}`);
-  const pool = createTrainingPool(workers);
+  // On a queue the workers train; this process only enqueues, imports and reports.
+  const pool = queue ? null : createTrainingPool(workers);
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // every run of the study listens to it
   const onSigint = (): void => {
@@ -91,20 +96,28 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
   const tty = Boolean(process.stderr.isTTY);
   let lastDraw = 0;
   try {
-    process.stderr.write(`study ${spec.name}: ${workers} worker(s), library ${libraryDir}\n`);
+    process.stderr.write(queue ? `study ${spec.name}: on ${queue.connection.display}, results in ${queue.resultsDir}, library ${libraryDir}\n` : `study ${spec.name}: ${workers} worker(s), library ${libraryDir}\n`);
+    const draw = (line: string): void => {
+      const now = Date.now();
+      if (now - lastDraw < (tty ? 200 : 10_000)) return;
+      lastDraw = now;
+      process.stderr.write(tty ? `\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 200) - 1)}` : `${line}\n`);
+    };
     const train = (s: StudySpec) =>
-      runStudy({
+      queue
+        ? runStudyOnQueue({
+            spec: s,
+            libraryDir,
+            ...queue,
+            signal: abort.signal,
+            onProgress: (p) => draw(`study ${s.name}: ${p.done}/${p.total} runs in${p.failed ? `, ${p.failed} failed` : ''} · jobs ${p.active} active, ${p.waiting} waiting · elapsed ${formatDuration((Date.now() - started) / 1000)}`),
+          })
+        : runStudy({
         spec: s,
         libraryDir,
-        pool,
+        pool: pool!,
         signal: abort.signal,
-        onProgress: (p) => {
-          const now = Date.now();
-          if (now - lastDraw < (tty ? 200 : 10_000)) return;
-          lastDraw = now;
-          const line = progressLine(s.name, p, started);
-          process.stderr.write(tty ? `\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 200) - 1)}` : `${line}\n`);
-        },
+        onProgress: (p) => draw(progressLine(s.name, p, started)),
       });
     const results = await train(spec);
     // The check trains the same plan on the second backend, as a study of its own (resumable).
@@ -136,6 +149,6 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
     return failed.length ? 1 : 0;
   } finally {
     process.off('SIGINT', onSigint);
-    await pool.destroy();
+    await pool?.destroy();
   }
 }

@@ -1,0 +1,158 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Job, Queue } from 'bullmq';
+import { Library } from '../library/library.js';
+import { exportRuns, importSources } from '../library/transfer.js';
+import { planRuns, type PlannedRun } from '../study/spec.js';
+import { packGroups } from '../study/groups.js';
+import { StudyError, type StudyRunResult } from '../study/runner.js';
+import type { StudySpec } from '../schema/study-spec.js';
+import { QUEUE_NAME, groupJobId, resultFile, type GroupJob, type GroupJobResult } from './jobs.js';
+import type { QueueConnection } from './connection.js';
+
+/**
+ * `grokscope study SPEC --queue URL --results DIR`: the study's run groups as queue jobs, followed
+ * until every run is in this library (docs/scale-out.md). Groups of runs that replay a `mix` run
+ * are enqueued once their mix runs are imported (their saved runs travel with the job). Each
+ * finished run is imported from the results folder as it arrives — digest-checked against its
+ * manifest, idempotent by id and content — and recorded under its study key, so a second
+ * invocation enqueues only what is missing and imports nothing twice. Runs are packed one per
+ * job unless the spec sets `groupSize` (the coordinator cannot know the workers' hardware).
+ */
+export interface QueueStudyProgress {
+  total: number;
+  done: number;
+  failed: number;
+  active: number;
+  waiting: number;
+}
+
+export interface QueueStudyOptions {
+  spec: StudySpec;
+  libraryDir: string;
+  connection: QueueConnection;
+  /** The folder shared with the workers, where their saved runs arrive. */
+  resultsDir: string;
+  /** How often to look at the jobs, ms. */
+  pollMs?: number;
+  attempts?: number;
+  onProgress?: (p: QueueStudyProgress) => void;
+  signal?: AbortSignal;
+}
+
+export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunResult[]> {
+  const { spec, libraryDir } = o;
+  const plan = planRuns(spec);
+  const specJson = JSON.stringify(spec);
+  const known = await Library.with(libraryDir, async (lib) => {
+    const stored = await lib.getStudySpec(spec.name);
+    if (stored !== null && stored !== specJson) throw new StudyError(`study '${spec.name}' already exists in ${libraryDir} with a different spec; give this one another name`);
+    await lib.upsertStudy(spec.name, specJson, 'running');
+    const done = new Map<string, string>();
+    for (const [key, runId] of await lib.getStudyRuns(spec.name)) {
+      const run = await lib.getRun(runId).catch(() => null);
+      if (run?.status === 'completed') done.set(key, runId);
+    }
+    return done;
+  });
+  const results = new Map<string, StudyRunResult>();
+  for (const [key, runId] of known) results.set(key, { key, runId, status: 'completed', error: null });
+  const files = new Map<string, string>();
+  const groups = packGroups(plan, spec.groupSize ?? 1).map((g) => ({ runs: g.runs, keys: g.runs.map((r) => r.key), id: '', queued: false }));
+  for (const g of groups) g.id = groupJobId(spec, g.keys);
+
+  const queue = new Queue<GroupJob, GroupJobResult>(QUEUE_NAME, { connection: o.connection.options });
+  const progress = (): QueueStudyProgress => ({ total: plan.length, done: [...results.values()].filter((r) => r.status === 'completed').length, failed: [...results.values()].filter((r) => r.status === 'failed').length, active: 0, waiting: 0 });
+  try {
+    for (;;) {
+      const pending = groups.filter((g) => g.keys.some((k) => !results.has(k)));
+      if (pending.length === 0) break;
+      if (o.signal?.aborted) {
+        for (const g of pending) for (const k of g.keys) if (!results.has(k)) results.set(k, { key: k, runId: null, status: 'stopped', error: null });
+        break;
+      }
+      const p = progress();
+      for (const g of pending) {
+        const deps = depsOf(g.runs);
+        if (deps.some((d) => results.get(d)?.status === 'failed')) {
+          for (const k of g.keys) results.set(k, { key: k, runId: null, status: 'failed', error: `its mix run ${deps.find((d) => results.get(d)?.status === 'failed')} did not complete` });
+          continue;
+        }
+        if (!g.queued) {
+          if (!deps.every((d) => results.get(d)?.status === 'completed')) continue;
+          const depFiles = [];
+          for (const d of deps) depFiles.push({ key: d, file: await savedRunOf(o, d, results.get(d)!.runId!, files) });
+          await enqueue(queue, g.id, { study: spec.name, spec, keys: g.keys, deps: depFiles }, o.attempts ?? 3);
+          g.queued = true;
+        }
+        const job = await Job.fromId<GroupJob, GroupJobResult>(queue, g.id);
+        const state = job ? await job.getState() : 'unknown';
+        if (state === 'active') p.active++;
+        else if (state !== 'completed' && state !== 'failed') p.waiting++;
+        if (state === 'completed' && job) await collect(libraryDir, spec, job.returnvalue, results, files);
+        if (state === 'failed' && job) for (const k of g.keys) if (!results.has(k)) results.set(k, { key: k, runId: null, status: 'failed', error: job.failedReason ?? 'failed' });
+      }
+      o.onProgress?.({ ...progress(), active: p.active, waiting: p.waiting });
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+    }
+  } finally {
+    await queue.close();
+  }
+  const all = plan.map((r) => results.get(r.key) ?? { key: r.key, runId: null, status: 'stopped', error: null });
+  const finished = all.every((r) => r.status === 'completed');
+  await Library.with(libraryDir, (lib) => lib.upsertStudy(spec.name, specJson, finished ? 'completed' : o.signal?.aborted ? 'stopped' : 'incomplete'));
+  return all;
+}
+
+/**
+ * The saved run of a completed dependency in the results folder: the one a worker left, or, for a
+ * run this library held already (an earlier invocation), exported from here.
+ */
+async function savedRunOf(o: QueueStudyOptions, key: string, runId: string, files: Map<string, string>): Promise<string> {
+  const known = files.get(key);
+  if (known && existsSync(known)) return known;
+  const file = resultFile(o.resultsDir, o.spec.name, key);
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    await exportRuns(o.libraryDir, [runId], file);
+  }
+  files.set(key, file);
+  return file;
+}
+
+function depsOf(runs: PlannedRun[]): string[] {
+  return [...new Set(runs.filter((r) => r.dependsOn).map((r) => r.dependsOn!))];
+}
+
+/** Add the job unless it exists; a job that failed for good in an earlier invocation is retried. */
+async function enqueue(queue: Queue<GroupJob, GroupJobResult>, id: string, data: GroupJob, attempts: number): Promise<void> {
+  const existing = await Job.fromId<GroupJob, GroupJobResult>(queue, id);
+  if (existing && (await existing.getState()) === 'failed') {
+    await existing.retry('failed');
+    return;
+  }
+  if (!existing) await queue.add('group', data, { jobId: id, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+}
+
+/** Import a finished job's runs (each once) and record them under their study keys. */
+async function collect(libraryDir: string, spec: StudySpec, result: GroupJobResult, results: Map<string, StudyRunResult>, files: Map<string, string>): Promise<void> {
+  for (const r of result.runs) {
+    if (results.has(r.key)) {
+      files.set(r.key, r.file);
+      continue;
+    }
+    if (!existsSync(r.file)) {
+      results.set(r.key, { key: r.key, runId: null, status: 'failed', error: `its saved run ${r.file} is not in the results folder` });
+      continue;
+    }
+    const [report] = await importSources(libraryDir, [r.file]);
+    if (!report.ok) {
+      results.set(r.key, { key: r.key, runId: null, status: 'failed', error: report.error });
+      continue;
+    }
+    const id = report.outcomes[0].id;
+    await Library.with(libraryDir, (lib) => lib.setStudyRun(spec.name, r.key, id));
+    results.set(r.key, { key: r.key, runId: id, status: 'completed', error: null });
+    files.set(r.key, r.file);
+  }
+}

@@ -1,0 +1,96 @@
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Piscina } from 'piscina';
+import { Library } from '../library/library.js';
+import { exportRuns, importSources } from '../library/transfer.js';
+import { firstLine } from '../errors.js';
+import { resolveStudySpec } from '../study/spec.js';
+import { runStudy } from '../study/runner.js';
+import { QUEUE_NAME, resultFile, type GroupJob, type GroupJobResult } from './jobs.js';
+import type { QueueConnection } from './connection.js';
+
+/**
+ * `grokscope worker --queue URL --results DIR`: pulls run-group jobs, trains each with this
+ * machine's pool into its own library (the study's runner, restricted to the job's keys), and
+ * leaves every finished run as a saved run in the shared results folder. A job whose spec does
+ * not validate is refused for good (no retry); any other failure fails the attempt and BullMQ
+ * retries it, here or on another worker. A worker that dies holding a job stops renewing its lock;
+ * BullMQ moves the job back to the queue once the lock expires (`lockMs`), and another worker
+ * trains it from the start — the runs are deterministic, so nothing differs.
+ */
+export interface QueueWorkerOptions {
+  connection: QueueConnection;
+  resultsDir: string;
+  libraryDir: string;
+  pool: Piscina;
+  /** Jobs trained at once (each one run group through the pool). */
+  concurrency: number;
+  /** How long a job's lock lasts without renewal (BullMQ renews it at half that). */
+  lockMs?: number;
+  log?: (line: string) => void;
+}
+
+export function startQueueWorker(o: QueueWorkerOptions): { worker: Worker; stop: () => Promise<void> } {
+  const abort = new AbortController();
+  const log = o.log ?? (() => {});
+  const lockDuration = o.lockMs ?? 30_000;
+  const worker = new Worker<GroupJob, GroupJobResult>(QUEUE_NAME, (job) => trainJob(job, o, abort.signal, log), {
+    connection: o.connection.options,
+    concurrency: o.concurrency,
+    lockDuration,
+    stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+    autorun: true,
+  });
+  worker.on('error', (err) => log(`queue: ${firstLine(err)}`));
+  return {
+    worker,
+    // Ctrl-C: runs stop at their next step with a checkpoint, the attempt fails and the job goes
+    // back to the queue for another worker (its retries allow it).
+    stop: async () => {
+      abort.abort();
+      await worker.close();
+    },
+  };
+}
+
+async function trainJob(job: Job<GroupJob, GroupJobResult>, o: QueueWorkerOptions, signal: AbortSignal, log: (line: string) => void): Promise<GroupJobResult> {
+  let spec;
+  try {
+    spec = resolveStudySpec(job.data.spec);
+  } catch (err) {
+    throw new UnrecoverableError(`job ${job.id}: ${firstLine(err)}`);
+  }
+  if (spec.name !== job.data.study || !Array.isArray(job.data.keys) || job.data.keys.length === 0) throw new UnrecoverableError(`job ${job.id}: malformed (study ${job.data.study}, keys ${JSON.stringify(job.data.keys)})`);
+  log(`job ${job.id}: training ${job.data.keys.join(', ')}`);
+  // The runs this group replays arrive as saved runs: import them and let the study know them.
+  for (const dep of job.data.deps ?? []) {
+    const [report] = await importSources(o.libraryDir, [dep.file]);
+    if (!report.ok) throw new Error(`job ${job.id}: dependency ${dep.key}: ${report.error}`);
+    const id = report.outcomes[0].id;
+    await Library.with(o.libraryDir, async (lib) => {
+      await lib.upsertStudy(spec.name, JSON.stringify(spec), 'running');
+      await lib.setStudyRun(spec.name, dep.key, id);
+    });
+  }
+  const results = await runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool, only: new Set(job.data.keys), signal });
+  const mine = results.filter((r) => job.data.keys.includes(r.key));
+  const bad = mine.find((r) => r.status !== 'completed' || !r.runId);
+  if (bad) throw new Error(`job ${job.id}: ${bad.key} ${bad.status}${bad.error ? `: ${bad.error}` : ''}`);
+  const runs: GroupJobResult['runs'] = [];
+  for (const r of mine) {
+    const file = resultFile(o.resultsDir, spec.name, r.key);
+    mkdirSync(path.dirname(file), { recursive: true });
+    // Written under a private name and renamed: the coordinator never sees half a file.
+    const partial = `${file}.${process.pid}.partial.grokrun`;
+    try {
+      await exportRuns(o.libraryDir, [r.runId!], partial);
+      renameSync(partial, file);
+    } finally {
+      rmSync(partial, { force: true });
+    }
+    runs.push({ key: r.key, file });
+  }
+  log(`job ${job.id}: done`);
+  return { runs };
+}

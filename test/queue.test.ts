@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Library } from '../core/library/library.js';
+import { QUEUE_NAME } from '../core/queue/jobs.js';
+import { parseQueueUrl } from '../core/queue/connection.js';
+import { root } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
+
+/**
+ * A study spread over two queue workers through a Redis of our own (Debian's redis-server on a
+ * free loopback port; scripts/setup-redis.mjs installs it): one worker is SIGKILLed while it holds
+ * a job, its lock expires, the other trains the job, and every run arrives exactly once with the
+ * metrics of the same study trained on this machine without a queue.
+ */
+const bin = path.join(root, 'bin', 'grokscope.js');
+const tmp = tempDir();
+const spec = {
+  name: 'queued',
+  preset: 'quick',
+  overrides: { p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 80, evalEvery: 10, spectrumEvery: 40, lr: 0.01 },
+  tasks: ['mod-add'],
+  archs: ['transformer'],
+  conditions: ['baseline', 'mix', 'norm-matched'],
+  seeds: [0, 1],
+  earlyStopEvals: 0,
+};
+const specFile = path.join(tmp.dir, 'queued.json');
+writeFileSync(specFile, JSON.stringify(spec));
+const results = path.join(tmp.dir, 'results');
+let redis: ChildProcess;
+let url: string;
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `predicate` holds, checked whenever the child writes to stderr. */
+function whenStderr(child: ChildProcess, predicate: (text: string) => boolean, timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting; stderr so far:\n${text}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (predicate(text)) {
+        clearTimeout(timer);
+        resolve(text);
+      }
+    });
+  });
+}
+
+function worker(name: string): ChildProcess {
+  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--results', results, '--library', path.join(tmp.dir, name), '--workers', '1', '--lock-ms', '2000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp.dir, encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function metricsByKey(library: string, study: string): Promise<Map<string, unknown>> {
+  return Library.with(library, async (lib) => {
+    const out = new Map<string, unknown>();
+    for (const [key, id] of await lib.getStudyRuns(study)) out.set(key, await lib.getMetrics(id));
+    return out;
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  redis = spawn(process.env.GROKSCOPE_REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  url = `redis://127.0.0.1:${port}/0`;
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50 });
+  client.on('error', () => undefined); // refused until redis-server listens; retried
+  // Ready once it answers (redis-server takes a moment to listen).
+  await client.connect().catch(() => undefined);
+  await client.ping();
+  client.disconnect();
+});
+
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+  redis?.kill('SIGKILL');
+  tmp.cleanup();
+});
+
+describe('a study on a Redis queue', () => {
+  it('survives a worker killed while it holds a job: every run once, metrics as trained locally', async () => {
+    const doomed = worker('lib-a');
+    const coordinator = spawn(process.execPath, [bin, 'study', specFile, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report', '--json'], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(coordinator);
+    let stdout = '';
+    coordinator.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
+    // The first worker takes a job; kill it mid-training, then start the second.
+    await whenStderr(doomed, (t) => /training/.test(t));
+    doomed.kill('SIGKILL');
+    worker('lib-b');
+    expect(await exited).toBe(0);
+    const out = JSON.parse(stdout.trim().split('\n').pop()!) as { runs: number; failed: number };
+    expect(out).toMatchObject({ runs: 6, failed: 0 });
+    const queued = await metricsByKey(path.join(tmp.dir, 'lib-c'), 'queued');
+    expect([...queued.keys()].sort()).toHaveLength(6);
+    expect(await Library.with(path.join(tmp.dir, 'lib-c'), async (lib) => (await lib.listRuns()).length)).toBe(6);
+    // The same study on this machine, without a queue: identical numbers.
+    const local = cli(['study', specFile, '--library', path.join(tmp.dir, 'lib-local'), '--workers', '2', '--out', 'local-report', '--json']);
+    expect(local.code, local.stderr).toBe(0);
+    expect(await metricsByKey(path.join(tmp.dir, 'lib-local'), 'queued')).toEqual(queued);
+  }, 240_000);
+
+  it('enqueues only what is missing when run again, and imports nothing twice', () => {
+    const again = cli(['study', specFile, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 6, failed: 0 });
+    return Library.with(path.join(tmp.dir, 'lib-c'), async (lib) => expect((await lib.listRuns()).length).toBe(6));
+  });
+
+  it('a worker refuses a job whose spec does not validate, for good', async () => {
+    const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(url).options });
+    try {
+      const job = await queue.add('group', { study: 'bad', spec: { name: 'bad', preset: 'nope' }, keys: ['x'], deps: [] }, { jobId: 'bad.spec', attempts: 3 });
+      // The second worker of the first test is still pulling jobs.
+      for (let i = 0; i < 600 && (await job.getState()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100));
+      const failed = await queue.getJob('bad.spec');
+      expect(await failed!.getState()).toBe('failed');
+      expect(failed!.failedReason).toMatch(/invalid study spec/);
+      expect(failed!.attemptsMade).toBeLessThanOrEqual(1); // no retries for a spec that cannot validate
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('names a bad queue URL, or a missing results folder, in one line', () => {
+    const bad = cli(['study', specFile, '--queue', 'http://127.0.0.1:1/0', '--results', results, '--library', path.join(tmp.dir, 'lib-x')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim()).toMatch(/^grokscope: --queue must be a redis:\/\/ or rediss:\/\/ URL/);
+    const noResults = cli(['worker', '--queue', url]);
+    expect(noResults.code).not.toBe(0);
+    expect(noResults.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noResults.stderr).toMatch(/--queue needs --results DIR/);
+  });
+});
