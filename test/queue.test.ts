@@ -32,6 +32,7 @@ const spec = {
 const specFile = path.join(tmp.dir, 'queued.json');
 writeFileSync(specFile, JSON.stringify(spec));
 const results = path.join(tmp.dir, 'results');
+const PASSWORD = 'lab-s3cret';
 let redis: ChildProcess;
 let url: string;
 const children: ChildProcess[] = [];
@@ -83,9 +84,10 @@ async function metricsByKey(library: string, study: string): Promise<Map<string,
 
 beforeAll(async () => {
   const port = await freePort();
-  redis = spawn(process.env.GROKSCOPE_REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  url = `redis://127.0.0.1:${port}/0`;
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50 });
+  // Password-protected, as docs/scale-out.md asks of a lab's Redis.
+  redis = spawn(process.env.GROKSCOPE_REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD], { stdio: 'ignore' });
+  url = `redis://:${PASSWORD}@127.0.0.1:${port}/0`;
+  const client = new Redis({ port, host: '127.0.0.1', password: PASSWORD, lazyConnect: true, retryStrategy: () => 50 });
   client.on('error', () => undefined); // refused until redis-server listens; retried
   // Ready once it answers (redis-server takes a moment to listen).
   await client.connect().catch(() => undefined);
@@ -149,6 +151,11 @@ describe('a study on a Redis queue', () => {
     const bad = cli(['study', specFile, '--queue', 'http://127.0.0.1:1/0', '--results', results, '--library', path.join(tmp.dir, 'lib-x')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim()).toMatch(/^grokscope: --queue must be a redis:\/\/ or rediss:\/\/ URL/);
+    const wrong = cli(['worker', '--queue', url.replace(PASSWORD, 'wrong'), '--results', results]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/Redis refused the password/);
+    expect(wrong.stderr).not.toMatch(/wrong@/); // the URL is shown without its password
     const noResults = cli(['worker', '--queue', url]);
     expect(noResults.code).not.toBe(0);
     expect(noResults.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,4 +1,5 @@
 import type { ConnectionOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
 import { GrokscopeError } from '../errors.js';
 
 /**
@@ -42,4 +43,26 @@ export function parseQueueUrl(raw: string): QueueConnection {
     },
     display,
   };
+}
+
+/**
+ * Ask the queue's Redis for a PONG before anything starts: BullMQ's connections wait for Redis
+ * forever (so that a restart loses nothing), which would make a wrong host or password hang
+ * instead of failing. One line on failure: unreachable, refused, or the password was wrong.
+ */
+export async function checkQueueReachable(c: QueueConnection, timeoutMs = 5000): Promise<void> {
+  const client = new Redis({ ...(c.options as RedisOptions), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // ioredis reports the cause (a refused password) as an 'error' event and the failed connect as
+  // "Connection is closed": keep the cause, report it once below.
+  let cause: string | null = null;
+  client.on('error', (err: Error) => (cause ??= err.message));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (err) {
+    const message = cause ?? (err instanceof Error ? err.message : String(err));
+    throw new QueueUrlError(`cannot use the queue at ${c.display}: ${/NOAUTH|WRONGPASS|invalid password/i.test(message) ? 'Redis refused the password (give it as redis://:PASSWORD@HOST:PORT/DB)' : message.split('\n')[0]}`);
+  } finally {
+    client.disconnect();
+  }
 }

@@ -76,7 +76,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
   if (opts.check !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(opts.check)) throw new UserError(`--check expects one of ${BACKEND_CHOICES.join(', ')} (got '${opts.check}')`);
   const checkSpec = opts.check === undefined ? null : checkSpecOf(spec, opts.check as BackendChoice);
   if (opts.dryRun) return await dryRun(spec, Boolean(opts.json), checkSpec);
-  const queue = opts.queue === undefined ? null : queueOptions(opts.queue, opts.results);
+  const queue = opts.queue === undefined ? null : await queueOptions(opts.queue, opts.results);
   if (queue && checkSpec) throw new UserError('--check trains on this machine; run it without --queue');
   const libraryDir = resolveLibraryDir(opts.library);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);

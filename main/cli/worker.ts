@@ -11,7 +11,7 @@ import { queueOptions } from './queue-options.js';
  */
 export async function cmdWorker(opts: { library?: string; queue?: string; results?: string; workers?: string; lockMs?: string }): Promise<number> {
   if (opts.queue === undefined) throw new UserError('worker needs --queue redis://[:PASSWORD@]HOST:PORT/DB');
-  const { connection, resultsDir } = queueOptions(opts.queue, opts.results);
+  const { connection, resultsDir } = await queueOptions(opts.queue, opts.results);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
   const lockMs = opts.lockMs === undefined ? undefined : Number(opts.lockMs);
