@@ -63,8 +63,8 @@ function whenStderr(child: ChildProcess, predicate: (text: string) => boolean, t
   });
 }
 
-function worker(name: string): ChildProcess {
-  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--results', results, '--library', path.join(tmp.dir, name), '--workers', '1', '--lock-ms', '2000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+function worker(name: string, extra: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--results', results, '--library', path.join(tmp.dir, name), '--workers', '1', '--lock-ms', '2000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   return child;
 }
@@ -112,8 +112,9 @@ describe('a study on a Redis queue', () => {
     // The first worker takes a job; kill it mid-training, then start the second.
     await whenStderr(doomed, (t) => /training/.test(t));
     doomed.kill('SIGKILL');
-    worker('lib-b');
+    const second = worker('lib-b');
     expect(await exited).toBe(0);
+    second.kill('SIGTERM'); // the next test needs a queue no other worker pulls from
     const out = JSON.parse(stdout.trim().split('\n').pop()!) as { runs: number; failed: number };
     expect(out).toMatchObject({ runs: 6, failed: 0 });
     const queued = await metricsByKey(path.join(tmp.dir, 'lib-c'), 'queued');
@@ -125,23 +126,48 @@ describe('a study on a Redis queue', () => {
     expect(await metricsByKey(path.join(tmp.dir, 'lib-local'), 'queued')).toEqual(queued);
   }, 240_000);
 
-  it('enqueues only what is missing when run again, and imports nothing twice', () => {
+  it('a job taken over resumes from the checkpoints its first worker uploaded, to the same run', async () => {
+    const long = { ...spec, name: 'resumed', overrides: { ...spec.overrides, steps: 1500, checkpointEvery: 20 }, conditions: ['baseline'], seeds: [3] };
+    const file = path.join(tmp.dir, 'resumed.json');
+    writeFileSync(file, JSON.stringify(long));
+    const doomed = worker('lib-d', ['--upload-every', '0.3']);
+    const coordinator = spawn(process.execPath, [bin, 'study', file, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report-resumed', '--json'], { cwd: tmp.dir, stdio: 'ignore' });
+    children.push(coordinator);
+    const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
+    await whenStderr(doomed, (t) => /uploaded with its checkpoints at step [1-9]/.test(t));
+    doomed.kill('SIGKILL');
+    const taker = worker('lib-e');
+    const log = whenStderr(taker, (t) => /resumed.*done/.test(t));
+    expect(await exited).toBe(0);
+    taker.kill('SIGTERM');
+    expect(await log).toMatch(/baseline\/s3: resuming from its uploaded checkpoints/);
+    const queued = await metricsByKey(path.join(tmp.dir, 'lib-c'), 'resumed');
+    const local = cli(['study', file, '--library', path.join(tmp.dir, 'lib-local'), '--workers', '1', '--out', 'local-resumed', '--json']);
+    expect(local.code, local.stderr).toBe(0);
+    expect(await metricsByKey(path.join(tmp.dir, 'lib-local'), 'resumed')).toEqual(queued);
+  }, 240_000);
+
+  it('enqueues only what is missing when run again, and imports nothing twice', async () => {
+    const count = (): Promise<number> => Library.with(path.join(tmp.dir, 'lib-c'), async (lib) => (await lib.listRuns()).length);
+    const before = await count();
+    // No worker is running: a study that needed one would wait; this one has nothing to train.
     const again = cli(['study', specFile, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report', '--json']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 6, failed: 0 });
-    return Library.with(path.join(tmp.dir, 'lib-c'), async (lib) => expect((await lib.listRuns()).length).toBe(6));
+    expect(await count()).toBe(before);
   });
 
   it('a worker refuses a job whose spec does not validate, for good', async () => {
     const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(url).options });
     try {
+      const refuser = worker('lib-f');
       const job = await queue.add('group', { study: 'bad', spec: { name: 'bad', preset: 'nope' }, keys: ['x'], deps: [] }, { jobId: 'bad.spec', attempts: 3 });
-      // The second worker of the first test is still pulling jobs.
       for (let i = 0; i < 600 && (await job.getState()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100));
       const failed = await queue.getJob('bad.spec');
       expect(await failed!.getState()).toBe('failed');
       expect(failed!.failedReason).toMatch(/invalid study spec/);
       expect(failed!.attemptsMade).toBeLessThanOrEqual(1); // no retries for a spec that cannot validate
+      refuser.kill('SIGTERM');
     } finally {
       await queue.close();
     }

@@ -85,10 +85,13 @@ export function runJsonOf(run: RunRecord, checkpoints: string[]): RunJson {
 }
 
 /** Write run `id` of `lib` as a saved-run folder at `dir` (without manifest: the caller writes it). */
-export async function writeRunFolder(lib: Library, id: string, dir: string, withCheckpoints: boolean): Promise<RunJson> {
-  const run = await lib.getRun(id);
-  if (run.origin === 'external') throw new Error(`run ${id} is an external run; export it as CSV instead`);
-  if (run.status === 'running' || run.status === 'queued') throw new Error(`run ${id} is still ${run.status}; stop it or let it finish before exporting`);
+export async function writeRunFolder(lib: Library, id: string, dir: string, withCheckpoints: boolean, inProgress = false): Promise<RunJson> {
+  const stored = await lib.getRun(id);
+  if (stored.origin === 'external') throw new Error(`run ${id} is an external run; export it as CSV instead`);
+  if (!inProgress && (stored.status === 'running' || stored.status === 'queued')) throw new Error(`run ${id} is still ${stored.status}; stop it or let it finish before exporting`);
+  // A snapshot of a run in training (a queue worker's upload) is, to whoever imports it, a stopped
+  // run to resume from its checkpoints.
+  const run = inProgress && (stored.status === 'running' || stored.status === 'queued') ? { ...stored, status: 'stopped' as const } : stored;
   mkdirSync(dir, { recursive: true });
   for (const table of RUN_TABLE_NAMES) await lib.exportTable(id, table, path.join(dir, TABLE_FILE(table)));
   const checkpoints: string[] = [];

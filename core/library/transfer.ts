@@ -49,6 +49,8 @@ export function exportKindOf(file: string): ExportKind {
 
 export interface ExportOptions {
   checkpoints?: boolean;
+  /** A .grokrun of a run still training, as a stopped run (a queue worker's upload). */
+  inProgress?: boolean;
   study?: StudySpec | null;
 }
 
@@ -73,7 +75,7 @@ export async function exportRuns(libraryDir: string, ids: string[], out: string,
       for (const id of ids) resolved.push(await lib.resolveRunId(id));
       const added: string[] = [];
       if (kind === 'grokrun') {
-        await writeRunFolder(lib, resolved[0], scratch.dir, opts.checkpoints ?? false);
+        await writeRunFolder(lib, resolved[0], scratch.dir, opts.checkpoints ?? false, opts.inProgress ?? false);
         return { runs: resolved, added };
       }
       // A norm-matched run cannot be reproduced without its mix run: bring it along, first.

@@ -33,6 +33,11 @@ export function groupJobId(spec: StudySpec, keys: string[]): string {
   return `${spec.name}.${digest}`;
 }
 
+/** Where a worker keeps an unfinished run, with its checkpoints, for whoever takes the job over. */
+export function partialFile(resultsDir: string, study: string, key: string): string {
+  return path.join(resultsDir, study, 'partial', `${key.replace(/[^A-Za-z0-9._@-]/g, '_')}.grokrun`);
+}
+
 /** Where a worker leaves a run's saved run in the results folder. */
 export function resultFile(resultsDir: string, study: string, key: string): string {
   return path.join(resultsDir, study, `${key.replace(/[^A-Za-z0-9._@-]/g, '_')}.grokrun`);

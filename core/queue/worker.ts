@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Piscina } from 'piscina';
@@ -7,7 +7,9 @@ import { exportRuns, importSources } from '../library/transfer.js';
 import { firstLine } from '../errors.js';
 import { resolveStudySpec } from '../study/spec.js';
 import { runStudy } from '../study/runner.js';
-import { QUEUE_NAME, resultFile, type GroupJob, type GroupJobResult } from './jobs.js';
+import { QUEUE_NAME, partialFile, resultFile, type GroupJob, type GroupJobResult } from './jobs.js';
+import { checkpointSteps } from '../train/checkpoint.js';
+import { checkpointDirFor } from '../library/paths.js';
 import type { QueueConnection } from './connection.js';
 
 /**
@@ -28,6 +30,8 @@ export interface QueueWorkerOptions {
   concurrency: number;
   /** How long a job's lock lasts without renewal (BullMQ renews it at half that). */
   lockMs?: number;
+  /** How often the runs in training are uploaded with their checkpoints (ms; default a minute). */
+  uploadEveryMs?: number;
   log?: (line: string) => void;
 }
 
@@ -73,7 +77,28 @@ async function trainJob(job: Job<GroupJob, GroupJobResult>, o: QueueWorkerOption
       await lib.setStudyRun(spec.name, dep.key, id);
     });
   }
-  const results = await runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool, only: new Set(job.data.keys), signal });
+  // A job taken over from a worker that died resumes its runs from their uploaded checkpoints.
+  for (const key of job.data.keys) {
+    const file = partialFile(o.resultsDir, spec.name, key);
+    if (!existsSync(file)) continue;
+    const [report] = await importSources(o.libraryDir, [file]);
+    if (!report.ok) {
+      log(`job ${job.id}: ${key}: its upload cannot be used (${report.error}); training it from the start`);
+      continue;
+    }
+    await Library.with(o.libraryDir, async (lib) => {
+      await lib.upsertStudy(spec.name, JSON.stringify(spec), 'running');
+      await lib.setStudyRun(spec.name, key, report.outcomes[0].id);
+    });
+    log(`job ${job.id}: ${key}: resuming from its uploaded checkpoints`);
+  }
+  const uploads = new Uploader(o, spec.name, job.data.keys, (line) => log(`job ${job.id}: ${line}`));
+  let results;
+  try {
+    results = await runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool, only: new Set(job.data.keys), signal });
+  } finally {
+    await uploads.stop();
+  }
   const mine = results.filter((r) => job.data.keys.includes(r.key));
   const bad = mine.find((r) => r.status !== 'completed' || !r.runId);
   if (bad) throw new Error(`job ${job.id}: ${bad.key} ${bad.status}${bad.error ? `: ${bad.error}` : ''}`);
@@ -90,7 +115,61 @@ async function trainJob(job: Job<GroupJob, GroupJobResult>, o: QueueWorkerOption
       rmSync(partial, { force: true });
     }
     runs.push({ key: r.key, file });
+    rmSync(partialFile(o.resultsDir, spec.name, r.key), { force: true });
   }
   log(`job ${job.id}: done`);
   return { runs };
+}
+
+/**
+ * Every `uploadEveryMs`, the job's runs that are still training go to the results folder as saved
+ * runs with their checkpoints (renamed into place when whole). A run resumed from such an upload
+ * continues from its latest checkpoint whose past the upload holds whole (core/runs/prepare.ts).
+ */
+class Uploader {
+  private readonly timer: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly o: QueueWorkerOptions,
+    private readonly study: string,
+    private readonly keys: string[],
+    private readonly log: (line: string) => void,
+  ) {
+    // A failed upload is only a later resume point lost: say so and go on training.
+    this.timer = setInterval(() => {
+      this.running = this.running.then(() => this.upload()).catch((err) => log(`upload: ${firstLine(err)}`));
+    }, o.uploadEveryMs ?? 60_000);
+  }
+
+  private async upload(): Promise<void> {
+    const { libraryDir, resultsDir } = this.o;
+    const inTraining = await Library.with(libraryDir, async (lib) => {
+      const map = await lib.getStudyRuns(this.study);
+      const out: { key: string; id: string; steps: number }[] = [];
+      for (const key of this.keys) {
+        const id = map.get(key);
+        const run = id ? await lib.getRun(id) : null;
+        if (id && run && run.status !== 'completed' && checkpointSteps(checkpointDirFor(libraryDir, id)).length) out.push({ key, id, steps: run.stepsDone });
+      }
+      return out;
+    });
+    for (const { key, id, steps } of inTraining) {
+      const file = partialFile(resultsDir, this.study, key);
+      mkdirSync(path.dirname(file), { recursive: true });
+      const partial = `${file}.${process.pid}.partial.grokrun`;
+      try {
+        await exportRuns(libraryDir, [id], partial, { checkpoints: true, inProgress: true });
+        renameSync(partial, file);
+      } finally {
+        rmSync(partial, { force: true });
+      }
+      this.log(`${key}: uploaded with its checkpoints at step ${steps}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
 }

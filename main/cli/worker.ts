@@ -9,16 +9,18 @@ import { queueOptions } from './queue-options.js';
  * queue on this machine until Ctrl-C (docs/scale-out.md). Ctrl-C (or SIGTERM) stops the runs in
  * training at their next step and hands their jobs back to the queue.
  */
-export async function cmdWorker(opts: { library?: string; queue?: string; results?: string; workers?: string; lockMs?: string }): Promise<number> {
+export async function cmdWorker(opts: { library?: string; queue?: string; results?: string; workers?: string; lockMs?: string; uploadEvery?: string }): Promise<number> {
   if (opts.queue === undefined) throw new UserError('worker needs --queue redis://[:PASSWORD@]HOST:PORT/DB');
   const { connection, resultsDir } = await queueOptions(opts.queue, opts.results);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
   const lockMs = opts.lockMs === undefined ? undefined : Number(opts.lockMs);
   if (lockMs !== undefined && !(Number.isInteger(lockMs) && lockMs >= 1000)) throw new UserError(`--lock-ms expects a whole number of milliseconds ≥ 1000 (got '${opts.lockMs}')`);
+  const uploadEvery = opts.uploadEvery === undefined ? 60 : Number(opts.uploadEvery);
+  if (!(uploadEvery > 0)) throw new UserError(`--upload-every expects seconds > 0 (got '${opts.uploadEvery}')`);
   const libraryDir = resolveLibraryDir(opts.library);
   const pool = createTrainingPool(workers);
-  const queue = startQueueWorker({ connection, resultsDir, libraryDir, pool, concurrency: workers, lockMs, log: (line) => process.stderr.write(`${line}\n`) });
+  const queue = startQueueWorker({ connection, resultsDir, libraryDir, pool, concurrency: workers, lockMs, uploadEveryMs: uploadEvery * 1000, log: (line) => process.stderr.write(`${line}\n`) });
   process.stderr.write(`worker: up to ${workers} job(s) at a time from ${connection.display}; results to ${resultsDir}; library ${libraryDir}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
