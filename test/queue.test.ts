@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Library } from '../core/library/library.js';
-import { QUEUE_NAME } from '../core/queue/jobs.js';
+import { QUEUE_NAME, resultFile, type GroupJob, type GroupJobResult } from '../core/queue/jobs.js';
 import { parseQueueUrl } from '../core/queue/connection.js';
 import { root } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
@@ -74,6 +74,19 @@ function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `cli` without blocking this process (whose event loop a stand-in worker needs). */
+function cliAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 async function metricsByKey(library: string, study: string): Promise<Map<string, unknown>> {
   return Library.with(library, async (lib) => {
     const out = new Map<string, unknown>();
@@ -82,17 +95,21 @@ async function metricsByKey(library: string, study: string): Promise<Map<string,
   });
 }
 
-beforeAll(async () => {
-  const port = await freePort();
-  // Password-protected, as docs/scale-out.md asks of a lab's Redis.
-  redis = spawn(process.env.GROKSCOPE_REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD], { stdio: 'ignore' });
-  url = `redis://:${PASSWORD}@127.0.0.1:${port}/0`;
+/** A password-protected redis-server of our own on `port`, once it answers (as docs/scale-out.md asks of a lab's). */
+async function startRedis(port: number, extra: string[] = []): Promise<ChildProcess> {
+  const proc = spawn(process.env.GROKSCOPE_REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--requirepass', PASSWORD, ...extra], { stdio: 'ignore' });
   const client = new Redis({ port, host: '127.0.0.1', password: PASSWORD, lazyConnect: true, retryStrategy: () => 50 });
   client.on('error', () => undefined); // refused until redis-server listens; retried
-  // Ready once it answers (redis-server takes a moment to listen).
   await client.connect().catch(() => undefined);
   await client.ping();
   client.disconnect();
+  return proc;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  redis = await startRedis(port, ['--appendonly', 'no']);
+  url = `redis://:${PASSWORD}@127.0.0.1:${port}/0`;
 });
 
 afterAll(() => {
@@ -157,6 +174,42 @@ describe('a study on a Redis queue', () => {
     expect(await count()).toBe(before);
   });
 
+  it('refuses a tampered result in one line and has its job trained again', async () => {
+    // A stand-in worker that hands in the runs of the first study, each first attempt corrupted.
+    const tampered = { ...spec, name: 'tampered' };
+    const file = path.join(tmp.dir, 'tampered.json');
+    writeFileSync(file, JSON.stringify(tampered));
+    const attempts = new Map<string, number>();
+    const fake = new Worker<GroupJob, GroupJobResult>(
+      QUEUE_NAME,
+      async (job) => {
+        const n = (attempts.get(job.id!) ?? 0) + 1;
+        attempts.set(job.id!, n);
+        const runs = job.data.keys.map((key) => {
+          const out = resultFile(results, 'tampered', key);
+          mkdirSync(path.dirname(out), { recursive: true });
+          const bytes = readFileSync(resultFile(results, 'queued', key));
+          if (n === 1) bytes[bytes.length >> 1] ^= 0xff;
+          writeFileSync(out, bytes);
+          return { key, file: out };
+        });
+        return { runs };
+      },
+      { connection: parseQueueUrl(url).options },
+    );
+    try {
+      const r = await cliAsync(['study', file, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-t'), '--out', 'report-tampered', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const refusals = r.stderr.split('\n').filter((l) => /refused/.test(l));
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(refusals[0]).toMatch(/^run mod-add\/transformer\/.+ refused: .+; training its job again$/);
+      expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 6, failed: 0 });
+      expect(await metricsByKey(path.join(tmp.dir, 'lib-t'), 'tampered')).toEqual(await metricsByKey(path.join(tmp.dir, 'lib-c'), 'queued'));
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('a worker refuses a job whose spec does not validate, for good', async () => {
     const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(url).options });
     try {
@@ -187,4 +240,38 @@ describe('a study on a Redis queue', () => {
     expect(noResults.stderr.trim().split('\n')).toHaveLength(1);
     expect(noResults.stderr).toMatch(/--queue needs --results DIR/);
   });
+});
+
+describe('a Redis restarted in the middle of a study (append-only file on)', () => {
+  it('loses nothing: the coordinator and the worker wait for it and every run arrives once', async () => {
+    const port = await freePort();
+    const dir = path.join(tmp.dir, 'aof');
+    mkdirSync(dir);
+    const aof = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
+    let server = await startRedis(port, aof);
+    const local = `redis://:${PASSWORD}@127.0.0.1:${port}/0`;
+    const restarted = { ...spec, name: 'restarted', seeds: [5, 6] };
+    const file = path.join(tmp.dir, 'restarted.json');
+    writeFileSync(file, JSON.stringify(restarted));
+    const w = spawn(process.execPath, [bin, 'worker', '--queue', local, '--results', results, '--library', path.join(tmp.dir, 'lib-r'), '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(w);
+    const coordinator = spawn(process.execPath, [bin, 'study', file, '--queue', local, '--results', results, '--library', path.join(tmp.dir, 'lib-rc'), '--out', 'report-restarted', '--json'], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(coordinator);
+    let stdout = '';
+    coordinator.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
+    // Once the first job is done, stop Redis (it writes its file on the way out) and start it again.
+    await whenStderr(w, (t) => /done/.test(t));
+    const stopped = new Promise((resolve) => server.on('exit', resolve));
+    server.kill('SIGTERM');
+    await stopped;
+    server = await startRedis(port, aof);
+    children.push(server);
+    expect(await exited).toBe(0);
+    w.kill('SIGTERM');
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 6, failed: 0 });
+    const runs = await metricsByKey(path.join(tmp.dir, 'lib-rc'), 'restarted');
+    expect(runs.size).toBe(6);
+    expect(await Library.with(path.join(tmp.dir, 'lib-rc'), async (lib) => (await lib.listRuns()).length)).toBe(6);
+  }, 240_000);
 });

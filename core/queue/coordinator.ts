@@ -37,6 +37,8 @@ export interface QueueStudyOptions {
   pollMs?: number;
   attempts?: number;
   onProgress?: (p: QueueStudyProgress) => void;
+  /** One line for the user (a refused result). */
+  log?: (line: string) => void;
   signal?: AbortSignal;
 }
 
@@ -58,6 +60,7 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
   const results = new Map<string, StudyRunResult>();
   for (const [key, runId] of known) results.set(key, { key, runId, status: 'completed', error: null });
   const files = new Map<string, string>();
+  const retried = new Map<string, number>();
   const groups = packGroups(plan, spec.groupSize ?? 1).map((g) => ({ runs: g.runs, keys: g.runs.map((r) => r.key), id: '', queued: false }));
   for (const g of groups) g.id = groupJobId(spec, g.keys);
 
@@ -89,7 +92,20 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
         const state = job ? await job.getState() : 'unknown';
         if (state === 'active') p.active++;
         else if (state !== 'completed' && state !== 'failed') p.waiting++;
-        if (state === 'completed' && job) await collect(libraryDir, spec, job.returnvalue, results, files);
+        if (state === 'completed' && job) {
+          const refused = await collect(libraryDir, spec, job.returnvalue, results, files);
+          if (refused) {
+            // A result that does not verify is the worker's failure: train the job again (up to
+            // its attempts), and say so in one line.
+            const tries = (retried.get(g.id) ?? 0) + 1;
+            retried.set(g.id, tries);
+            o.log?.(`${refused}; ${tries < (o.attempts ?? 3) ? 'training its job again' : 'giving up on it'}`);
+            if (tries < (o.attempts ?? 3)) {
+              await job.remove();
+              g.queued = false;
+            } else for (const k of g.keys) if (!results.has(k)) results.set(k, { key: k, runId: null, status: 'failed', error: refused });
+          }
+        }
         if (state === 'failed' && job) for (const k of g.keys) if (!results.has(k)) results.set(k, { key: k, runId: null, status: 'failed', error: job.failedReason ?? 'failed' });
       }
       o.onProgress?.({ ...progress(), active: p.active, waiting: p.waiting });
@@ -134,25 +150,23 @@ async function enqueue(queue: Queue<GroupJob, GroupJobResult>, id: string, data:
   if (!existing) await queue.add('group', data, { jobId: id, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
 }
 
-/** Import a finished job's runs (each once) and record them under their study keys. */
-async function collect(libraryDir: string, spec: StudySpec, result: GroupJobResult, results: Map<string, StudyRunResult>, files: Map<string, string>): Promise<void> {
-  for (const r of result.runs) {
+/**
+ * Import a finished job's runs (each once) and record them under their study keys; the refusal,
+ * in one line, of the first result that is missing or does not verify (nothing of it imported).
+ */
+async function collect(libraryDir: string, spec: StudySpec, result: GroupJobResult, results: Map<string, StudyRunResult>, files: Map<string, string>): Promise<string | null> {
+  for (const r of result?.runs ?? []) {
     if (results.has(r.key)) {
       files.set(r.key, r.file);
       continue;
     }
-    if (!existsSync(r.file)) {
-      results.set(r.key, { key: r.key, runId: null, status: 'failed', error: `its saved run ${r.file} is not in the results folder` });
-      continue;
-    }
+    if (!existsSync(r.file)) return `run ${r.key}: its saved run ${r.file} is not in the results folder`;
     const [report] = await importSources(libraryDir, [r.file]);
-    if (!report.ok) {
-      results.set(r.key, { key: r.key, runId: null, status: 'failed', error: report.error });
-      continue;
-    }
+    if (!report.ok) return `run ${r.key} refused: ${report.error}`;
     const id = report.outcomes[0].id;
     await Library.with(libraryDir, (lib) => lib.setStudyRun(spec.name, r.key, id));
     results.set(r.key, { key: r.key, runId: id, status: 'completed', error: null });
     files.set(r.key, r.file);
   }
+  return null;
 }

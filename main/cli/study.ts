@@ -110,6 +110,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
             libraryDir,
             ...queue,
             signal: abort.signal,
+            log: (line) => process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
             onProgress: (p) => draw(`study ${s.name}: ${p.done}/${p.total} runs in${p.failed ? `, ${p.failed} failed` : ''} · jobs ${p.active} active, ${p.waiting} waiting · elapsed ${formatDuration((Date.now() - started) / 1000)}`),
           })
         : runStudy({
