@@ -6,7 +6,8 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Library } from '../core/library/library.js';
-import { QUEUE_NAME, resultFile, type GroupJob, type GroupJobResult } from '../core/queue/jobs.js';
+import { QUEUE_NAME, type GroupJob, type GroupJobResult } from '../core/queue/jobs.js';
+import { savedRunName } from '../core/queue/result-store.js';
 import { parseQueueUrl } from '../core/queue/connection.js';
 import { root } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
@@ -186,9 +187,9 @@ describe('a study on a Redis queue', () => {
         const n = (attempts.get(job.id!) ?? 0) + 1;
         attempts.set(job.id!, n);
         const runs = job.data.keys.map((key) => {
-          const out = resultFile(results, 'tampered', key);
+          const out = path.join(results, savedRunName('tampered', key));
           mkdirSync(path.dirname(out), { recursive: true });
-          const bytes = readFileSync(resultFile(results, 'queued', key));
+          const bytes = readFileSync(path.join(results, savedRunName('queued', key)));
           if (n === 1) bytes[bytes.length >> 1] ^= 0xff;
           writeFileSync(out, bytes);
           return { key, file: out };
@@ -226,7 +227,7 @@ describe('a study on a Redis queue', () => {
     }
   });
 
-  it('names a bad queue URL, or a missing results folder, in one line', () => {
+  it('names a bad queue URL or a refused password in one line', () => {
     const bad = cli(['study', specFile, '--queue', 'http://127.0.0.1:1/0', '--results', results, '--library', path.join(tmp.dir, 'lib-x')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim()).toMatch(/^grokscope: --queue must be a redis:\/\/ or rediss:\/\/ URL/);
@@ -235,10 +236,21 @@ describe('a study on a Redis queue', () => {
     expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
     expect(wrong.stderr).toMatch(/Redis refused the password/);
     expect(wrong.stderr).not.toMatch(/wrong@/); // the URL is shown without its password
-    const noResults = cli(['worker', '--queue', url]);
-    expect(noResults.code).not.toBe(0);
-    expect(noResults.stderr.trim().split('\n')).toHaveLength(1);
-    expect(noResults.stderr).toMatch(/--queue needs --results DIR/);
+  });
+
+  it('without a shared folder, saved runs travel through Redis, dependencies included', async () => {
+    const inRedis = { ...spec, name: 'inredis', seeds: [7] };
+    const file = path.join(tmp.dir, 'inredis.json');
+    writeFileSync(file, JSON.stringify(inRedis));
+    const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--library', path.join(tmp.dir, 'lib-g'), '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(w);
+    const r = await cliAsync(['study', file, '--queue', url, '--library', path.join(tmp.dir, 'lib-h'), '--out', 'report-inredis', '--json']);
+    w.kill('SIGTERM');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/results through Redis/);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 3, failed: 0 });
+    const runs = await metricsByKey(path.join(tmp.dir, 'lib-h'), 'inredis');
+    expect([...runs.keys()].sort()).toEqual(['mod-add/transformer/baseline/s7', 'mod-add/transformer/mix/s7', 'mod-add/transformer/norm-matched/s7']);
   });
 });
 

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { Library } from '../library/library.js';
@@ -7,7 +8,8 @@ import { planRuns, type PlannedRun } from '../study/spec.js';
 import { packGroups } from '../study/groups.js';
 import { StudyError, type StudyRunResult } from '../study/runner.js';
 import type { StudySpec } from '../schema/study-spec.js';
-import { QUEUE_NAME, groupJobId, resultFile, type GroupJob, type GroupJobResult } from './jobs.js';
+import { QUEUE_NAME, groupJobId, type GroupJob, type GroupJobResult } from './jobs.js';
+import { savedRunName, type ResultStore } from './result-store.js';
 import type { QueueConnection } from './connection.js';
 
 /**
@@ -31,8 +33,8 @@ export interface QueueStudyOptions {
   spec: StudySpec;
   libraryDir: string;
   connection: QueueConnection;
-  /** The folder shared with the workers, where their saved runs arrive. */
-  resultsDir: string;
+  /** Where the workers' saved runs arrive (a shared folder, or Redis): result-store.ts. */
+  store: ResultStore;
   /** How often to look at the jobs, ms. */
   pollMs?: number;
   attempts?: number;
@@ -65,6 +67,7 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
   for (const g of groups) g.id = groupJobId(spec, g.keys);
 
   const queue = new Queue<GroupJob, GroupJobResult>(QUEUE_NAME, { connection: o.connection.options });
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'grokscope-collect-'));
   const progress = (): QueueStudyProgress => ({ total: plan.length, done: [...results.values()].filter((r) => r.status === 'completed').length, failed: [...results.values()].filter((r) => r.status === 'failed').length, active: 0, waiting: 0 });
   try {
     for (;;) {
@@ -84,7 +87,7 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
         if (!g.queued) {
           if (!deps.every((d) => results.get(d)?.status === 'completed')) continue;
           const depFiles = [];
-          for (const d of deps) depFiles.push({ key: d, file: await savedRunOf(o, d, results.get(d)!.runId!, files) });
+          for (const d of deps) depFiles.push({ key: d, file: await savedRunOf(o, scratch, d, results.get(d)!.runId!, files) });
           await enqueue(queue, g.id, { study: spec.name, spec, keys: g.keys, deps: depFiles }, o.attempts ?? 3);
           g.queued = true;
         }
@@ -93,7 +96,7 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
         if (state === 'active') p.active++;
         else if (state !== 'completed' && state !== 'failed') p.waiting++;
         if (state === 'completed' && job) {
-          const refused = await collect(libraryDir, spec, job.returnvalue, results, files);
+          const refused = await collect(o, scratch, job.returnvalue, results, files);
           if (refused) {
             // A result that does not verify is the worker's failure: train the job again (up to
             // its attempts), and say so in one line.
@@ -113,6 +116,7 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
     }
   } finally {
     await queue.close();
+    rmSync(scratch, { recursive: true, force: true });
   }
   const all = plan.map((r) => results.get(r.key) ?? { key: r.key, runId: null, status: 'stopped', error: null });
   const finished = all.every((r) => r.status === 'completed');
@@ -121,19 +125,21 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
 }
 
 /**
- * The saved run of a completed dependency in the results folder: the one a worker left, or, for a
+ * The saved run of a completed dependency in the results store: the one a worker left, or, for a
  * run this library held already (an earlier invocation), exported from here.
  */
-async function savedRunOf(o: QueueStudyOptions, key: string, runId: string, files: Map<string, string>): Promise<string> {
-  const known = files.get(key);
-  if (known && existsSync(known)) return known;
-  const file = resultFile(o.resultsDir, o.spec.name, key);
-  if (!existsSync(file)) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    await exportRuns(o.libraryDir, [runId], file);
+async function savedRunOf(o: QueueStudyOptions, scratch: string, key: string, runId: string, files: Map<string, string>): Promise<string> {
+  const ref = await o.store.find(savedRunName(o.spec.name, key));
+  if (ref) {
+    files.set(key, ref);
+    return ref;
   }
-  files.set(key, file);
-  return file;
+  const local = path.join(scratch, 'dependency.grokrun');
+  rmSync(local, { force: true });
+  await exportRuns(o.libraryDir, [runId], local);
+  const stored = await o.store.put(savedRunName(o.spec.name, key), local);
+  files.set(key, stored);
+  return stored;
 }
 
 function depsOf(runs: PlannedRun[]): string[] {
@@ -154,14 +160,16 @@ async function enqueue(queue: Queue<GroupJob, GroupJobResult>, id: string, data:
  * Import a finished job's runs (each once) and record them under their study keys; the refusal,
  * in one line, of the first result that is missing or does not verify (nothing of it imported).
  */
-async function collect(libraryDir: string, spec: StudySpec, result: GroupJobResult, results: Map<string, StudyRunResult>, files: Map<string, string>): Promise<string | null> {
+async function collect(o: QueueStudyOptions, scratch: string, result: GroupJobResult, results: Map<string, StudyRunResult>, files: Map<string, string>): Promise<string | null> {
+  const { libraryDir, spec } = o;
   for (const r of result?.runs ?? []) {
     if (results.has(r.key)) {
       files.set(r.key, r.file);
       continue;
     }
-    if (!existsSync(r.file)) return `run ${r.key}: its saved run ${r.file} is not in the results folder`;
-    const [report] = await importSources(libraryDir, [r.file]);
+    const local = await o.store.fetch(r.file, scratch);
+    if (!local) return `run ${r.key}: its saved run ${r.file} is not in the results store`;
+    const [report] = await importSources(libraryDir, [local]);
     if (!report.ok) return `run ${r.key} refused: ${report.error}`;
     const id = report.outcomes[0].id;
     await Library.with(libraryDir, (lib) => lib.setStudyRun(spec.name, r.key, id));

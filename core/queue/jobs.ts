@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type { StudySpec } from '../schema/study-spec.js';
 
 /**
  * What travels through the queue (docs/scale-out.md): one job per run group of a study. A job
  * names the study's spec in full (a worker validates it and plans the same runs), the planned
  * keys it trains, and for runs that replay a `mix` run the saved run of that mix run, which the
- * coordinator imported first. Results come back as saved runs (.grokrun) in the shared results
- * folder, digest-checked on import.
+ * coordinator imported first. Results come back as saved runs (.grokrun) in the results store
+ * (result-store.ts), digest-checked on import.
  */
 export const QUEUE_NAME = 'grokscope-runs';
 
@@ -15,11 +14,12 @@ export interface GroupJob {
   study: string;
   spec: StudySpec;
   keys: string[];
-  /** Saved runs of the runs these keys depend on: key → file in the results folder. */
+  /** Saved runs of the runs these keys depend on: key → its reference in the results store. */
   deps: { key: string; file: string }[];
 }
 
 export interface GroupJobResult {
+  /** Each run's saved run: its reference in the results store (a path, or redis:NAME). */
   runs: { key: string; file: string }[];
 }
 
@@ -31,14 +31,4 @@ export interface GroupJobResult {
 export function groupJobId(spec: StudySpec, keys: string[]): string {
   const digest = createHash('sha256').update(JSON.stringify(spec)).update('\0').update(keys.join('\0')).digest('hex').slice(0, 24);
   return `${spec.name}.${digest}`;
-}
-
-/** Where a worker keeps an unfinished run, with its checkpoints, for whoever takes the job over. */
-export function partialFile(resultsDir: string, study: string, key: string): string {
-  return path.join(resultsDir, study, 'partial', `${key.replace(/[^A-Za-z0-9._@-]/g, '_')}.grokrun`);
-}
-
-/** Where a worker leaves a run's saved run in the results folder. */
-export function resultFile(resultsDir: string, study: string, key: string): string {
-  return path.join(resultsDir, study, `${key.replace(/[^A-Za-z0-9._@-]/g, '_')}.grokrun`);
 }

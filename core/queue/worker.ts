@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Piscina } from 'piscina';
@@ -7,7 +8,8 @@ import { exportRuns, importSources } from '../library/transfer.js';
 import { firstLine } from '../errors.js';
 import { resolveStudySpec } from '../study/spec.js';
 import { runStudy } from '../study/runner.js';
-import { QUEUE_NAME, partialFile, resultFile, type GroupJob, type GroupJobResult } from './jobs.js';
+import { QUEUE_NAME, type GroupJob, type GroupJobResult } from './jobs.js';
+import { savedRunName, type ResultStore } from './result-store.js';
 import { checkpointSteps } from '../train/checkpoint.js';
 import { checkpointDirFor } from '../library/paths.js';
 import type { QueueConnection } from './connection.js';
@@ -23,7 +25,8 @@ import type { QueueConnection } from './connection.js';
  */
 export interface QueueWorkerOptions {
   connection: QueueConnection;
-  resultsDir: string;
+  /** Where results go (a shared folder, or Redis): result-store.ts. */
+  store: ResultStore;
   libraryDir: string;
   pool: Piscina;
   /** Jobs trained at once (each one run group through the pool). */
@@ -67,64 +70,60 @@ async function trainJob(job: Job<GroupJob, GroupJobResult>, o: QueueWorkerOption
   }
   if (spec.name !== job.data.study || !Array.isArray(job.data.keys) || job.data.keys.length === 0) throw new UnrecoverableError(`job ${job.id}: malformed (study ${job.data.study}, keys ${JSON.stringify(job.data.keys)})`);
   log(`job ${job.id}: training ${job.data.keys.join(', ')}`);
-  // The runs this group replays arrive as saved runs: import them and let the study know them.
-  for (const dep of job.data.deps ?? []) {
-    const [report] = await importSources(o.libraryDir, [dep.file]);
-    if (!report.ok) throw new Error(`job ${job.id}: dependency ${dep.key}: ${report.error}`);
-    const id = report.outcomes[0].id;
-    await Library.with(o.libraryDir, async (lib) => {
-      await lib.upsertStudy(spec.name, JSON.stringify(spec), 'running');
-      await lib.setStudyRun(spec.name, dep.key, id);
-    });
-  }
-  // A job taken over from a worker that died resumes its runs from their uploaded checkpoints.
-  for (const key of job.data.keys) {
-    const file = partialFile(o.resultsDir, spec.name, key);
-    if (!existsSync(file)) continue;
-    const [report] = await importSources(o.libraryDir, [file]);
-    if (!report.ok) {
-      log(`job ${job.id}: ${key}: its upload cannot be used (${report.error}); training it from the start`);
-      continue;
-    }
-    await Library.with(o.libraryDir, async (lib) => {
-      await lib.upsertStudy(spec.name, JSON.stringify(spec), 'running');
-      await lib.setStudyRun(spec.name, key, report.outcomes[0].id);
-    });
-    log(`job ${job.id}: ${key}: resuming from its uploaded checkpoints`);
-  }
-  const uploads = new Uploader(o, spec.name, job.data.keys, (line) => log(`job ${job.id}: ${line}`));
-  let results;
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'grokscope-job-'));
   try {
-    results = await runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool, only: new Set(job.data.keys), signal });
-  } finally {
-    await uploads.stop();
-  }
-  const mine = results.filter((r) => job.data.keys.includes(r.key));
-  const bad = mine.find((r) => r.status !== 'completed' || !r.runId);
-  if (bad) throw new Error(`job ${job.id}: ${bad.key} ${bad.status}${bad.error ? `: ${bad.error}` : ''}`);
-  const runs: GroupJobResult['runs'] = [];
-  for (const r of mine) {
-    const file = resultFile(o.resultsDir, spec.name, r.key);
-    mkdirSync(path.dirname(file), { recursive: true });
-    // Written under a private name and renamed: the coordinator never sees half a file.
-    const partial = `${file}.${process.pid}.partial.grokrun`;
-    try {
-      await exportRuns(o.libraryDir, [r.runId!], partial);
-      renameSync(partial, file);
-    } finally {
-      rmSync(partial, { force: true });
+    /** Import a stored saved run and record it under its study key. */
+    const adopt = async (key: string, ref: string): Promise<string | null> => {
+      const local = await o.store.fetch(ref, scratch);
+      if (!local) return `${ref} is not in the results store`;
+      const [report] = await importSources(o.libraryDir, [local]);
+      if (!report.ok) return report.error;
+      await Library.with(o.libraryDir, async (lib) => {
+        await lib.upsertStudy(spec.name, JSON.stringify(spec), 'running');
+        await lib.setStudyRun(spec.name, key, report.outcomes[0].id);
+      });
+      return null;
+    };
+    // The runs this group replays arrive as saved runs.
+    for (const dep of job.data.deps ?? []) {
+      const problem = await adopt(dep.key, dep.file);
+      if (problem) throw new Error(`job ${job.id}: dependency ${dep.key}: ${problem}`);
     }
-    runs.push({ key: r.key, file });
-    rmSync(partialFile(o.resultsDir, spec.name, r.key), { force: true });
+    // A job taken over from a worker that died resumes its runs from their uploaded checkpoints.
+    for (const key of job.data.keys) {
+      const ref = await o.store.find(savedRunName(spec.name, key, true));
+      if (!ref) continue;
+      const problem = await adopt(key, ref);
+      log(problem ? `job ${job.id}: ${key}: its upload cannot be used (${problem}); training it from the start` : `job ${job.id}: ${key}: resuming from its uploaded checkpoints`);
+    }
+    const uploads = new Uploader(o, spec.name, job.data.keys, scratch, (line) => log(`job ${job.id}: ${line}`));
+    let results;
+    try {
+      results = await runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool, only: new Set(job.data.keys), signal });
+    } finally {
+      await uploads.stop();
+    }
+    const mine = results.filter((r) => job.data.keys.includes(r.key));
+    const bad = mine.find((r) => r.status !== 'completed' || !r.runId);
+    if (bad) throw new Error(`job ${job.id}: ${bad.key} ${bad.status}${bad.error ? `: ${bad.error}` : ''}`);
+    const runs: GroupJobResult['runs'] = [];
+    for (const r of mine) {
+      const local = path.join(scratch, `final-${runs.length}.grokrun`);
+      await exportRuns(o.libraryDir, [r.runId!], local);
+      runs.push({ key: r.key, file: await o.store.put(savedRunName(spec.name, r.key), local) });
+      await o.store.remove(savedRunName(spec.name, r.key, true));
+    }
+    log(`job ${job.id}: done`);
+    return { runs };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  log(`job ${job.id}: done`);
-  return { runs };
 }
 
 /**
- * Every `uploadEveryMs`, the job's runs that are still training go to the results folder as saved
- * runs with their checkpoints (renamed into place when whole). A run resumed from such an upload
- * continues from its latest checkpoint whose past the upload holds whole (core/runs/prepare.ts).
+ * Every `uploadEveryMs`, the job's runs that are still training go to the results store as saved
+ * runs with their checkpoints. A run resumed from such an upload continues from its latest
+ * checkpoint whose past the upload holds whole (core/runs/prepare.ts).
  */
 class Uploader {
   private readonly timer: NodeJS.Timeout;
@@ -134,6 +133,7 @@ class Uploader {
     private readonly o: QueueWorkerOptions,
     private readonly study: string,
     private readonly keys: string[],
+    private readonly scratch: string,
     private readonly log: (line: string) => void,
   ) {
     // A failed upload is only a later resume point lost: say so and go on training.
@@ -143,7 +143,7 @@ class Uploader {
   }
 
   private async upload(): Promise<void> {
-    const { libraryDir, resultsDir } = this.o;
+    const { libraryDir } = this.o;
     const inTraining = await Library.with(libraryDir, async (lib) => {
       const map = await lib.getStudyRuns(this.study);
       const out: { key: string; id: string; steps: number }[] = [];
@@ -155,15 +155,10 @@ class Uploader {
       return out;
     });
     for (const { key, id, steps } of inTraining) {
-      const file = partialFile(resultsDir, this.study, key);
-      mkdirSync(path.dirname(file), { recursive: true });
-      const partial = `${file}.${process.pid}.partial.grokrun`;
-      try {
-        await exportRuns(libraryDir, [id], partial, { checkpoints: true, inProgress: true });
-        renameSync(partial, file);
-      } finally {
-        rmSync(partial, { force: true });
-      }
+      const local = path.join(this.scratch, 'upload.grokrun');
+      rmSync(local, { force: true });
+      await exportRuns(libraryDir, [id], local, { checkpoints: true, inProgress: true });
+      await this.o.store.put(savedRunName(this.study, key, true), local);
       this.log(`${key}: uploaded with its checkpoints at step ${steps}`);
     }
   }

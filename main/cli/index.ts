@@ -141,7 +141,7 @@ export function buildProgram(): Command {
     program
       .command('worker')
       .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT/DB of the study coordinator')
-      .option('--results <dir>', 'the folder shared with the coordinator, where finished runs go')
+      .option('--results <dir>', 'a folder shared with the coordinator, where finished runs go (default: through Redis)')
       .option('--workers <n>', 'run groups trained at once (default: cores − 1)')
       .option('--lock-ms <ms>', 'how long a job stays with a worker that stops answering before another takes it (default 30000)')
       .option('--upload-every <seconds>', 'how often runs in training go to the results folder with their checkpoints, so a job taken over resumes (default 60)')
@@ -156,7 +156,7 @@ export function buildProgram(): Command {
       .option('--dry-run', 'print what it would train (runs, groups, steps) and stop')
       .option('--check <backend>', 'train the same runs again on this backend and report, per claim, whether the verdicts agree')
       .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT/DB: enqueue the run groups for `grokscope worker`s and import their runs as they arrive')
-      .option('--results <dir>', 'with --queue: the folder shared with the workers, where finished runs arrive')
+      .option('--results <dir>', 'with --queue: a folder shared with the workers, where finished runs arrive (default: through Redis)')
       .description('run a study through the worker pool (resumable) and write its report'),
   );
   study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));

@@ -1,15 +1,21 @@
 import path from 'node:path';
 import { QueueUrlError, checkQueueReachable, parseQueueUrl, type QueueConnection } from '../../core/queue/connection.js';
+import { folderStore, redisStore, type ResultStore } from '../../core/queue/result-store.js';
 import { UserError } from './errors.js';
 
-/** --queue URL with its --results folder, checked before anything starts. */
-export async function queueOptions(url: string, results: string | undefined): Promise<{ connection: QueueConnection; resultsDir: string }> {
-  if (!results) throw new UserError('--queue needs --results DIR: the folder the workers and this machine share, where finished runs arrive');
+/**
+ * --queue URL and --results DIR, checked before anything starts: the URL parses and Redis answers
+ * (with the password given). Without --results, saved runs travel through Redis itself.
+ */
+export async function queueOptions(url: string, results: string | undefined): Promise<{ connection: QueueConnection; store: ResultStore; where: string }> {
+  let connection: QueueConnection;
   try {
-    const connection = parseQueueUrl(url);
+    connection = parseQueueUrl(url);
     await checkQueueReachable(connection);
-    return { connection, resultsDir: path.resolve(results) };
   } catch (err) {
     throw err instanceof QueueUrlError ? new UserError(err.message) : err;
   }
+  if (results === undefined) return { connection, store: redisStore(connection), where: 'results through Redis' };
+  const dir = path.resolve(results);
+  return { connection, store: folderStore(dir), where: `results in ${dir}` };
 }

@@ -96,7 +96,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
   const tty = Boolean(process.stderr.isTTY);
   let lastDraw = 0;
   try {
-    process.stderr.write(queue ? `study ${spec.name}: on ${queue.connection.display}, results in ${queue.resultsDir}, library ${libraryDir}\n` : `study ${spec.name}: ${workers} worker(s), library ${libraryDir}\n`);
+    process.stderr.write(queue ? `study ${spec.name}: on ${queue.connection.display}, ${queue.where}, library ${libraryDir}\n` : `study ${spec.name}: ${workers} worker(s), library ${libraryDir}\n`);
     const draw = (line: string): void => {
       const now = Date.now();
       if (now - lastDraw < (tty ? 200 : 10_000)) return;
@@ -108,7 +108,8 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
         ? runStudyOnQueue({
             spec: s,
             libraryDir,
-            ...queue,
+            connection: queue.connection,
+            store: queue.store,
             signal: abort.signal,
             log: (line) => process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
             onProgress: (p) => draw(`study ${s.name}: ${p.done}/${p.total} runs in${p.failed ? `, ${p.failed} failed` : ''} · jobs ${p.active} active, ${p.waiting} waiting · elapsed ${formatDuration((Date.now() - started) / 1000)}`),
@@ -151,5 +152,6 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
   } finally {
     process.off('SIGINT', onSigint);
     await pool?.destroy();
+    await queue?.store.close();
   }
 }

@@ -5,13 +5,13 @@ import { UserError } from './errors.js';
 import { queueOptions } from './queue-options.js';
 
 /**
- * `grokscope worker --queue URL --results DIR [--workers N]`: trains a study's run groups from the
+ * `grokscope worker --queue URL [--results DIR] [--workers N]`: trains a study's run groups from the
  * queue on this machine until Ctrl-C (docs/scale-out.md). Ctrl-C (or SIGTERM) stops the runs in
  * training at their next step and hands their jobs back to the queue.
  */
 export async function cmdWorker(opts: { library?: string; queue?: string; results?: string; workers?: string; lockMs?: string; uploadEvery?: string }): Promise<number> {
   if (opts.queue === undefined) throw new UserError('worker needs --queue redis://[:PASSWORD@]HOST:PORT/DB');
-  const { connection, resultsDir } = await queueOptions(opts.queue, opts.results);
+  const { connection, store, where } = await queueOptions(opts.queue, opts.results);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
   const lockMs = opts.lockMs === undefined ? undefined : Number(opts.lockMs);
@@ -20,8 +20,8 @@ export async function cmdWorker(opts: { library?: string; queue?: string; result
   if (!(uploadEvery > 0)) throw new UserError(`--upload-every expects seconds > 0 (got '${opts.uploadEvery}')`);
   const libraryDir = resolveLibraryDir(opts.library);
   const pool = createTrainingPool(workers);
-  const queue = startQueueWorker({ connection, resultsDir, libraryDir, pool, concurrency: workers, lockMs, uploadEveryMs: uploadEvery * 1000, log: (line) => process.stderr.write(`${line}\n`) });
-  process.stderr.write(`worker: up to ${workers} job(s) at a time from ${connection.display}; results to ${resultsDir}; library ${libraryDir}\n`);
+  const queue = startQueueWorker({ connection, store, libraryDir, pool, concurrency: workers, lockMs, uploadEveryMs: uploadEvery * 1000, log: (line) => process.stderr.write(`${line}\n`) });
+  process.stderr.write(`worker: up to ${workers} job(s) at a time from ${connection.display}; ${where}; library ${libraryDir}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -31,6 +31,7 @@ export async function cmdWorker(opts: { library?: string; queue?: string; result
     await queue.stop();
   } finally {
     await pool.destroy();
+    await store.close();
   }
   return 0;
 }
