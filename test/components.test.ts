@@ -248,7 +248,14 @@ describe('LaunchView', () => {
       await w.find('form[data-form=study]').trigger('submit');
       await flushPromises();
       expect(startStudy).toHaveBeenCalledWith(expect.objectContaining({ seeds: [0, 1], overrides: { steps: 300 }, conditions: ['mix', 'norm-matched', 'baseline'] }));
+      expect(startStudy.mock.calls[0]).toHaveLength(1); // this host's pool
       expect(w.text()).toContain('study my-study started: 12 runs');
+      // On a queue: the URL and the results folder go with the spec.
+      await w.find('input[name=queue]').setValue(' redis://:pw@lab:6379/0 ');
+      await w.find('input[name=results]').setValue('/shared/results');
+      await w.find('form[data-form=study]').trigger('submit');
+      await flushPromises();
+      expect(startStudy.mock.calls[1][1]).toEqual({ queue: 'redis://:pw@lab:6379/0', results: '/shared/results' });
     } finally {
       vi.useRealTimers();
     }

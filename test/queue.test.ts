@@ -6,6 +6,8 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Library } from '../core/library/library.js';
+import { GrokscopeService } from '../core/service/service.js';
+import type { LiveEvent } from '../core/api.js';
 import { QUEUE_NAME, type GroupJob, type GroupJobResult } from '../core/queue/jobs.js';
 import { savedRunName } from '../core/queue/result-store.js';
 import { parseQueueUrl } from '../core/queue/connection.js';
@@ -225,6 +227,26 @@ describe('a study on a Redis queue', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it('the workbench starts a study on the queue and follows it with the same events', async () => {
+    const service = new GrokscopeService(path.join(tmp.dir, 'lib-s'), null); // this host cannot train
+    await expect(service.startStudy('quick', { queue: 'redis://127.0.0.1:1/0' })).rejects.toThrow(/^cannot use the queue at redis:\/\/127\.0\.0\.1:1\/0: /);
+    const w = worker('lib-s-worker');
+    const events: LiveEvent[] = [];
+    const finished = new Promise<LiveEvent>((resolve) =>
+      service.subscribe((e) => {
+        events.push(e);
+        if (e.type === 'study-finished') resolve(e);
+      }),
+    );
+    const started = await service.startStudy({ ...spec, name: 'from-workbench', seeds: [9] }, { queue: url, results });
+    expect(started).toEqual({ name: 'from-workbench', runs: 3 });
+    const done = (await finished) as Extract<LiveEvent, { type: 'study-finished' }>;
+    w.kill('SIGTERM');
+    expect(done).toMatchObject({ status: 'completed', error: null });
+    expect(events.some((e) => e.type === 'study-progress')).toBe(true);
+    expect((await metricsByKey(path.join(tmp.dir, 'lib-s'), 'from-workbench')).size).toBe(3);
   });
 
   it('names a bad queue URL or a refused password in one line', () => {

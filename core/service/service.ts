@@ -1,6 +1,6 @@
 import type { Piscina } from 'piscina';
 import path from 'node:path';
-import type { CompareData, CompareOptions, ExportKind, FormChoices, StudyPlan, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunDetailOptions, RunListItem, RunRequest, UploadedFile } from '../api.js';
+import type { CompareData, CompareOptions, ExportKind, FormChoices, StudyPlan, StudyStartOptions, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunDetailOptions, RunListItem, RunRequest, UploadedFile } from '../api.js';
 import { API_METHODS, type ApiMethod } from '../api.js';
 import { CONDITIONS, PRESETS, describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configFromRequest } from './validate.js';
@@ -18,6 +18,9 @@ import { BACKEND_CHOICES } from '../schema/backend-choices.js';
 import { ARCHS, PROBES } from '../models/config.js';
 import { TASK_NAMES } from '../tasks/groups.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
+import { runStudyOnQueue } from '../queue/coordinator.js';
+import { QueueUrlError, checkQueueReachable, parseQueueUrl, type QueueConnection } from '../queue/connection.js';
+import { folderStore, redisStore, type ResultStore } from '../queue/result-store.js';
 import { runStudy } from '../study/runner.js';
 import { estimateStudy, type MeasuredRun } from '../study/estimate.js';
 import { reportStudy } from '../study/finish.js';
@@ -175,8 +178,10 @@ export class GrokscopeService implements GrokscopeApi {
     this.emit({ type: 'library-changed' });
   }
 
-  async startStudy(specArg: string | Record<string, unknown>): Promise<{ name: string; runs: number }> {
-    const pool = this.requirePool();
+  async startStudy(specArg: string | Record<string, unknown>, options: StudyStartOptions = {}): Promise<{ name: string; runs: number }> {
+    // On a queue the workers train: this host only enqueues, imports and reports.
+    const queue = options.queue === undefined ? null : await queueOf(options);
+    const pool = queue ? null : this.requirePool();
     let spec: StudySpec;
     try {
       spec = resolveStudySpec(specArg);
@@ -193,17 +198,15 @@ export class GrokscopeService implements GrokscopeApi {
     const controller = new AbortController();
     this.studies.set(spec.name, controller);
     let last = 0;
-    void runStudy({
-      spec,
-      libraryDir: this.libraryDir,
-      pool,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (Date.now() - last < 500 && p.done + p.failed < p.total) return;
-        last = Date.now();
-        this.emit({ type: 'study-progress', name: spec.name, done: p.done, failed: p.failed, total: p.total, running: p.running.size });
-      },
-    })
+    const progress = (p: { done: number; failed: number; total: number }, running: number): void => {
+      if (Date.now() - last < 500 && p.done + p.failed < p.total) return;
+      last = Date.now();
+      this.emit({ type: 'study-progress', name: spec.name, done: p.done, failed: p.failed, total: p.total, running });
+    };
+    const trained = queue
+      ? runStudyOnQueue({ spec, libraryDir: this.libraryDir, ...queue, signal: controller.signal, onProgress: (p) => progress(p, p.active) }).finally(() => queue.store.close())
+      : runStudy({ spec, libraryDir: this.libraryDir, pool: pool!, signal: controller.signal, onProgress: (p) => progress(p, p.running.size) });
+    void trained
       .then(async (results) => {
         const failed = results.filter((r) => r.status !== 'completed').length;
         const written = await reportStudy(this.libraryDir, spec, results, path.join(this.libraryDir, 'reports', spec.name));
@@ -283,5 +286,16 @@ export class GrokscopeService implements GrokscopeApi {
     if (!parsed.success) throw new ApiError(`${method}: invalid arguments: ${describeZodError(parsed.error)}`);
     const fn = (this[method as ApiMethod] as (...a: unknown[]) => Promise<unknown>).bind(this);
     return fn(...parsed.data);
+  }
+}
+
+/** A queue for startStudy: the URL checked and Redis asked first (one-line ApiError otherwise). */
+async function queueOf(options: StudyStartOptions): Promise<{ connection: QueueConnection; store: ResultStore }> {
+  try {
+    const connection = parseQueueUrl(options.queue!);
+    await checkQueueReachable(connection);
+    return { connection, store: options.results ? folderStore(path.resolve(options.results)) : redisStore(connection) };
+  } catch (err) {
+    throw err instanceof QueueUrlError ? new ApiError(err.message) : err;
   }
 }

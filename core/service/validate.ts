@@ -44,7 +44,7 @@ export const ARGS: Record<ApiMethod, z.ZodType<unknown[]>> = {
   stopRun: z.tuple([RunId]),
   deleteRuns: z.tuple([z.array(RunId).min(1).max(10_000)]),
   tagRuns: z.tuple([z.array(RunId).min(1).max(10_000), z.array(z.string().min(1).max(64)).max(100), z.array(z.string().min(1).max(64)).max(100)]),
-  startStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
+  startStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())]), z.strictObject({ queue: z.string().min(1).max(500).optional(), results: z.string().min(1).max(1000).optional() }).optional()]),
   formChoices: z.tuple([]),
   planStudy: z.tuple([z.union([z.string().min(1).max(100), z.record(z.string(), z.unknown())])]),
   importFiles: z.tuple([z.array(Uploaded).min(1).max(100)]),

@@ -60,7 +60,7 @@ export function connectApi(): GrokscopeApi {
     stopRun: (id) => call('stopRun', id) as ReturnType<GrokscopeApi['stopRun']>,
     deleteRuns: (ids) => call('deleteRuns', ids) as ReturnType<GrokscopeApi['deleteRuns']>,
     tagRuns: (ids, add, remove) => call('tagRuns', ids, add, remove) as ReturnType<GrokscopeApi['tagRuns']>,
-    startStudy: (spec) => call('startStudy', spec) as ReturnType<GrokscopeApi['startStudy']>,
+    startStudy: (spec, options) => call('startStudy', spec, ...(options ? [options] : [])) as ReturnType<GrokscopeApi['startStudy']>,
     planStudy: (spec) => call('planStudy', spec) as ReturnType<GrokscopeApi['planStudy']>,
     formChoices: () => call('formChoices') as ReturnType<GrokscopeApi['formChoices']>,
     importFiles: (files) => call('importFiles', files) as ReturnType<GrokscopeApi['importFiles']>,
