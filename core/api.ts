@@ -177,13 +177,8 @@ export interface RunRequest {
   temperature?: number;
 }
 
-/** Where a study trains: this host's pool (no options), or a Redis queue of workers. */
-export interface StudyStartOptions {
-  /** redis://[:PASSWORD@]HOST:PORT/DB */
-  queue?: string;
-  /** A folder shared with the workers; absent: results travel through Redis. */
-  results?: string;
-}
+/** Where a study trains: this host's pool (no options), or a Redis queue (`redis://[:PASSWORD@]HOST:PORT/DB`) of workers, results in a shared folder or (absent) through Redis. */
+export interface StudyStartOptions { queue?: string; results?: string }
 
 /** A file crossing the transport: name and base64 content. */
 export interface UploadedFile {
@@ -252,11 +247,7 @@ export interface GrokscopeApi {
   deleteRuns(ids: string[]): Promise<void>;
   /** Add and remove tags on runs. */
   tagRuns(ids: string[], add: string[], remove: string[]): Promise<void>;
-  /**
-   * Start a named study ('quick' | 'paper') or a spec object; resumes one of the same name. With
-   * `queue`, its run groups go to `grokscope worker`s through Redis (docs/scale-out.md) and this
-   * host imports their runs; progress and the finish arrive as the same events.
-   */
+  /** Start a named study ('quick' | 'paper') or a spec object; resumes one of the same name. With `queue`, `grokscope worker`s train it (docs/scale-out.md); same events. */
   startStudy(spec: string | Record<string, unknown>, options?: StudyStartOptions): Promise<{ name: string; runs: number }>;
   /**
    * What a study would train, without starting it: its number of runs and steps, and an

@@ -19,8 +19,9 @@ import { ARCHS, PROBES } from '../models/config.js';
 import { TASK_NAMES } from '../tasks/groups.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudyOnQueue } from '../queue/coordinator.js';
-import { QueueUrlError, checkQueueReachable, parseQueueUrl, type QueueConnection } from '../queue/connection.js';
-import { folderStore, redisStore, type ResultStore } from '../queue/result-store.js';
+import { QueueUrlError, type QueueConnection } from '../queue/connection.js';
+import { openQueue } from '../queue/open.js';
+import type { ResultStore } from '../queue/result-store.js';
 import { runStudy } from '../study/runner.js';
 import { estimateStudy, type MeasuredRun } from '../study/estimate.js';
 import { reportStudy } from '../study/finish.js';
@@ -289,13 +290,9 @@ export class GrokscopeService implements GrokscopeApi {
   }
 }
 
-/** A queue for startStudy: the URL checked and Redis asked first (one-line ApiError otherwise). */
+/** A queue for startStudy (core/queue/open.ts), its problems as one-line ApiErrors. */
 async function queueOf(options: StudyStartOptions): Promise<{ connection: QueueConnection; store: ResultStore }> {
-  try {
-    const connection = parseQueueUrl(options.queue!);
-    await checkQueueReachable(connection);
-    return { connection, store: options.results ? folderStore(path.resolve(options.results)) : redisStore(connection) };
-  } catch (err) {
+  return openQueue(options.queue!, options.results).catch((err) => {
     throw err instanceof QueueUrlError ? new ApiError(err.message) : err;
-  }
+  });
 }
