@@ -72,6 +72,19 @@ function worker(name: string, extra: string[] = []): ChildProcess {
   return child;
 }
 
+/**
+ * Stop a worker and wait until it has exited: every test shares one queue, and a worker left
+ * running would take the next test's jobs. SIGTERM hands its job back; SIGKILL if it lingers.
+ */
+async function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await gone;
+  clearTimeout(timer);
+}
+
 function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp.dir, encoding: 'utf8', timeout: 240_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -134,7 +147,7 @@ describe('a study on a Redis queue', () => {
     doomed.kill('SIGKILL');
     const second = worker('lib-b');
     expect(await exited).toBe(0);
-    second.kill('SIGTERM'); // the next test needs a queue no other worker pulls from
+    await stopped(second); // the next test needs a queue no other worker pulls from
     const out = JSON.parse(stdout.trim().split('\n').pop()!) as { runs: number; failed: number };
     expect(out).toMatchObject({ runs: 6, failed: 0 });
     const queued = await metricsByKey(path.join(tmp.dir, 'lib-c'), 'queued');
@@ -159,7 +172,7 @@ describe('a study on a Redis queue', () => {
     const taker = worker('lib-e');
     const log = whenStderr(taker, (t) => /resumed.*done/.test(t));
     expect(await exited).toBe(0);
-    taker.kill('SIGTERM');
+    await stopped(taker);
     expect(await log).toMatch(/baseline\/s3: resuming from its uploaded checkpoints/);
     const queued = await metricsByKey(path.join(tmp.dir, 'lib-c'), 'resumed');
     const local = cli(['study', file, '--library', path.join(tmp.dir, 'lib-local'), '--workers', '1', '--out', 'local-resumed', '--json']);
@@ -223,7 +236,7 @@ describe('a study on a Redis queue', () => {
       expect(await failed!.getState()).toBe('failed');
       expect(failed!.failedReason).toMatch(/invalid study spec/);
       expect(failed!.attemptsMade).toBeLessThanOrEqual(1); // no retries for a spec that cannot validate
-      refuser.kill('SIGTERM');
+      await stopped(refuser);
     } finally {
       await queue.close();
     }
@@ -243,7 +256,7 @@ describe('a study on a Redis queue', () => {
     const started = await service.startStudy({ ...spec, name: 'from-workbench', seeds: [9] }, { queue: url, results });
     expect(started).toEqual({ name: 'from-workbench', runs: 3 });
     const done = (await finished) as Extract<LiveEvent, { type: 'study-finished' }>;
-    w.kill('SIGTERM');
+    await stopped(w);
     expect(done).toMatchObject({ status: 'completed', error: null });
     expect(events.some((e) => e.type === 'study-progress')).toBe(true);
     expect((await metricsByKey(path.join(tmp.dir, 'lib-s'), 'from-workbench')).size).toBe(3);
@@ -264,15 +277,18 @@ describe('a study on a Redis queue', () => {
     const inRedis = { ...spec, name: 'inredis', seeds: [7] };
     const file = path.join(tmp.dir, 'inredis.json');
     writeFileSync(file, JSON.stringify(inRedis));
-    const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--library', path.join(tmp.dir, 'lib-g'), '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--library', path.join(tmp.dir, 'lib-g'), '--workers', '1', '--backend', 'wasm'], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(w);
     const r = await cliAsync(['study', file, '--queue', url, '--library', path.join(tmp.dir, 'lib-h'), '--out', 'report-inredis', '--json']);
-    w.kill('SIGTERM');
+    await stopped(w);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/results through Redis/);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 3, failed: 0 });
     const runs = await metricsByKey(path.join(tmp.dir, 'lib-h'), 'inredis');
     expect([...runs.keys()].sort()).toEqual(['mod-add/transformer/baseline/s7', 'mod-add/transformer/mix/s7', 'mod-add/transformer/norm-matched/s7']);
+    // The worker's --backend: every run trained on plain wasm and says so.
+    const backends = await Library.with(path.join(tmp.dir, 'lib-h'), async (lib) => Promise.all((await lib.listRuns()).map(async (r) => (await lib.getRun(r.id)).backend)));
+    expect(backends).toEqual(['wasm', 'wasm', 'wasm']);
   });
 });
 
@@ -296,13 +312,13 @@ describe('a Redis restarted in the middle of a study (append-only file on)', () 
     const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
     // Once the first job is done, stop Redis (it writes its file on the way out) and start it again.
     await whenStderr(w, (t) => /done/.test(t));
-    const stopped = new Promise((resolve) => server.on('exit', resolve));
+    const down = new Promise((resolve) => server.on('exit', resolve));
     server.kill('SIGTERM');
-    await stopped;
+    await down;
     server = await startRedis(port, aof);
     children.push(server);
     expect(await exited).toBe(0);
-    w.kill('SIGTERM');
+    await stopped(w);
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 6, failed: 0 });
     const runs = await metricsByKey(path.join(tmp.dir, 'lib-rc'), 'restarted');
     expect(runs.size).toBe(6);

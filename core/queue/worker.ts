@@ -13,6 +13,7 @@ import { savedRunName, type ResultStore } from './result-store.js';
 import { checkpointSteps } from '../train/checkpoint.js';
 import { checkpointDirFor } from '../library/paths.js';
 import type { QueueConnection } from './connection.js';
+import type { BackendChoice } from '../schema/backend-choices.js';
 
 /**
  * `grokscope worker --queue URL --results DIR`: pulls run-group jobs, trains each with this
@@ -35,6 +36,8 @@ export interface QueueWorkerOptions {
   lockMs?: number;
   /** How often the runs in training are uploaded with their checkpoints (ms; default a minute). */
   uploadEveryMs?: number;
+  /** Train on this backend instead of the spec's (each run records the backend it used). */
+  backend?: BackendChoice;
   log?: (line: string) => void;
 }
 
@@ -99,9 +102,15 @@ async function trainJob(job: Job<GroupJob, GroupJobResult>, o: QueueWorkerOption
     const uploads = new Uploader(o, spec.name, job.data.keys, scratch, (line) => log(`job ${job.id}: ${line}`));
     let results;
     try {
-      results = await runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool, only: new Set(job.data.keys), signal });
+      results = await runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool, only: new Set(job.data.keys), signal, backend: o.backend });
     } finally {
       await uploads.stop();
+    }
+    if (signal.aborted) {
+      // Stopping: the runs stopped at a checkpoint; upload them as they are, and fail this
+      // attempt so that the job goes back to the queue for a worker that resumes them.
+      await uploads.upload();
+      throw new Error(`job ${job.id}: handed back (this worker is stopping)`);
     }
     const mine = results.filter((r) => job.data.keys.includes(r.key));
     const bad = mine.find((r) => r.status !== 'completed' || !r.runId);
@@ -142,7 +151,8 @@ class Uploader {
     }, o.uploadEveryMs ?? 60_000);
   }
 
-  private async upload(): Promise<void> {
+  /** Upload every run of the job that is not completed and has a checkpoint (now). */
+  async upload(): Promise<void> {
     const { libraryDir } = this.o;
     const inTraining = await Library.with(libraryDir, async (lib) => {
       const map = await lib.getStudyRuns(this.study);

@@ -7,6 +7,7 @@ import { engineOf, groupSizeFor } from '../runs/group-size.js';
 import { planRuns, type PlannedRun } from './spec.js';
 import { packGroups, type PlannedGroup } from './groups.js';
 import type { StudySpec } from '../schema/study-spec.js';
+import type { BackendChoice } from '../schema/backend-choices.js';
 import { GrokscopeError, firstLine } from '../errors.js';
 
 /**
@@ -43,6 +44,8 @@ export async function runStudy(opts: {
    * does not hold them completed): a queue worker's share of a study (core/queue/worker.ts).
    */
   only?: ReadonlySet<string>;
+  /** Train new runs on this backend instead of the spec's (a queue worker's `--backend`). */
+  backend?: BackendChoice;
 }): Promise<StudyRunResult[]> {
   const { spec, libraryDir, pool, only } = opts;
   const full = planRuns(spec);
@@ -96,7 +99,7 @@ export async function runStudy(opts: {
     if (opts.signal?.aborted) return { key: run.key, runId: existing ?? null, status: 'stopped', error: null };
     const status = existing ? known.statuses.get(run.key) : undefined;
     if (existing && status === 'completed') return { key: run.key, runId: existing, status: 'completed', error: null };
-    const config: RunConfig = { ...run.config, ...(normTargetRun ? { normTargetRun } : {}) };
+    const config: RunConfig = { ...run.config, ...(normTargetRun ? { normTargetRun } : {}), ...(opts.backend ? { backend: opts.backend } : {}) };
     // A run that has not failed goes on under its id: from its latest checkpoint whose past is
     // stored whole, else from step 0 (core/runs/prepare.ts). A failed one is trained anew.
     // Not when its norm-matched target has changed (its mix run was trained anew meanwhile).

@@ -144,6 +144,7 @@ export function buildProgram(): Command {
       .option('--results <dir>', 'a folder shared with the coordinator, where finished runs go (default: through Redis)')
       .option('--workers <n>', 'run groups trained at once (default: cores − 1)')
       .option('--lock-ms <ms>', 'how long a job stays with a worker that stops answering before another takes it (default 30000)')
+      .option('--backend <backend>', 'train on this backend instead of the one the study names (auto | tensorflow | webgpu | wasm+openblas | wasm | cpu)')
       .option('--upload-every <seconds>', 'how often runs in training go to the results folder with their checkpoints, so a job taken over resumes (default 60)')
       .description('train studies’ run groups from a queue until Ctrl-C (see study --queue)'),
   ).action(async (opts) => finish(await guarded(opts, () => cmdWorker(opts))));
