@@ -67,7 +67,7 @@ function whenStderr(child: ChildProcess, predicate: (text: string) => boolean, t
 }
 
 function worker(name: string, extra: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--results', results, '--library', path.join(tmp.dir, name), '--workers', '1', '--lock-ms', '2000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--results', results, '--library', path.join(tmp.dir, name), '--workers', '1', '--lock-ms', '5000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   return child;
 }
@@ -163,7 +163,7 @@ describe('a study on a Redis queue', () => {
     const long = { ...spec, name: 'resumed', overrides: { ...spec.overrides, steps: 1500, checkpointEvery: 20 }, conditions: ['baseline'], seeds: [3] };
     const file = path.join(tmp.dir, 'resumed.json');
     writeFileSync(file, JSON.stringify(long));
-    const doomed = worker('lib-d', ['--upload-every', '0.3']);
+    const doomed = worker('lib-d', ['--upload-every', '1']);
     const coordinator = spawn(process.execPath, [bin, 'study', file, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report-resumed', '--json'], { cwd: tmp.dir, stdio: 'ignore' });
     children.push(coordinator);
     const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));

@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { Library } from '../library/library.js';
-import { exportRuns, importSources } from '../library/transfer.js';
+import { importSources } from '../library/transfer.js';
 import { planRuns, type PlannedRun } from '../study/spec.js';
 import { packGroups } from '../study/groups.js';
-import { StudyError, type StudyRunResult } from '../study/runner.js';
+import { claimStudy, recordStudyEnd, type StudyRunResult } from '../study/runner.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { QUEUE_NAME, groupJobId, type GroupJob, type GroupJobResult } from './jobs.js';
-import { savedRunName, type ResultStore } from './result-store.js';
+import { savedRunName, storeRun, type ResultStore } from './result-store.js';
 import type { QueueConnection } from './connection.js';
 
 /**
@@ -47,20 +47,9 @@ export interface QueueStudyOptions {
 export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunResult[]> {
   const { spec, libraryDir } = o;
   const plan = planRuns(spec);
-  const specJson = JSON.stringify(spec);
-  const known = await Library.with(libraryDir, async (lib) => {
-    const stored = await lib.getStudySpec(spec.name);
-    if (stored !== null && stored !== specJson) throw new StudyError(`study '${spec.name}' already exists in ${libraryDir} with a different spec; give this one another name`);
-    await lib.upsertStudy(spec.name, specJson, 'running');
-    const done = new Map<string, string>();
-    for (const [key, runId] of await lib.getStudyRuns(spec.name)) {
-      const run = await lib.getRun(runId).catch(() => null);
-      if (run?.status === 'completed') done.set(key, runId);
-    }
-    return done;
-  });
+  const known = await claimStudy(libraryDir, spec);
   const results = new Map<string, StudyRunResult>();
-  for (const [key, runId] of known) results.set(key, { key, runId, status: 'completed', error: null });
+  for (const [key, runId] of known.map) if (known.statuses.get(key) === 'completed') results.set(key, { key, runId, status: 'completed', error: null });
   const files = new Map<string, string>();
   const retried = new Map<string, number>();
   const groups = packGroups(plan, spec.groupSize ?? 1).map((g) => ({ runs: g.runs, keys: g.runs.map((r) => r.key), id: '', queued: false }));
@@ -68,7 +57,6 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
 
   const queue = new Queue<GroupJob, GroupJobResult>(QUEUE_NAME, { connection: o.connection.options });
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'grokscope-collect-'));
-  const progress = (): QueueStudyProgress => ({ total: plan.length, done: [...results.values()].filter((r) => r.status === 'completed').length, failed: [...results.values()].filter((r) => r.status === 'failed').length, active: 0, waiting: 0 });
   try {
     for (;;) {
       const pending = groups.filter((g) => g.keys.some((k) => !results.has(k)));
@@ -77,11 +65,13 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
         for (const g of pending) for (const k of g.keys) if (!results.has(k)) results.set(k, { key: k, runId: null, status: 'stopped', error: null });
         break;
       }
-      const p = progress();
+      let active = 0;
+      let waiting = 0;
       for (const g of pending) {
         const deps = depsOf(g.runs);
-        if (deps.some((d) => results.get(d)?.status === 'failed')) {
-          for (const k of g.keys) results.set(k, { key: k, runId: null, status: 'failed', error: `its mix run ${deps.find((d) => results.get(d)?.status === 'failed')} did not complete` });
+        const failedDep = deps.find((d) => results.get(d)?.status === 'failed');
+        if (failedDep) {
+          for (const k of g.keys) results.set(k, { key: k, runId: null, status: 'failed', error: `its mix run ${failedDep} did not complete` });
           continue;
         }
         if (!g.queued) {
@@ -93,8 +83,8 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
         }
         const job = await Job.fromId<GroupJob, GroupJobResult>(queue, g.id);
         const state = job ? await job.getState() : 'unknown';
-        if (state === 'active') p.active++;
-        else if (state !== 'completed' && state !== 'failed') p.waiting++;
+        if (state === 'active') active++;
+        else if (state !== 'completed' && state !== 'failed') waiting++;
         if (state === 'completed' && job) {
           const refused = await collect(o, scratch, job.returnvalue, results, files);
           if (refused) {
@@ -111,7 +101,8 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
         }
         if (state === 'failed' && job) for (const k of g.keys) if (!results.has(k)) results.set(k, { key: k, runId: null, status: 'failed', error: job.failedReason ?? 'failed' });
       }
-      o.onProgress?.({ ...progress(), active: p.active, waiting: p.waiting });
+      const ended = [...results.values()];
+      o.onProgress?.({ total: plan.length, done: ended.filter((r) => r.status === 'completed').length, failed: ended.filter((r) => r.status === 'failed').length, active, waiting });
       await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
     }
   } finally {
@@ -119,8 +110,7 @@ export async function runStudyOnQueue(o: QueueStudyOptions): Promise<StudyRunRes
     rmSync(scratch, { recursive: true, force: true });
   }
   const all = plan.map((r) => results.get(r.key) ?? { key: r.key, runId: null, status: 'stopped', error: null });
-  const finished = all.every((r) => r.status === 'completed');
-  await Library.with(libraryDir, (lib) => lib.upsertStudy(spec.name, specJson, finished ? 'completed' : o.signal?.aborted ? 'stopped' : 'incomplete'));
+  await recordStudyEnd(libraryDir, spec, all, o.signal);
   return all;
 }
 
@@ -134,10 +124,7 @@ async function savedRunOf(o: QueueStudyOptions, scratch: string, key: string, ru
     files.set(key, ref);
     return ref;
   }
-  const local = path.join(scratch, 'dependency.grokrun');
-  rmSync(local, { force: true });
-  await exportRuns(o.libraryDir, [runId], local);
-  const stored = await o.store.put(savedRunName(o.spec.name, key), local);
+  const stored = await storeRun(o.store, o.libraryDir, runId, savedRunName(o.spec.name, key), scratch);
   files.set(key, stored);
   return stored;
 }

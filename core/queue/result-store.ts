@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { QueueConnection } from './connection.js';
+import { exportRuns, type ExportOptions } from '../library/transfer.js';
 
 /**
  * Where saved runs travel between workers and the coordinator (docs/scale-out.md): a folder both
@@ -23,6 +24,21 @@ export interface ResultStore {
 /** The name of a study's run in a store: `STUDY/KEY.grokrun`, or under `partial/` while it trains. */
 export function savedRunName(study: string, key: string, partial = false): string {
   return `${study}/${partial ? 'partial/' : ''}${key.replace(/[^A-Za-z0-9._@-]/g, '_')}.grokrun`;
+}
+
+/**
+ * Export run `id` of a library as a saved run (through a file in `scratch`) and put it in the
+ * store under `name`; its reference. What a worker hands in, uploads, and a coordinator re-shares.
+ */
+export async function storeRun(store: ResultStore, libraryDir: string, id: string, name: string, scratch: string, opts: ExportOptions = {}): Promise<string> {
+  const local = path.join(scratch, `${process.pid}-${path.posix.basename(name)}`); // a .grokrun name: exportRuns goes by it
+  rmSync(local, { force: true });
+  try {
+    await exportRuns(libraryDir, [id], local, opts);
+    return await store.put(name, local);
+  } finally {
+    rmSync(local, { force: true });
+  }
 }
 
 export function folderStore(dir: string): ResultStore {

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Piscina } from 'piscina';
 import { Library } from '../library/library.js';
-import { exportRuns, importSources } from '../library/transfer.js';
+import { importSources } from '../library/transfer.js';
 import { firstLine } from '../errors.js';
 import { resolveStudySpec } from '../study/spec.js';
 import { runStudy } from '../study/runner.js';
 import { QUEUE_NAME, type GroupJob, type GroupJobResult } from './jobs.js';
-import { savedRunName, type ResultStore } from './result-store.js';
+import { savedRunName, storeRun, type ResultStore } from './result-store.js';
 import { checkpointSteps } from '../train/checkpoint.js';
 import { checkpointDirFor } from '../library/paths.js';
 import type { QueueConnection } from './connection.js';
@@ -117,9 +117,7 @@ async function trainJob(job: Job<GroupJob, GroupJobResult>, o: QueueWorkerOption
     if (bad) throw new Error(`job ${job.id}: ${bad.key} ${bad.status}${bad.error ? `: ${bad.error}` : ''}`);
     const runs: GroupJobResult['runs'] = [];
     for (const r of mine) {
-      const local = path.join(scratch, `final-${runs.length}.grokrun`);
-      await exportRuns(o.libraryDir, [r.runId!], local);
-      runs.push({ key: r.key, file: await o.store.put(savedRunName(spec.name, r.key), local) });
+      runs.push({ key: r.key, file: await storeRun(o.store, o.libraryDir, r.runId!, savedRunName(spec.name, r.key), scratch) });
       await o.store.remove(savedRunName(spec.name, r.key, true));
     }
     log(`job ${job.id}: done`);
@@ -165,10 +163,7 @@ class Uploader {
       return out;
     });
     for (const { key, id, steps } of inTraining) {
-      const local = path.join(this.scratch, 'upload.grokrun');
-      rmSync(local, { force: true });
-      await exportRuns(libraryDir, [id], local, { checkpoints: true, inProgress: true });
-      await this.o.store.put(savedRunName(this.study, key, true), local);
+      await storeRun(this.o.store, libraryDir, id, savedRunName(this.study, key, true), this.scratch, { checkpoints: true, inProgress: true });
       this.log(`${key}: uploaded with its checkpoints at step ${steps}`);
     }
   }

@@ -51,27 +51,7 @@ export async function runStudy(opts: {
   const full = planRuns(spec);
   const needed = only ? new Set([...only, ...full.filter((r) => only.has(r.key) && r.dependsOn).map((r) => r.dependsOn!)]) : null;
   const plan = needed ? full.filter((r) => needed.has(r.key)) : full;
-  const specJson = JSON.stringify(spec);
-  const known = await Library.with(libraryDir, async (lib) => {
-    const stored = await lib.getStudySpec(spec.name);
-    if (stored !== null && stored !== specJson) {
-      throw new StudyError(`study '${spec.name}' already exists in ${libraryDir} with a different spec; give this one another name`);
-    }
-    await lib.upsertStudy(spec.name, specJson, 'running');
-    const map = await lib.getStudyRuns(spec.name);
-    const statuses = new Map<string, string>();
-    const normTargets = new Map<string, string | undefined>();
-    for (const [key, runId] of map) {
-      try {
-        const stored = await lib.getRun(runId);
-        statuses.set(key, stored.status);
-        normTargets.set(key, stored.config.normTargetRun);
-      } catch {
-        map.delete(key); // the run was deleted from the library: plan it again
-      }
-    }
-    return { map, statuses, normTargets };
-  });
+  const known = await claimStudy(libraryDir, spec);
 
   const progress: StudyProgress = { total: plan.length, done: 0, failed: 0, running: new Map() };
   const results = new Map<string, Promise<StudyRunResult>>();
@@ -143,7 +123,41 @@ export async function runStudy(opts: {
   const groups = packGroups(plan, (config) => spec.groupSize ?? groupSizeFor(config as RunConfig, engine).size);
   await Promise.all(groups.map(executeOne));
   const all = await Promise.all(plan.map((p) => results.get(p.key)!));
-  const finished = all.every((r) => r.status === 'completed') && !only;
-  await Library.with(libraryDir, (lib) => lib.upsertStudy(spec.name, specJson, finished ? 'completed' : opts.signal?.aborted ? 'stopped' : 'incomplete'));
+  await recordStudyEnd(libraryDir, spec, all, opts.signal, !only);
   return all;
+}
+
+/**
+ * Mark a study running in the library (refusing another spec under its name) and read the runs it
+ * already has: per planned key, the run and its status and norm target. Runs deleted from the
+ * library meanwhile are left out, so they are planned again. Shared with the queue coordinator.
+ */
+export async function claimStudy(libraryDir: string, spec: StudySpec): Promise<{ map: Map<string, string>; statuses: Map<string, string>; normTargets: Map<string, string | undefined> }> {
+  const specJson = JSON.stringify(spec);
+  return Library.with(libraryDir, async (lib) => {
+    const stored = await lib.getStudySpec(spec.name);
+    if (stored !== null && stored !== specJson) {
+      throw new StudyError(`study '${spec.name}' already exists in ${libraryDir} with a different spec; give this one another name`);
+    }
+    await lib.upsertStudy(spec.name, specJson, 'running');
+    const map = await lib.getStudyRuns(spec.name);
+    const statuses = new Map<string, string>();
+    const normTargets = new Map<string, string | undefined>();
+    for (const [key, runId] of map) {
+      try {
+        const run = await lib.getRun(runId);
+        statuses.set(key, run.status);
+        normTargets.set(key, run.config.normTargetRun);
+      } catch {
+        map.delete(key); // the run was deleted from the library: plan it again
+      }
+    }
+    return { map, statuses, normTargets };
+  });
+}
+
+/** The study's status once a run of it ends: completed (when `whole` and every run completed), stopped or incomplete. */
+export async function recordStudyEnd(libraryDir: string, spec: StudySpec, results: StudyRunResult[], signal: AbortSignal | undefined, whole = true): Promise<void> {
+  const finished = whole && results.every((r) => r.status === 'completed');
+  await Library.with(libraryDir, (lib) => lib.upsertStudy(spec.name, JSON.stringify(spec), finished ? 'completed' : signal?.aborted ? 'stopped' : 'incomplete'));
 }
