@@ -175,6 +175,8 @@ export interface RunRequest {
   normTargetRun?: string;
   /** A fixed output temperature (absent = 1). */
   temperature?: number;
+  /** Every initial weight multiplied by this (absent = 1). */
+  initScale?: number;
 }
 
 /** Where a study trains: this host's pool (no options), or a Redis queue (`redis://[:PASSWORD@]HOST:PORT/DB`) of workers, results in a shared folder or (absent) through Redis. */

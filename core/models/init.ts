@@ -10,9 +10,10 @@ export type HostParams = Record<string, HostTensor>;
 /**
  * Seeded initialisation on the host (plain JS), so the same seed gives bit-identical initial
  * weights on every backend. Scheme (our choice, after Nanda et al.): embeddings and positions
- * N(0, 1/d); a weight [in, out] N(0, 1/in); biases 0.
+ * N(0, 1/d); a weight [in, out] N(0, 1/in); biases 0. `scale` multiplies every weight (the run
+ * config's initScale; 1 draws exactly the unscaled weights).
  */
-export function initParams(model: ModelConfig, vocab: number, classes: number, seed: number): HostParams {
+export function initParams(model: ModelConfig, vocab: number, classes: number, seed: number, scale = 1): HostParams {
   const rng = Rng.derive(seed, 'init');
   const out: HostParams = {};
   for (const [name, shape] of Object.entries(paramShapes(model, vocab, classes))) {
@@ -20,7 +21,8 @@ export function initParams(model: ModelConfig, vocab: number, classes: number, s
     const data = new Float32Array(size);
     if (shape.length === 2) {
       const std = name === 'embed' || name === 'pos' ? 1 / Math.sqrt(model.dModel) : 1 / Math.sqrt(shape[0]);
-      for (let i = 0; i < size; i++) data[i] = rng.normal() * std;
+      const s = std * scale;
+      for (let i = 0; i < size; i++) data[i] = rng.normal() * s;
     }
     out[name] = { shape, data };
   }

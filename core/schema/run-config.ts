@@ -52,6 +52,12 @@ export const RunConfigSchema = z
     normTargetRun: z.string().min(1).optional(),
     /** A fixed, non-trainable output temperature: the loss and every evaluation see logits / temperature. Absent = 1 (the baseline exactly). */
     temperature: z.number().positive().optional(),
+    /**
+     * Every initial weight multiplied by this (absent = 1, the baseline exactly). After Liu et al.
+     * 2022 (Omnigrok): a large initial norm memorises first and generalises once weight decay has
+     * shrunk the norm, which lengthens the plateau. Measured as a quick-preset lever in docs/presets.md.
+     */
+    initScale: z.number().positive().optional(),
     backend: z.enum(BACKEND_CHOICES),
     /** Probe whose H̃ defines T_cross. */
     probe: z.enum(PROBES),

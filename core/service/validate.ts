@@ -26,6 +26,7 @@ const RunRequestSchema = z
     probe: z.string().optional(),
     normTargetRun: z.string().optional(),
     temperature: z.number().positive().optional(),
+    initScale: z.number().positive().optional(),
   })
   .strict();
 

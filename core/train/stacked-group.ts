@@ -81,7 +81,7 @@ export class StackedGroup implements GroupEngine {
     const model = modelConfigOf(c0);
     const states: TrainState[] = members.map((m) => {
       if (m.state) return m.state;
-      const params = initParams(model, ds0.vocab, ds0.classes, m.config.seed);
+      const params = initParams(model, ds0.vocab, ds0.classes, m.config.seed, m.config.initScale);
       const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
       return { step: 0, params, m: zeros(), v: zeros() };
     });

@@ -122,7 +122,7 @@ export class Trainer {
     const model = modelConfigOf(config);
     const init = state ?? {
       step: 0,
-      params: initParams(model, dataset.vocab, dataset.classes, config.seed),
+      params: initParams(model, dataset.vocab, dataset.classes, config.seed, config.initScale),
       m: zerosLike(initParams(model, dataset.vocab, dataset.classes, config.seed)),
       v: zerosLike(initParams(model, dataset.vocab, dataset.classes, config.seed)),
     };

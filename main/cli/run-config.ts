@@ -24,6 +24,7 @@ export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'n
   { flag: 'mix-strength', field: 'mixStrength', kind: 'number', help: 'α of the orthogonal mix or λ of the entropy penalty' },
   { flag: 'norm-target', field: 'normTargetRun', kind: 'string', help: 'norm-matched / logit-matched: the mix run whose ‖θ‖ / logit-scale trajectory to replay' },
   { flag: 'temperature', field: 'temperature', kind: 'number', help: 'fixed output temperature: the loss sees logits / T (default 1)' },
+  { flag: 'init-scale', field: 'initScale', kind: 'number', help: 'multiply every initial weight by this (default 1; > 1 lengthens the plateau, docs/presets.md)' },
   { flag: 'early-stop', field: 'earlyStopEvals', kind: 'int', help: 'stop after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never)' },
   { flag: 'probe', field: 'probe', kind: 'string', help: 'probe defining T_cross: resid.final | mlp.hidden | attn.out | embed' },
 ];
