@@ -1,7 +1,8 @@
 /**
  * Measures candidate `quick` presets: trains each (config × seed) in-process on the default CPU
  * backend and prints T_mem, T_grok (50 %, 95 %), the plateau (T_rise: the first evaluation at test
- * accuracy ≥ 20 %, far above chance for p ≥ 11; plateau = T_rise − T_mem), and wall time. Used to choose the quick preset;
+ * accuracy ≥ 20 %, far above chance for p ≥ 11; plateau = T_rise − T_mem), whether the plateau
+ * covers the first half of [T_mem, T_grok] (meetsRule), and wall time. Used to choose the quick preset;
  * results go to docs/presets.md. Usage: npx tsx scripts/sweep-quick.ts '<json overrides>' seeds...
  */
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
@@ -35,6 +36,9 @@ for (const seed of seeds.length ? seeds : [0]) {
   const ev = computeEvents(series, config);
   const rise = series.find((p) => p.test_acc >= 0.2)?.step ?? null;
   const plateau = rise !== null && ev.T_mem !== null ? rise - ev.T_mem : null;
-  console.log(JSON.stringify({ overrides, seed, backend: backend.name, steps: trainer.step, secs: +secs.toFixed(1), T_rise: rise, plateau, ...ev, last: line }));
+  // The science issue's rule for a plateau: test accuracy < 20 % for at least the first half of
+  // [T_mem, T_grok], and a grok within the budget.
+  const meetsRule = plateau !== null && ev.T_mem !== null && ev.T_grok !== null && plateau >= (ev.T_grok - ev.T_mem) / 2;
+  console.log(JSON.stringify({ overrides, seed, backend: backend.name, steps: trainer.step, secs: +secs.toFixed(1), T_rise: rise, plateau, meetsRule, ...ev, last: line }));
   trainer.dispose();
 }

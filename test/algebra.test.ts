@@ -26,7 +26,7 @@ describe('exact algebra of the MLP', () => {
   });
 
   it('trains exactly like the plain formula: same loss to 1e-5 over 50 steps', () => {
-    const config = parseRunConfig({ ...PRESETS.quick, arch: 'mlp', p: 23, dModel: 32, dMlp: 64, seed: 2 });
+    const config = parseRunConfig({ ...PRESETS.fast, arch: 'mlp', p: 23, dModel: 32, dMlp: 64, seed: 2 });
     const ds = makeDataset({ task: 'mod-add', p: 23, trainFraction: 0.5, seed: 2 });
     const init = initParams(modelConfigOf(config), ds.vocab, ds.classes, 2);
     const a = Int32Array.from(ds.trainIndices, (i) => ds.inputs[i * 3]);

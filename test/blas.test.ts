@@ -43,7 +43,7 @@ describe('wasm with OpenBLAS matrix products', () => {
   }
 
   it('trains like plain wasm: same loss to 1e-5 over 50 steps, both models', async () => {
-    const small: RunConfig = { ...PRESETS.quick, p: 23, dModel: 32, dMlp: 64, seed: 5 };
+    const small: RunConfig = { ...PRESETS.fast, p: 23, dModel: 32, dMlp: 64, seed: 5 };
     const plain: Record<string, number[]> = {};
     await selectBackend('wasm');
     for (const arch of ['transformer', 'mlp'] as const) plain[arch] = await trainingLosses({ ...small, arch }, 50);

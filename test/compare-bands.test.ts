@@ -78,7 +78,7 @@ describe('bands without survivorship', () => {
         id,
         status: 'completed',
         stepsDone: steps.at(-1)!,
-        config: { ...PRESETS.quick, seed, steps: budget },
+        config: { ...PRESETS.fast, seed, steps: budget },
         events: { T_mem: 0, T_grok: grok, T_grok_50: grok, T_grok_99: null, T_cross: null, lead: null },
       } as unknown as RunRecord;
       return { key: id, run, trace: traceFromPoints({ id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget }, points) };

@@ -89,7 +89,7 @@ describe('compare from typed series', () => {
     ids = [];
     await Library.with(dir, async (lib) => {
       const make = async (arch: 'transformer' | 'mlp', condition: 'baseline' | 'mix', seed: number, records: EvalRecord[], batches = 1): Promise<void> => {
-        const id = await lib.createRun({ ...PRESETS.quick, arch, condition, seed, steps: 3000 }, { node: process.version }, `cmp-${arch}-${condition}-${seed}`);
+        const id = await lib.createRun({ ...PRESETS.fast, arch, condition, seed, steps: 3000 }, { node: process.version }, `cmp-${arch}-${condition}-${seed}`);
         // Later evaluations written first: the reader must not rely on insertion order.
         const size = Math.ceil(records.length / batches);
         for (let b = batches - 1; b >= 0; b--) await lib.appendEvals(id, records.slice(b * size, (b + 1) * size));
@@ -145,7 +145,7 @@ describe('compare from typed series', () => {
     const spec = {
       version: 1 as const,
       name: 'compare',
-      preset: 'quick',
+      preset: 'fast',
       overrides: {},
       tasks: ['mod-add'],
       archs: ['transformer', 'mlp'],
@@ -250,7 +250,7 @@ describe('aligned compare', () => {
     const steps = [0, 50, 100, 150, 200, 250, 300];
     const make = (seed: number, grok: number | null): TracedRunData => {
       const run = {
-        id: `r${seed}`, createdAt: '', updatedAt: '', status: 'completed', config: { ...PRESETS.quick, seed, steps: 300 }, backend: null, backendNote: null, versions: {},
+        id: `r${seed}`, createdAt: '', updatedAt: '', status: 'completed', config: { ...PRESETS.fast, seed, steps: 300 }, backend: null, backendNote: null, versions: {},
         events: { T_mem: 50, T_grok: grok, T_grok_50: null, T_grok_99: null, T_cross: null, lead: null }, stepsDone: 300, error: null, origin: 'trained', note: null, sourceId: null, tags: [],
       } as RunRecord;
       const acc = steps.map((s) => (grok !== null && s >= grok ? 1 : 0.1));

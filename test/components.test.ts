@@ -159,8 +159,19 @@ describe('LaunchView', () => {
     await w.find('input[name=steps]').setValue(300);
     await w.find('form[data-form=run]').trigger('submit');
     await flushPromises();
-    expect(startRun).toHaveBeenCalledWith({ preset: 'quick', task: 'mod-add', arch: 'mlp', seed: 7, steps: 300, evalEvery: 20, condition: 'baseline' });
+    expect(startRun).toHaveBeenCalledWith({ preset: 'quick', task: 'mod-add', arch: 'mlp', seed: 7, steps: 300, evalEvery: 50, condition: 'baseline' });
     expect(w.emitted('launched')).toEqual([['new-run']]);
+  });
+
+  it('takes a chosen preset’s budget and evaluation interval', async () => {
+    const startRun = vi.fn(async () => ({ id: 'r' }));
+    const w = mount(LaunchView, { props: { api: api({ startRun }), active: [], studies: [] } });
+    await flushPromises();
+    await w.find('select[name=preset]').setValue('fast');
+    expect((w.find('input[name=steps]').element as HTMLInputElement).value).toBe(String(PRESETS.fast.steps));
+    await w.find('form[data-form=run]').trigger('submit');
+    await flushPromises();
+    expect(startRun).toHaveBeenCalledWith(expect.objectContaining({ preset: 'fast', steps: PRESETS.fast.steps, evalEvery: PRESETS.fast.evalEvery }));
   });
 
   it('sends the optional fields that are filled in (the preset’s values as placeholders), and puts core’s objections next to their fields', async () => {
@@ -177,7 +188,7 @@ describe('LaunchView', () => {
     await w.find('select[name=probe]').setValue('embed');
     await w.find('form[data-form=run]').trigger('submit');
     await flushPromises();
-    expect(startRun).toHaveBeenCalledWith({ preset: 'quick', task: 'mod-add', arch: 'transformer', seed: 0, steps: 6000, evalEvery: 20, condition: 'baseline', p: 12, lr: -1, weightDecay: 0.5, backend: 'wasm', probe: 'embed' });
+    expect(startRun).toHaveBeenCalledWith({ preset: 'quick', task: 'mod-add', arch: 'transformer', seed: 0, steps: 10000, evalEvery: 50, condition: 'baseline', p: 12, lr: -1, weightDecay: 0.5, backend: 'wasm', probe: 'embed' });
     expect(w.find('[data-error-for=lr]').text()).toBe('Number must be greater than 0');
     expect(w.find('[data-error-for=p]').text()).toBe('must be a prime for mod-add (got 12)');
     expect(w.find('input[name=lr]').attributes('aria-invalid')).toBe('true');

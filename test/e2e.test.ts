@@ -306,7 +306,7 @@ describe('the workbench in a browser', () => {
     await page.check('input[name="condition-baseline"]');
     await page.screenshot({ path: path.join(artifacts, 'study-form.png') });
     await page.click('.study-form details.advanced summary');
-    const spec = { name: 'ui-study', preset: 'quick', overrides: { p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 30, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 10 }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1] };
+    const spec = { name: 'ui-study', preset: 'fast', overrides: { p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 30, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 10 }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1] };
     await page.fill('textarea[name=spec]', JSON.stringify(spec));
     await page.click('button[data-action=study]');
     await page.waitForSelector('text=study ui-study started: 2 runs');

@@ -31,7 +31,7 @@ function errorLine(r: CliResult): string {
   return errors[0];
 }
 
-const mlp = ['--preset', 'quick', '--arch', 'mlp', '--json'];
+const mlp = ['--preset', 'fast', '--arch', 'mlp', '--json'];
 
 /** A library holding one completed run, archived as a trained run is (so `library check` has nothing else to say). */
 async function libraryWithKeptRun(): Promise<string> {

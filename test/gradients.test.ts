@@ -22,7 +22,7 @@ describe('gradients match finite differences', () => {
 
   for (const arch of ['transformer', 'mlp'] as const) {
     it(`for the ${arch}`, async () => {
-      const config = parseRunConfig({ ...PRESETS.quick, arch, p: 7, dModel: 8, nHeads: 2, dMlp: 16, seed: 3 });
+      const config = parseRunConfig({ ...PRESETS.fast, arch, p: 7, dModel: 8, nHeads: 2, dMlp: 16, seed: 3 });
       const ds = makeDataset({ task: 'mod-add', p: 7, trainFraction: 0.5, seed: 3 });
       const params = initParams(modelConfigOf(config), ds.vocab, ds.classes, 3);
       const base = new Trainer(config, ds, stateWith(params));

@@ -59,7 +59,7 @@ describe('fused host MLP: loss and gradients', () => {
 
   it('match tfjs autodiff of the plain model after 20 steps of training (wasm, products by a triple loop)', async () => {
     await selectBackend('wasm');
-    const config = parseRunConfig({ ...PRESETS.quick, arch: 'mlp', p: 23, dModel: 24, dMlp: 40, seed: 4 });
+    const config = parseRunConfig({ ...PRESETS.fast, arch: 'mlp', p: 23, dModel: 24, dMlp: 40, seed: 4 });
     // dMlp 40: a multiple of 4, as the SIMD kernels need; see the next test for other widths.
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
     const t = new Trainer(config, ds);
@@ -77,7 +77,7 @@ describe('fused host MLP: loss and gradients', () => {
 
 describe('fused host MLP: widths the SIMD kernels cannot take', () => {
   it('fall back to the JS loops', () => {
-    const config = parseRunConfig({ ...PRESETS.quick, arch: 'mlp', p: 7, dModel: 8, dMlp: 10, seed: 1 });
+    const config = parseRunConfig({ ...PRESETS.fast, arch: 'mlp', p: 7, dModel: 8, dMlp: 10, seed: 1 });
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: 1 });
     const col = (c: number): Int32Array => Int32Array.from(ds.trainIndices, (i) => ds.inputs[i * 3 + c]);
     const step = new HostMlpStep({ vocab: ds.vocab, classes: ds.classes, dModel: 8, dMlp: 10 }, col(0), col(1), Int32Array.from(ds.trainIndices, (i) => ds.labels[i]), referenceGemm, instantiateHostKernels());
@@ -89,21 +89,21 @@ describe('the trainer on wasm+openblas', () => {
   if (blas instanceof Error) {
     it('has no OpenBLAS here, so the fused path is off', async () => {
       await selectBackend('wasm');
-      expect(Trainer.fusedStepApplies(parseRunConfig({ ...PRESETS.quick, arch: 'mlp' }))).toBe(false);
+      expect(Trainer.fusedStepApplies(parseRunConfig({ ...PRESETS.fast, arch: 'mlp' }))).toBe(false);
     });
     return;
   }
 
   it('uses the fused MLP for baseline and norm-matched runs, not for mix runs', async () => {
     await selectBackend('wasm+openblas');
-    const mlp = parseRunConfig({ ...PRESETS.quick, arch: 'mlp' });
+    const mlp = parseRunConfig({ ...PRESETS.fast, arch: 'mlp' });
     expect(Trainer.fusedStepApplies(mlp)).toBe(true);
     expect(Trainer.fusedStepApplies({ ...mlp, condition: 'norm-matched' })).toBe(true);
     expect(Trainer.fusedStepApplies({ ...mlp, condition: 'mix' })).toBe(false);
   });
 
   it('trains like plain wasm: same loss to 1e-5 over 50 steps, evaluations between steps included', async () => {
-    const config = parseRunConfig({ ...PRESETS.quick, arch: 'mlp', p: 23, dModel: 32, dMlp: 64, seed: 5 });
+    const config = parseRunConfig({ ...PRESETS.fast, arch: 'mlp', p: 23, dModel: 32, dMlp: 64, seed: 5 });
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
     const run = async (): Promise<{ losses: number[]; acc: number[] }> => {
       const t = new Trainer(config, ds);

@@ -57,7 +57,7 @@ describe('fused host Transformer: loss and gradients', () => {
   for (const mixStrength of [0, 0.5]) {
     it(`match tfjs autodiff of the plain model after 20 steps of training (wasm, triple-loop products${mixStrength ? ', orthogonal mix α 0.5' : ''})`, async () => {
       await selectBackend('wasm');
-      const config = parseRunConfig({ ...PRESETS.quick, p: 23, dModel: 24, nHeads: 4, dMlp: 40, seed: 4, ...(mixStrength ? { condition: 'mix', mixStrength } : {}) });
+      const config = parseRunConfig({ ...PRESETS.fast, p: 23, dModel: 24, nHeads: 4, dMlp: 40, seed: 4, ...(mixStrength ? { condition: 'mix', mixStrength } : {}) });
       const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
       const t = new Trainer(config, ds);
       expect(t.fusedSteps).toBe(false); // plain wasm: tfjs autodiff
@@ -76,14 +76,14 @@ describe('the trainer on wasm+openblas (Transformer)', () => {
   if (blas instanceof Error) {
     it('has no OpenBLAS here, so the fused path is off', async () => {
       await selectBackend('wasm');
-      expect(Trainer.fusedStepApplies(parseRunConfig(PRESETS.quick))).toBe(false);
+      expect(Trainer.fusedStepApplies(parseRunConfig(PRESETS.fast))).toBe(false);
     });
     return;
   }
 
   it('uses the fused step for baseline, norm-matched and orthogonal-mix runs, not for the entropy penalty', async () => {
     await selectBackend('wasm+openblas');
-    const tf = parseRunConfig(PRESETS.quick);
+    const tf = parseRunConfig(PRESETS.fast);
     expect(Trainer.fusedStepApplies(tf)).toBe(true);
     expect(Trainer.fusedStepApplies({ ...tf, condition: 'norm-matched' })).toBe(true);
     expect(Trainer.fusedStepApplies({ ...tf, condition: 'mix' })).toBe(true);
@@ -92,7 +92,7 @@ describe('the trainer on wasm+openblas (Transformer)', () => {
 
   for (const condition of ['baseline', 'mix'] as const) {
     it(`trains like plain wasm (${condition}): same loss to 1e-5 over 50 steps, evaluations between steps included`, async () => {
-      const config = parseRunConfig({ ...PRESETS.quick, p: 23, dModel: 32, nHeads: 4, dMlp: 64, seed: 5, condition });
+      const config = parseRunConfig({ ...PRESETS.fast, p: 23, dModel: 32, nHeads: 4, dMlp: 64, seed: 5, condition });
       const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
       const run = async (): Promise<{ losses: number[]; acc: number[] }> => {
         const t = new Trainer(config, ds);
@@ -121,7 +121,7 @@ describe('fused host Transformer: the SIMD loops (attention, ReLU and mask)', ()
   it('give the loss and gradients of the JS loops, to float32 rounding', async () => {
     const kernels = await loadHostKernels();
     if (kernels instanceof Error) throw kernels;
-    const config = parseRunConfig({ ...PRESETS.quick, p: 13, dModel: 16, nHeads: 2, dMlp: 32, seed: 3 });
+    const config = parseRunConfig({ ...PRESETS.fast, p: 13, dModel: 16, nHeads: 2, dMlp: 32, seed: 3 });
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
     const col = (c: number): Int32Array => Int32Array.from(ds.trainIndices, (i) => ds.inputs[i * 3 + c]);
     const shape = { vocab: ds.vocab, classes: ds.classes, dModel: 16, nHeads: 2, dMlp: 32, eqToken: ds.eqToken };

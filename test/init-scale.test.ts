@@ -11,7 +11,7 @@ import { Trainer, modelConfigOf } from '../core/train/trainer.js';
  * multiplies every weight by s, and a stacked slice starts from the same scaled weights as the
  * run alone.
  */
-const tiny = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 20, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 10, backend: 'wasm' });
+const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 20, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 10, backend: 'wasm' });
 const datasetOf = (c: RunConfig) => makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.seed });
 
 describe('initScale', () => {

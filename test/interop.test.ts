@@ -30,10 +30,10 @@ let mlp: { id: string };
 
 beforeAll(async () => {
   await selectBackend('wasm');
-  const t = runCli(['run', '--preset', 'quick', ...flags, '--library', library, '--json']);
+  const t = runCli(['run', '--preset', 'fast', ...flags, '--library', library, '--json']);
   expect(t.code, t.stderr).toBe(0);
   transformer = lastJson(t.stdout) as typeof transformer;
-  const m = runCli(['run', '--preset', 'quick', '--arch', 'mlp', ...flags, '--steps', '100', '--library', library, '--json']);
+  const m = runCli(['run', '--preset', 'fast', '--arch', 'mlp', ...flags, '--steps', '100', '--library', library, '--json']);
   expect(m.code, m.stderr).toBe(0);
   mlp = lastJson(m.stdout) as typeof mlp;
   // The export every test below reads (the first one checks it).

@@ -11,7 +11,7 @@ import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';
 
-const tiny = { ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 30, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 100, seed: 1, backend: 'wasm' as const };
+const tiny = { ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 30, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 100, seed: 1, backend: 'wasm' as const };
 
 describe('intervention building blocks', () => {
   beforeAll(async () => {

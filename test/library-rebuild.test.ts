@@ -21,7 +21,7 @@ import { damagedLibraryCopies } from './helpers/mutate.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'grokscope.js');
 const backend = loadBlas() instanceof Error ? 'wasm' : 'wasm+openblas';
-const tiny = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 40, evalEvery: 10, spectrumEvery: 20, backend });
+const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 40, evalEvery: 10, spectrumEvery: 20, backend });
 const tmp = tempDir();
 const good = path.join(tmp.dir, 'good');
 let pool: Piscina;

@@ -37,7 +37,7 @@ describe('run library', () => {
     });
     const dir = lib();
     await Library.with(dir, async (l) => {
-      const id = await l.createRun({ ...PRESETS.quick, seed: 1 }, { node: 'v20' });
+      const id = await l.createRun({ ...PRESETS.fast, seed: 1 }, { node: 'v20' });
       await l.appendEvals(id, records);
       const rows = await l.getMetrics(id);
       expect(rows.map((r) => [r.train_loss, r.test_loss, r.weight_norm, r.entropy['resid.final'], r.eff_rank['resid.final'], r.top5_share['resid.final']])).toEqual(
@@ -50,7 +50,7 @@ describe('run library', () => {
 
   it('round-trips a run, its metrics, norms and spectra across sessions', async () => {
     const dir = lib();
-    const config = { ...PRESETS.quick, seed: 4 };
+    const config = { ...PRESETS.fast, seed: 4 };
     const id = await Library.with(dir, async (l) => {
       const id = await l.createRun(config, { node: 'v20' });
       await l.appendEvals(id, [record(0, true), record(20)]);
@@ -83,9 +83,9 @@ describe('run library', () => {
   it('resolves unique id prefixes and names ambiguous or missing ones', async () => {
     const dir = lib();
     await Library.with(dir, async (l) => {
-      await l.createRun(PRESETS.quick, {}, 'alpha-1');
-      await l.createRun(PRESETS.quick, {}, 'alpha-2');
-      await l.createRun(PRESETS.quick, {}, 'beta-1');
+      await l.createRun(PRESETS.fast, {}, 'alpha-1');
+      await l.createRun(PRESETS.fast, {}, 'alpha-2');
+      await l.createRun(PRESETS.fast, {}, 'beta-1');
       expect(await l.resolveRunId('beta')).toBe('beta-1');
       expect(await l.resolveRunId('alpha-1')).toBe('alpha-1');
       await expect(l.resolveRunId('alpha')).rejects.toThrow(/matches 2 runs/);
@@ -96,7 +96,7 @@ describe('run library', () => {
   it('deletes evaluations from a step on, for resuming', async () => {
     const dir = lib();
     await Library.with(dir, async (l) => {
-      const id = await l.createRun(PRESETS.quick, {});
+      const id = await l.createRun(PRESETS.fast, {});
       await l.appendEvals(id, [record(0), record(20), record(40, true)]);
       await l.deleteEvalsFrom(id, 20);
       expect((await l.getMetrics(id)).map((m) => m.step)).toEqual([0]);
@@ -130,12 +130,12 @@ describe('run library', () => {
     await Promise.all([
       Library.with(dir, async (l) => {
         order.push('a-start');
-        await l.createRun(PRESETS.quick, {}, 'a');
+        await l.createRun(PRESETS.fast, {}, 'a');
         order.push('a-end');
       }),
       Library.with(dir, async (l) => {
         order.push('b-start');
-        await l.createRun(PRESETS.quick, {}, 'b');
+        await l.createRun(PRESETS.fast, {}, 'b');
         order.push('b-end');
       }),
     ]);
@@ -145,10 +145,10 @@ describe('run library', () => {
   it('creates a study run and points its key at it in one transaction: both or neither', async () => {
     const dir = lib();
     await Library.with(dir, async (l) => {
-      await l.createRun({ ...PRESETS.quick, seed: 1 }, { node: 'v20' }, 'first', { study: 's', key: 'k' });
+      await l.createRun({ ...PRESETS.fast, seed: 1 }, { node: 'v20' }, 'first', { study: 's', key: 'k' });
       expect(await l.getStudyRuns('s')).toEqual(new Map([['k', 'first']]));
       // A second run under a taken id fails: the key must still point at the first.
-      await expect(l.createRun({ ...PRESETS.quick, seed: 2 }, { node: 'v20' }, 'first', { study: 's', key: 'k2' })).rejects.toThrow();
+      await expect(l.createRun({ ...PRESETS.fast, seed: 2 }, { node: 'v20' }, 'first', { study: 's', key: 'k2' })).rejects.toThrow();
       expect(await l.getStudyRuns('s')).toEqual(new Map([['k', 'first']]));
       expect((await l.listRuns()).map((r) => r.id)).toEqual(['first']);
     });
@@ -157,7 +157,7 @@ describe('run library', () => {
   it('lists 1,000 runs from one query', async () => {
     const dir = lib();
     await Library.with(dir, async (l) => {
-      for (let i = 0; i < 1000; i++) await l.createRun({ ...PRESETS.quick, seed: i }, {}, `run-${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < 1000; i++) await l.createRun({ ...PRESETS.fast, seed: i }, {}, `run-${String(i).padStart(4, '0')}`);
       const runs = await l.listRuns();
       expect(runs).toHaveLength(1000);
       expect(runs[999].seed).toBe(999);

@@ -14,7 +14,7 @@ import type { EvalRecord } from '../core/schema/eval-record.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';
 
-const tiny = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 5, evalEvery: 1, spectrumEvery: 50, backend: 'wasm' });
+const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 5, evalEvery: 1, spectrumEvery: 50, backend: 'wasm' });
 const datasetOf = (c: RunConfig) => makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.seed });
 
 /** Evaluate before every step, `steps` steps: the records at steps 0 … steps. */
@@ -86,7 +86,7 @@ describe('output temperature and the logit-matched control', () => {
     expect(bad({ condition: 'logit-matched', normTargetRun: 'm', temperature: 2 }).success).toBe(false);
     expect(bad({ temperature: 0 }).success).toBe(false);
     expect(() => new Trainer({ ...tiny, condition: 'logit-matched', normTargetRun: 'm' }, datasetOf(tiny))).toThrow(/logit-scale trajectory/);
-    const spec = { version: 1, name: 's', preset: 'quick', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], seeds: [0], earlyStopEvals: 0 };
+    const spec = { version: 1, name: 's', preset: 'fast', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], seeds: [0], earlyStopEvals: 0 };
     expect(StudySpecSchema.safeParse({ ...spec, conditions: ['baseline', 'logit-matched'] }).success).toBe(false);
     expect(StudySpecSchema.safeParse({ ...spec, conditions: ['baseline', 'mix', 'logit-matched'] }).success).toBe(true);
   });
@@ -100,7 +100,7 @@ describe('a study with a logit-matched condition, through the pool', () => {
   it('replays each mix run’s logit scale and reports the delay that matching leaves', async () => {
     const spec = {
       name: 'logit',
-      preset: 'quick',
+      preset: 'fast',
       overrides: { p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 60, evalEvery: 10, spectrumEvery: 30, lr: 0.01 },
       tasks: ['mod-add'],
       archs: ['transformer'],

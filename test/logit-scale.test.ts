@@ -48,7 +48,7 @@ describe('logit scale, confidence and margin of an evaluation', () => {
 
   it('an evaluation records their means: over every example, the margin over the training pairs', async () => {
     await selectBackend('wasm');
-    const config = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 2, backend: 'wasm' });
+    const config = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 2, backend: 'wasm' });
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
     const t = new Trainer(config, ds);
     try {
@@ -84,7 +84,7 @@ describe('logit scale, confidence and margin of an evaluation', () => {
 
   it('spectrum evaluations add every weight matrix’s α and trap count, stored as named scalars', async () => {
     await selectBackend('wasm');
-    const config = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 3, backend: 'wasm' });
+    const config = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, seed: 3, backend: 'wasm' });
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
     const t = new Trainer(config, ds);
     try {

@@ -14,12 +14,12 @@ function run(condition: 'baseline' | 'mix', seed: number, grok: number | null, c
     points.push({ step, train_acc: step >= 100 ? 1 : 0.5, test_acc: grok !== null && step >= grok ? 1 : 0.05, entropy: collapse !== null && step >= collapse ? 0.3 : 0.9 });
   }
   const id = `${condition}-${seed}`;
-  const record = { id, status: 'completed', stepsDone: 6000, config: { ...PRESETS.quick, seed, steps: 6000, condition }, events: null } as unknown as RunRecord;
+  const record = { id, status: 'completed', stepsDone: 6000, config: { ...PRESETS.fast, seed, steps: 6000, condition }, events: null } as unknown as RunRecord;
   return { key: id, run: record, trace: traceFromPoints({ id, task: 'mod-add', arch: 'transformer', condition, seed, budget: 6000 }, points) };
 }
 
 const seeds = [0, 1, 2, 3, 4, 5];
-const spec: StudySpec = { version: 1, name: 't', preset: 'quick', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline', 'mix'], seeds, earlyStopEvals: 0 };
+const spec: StudySpec = { version: 1, name: 't', preset: 'fast', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline', 'mix'], seeds, earlyStopEvals: 0 };
 // Baselines collapse at 1,000 + 100·seed and grok 400 steps later.
 const baselines = seeds.map((s) => run('baseline', s, 1400 + 100 * s, 1000 + 100 * s));
 

@@ -11,12 +11,12 @@ describe('norm-matched targets', () => {
     const t = { dir: scratch() };
     // The fixture mix run recorded ‖θ‖ = 10 + s/3 for steps 0..60 and completed.
     const mix = await makeFixtureRun(t.dir, { id: 'mix', config: { condition: 'mix' } });
-    const norms = (await loadNormTargets(t.dir, { ...PRESETS.quick, steps: 60, condition: 'norm-matched' as const, normTargetRun: mix }))!;
+    const norms = (await loadNormTargets(t.dir, { ...PRESETS.fast, steps: 60, condition: 'norm-matched' as const, normTargetRun: mix }))!;
     expect(norms.length).toBe(61);
     expect(norms[30]).toBeCloseTo(20, 12);
     expect(norms[60]).toBeCloseTo(30, 12);
     // No extrapolation past the mix run's last step (holding its norm would clamp the control).
-    const longer = { ...PRESETS.quick, steps: 100, condition: 'norm-matched' as const, normTargetRun: mix };
+    const longer = { ...PRESETS.fast, steps: 100, condition: 'norm-matched' as const, normTargetRun: mix };
     await expect(loadNormTargets(t.dir, longer)).rejects.toThrow(/has no weight norm for step 61 \(it ran 60 of 100 steps and is completed\)/);
   });
 });

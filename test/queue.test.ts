@@ -24,7 +24,7 @@ const bin = path.join(root, 'bin', 'grokscope.js');
 const tmp = tempDir();
 const spec = {
   name: 'queued',
-  preset: 'quick',
+  preset: 'fast',
   overrides: { p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 80, evalEvery: 10, spectrumEvery: 40, lr: 0.01 },
   tasks: ['mod-add'],
   archs: ['transformer'],

@@ -20,7 +20,7 @@ function rows(shift: number, entropyNoise = 0): MetricRow[] {
 }
 
 const side = (backend: string, tGrok: number | null, metrics: MetricRow[]) => ({
-  record: { backend, config: PRESETS.quick, events: { T_mem: 200, T_grok: tGrok, T_grok_50: null, T_grok_99: null, T_cross: null, lead: null } },
+  record: { backend, config: PRESETS.fast, events: { T_mem: 200, T_grok: tGrok, T_grok_50: null, T_grok_99: null, T_cross: null, lead: null } },
   metrics,
 });
 

@@ -12,7 +12,7 @@ import { tempDir } from './helpers/tmp.js';
 import path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const config = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 60, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 25, seed: 5 });
+const config = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 60, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 25, seed: 5 });
 
 describe('checkpoints', () => {
   beforeAll(async () => {

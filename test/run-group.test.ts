@@ -22,7 +22,7 @@ import { GPU_GROUP_LIMIT, GROUP_MEMORY_BUDGET, groupSizeFor, memberBytes } from 
  * metrics of an uninterrupted group.
  */
 const backend = loadBlas() instanceof Error ? 'wasm' : 'wasm+openblas';
-const tiny = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 60, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 25, backend });
+const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 60, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 25, backend });
 
 function datasetOf(c: RunConfig) {
   return makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.seed });
@@ -203,7 +203,7 @@ describe('packing a study into run groups', () => {
   });
 
   it('sizes groups by the written rule: one run on a CPU; on a device as many as fit, up to 30', () => {
-    const quick = parseRunConfig(PRESETS.quick);
+    const quick = parseRunConfig(PRESETS.fast);
     expect(groupSizeFor(quick, 'host').size).toBe(1);
     expect(groupSizeFor(quick, 'device').size).toBe(Math.min(GPU_GROUP_LIMIT, Math.floor(GROUP_MEMORY_BUDGET / memberBytes(quick))));
     // A model whose activations alone exceed the budget still trains, one run at a time.

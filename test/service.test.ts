@@ -41,7 +41,7 @@ describe('service', () => {
   it('turns a live run’s progress into grokked and crossed once each, and throttled progress', () => {
     const events: LiveEvent[] = [];
     let clock = 0;
-    const config = { ...PRESETS.quick, entropyThreshold: 0.61, crossPersistence: 2, grokThreshold: 0.95 };
+    const config = { ...PRESETS.fast, entropyThreshold: 0.61, crossPersistence: 2, grokThreshold: 0.95 };
     const onProgress = liveRunEvents(config, (e) => events.push(e), () => clock);
     const h = [0.9, 0.6, 0.5, 0.4, 0.3, 0.3];
     const acc = [0.1, 0.2, 0.5, 0.96, 0.99, 1];
@@ -58,7 +58,7 @@ describe('service', () => {
   });
 
   it('raises the anti-grokking alert once when test accuracy falls back after grokking', () => {
-    const config = { ...PRESETS.quick, grokThreshold: 0.95, crossPersistence: 2 };
+    const config = { ...PRESETS.fast, grokThreshold: 0.95, crossPersistence: 2 };
     const events: LiveEvent[] = [];
     const onProgress = liveRunEvents(config, (e) => events.push(e), () => 0);
     [0.2, 0.97, 0.99, 0.6, 0.5, 0.4].forEach((acc, i) => {
@@ -117,11 +117,12 @@ describe('study plans', () => {
     try {
       const service = new GrokscopeService(dir, null);
       const plan = await service.planStudy('quick');
-      expect(plan).toMatchObject({ name: 'quick', runs: 30, totalSteps: 30 * PRESETS.quick.steps, seconds: null });
-      await expect(service.dispatch('planStudy', [{ name: 'x', preset: 'quick', tasks: ['mod-add'], archs: ['mlp'], conditions: ['mix'], seeds: [0] }])).rejects.toThrow(/conditions: a study needs 'baseline'/);
+      expect(plan).toMatchObject({ name: 'quick', runs: 60, totalSteps: 60 * PRESETS.quick.steps, seconds: null });
+      await expect(service.dispatch('planStudy', [{ name: 'x', preset: 'fast', tasks: ['mod-add'], archs: ['mlp'], conditions: ['mix'], seeds: [0] }])).rejects.toThrow(/conditions: a study needs 'baseline'/);
       const choices = await service.formChoices();
       expect(choices.presets.quick).toEqual(PRESETS.quick);
-      expect(choices.studies.quick.seeds).toEqual([0, 1, 2, 3, 4]);
+      expect(choices.presets.fast).toEqual(PRESETS.fast);
+      expect(choices.studies.quick.seeds).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,11 +15,11 @@ function run(seed: number, lead: number): TracedRunData {
   const points = [];
   for (let step = 0; step <= 3000; step += 20) points.push({ step, train_acc: step >= 100 ? 1 : 0.5, test_acc: step >= grok ? 1 : 0.05, entropy: step >= grok - lead ? 0.3 : 0.9 });
   const id = `s${seed}`;
-  const record = { id, status: 'completed', stepsDone: 3000, config: { ...PRESETS.quick, seed, steps: 3000 }, events: null } as unknown as RunRecord;
+  const record = { id, status: 'completed', stepsDone: 3000, config: { ...PRESETS.fast, seed, steps: 3000 }, events: null } as unknown as RunRecord;
   return { key: id, run: record, trace: traceFromPoints({ id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: 3000 }, points) };
 }
 
-const spec: StudySpec = { version: 1, name: 't', preset: 'quick', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3, 4, 5], earlyStopEvals: 0 };
+const spec: StudySpec = { version: 1, name: 't', preset: 'fast', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3, 4, 5], earlyStopEvals: 0 };
 
 describe('verdict stability over seed resamples', () => {
   it('is 1 for a verdict every seed supports and for claims not run', () => {

@@ -18,7 +18,7 @@ import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden
  * evaluations at the same parameters, a frozen slice bit-identical, and a group through the pool.
  * The same engine runs on webgpu (test/webgpu.test.ts).
  */
-const tiny = parseRunConfig({ ...PRESETS.quick, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 40, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 20, backend: 'wasm' });
+const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 40, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 20, backend: 'wasm' });
 const datasetOf = (c: RunConfig) => makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.seed });
 
 async function normTrajectory(config: RunConfig, steps: number): Promise<Float64Array> {

@@ -22,9 +22,9 @@ function study(args: string[]): { code: number; stdout: string; stderr: string }
 describe('study specs', () => {
   it('plans every task × arch × seed × condition, norm-matched after its mix run', () => {
     const plan = planRuns(NAMED_STUDIES.quick);
-    expect(plan).toHaveLength(30);
+    expect(plan).toHaveLength(60);
     const nm = plan.filter((r) => r.config.condition === 'norm-matched');
-    expect(nm).toHaveLength(10);
+    expect(nm).toHaveLength(20);
     for (const r of nm) expect(r.dependsOn).toBe(r.key.replace('norm-matched', 'mix'));
     expect(plan.filter((r) => r.config.condition === 'mix').every((r) => r.config.earlyStopEvals === 0)).toBe(true);
     expect(plan.filter((r) => r.config.condition !== 'mix').every((r) => r.config.earlyStopEvals === NAMED_STUDIES.quick.earlyStopEvals)).toBe(true);
@@ -40,7 +40,7 @@ describe('study specs', () => {
 describe('a tiny study end to end', () => {
   const spec = {
     name: 'tiny',
-    preset: 'quick',
+    preset: 'fast',
     overrides: { p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 150, evalEvery: 10, spectrumEvery: 50, lr: 0.01 },
     tasks: ['mod-add'],
     archs: ['transformer', 'mlp'],

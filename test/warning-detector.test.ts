@@ -71,7 +71,7 @@ describe('the early warning as a detector', () => {
   });
 
   it('plans a spec’s detection controls as baseline runs of their own setting, used by the detection table only', () => {
-    const spec: StudySpec = { version: 1, name: 't', preset: 'quick', overrides: { steps: BUDGET }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2], earlyStopEvals: 0, controls: [{ name: 'wd0', overrides: { weightDecay: 0 } }] };
+    const spec: StudySpec = { version: 1, name: 't', preset: 'fast', overrides: { steps: BUDGET }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2], earlyStopEvals: 0, controls: [{ name: 'wd0', overrides: { weightDecay: 0 } }] };
     const plan = planRuns(spec);
     expect(plan.map((r) => r.key)).toEqual(['mod-add/transformer/baseline/s0', 'mod-add/transformer/baseline/s1', 'mod-add/transformer/baseline/s2', 'mod-add/transformer/baseline@wd0/s0', 'mod-add/transformer/baseline@wd0/s1', 'mod-add/transformer/baseline@wd0/s2']);
     expect(plan.slice(3).every((r) => r.config.weightDecay === 0 && r.config.condition === 'baseline')).toBe(true);
@@ -93,10 +93,10 @@ describe('the early warning as a detector', () => {
   });
 
   it('puts one row per task and signal in a study summary', () => {
-    const spec: StudySpec = { version: 1, name: 't', preset: 'quick', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3], earlyStopEvals: 0 };
+    const spec: StudySpec = { version: 1, name: 't', preset: 'fast', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3], earlyStopEvals: 0 };
     const data: TracedRunData[] = [0, 1, 2, 3].map((seed) => {
       const t = { ...trace(`s${seed}`, seed < 3 ? 1500 + 100 * seed : null, seed < 3 ? 1000 : null), seed };
-      const record = { id: t.id, status: 'completed', stepsDone: BUDGET, config: { ...PRESETS.quick, seed, steps: BUDGET }, events: null } as unknown as RunRecord;
+      const record = { id: t.id, status: 'completed', stepsDone: BUDGET, config: { ...PRESETS.fast, seed, steps: BUDGET }, events: null } as unknown as RunRecord;
       return { key: t.id, run: record, trace: t };
     });
     const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });

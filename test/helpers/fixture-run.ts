@@ -26,7 +26,7 @@ export function fixtureRecord(step: number, salt = 0, withSpectra = false): Eval
 /** A completed run with metrics, spectra, tensor and per-step norms, made without training. */
 /** `olderRecord`: as Grokscope recorded runs before evaluation scalars (no logit statistics). */
 export async function makeFixtureRun(libraryDir: string, opts: { id?: string; salt?: number; config?: Partial<RunConfig>; olderRecord?: boolean } = {}): Promise<string> {
-  const config: RunConfig = { ...PRESETS.quick, seed: 3, ...opts.config };
+  const config: RunConfig = { ...PRESETS.fast, seed: 3, ...opts.config };
   const salt = opts.salt ?? 0;
   return Library.with(libraryDir, async (lib) => {
     const id = await lib.createRun(config, { node: 'v20.0.0', 'tfjs-core': '4.22.0' }, opts.id);

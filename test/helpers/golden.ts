@@ -40,7 +40,7 @@ export function flat(x: number[] | number[][]): number[] {
 
 export function goldenConfig(g: Golden): RunConfig {
   return {
-    ...PRESETS.quick,
+    ...PRESETS.fast,
     task: g.task,
     p: g.p,
     arch: g.arch,

@@ -7,7 +7,7 @@ import { root } from './cli.js';
 /** A small study of 6 runs (baseline, mix, norm-matched × 2 seeds), checkpointing every 20 steps. */
 export const killSpec = {
   name: 'killed',
-  preset: 'quick',
+  preset: 'fast',
   overrides: { p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 200, evalEvery: 10, spectrumEvery: 50, checkpointEvery: 20, lr: 0.01, backend: 'wasm' },
   tasks: ['mod-add'],
   archs: ['transformer'],
