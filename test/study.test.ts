@@ -146,4 +146,11 @@ describe('a tiny study end to end', () => {
     expect(existsSync(path.join(tmp.dir, 'study-tiny'))).toBe(false);
     expect(study(['nonsense']).stderr.trim()).toMatch(/unknown study 'nonsense'/);
   });
+
+  it('says so when a built-in study changed since the library ran it', async () => {
+    await Library.with(path.join(tmp.dir, 'lib'), (lib) => lib.upsertStudy('quick', JSON.stringify({ ...NAMED_STUDIES.quick, seeds: [0, 1, 2, 3, 4] }), 'completed'));
+    const r = study(['quick']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/^grokscope: the built-in study 'quick' has changed since this library ran it .*--library DIR/);
+  });
 });

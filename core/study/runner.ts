@@ -4,7 +4,7 @@ import type { RunConfig } from '../schema/run-config.js';
 import { Library } from '../library/library.js';
 import { checkpointDirFor, executeGroup, type MemberOutcome, type MemberRequest, type RunProgress } from '../runs/run-executor.js';
 import { engineOf, groupSizeFor } from '../runs/group-size.js';
-import { planRuns, type PlannedRun } from './spec.js';
+import { NAMED_STUDIES, planRuns, type PlannedRun } from './spec.js';
 import { packGroups, type PlannedGroup } from './groups.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import type { BackendChoice } from '../schema/backend-choices.js';
@@ -137,7 +137,14 @@ export async function claimStudy(libraryDir: string, spec: StudySpec): Promise<{
   return Library.with(libraryDir, async (lib) => {
     const stored = await lib.getStudySpec(spec.name);
     if (stored !== null && stored !== specJson) {
-      throw new StudyError(`study '${spec.name}' already exists in ${libraryDir} with a different spec; give this one another name`);
+      // A built-in study whose definition changed between versions (quick: 5 → 10 seeds, p 31 → 47)
+      // cannot be renamed by its user: say what happened and the ways on.
+      const builtIn = spec.name in NAMED_STUDIES && specJson === JSON.stringify(NAMED_STUDIES[spec.name as keyof typeof NAMED_STUDIES]);
+      throw new StudyError(
+        builtIn
+          ? `the built-in study '${spec.name}' has changed since this library ran it (${libraryDir}); its earlier runs stay there. Run it in another library (--library DIR), or as a spec file under a new name`
+          : `study '${spec.name}' already exists in ${libraryDir} with a different spec; give this one another name`,
+      );
     }
     await lib.upsertStudy(spec.name, specJson, 'running');
     const map = await lib.getStudyRuns(spec.name);
