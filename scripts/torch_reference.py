@@ -14,7 +14,9 @@ import argparse, json, math, statistics, time
 import torch
 
 PRESETS = {
-    "quick": dict(p=31, frac=0.5, d=64, heads=4, d_mlp=256, lr=3e-3),
+    # Kept equal to core/schema/run-config.ts's PRESETS (quick changed on 2026-11-30; fast is the old quick).
+    "quick": dict(p=47, frac=0.35, d=64, heads=4, d_mlp=256, lr=3e-3),
+    "fast": dict(p=31, frac=0.5, d=64, heads=4, d_mlp=256, lr=3e-3),
     "reference": dict(p=97, frac=0.3, d=128, heads=4, d_mlp=512, lr=1e-3),
 }
 
