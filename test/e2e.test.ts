@@ -299,8 +299,8 @@ describe('the workbench in a browser', () => {
 
   it('starts a small study from the launch view and reports its verdicts when it finishes', async () => {
     await page.click('button[data-tab=launch]');
-    // The form's live plan, from core: 1 task × 2 architectures × 3 conditions × 5 seeds.
-    await expect.poll(() => page.locator('[data-field=study-plan]').textContent()).toMatch(/^30 runs, /);
+    // The form's live plan, from core: 1 task × 2 architectures × 3 conditions × 10 seeds.
+    await expect.poll(() => page.locator('[data-field=study-plan]').textContent()).toMatch(/^60 runs, /);
     await page.uncheck('input[name="condition-baseline"]');
     await expect.poll(() => page.locator('.study-form [data-error-for=conditions]').textContent()).toMatch(/needs 'baseline'/);
     await page.check('input[name="condition-baseline"]');

@@ -160,15 +160,20 @@ describe('a study on a Redis queue', () => {
   }, 240_000);
 
   it('a job taken over resumes from the checkpoints its first worker uploaded, to the same run', async () => {
-    const long = { ...spec, name: 'resumed', overrides: { ...spec.overrides, steps: 1500, checkpointEvery: 20 }, conditions: ['baseline'], seeds: [3] };
+    // Long enough (several seconds even on a fast, idle machine) that the doomed worker uploads at
+    // a step > 0 before the run ends: at 1,500 steps it once finished between two uploads.
+    const long = { ...spec, name: 'resumed', overrides: { ...spec.overrides, steps: 6000, checkpointEvery: 20 }, conditions: ['baseline'], seeds: [3] };
     const file = path.join(tmp.dir, 'resumed.json');
     writeFileSync(file, JSON.stringify(long));
     const doomed = worker('lib-d', ['--upload-every', '1']);
     const coordinator = spawn(process.execPath, [bin, 'study', file, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report-resumed', '--json'], { cwd: tmp.dir, stdio: 'ignore' });
     children.push(coordinator);
     const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
-    await whenStderr(doomed, (t) => /uploaded with its checkpoints at step [1-9]/.test(t));
-    doomed.kill('SIGKILL');
+    try {
+      await whenStderr(doomed, (t) => /uploaded with its checkpoints at step [1-9]/.test(t));
+    } finally {
+      doomed.kill('SIGKILL'); // also when the wait failed: a live worker would take the next test's jobs
+    }
     const taker = worker('lib-e');
     const log = whenStderr(taker, (t) => /resumed.*done/.test(t));
     expect(await exited).toBe(0);
