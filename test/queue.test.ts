@@ -90,7 +90,7 @@ function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `cli` without blocking this process (whose event loop a stand-in worker needs). */
+/** `cli` without blocking this process: for a stand-in worker's event loop, and for coordinators that run while the test drives workers. */
 function cliAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,7 +99,8 @@ function cliAsync(args: string[]): Promise<{ code: number; stdout: string; stder
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // 'close', not 'exit': the output may still be in the pipes when the process exits.
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 
@@ -137,16 +138,13 @@ afterAll(() => {
 describe('a study on a Redis queue', () => {
   it('survives a worker killed while it holds a job: every run once, metrics as trained locally', async () => {
     const doomed = worker('lib-a');
-    const coordinator = spawn(process.execPath, [bin, 'study', specFile, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report', '--json'], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(coordinator);
-    let stdout = '';
-    coordinator.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
+    const coordinator = cliAsync(['study', specFile, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report', '--json']);
     // The first worker takes a job; kill it mid-training, then start the second.
     await whenStderr(doomed, (t) => /training/.test(t));
     doomed.kill('SIGKILL');
     const second = worker('lib-b');
-    expect(await exited).toBe(0);
+    const { code, stdout } = await coordinator;
+    expect(code).toBe(0);
     await stopped(second); // the next test needs a queue no other worker pulls from
     const out = JSON.parse(stdout.trim().split('\n').pop()!) as { runs: number; failed: number };
     expect(out).toMatchObject({ runs: 6, failed: 0 });
@@ -166,9 +164,7 @@ describe('a study on a Redis queue', () => {
     const file = path.join(tmp.dir, 'resumed.json');
     writeFileSync(file, JSON.stringify(long));
     const doomed = worker('lib-d', ['--upload-every', '1']);
-    const coordinator = spawn(process.execPath, [bin, 'study', file, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report-resumed', '--json'], { cwd: tmp.dir, stdio: 'ignore' });
-    children.push(coordinator);
-    const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
+    const coordinator = cliAsync(['study', file, '--queue', url, '--results', results, '--library', path.join(tmp.dir, 'lib-c'), '--out', 'report-resumed', '--json']);
     try {
       await whenStderr(doomed, (t) => /uploaded with its checkpoints at step [1-9]/.test(t));
     } finally {
@@ -176,7 +172,7 @@ describe('a study on a Redis queue', () => {
     }
     const taker = worker('lib-e');
     const log = whenStderr(taker, (t) => /resumed.*done/.test(t));
-    expect(await exited).toBe(0);
+    expect((await coordinator).code).toBe(0);
     await stopped(taker);
     expect(await log).toMatch(/baseline\/s3: resuming from its uploaded checkpoints/);
     const queued = await metricsByKey(path.join(tmp.dir, 'lib-c'), 'resumed');
@@ -310,11 +306,7 @@ describe('a Redis restarted in the middle of a study (append-only file on)', () 
     writeFileSync(file, JSON.stringify(restarted));
     const w = spawn(process.execPath, [bin, 'worker', '--queue', local, '--results', results, '--library', path.join(tmp.dir, 'lib-r'), '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(w);
-    const coordinator = spawn(process.execPath, [bin, 'study', file, '--queue', local, '--results', results, '--library', path.join(tmp.dir, 'lib-rc'), '--out', 'report-restarted', '--json'], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(coordinator);
-    let stdout = '';
-    coordinator.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number>((resolve) => coordinator.on('exit', (code) => resolve(code ?? -1)));
+    const coordinator = cliAsync(['study', file, '--queue', local, '--results', results, '--library', path.join(tmp.dir, 'lib-rc'), '--out', 'report-restarted', '--json']);
     // Once the first job is done, stop Redis (it writes its file on the way out) and start it again.
     await whenStderr(w, (t) => /done/.test(t));
     const down = new Promise((resolve) => server.on('exit', resolve));
@@ -322,7 +314,8 @@ describe('a Redis restarted in the middle of a study (append-only file on)', () 
     await down;
     server = await startRedis(port, aof);
     children.push(server);
-    expect(await exited).toBe(0);
+    const { code, stdout } = await coordinator;
+    expect(code).toBe(0);
     await stopped(w);
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ runs: 6, failed: 0 });
     const runs = await metricsByKey(path.join(tmp.dir, 'lib-rc'), 'restarted');
