@@ -24,3 +24,21 @@ export function aptInstall(apt, packages, extra = []) {
   const install = () => apt(['install', '-y', '--no-install-recommends', ...extra, ...packages]);
   return install() || (apt(['update']) && install());
 }
+
+/**
+ * A tool the tests need: when `present()` is false, install `packages` with apt where we may
+ * (saying so); if it is still missing, print `howTo` (what to install by hand) and exit 1.
+ */
+export function ensureWithApt(present, packages, purpose, howTo) {
+  if (!present()) {
+    const apt = aptGet();
+    if (apt) {
+      process.stderr.write(`installing Debian ${packages.join(' ')} for ${purpose} (once)…\n`);
+      aptInstall(apt, packages);
+    }
+  }
+  if (!present()) {
+    process.stderr.write(`${howTo}\n`);
+    process.exit(1);
+  }
+}

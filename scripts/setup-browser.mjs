@@ -5,21 +5,11 @@
  * Never downloads browsers from anywhere else.
  */
 import { existsSync } from 'node:fs';
-import { aptGet, aptInstall } from './apt.mjs';
+import { ensureWithApt } from './apt.mjs';
 
 const CANDIDATES = [process.env.GROKSCOPE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
 const found = () => CANDIDATES.find((p) => existsSync(p));
 
-if (!found()) {
-  const apt = aptGet();
-  if (apt) {
-    process.stderr.write('installing Debian chromium for the browser tests (once)…\n');
-    aptInstall(apt, ['chromium']);
-  }
-}
+ensureWithApt(() => Boolean(found()), ['chromium'], 'the browser tests', "no Chromium found: install Debian's chromium package (or set GROKSCOPE_CHROMIUM); the browser tests need it");
 const exe = found();
-if (!exe) {
-  process.stderr.write('no Chromium found: install Debian\'s chromium package (or set GROKSCOPE_CHROMIUM); the browser tests need it\n');
-  process.exit(1);
-}
 process.stderr.write(`browser tests use ${exe}\n`);

@@ -6,20 +6,10 @@
  * used by path, /usr/bin/python3, so that a pyenv or virtualenv python on PATH does not hide it.
  */
 import { spawnSync } from 'node:child_process';
-import { aptGet, aptInstall } from './apt.mjs';
+import { ensureWithApt } from './apt.mjs';
 
 const PYTHON = process.env.GROKSCOPE_PYTHON ?? '/usr/bin/python3';
 const hasTorch = () => spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
 
-if (!hasTorch()) {
-  const apt = aptGet();
-  if (apt) {
-    process.stderr.write('installing Debian python3-torch for the TransformerLens export test (once)…\n');
-    aptInstall(apt, ['python3-torch']);
-  }
-}
-if (!hasTorch()) {
-  process.stderr.write(`no torch for ${PYTHON}: install Debian's python3-torch (or set GROKSCOPE_PYTHON to a python with torch and numpy); the TransformerLens export test needs it\n`);
-  process.exit(1);
-}
+ensureWithApt(hasTorch, ['python3-torch'], 'the TransformerLens export test', `no torch for ${PYTHON}: install Debian's python3-torch (or set GROKSCOPE_PYTHON to a python with torch and numpy); the TransformerLens export test needs it`);
 process.stderr.write(`the TransformerLens export test uses ${PYTHON} with torch\n`);

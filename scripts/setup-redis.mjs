@@ -5,20 +5,10 @@
  * machines); otherwise say how. Only the binary is used: the tests never touch a system Redis.
  */
 import { spawnSync } from 'node:child_process';
-import { aptGet, aptInstall } from './apt.mjs';
+import { ensureWithApt } from './apt.mjs';
 
 const REDIS = process.env.GROKSCOPE_REDIS_SERVER ?? 'redis-server';
 const hasRedis = () => spawnSync(REDIS, ['--version'], { stdio: 'ignore' }).status === 0;
 
-if (!hasRedis()) {
-  const apt = aptGet();
-  if (apt) {
-    process.stderr.write('installing Debian redis-server for the queue tests (once)…\n');
-    aptInstall(apt, ['redis-server']);
-  }
-}
-if (!hasRedis()) {
-  process.stderr.write(`no ${REDIS}: install Debian's redis-server (or set GROKSCOPE_REDIS_SERVER to a redis-server binary); the queue tests need it\n`);
-  process.exit(1);
-}
+ensureWithApt(hasRedis, ['redis-server'], 'the queue tests', `no ${REDIS}: install Debian's redis-server (or set GROKSCOPE_REDIS_SERVER to a redis-server binary); the queue tests need it`);
 process.stderr.write(`the queue tests use ${spawnSync(REDIS, ['--version'], { encoding: 'utf8' }).stdout.trim()}\n`);
