@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -113,8 +114,33 @@ export function describeAdapter(p: AdapterProbe): string {
  * once here, test/webgpu.test.ts on llvmpipe under load) but could not reproduce the crash either
  * way (scratch runs of 12 models with forced GC passed both ways); one instance is right anyway.
  */
-let dawnGpu: unknown = null;
+let dawnGpu: GPU | null = null;
+let creating: Promise<GPU> | null = null;
 let installing: Promise<void> | null = null;
+
+/**
+ * Dawn's GPU object for this thread, created once (with Dawn's globals — GPUBufferUsage and the
+ * like — installed on globalThis). Shared by tfjs's webgpu backend and our own WGSL engine
+ * (core/train/gpu/), so a worker holds one Dawn instance for its whole life. The probe must have
+ * found an adapter first.
+ */
+export function dawnInstance(): Promise<GPU> {
+  creating ??= (async () => {
+    const entry = webgpuEntry();
+    if (entry instanceof Error) throw entry;
+    const { create, globals } = (await import(pathToFileURL(entry).href)) as {
+      create: (flags: string[]) => GPU;
+      globals: Record<string, unknown>;
+    };
+    Object.assign(globalThis, globals);
+    dawnGpu = create([]);
+    return dawnGpu;
+  })().catch((err: unknown) => {
+    creating = null;
+    throw err;
+  });
+  return creating;
+}
 
 /**
  * Makes tfjs's `webgpu` backend available in this thread, once: the probe must have found an
@@ -123,17 +149,10 @@ let installing: Promise<void> | null = null;
  */
 export function installWebGpu(): Promise<void> {
   installing ??= (async () => {
-    const entry = webgpuEntry();
-    if (entry instanceof Error) throw entry;
-    const { create, globals } = (await import(pathToFileURL(entry).href)) as {
-      create: (flags: string[]) => unknown;
-      globals: Record<string, unknown>;
-    };
-    Object.assign(globalThis, globals);
+    const gpu = await dawnInstance();
     const g = globalThis as unknown as { navigator?: Record<string, unknown> };
     if (!g.navigator) g.navigator = {};
-    dawnGpu = create([]);
-    Object.defineProperty(g.navigator, 'gpu', { value: dawnGpu, configurable: true });
+    Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     await import('@tensorflow/tfjs-backend-webgpu');
   })().catch((err: unknown) => {
     installing = null;

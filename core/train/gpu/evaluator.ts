@@ -1,0 +1,144 @@
+/// <reference types="@webgpu/types" />
+import type { RunConfig } from '../../schema/run-config.js';
+import type { EvalRecord } from '../../schema/eval-record.js';
+import type { Dataset } from '../../tasks/dataset.js';
+import { probesFor } from '../../models/config.js';
+import { measure } from '../measure.js';
+import type { ReadRegion } from './device.js';
+import type { Entry, Recorder } from './program.js';
+import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
+
+/**
+ * Evaluations of a WGSL group: a forward pass over every pair of the task for a chunk of runs,
+ * then on the device the per-example numbers, the probes' means and covariances and Σθ² per
+ * tensor; one read brings back those, and the weight matrices the record needs (embedding and
+ * unembedding every evaluation, every 2-D matrix at spectrum evaluations). Eigenvalues and the
+ * record itself are computed on the host by measure.ts, as for every other engine.
+ *
+ * Chunks: as many runs as fit in EVAL_BUDGET bytes of activations and the adapter's largest
+ * binding; the chunk's dispatches are recorded the first time it is evaluated.
+ */
+const EVAL_BUDGET = 512 * 2 ** 20;
+
+export class GpuEvaluator {
+  private readonly chunk: number;
+  private readonly nAll: number;
+  private readonly acts: Activations;
+  private readonly programs = new Map<number, Entry[]>();
+  private readonly bufs: Record<string, GPUBuffer>;
+  private readonly probes: ReturnType<typeof probesFor>;
+  private readonly widths: number[];
+
+  constructor(
+    private readonly rec: Recorder,
+    private readonly l: ModelLayout,
+    private readonly group: Record<string, GPUBuffer>,
+    private readonly size: number,
+    ds: Dataset,
+    private readonly configs: RunConfig[],
+  ) {
+    const n = ds.labels.length;
+    this.nAll = n;
+    const { d, h, classes: C, heads, vocab: V } = l;
+    const perRun = 4 * (n * (C + 5 + h + 4 * d + 3 * heads) + (V + 3) * 2 * d + V * 2 * h);
+    const widest = 4 * n * Math.max(h, C, d, 5);
+    const byBinding = Math.floor(rec.device.limits.maxStorageBufferBindingSize / widest);
+    if (byBinding < 1) throw new Error(`an evaluation over ${n} pairs needs ${(widest / 2 ** 20).toFixed(0)} MiB in one binding, over this adapter's limit`);
+    this.chunk = Math.max(1, Math.min(this.size, byBinding, Math.floor(EVAL_BUDGET / perRun)));
+    this.probes = probesFor(configs[0].arch);
+    this.widths = this.probes.map((p) => (p === 'mlp.hidden' ? h : d));
+    const k = this.chunk;
+    const tok = new Uint32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      tok[2 * i] = ds.inputs[3 * i];
+      tok[2 * i + 1] = ds.inputs[3 * i + 1];
+    }
+    const meta = new Uint32Array(2 * l.names.length);
+    l.names.forEach((name, t) => meta.set([l.off[name], l.shapes[name].reduce((a, b) => a * b, 1)], 2 * t));
+    this.bufs = {
+      tok: rec.buffer(tok.length, 'all pairs', tok),
+      labels: rec.buffer(n, 'all labels', Uint32Array.from(ds.labels)),
+      stats: rec.buffer(k * 5 * n, 'per-example numbers'),
+      means: rec.buffer(k * this.widths.reduce((a, b) => a + b, 0), 'probe means'),
+      covs: rec.buffer(k * this.widths.reduce((a, w) => a + w * w, 0), 'probe covariances'),
+      norms: rec.buffer(k * l.names.length, 'tensor norms'),
+      meta: rec.buffer(meta.length, 'tensor table', meta),
+    };
+    this.acts = activations(rec, l, k, n, { backward: false, mix: false });
+  }
+
+  /** The chunk's dispatches, from its first run c0 (recorded once). */
+  private program(c0: number): Entry[] {
+    let p = this.programs.get(c0);
+    if (p) return p;
+    const { l, acts: a, group: g, bufs: b } = this;
+    const runs = Math.min(this.chunk, this.size - c0);
+    const view: Activations = { ...a, runs };
+    const pBase = c0 * l.P;
+    const inputs = { params: g.params, pBase, tok: b.tok, tokRun: 0, hyper: g.hyper, spare: g.spare };
+    const n = this.nAll;
+    const sources: Record<string, ProbeSource> = {
+      'resid.final': { name: 'resid.final', width: l.d, buffer: a.final, xOff: 0, xRun: n * l.d, rows: n },
+      'mlp.hidden': { name: 'mlp.hidden', width: l.h, buffer: a.hidden, xOff: 0, xRun: n * l.h, rows: n },
+      'attn.out': { name: 'attn.out', width: l.d, buffer: a.mid ?? a.final, xOff: 0, xRun: n * l.d, rows: n },
+      embed: { name: 'embed', width: l.d, buffer: g.params, xOff: pBase + l.off.embed, xRun: l.P, rows: l.order },
+    };
+    p = [...forwardEntries(this.rec, l, view, inputs), ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3])];
+    this.programs.set(c0, p);
+    return p;
+  }
+
+  async evaluate(
+    indices: number[],
+    withSpectra: boolean,
+    read: (regions: ReadRegion[]) => Promise<Float32Array[]>,
+    run: (entries: Entry[]) => void,
+    stepOf: (i: number) => number,
+    datasets: Dataset[],
+    eigenvalues: (matrix: Float32Array, n: number) => Float64Array,
+  ): Promise<EvalRecord[]> {
+    const { l, bufs: b, chunk, nAll: n } = this;
+    const records = new Map<number, EvalRecord>();
+    const matrices = l.names.filter((name) => l.shapes[name].length === 2);
+    const wanted = withSpectra ? matrices : ['embed', 'W_U'];
+    const covRun = this.widths.reduce((a, w) => a + w * w, 0);
+    for (const c0 of [...new Set(indices.map((i) => Math.floor(i / chunk) * chunk))]) {
+      const mine = indices.filter((i) => i >= c0 && i < c0 + chunk);
+      run(this.program(c0));
+      const k = Math.min(chunk, this.size - c0);
+      const regions: ReadRegion[] = [
+        { buffer: b.stats, offset: 0, length: k * 5 * n },
+        { buffer: b.covs, offset: 0, length: k * covRun },
+        { buffer: b.norms, offset: 0, length: k * l.names.length },
+        ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
+      ];
+      const [stats, covs, norms, ...weights] = await read(regions);
+      mine.forEach((i, m) => {
+        const s = i - c0;
+        const st = stats.subarray(s * 5 * n, (s + 1) * 5 * n);
+        let at = s * covRun;
+        const cov = this.widths.map((w) => covs.subarray(at, (at += w * w)));
+        const w = Object.fromEntries(wanted.map((name, j) => [name, { shape: l.shapes[name], data: weights[m * wanted.length + j] }]));
+        records.set(
+          i,
+          measure({
+            step: stepOf(i),
+            dataset: datasets[i],
+            config: this.configs[i],
+            names: l.names,
+            loss: st.subarray(0, n),
+            correct: st.subarray(n, 2 * n),
+            logitStats: { std: st.subarray(2 * n, 3 * n), maxProb: st.subarray(3 * n, 4 * n), margin: st.subarray(4 * n, 5 * n) },
+            covs: cov,
+            norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
+            embed: datasets[i].task.cyclic ? w.embed.data.subarray(0, l.order * l.d) : null,
+            weights: w,
+            eigenvalues,
+            withSpectra,
+          }),
+        );
+      });
+    }
+    return indices.map((i) => records.get(i)!);
+  }
+}

@@ -1,0 +1,352 @@
+/// <reference types="@webgpu/types" />
+import type { RunConfig } from '../../schema/run-config.js';
+import type { EvalRecord } from '../../schema/eval-record.js';
+import { makeDataset, type Dataset } from '../../tasks/dataset.js';
+import { initParams, type HostParams } from '../../models/init.js';
+import { paramShapes } from '../../models/config.js';
+import { groupMismatch, type GroupEngine, type GroupMember } from '../run-group.js';
+import { modelConfigOf, type TrainState } from '../trainer.js';
+import { randomOrthogonal } from '../interventions.js';
+import { usesTemperature } from '../logit-temperature.js';
+import { symmetricEigenvalues } from '../../spectra/eigen.js';
+import { gpuContext, readRegions, type GpuContext, type GpuCounters, type ReadRegion } from './device.js';
+import { encode, Recorder, type Entry } from './program.js';
+import { activations, backwardEntries, forwardEntries, layoutOf, lossEntry, type Activations, type ModelLayout } from './plans.js';
+import { stepUniform } from './kernels.js';
+import { GpuEvaluator } from './evaluator.js';
+import { partsOf, updateEntries } from './update.js';
+
+/**
+ * The WGSL engine (docs/backends.md, "The WGSL engine"): a run group's whole training step — forward,
+ * loss, backward, AdamW with decoupled decay, the per-step ‖θ‖, the norm-matched rescale, the
+ * orthogonal mix — as our own compute kernels on one Dawn device, the run index a dispatch
+ * dimension. Parameters, moments and gradients of all S runs live in flat storage buffers;
+ * pipelines, buffers and bind groups are made once per group; a step replays a recorded list of
+ * dispatches (about 30) in one compute pass, several steps go in one queue submit, and nothing is
+ * read back between evaluations except when the per-step norm history fills. A frozen run is
+ * masked in the update kernels (no AdamW step, no decay, no norm).
+ *
+ * Precision: float32 throughout, like the tfjs engines; the host step accumulates some sums in
+ * float64. test/wgsl-group.test.ts holds it to the host engine's losses within 1e-4 relative.
+ */
+export const STEPS_PER_SUBMIT = 8;
+
+export class WgslGroup implements GroupEngine {
+  readonly engine = 'WGSL: our own kernels, one computation for the whole group';
+  readonly size: number;
+  private readonly configs: RunConfig[];
+  private readonly datasets: Dataset[];
+  private readonly layout: ModelLayout;
+  private readonly rec: Recorder;
+  private readonly buf: Record<string, GPUBuffer>;
+  private readonly train: Activations;
+  private readonly stepEntries: Entry[];
+  private readonly forwardOnly: Entry[];
+  private readonly slotUniforms: GPUBuffer[];
+  private readonly evaluator: GpuEvaluator;
+  private readonly frozen: boolean[];
+  private readonly frozenAt: number[];
+  private readonly hyper: Float32Array;
+  private readonly mixing: boolean[];
+  private readonly histCapacity: number;
+  private readonly targetsPerRun: number;
+  private readonly normTargets: (Float64Array | undefined)[];
+  private step: number;
+  private encoder: GPUCommandEncoder | null = null;
+  private pendingSteps = 0;
+  /** Steps in the norm history since it was last read, with who was active at each. */
+  private histActive: boolean[][] = [];
+  private readonly takenNorms: number[][];
+  /** This group's own counts (the device's counters are per thread). */
+  readonly counts: GpuCounters & { steps: number } = { dispatches: 0, submits: 0, reads: 0, steps: 0 };
+  private disposed = false;
+
+  /** Why these members cannot run on the WGSL engine, or null when they can. */
+  static refusal(members: GroupMember[]): string | null {
+    const configs = members.map((m) => m.config);
+    const mismatch = groupMismatch(configs);
+    if (mismatch) return mismatch;
+    const c0 = configs[0];
+    if (configs.some((c) => c.condition === 'mix' && c.mixForm === 'entropy-penalty' && c.mixStrength > 0)) return 'the entropy-penalty mix has no WGSL kernels';
+    if (configs.some((c) => c.condition === 'logit-matched')) return 'logit-matched runs have no WGSL kernels yet';
+    if (configs.some((c) => c.beta1 !== c0.beta1 || c.beta2 !== c0.beta2 || c.eps !== c0.eps)) return 'runs differ in β₁, β₂ or ε';
+    if (c0.dModel % c0.nHeads !== 0) return `dModel (${c0.dModel}) is not divisible by nHeads (${c0.nHeads})`;
+    const steps = new Set(members.map((m) => m.state?.step ?? 0));
+    if (steps.size > 1) return `runs resume from different steps (${[...steps].join(', ')})`;
+    return null;
+  }
+
+  /** The group on the thread's Dawn device (made on first use and kept). */
+  static async create(members: GroupMember[], datasets?: Dataset[]): Promise<WgslGroup> {
+    const refusal = WgslGroup.refusal(members);
+    if (refusal) throw new Error(`cannot run this group on the WGSL engine: ${refusal}`);
+    const ctx = await gpuContext();
+    if (ctx.lost) throw new Error(ctx.lost);
+    // Every pipeline, buffer and bind group is made here: a validation error (a shader the driver
+    // rejects, a binding over a limit) fails the group with its message instead of voiding later submits.
+    ctx.device.pushErrorScope('validation');
+    ctx.device.pushErrorScope('out-of-memory');
+    let group: WgslGroup | null = null;
+    try {
+      group = new WgslGroup(ctx, members, datasets);
+    } finally {
+      const oom = await ctx.device.popErrorScope();
+      const invalid = await ctx.device.popErrorScope();
+      const error = oom ?? invalid;
+      if (error) {
+        group?.dispose();
+        throw new Error(`the WGSL engine could not set up this group: ${error.message.split('\n')[0]}`);
+      }
+    }
+    return group;
+  }
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    members: GroupMember[],
+    datasets?: Dataset[],
+  ) {
+    this.size = members.length;
+    const S = this.size;
+    this.configs = members.map((m) => m.config);
+    const c0 = this.configs[0];
+    this.datasets = this.configs.map((c, i) => datasets?.[i] ?? makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.splitSeed ?? c.seed }));
+    const ds0 = this.datasets[0];
+    const model = modelConfigOf(c0);
+    this.layout = layoutOf(c0.arch, paramShapes(model, ds0.vocab, ds0.classes), { vocab: ds0.vocab, classes: ds0.classes, order: ds0.task.order, eq: ds0.eqToken, d: c0.dModel, heads: c0.nHeads, h: c0.dMlp });
+    const l = this.layout;
+    const states: TrainState[] = members.map((m) => m.state ?? { step: 0, params: initParams(model, ds0.vocab, ds0.classes, m.config.seed, m.config.initScale), m: {}, v: {} });
+    this.step = states[0].step;
+    const flat = (part: 'params' | 'm' | 'v'): Float32Array => {
+      const out = new Float32Array(S * l.P);
+      states.forEach((st, s) => {
+        for (const name of l.names) if (st[part][name]) out.set(st[part][name].data, s * l.P + l.off[name]);
+      });
+      return out;
+    };
+    const n = ds0.trainIndices.length;
+    if (this.datasets.some((ds) => ds.trainIndices.length !== n)) throw new Error('runs of a group need training sets of one size');
+    this.mixing = this.configs.map((c) => c.condition === 'mix' && c.mixForm === 'orthogonal' && c.mixStrength > 0);
+    this.configs.forEach((c, i) => {
+      if (c.condition === 'norm-matched' && !members[i].normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
+    });
+    this.hyper = new Float32Array(S * 8);
+    this.configs.forEach((c, s) => this.hyper.set([c.lr, 1 - c.lr * c.weightDecay, 1, c.condition === 'norm-matched' ? 1 : 0, this.mixing[s] ? c.mixStrength : 0, usesTemperature(c) ? (c.temperature ?? 1) : 1], s * 8));
+    this.normTargets = members.map((m) => (m.config.condition === 'norm-matched' ? m.normTargets : undefined));
+    this.targetsPerRun = Math.max(1, ...members.map((m) => m.normTargets?.length ?? 0));
+    const targets = new Float32Array(S * this.targetsPerRun);
+    members.forEach((m, s) => m.normTargets && targets.set(m.normTargets, s * this.targetsPerRun));
+    this.histCapacity = Math.max(64, c0.evalEvery, c0.checkpointEvery < 4096 ? c0.checkpointEvery : 0) + STEPS_PER_SUBMIT;
+    const parts = partsOf(l.P);
+    this.rec = new Recorder(ctx);
+    const rec = this.rec;
+    try {
+      const { tok, labels, csr } = trainingData(this.datasets, l.vocab);
+      const anyMix = this.mixing.some(Boolean);
+      const anyMatched = this.configs.some((c) => c.condition === 'norm-matched');
+      this.buf = {
+        params: rec.buffer(S * l.P, 'params', flat('params')),
+        m: rec.buffer(S * l.P, 'adam m', flat('m')),
+        v: rec.buffer(S * l.P, 'adam v', flat('v')),
+        grads: rec.buffer(S * l.P, 'grads'),
+        hyper: rec.buffer(S * 8, 'hyper', this.hyper),
+        targets: rec.buffer(S * this.targetsPerRun, 'norm targets', targets),
+        factor: rec.buffer(S, 'norm factor'),
+        partial: rec.buffer(S * parts, 'norm partials'),
+        hist: rec.buffer(S * this.histCapacity, 'norm history'),
+        tok: rec.buffer(tok.length, 'tokens', tok),
+        labels: rec.buffer(labels.length, 'labels', labels),
+        csr: rec.buffer(csr.length, 'token lists', csr),
+        spare: rec.buffer(4, 'unused binding'),
+      };
+      if (anyMix) this.buf.mixQ = rec.buffer(STEPS_PER_SUBMIT * S * l.d * l.d, 'mix Q');
+      this.train = activations(rec, l, S, n, { backward: true, mix: anyMix });
+      const inputs = { params: this.buf.params, pBase: 0, tok: this.buf.tok, tokRun: 2 * n, hyper: this.buf.hyper, spare: this.buf.spare };
+      const mixQ = anyMix ? { buffer: this.buf.mixQ, slots: STEPS_PER_SUBMIT, groupRuns: S } : undefined;
+      const loss = lossEntry(rec, l, this.train, this.buf.labels, this.buf.hyper);
+      this.forwardOnly = [...forwardEntries(rec, l, this.train, inputs), loss];
+      this.slotUniforms = Array.from({ length: STEPS_PER_SUBMIT }, (_, k) => rec.uniform(new ArrayBuffer(64), `step slot ${k}`));
+      this.stepEntries = [
+        ...(anyMix ? forwardEntries(rec, l, this.train, { ...inputs, mixQ }) : this.forwardOnly.slice(0, -1)),
+        loss,
+        ...backwardEntries(rec, l, this.train, { ...inputs, mixQ, grads: this.buf.grads, csr: this.buf.csr }),
+        ...updateEntries(rec, this.buf, this.slotUniforms, { P: l.P, runs: S, matched: anyMatched }),
+      ];
+      this.evaluator = new GpuEvaluator(rec, l, this.buf, S, ds0, this.configs);
+    } catch (err) {
+      this.rec.destroy();
+      throw err;
+    }
+    this.frozen = members.map(() => false);
+    this.frozenAt = members.map(() => this.step);
+    this.takenNorms = members.map(() => []);
+  }
+
+  configOf(i: number): RunConfig {
+    return this.configs[i];
+  }
+
+  stepOf(i: number): number {
+    return this.frozen[i] ? this.frozenAt[i] : this.step;
+  }
+
+  active(): number[] {
+    return this.configs.map((_, i) => i).filter((i) => !this.frozen[i]);
+  }
+
+  private alive(): void {
+    if (this.ctx.lost) throw new Error(this.ctx.lost);
+    if (this.disposed) throw new Error('the WGSL group was disposed');
+  }
+
+  /** Submits the steps encoded so far (one queue submit). */
+  private flush(): void {
+    if (!this.encoder) return;
+    this.ctx.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.pendingSteps = 0;
+    this.ctx.counters.submits++;
+    this.counts.submits++;
+  }
+
+  private async read(regions: ReadRegion[]): Promise<Float32Array[]> {
+    this.flush();
+    this.counts.reads++;
+    this.counts.submits++;
+    return readRegions(this.ctx, regions);
+  }
+
+  freeze(i: number): void {
+    if (this.frozen[i]) return;
+    this.flush(); // steps already encoded still update this run
+    this.frozen[i] = true;
+    this.frozenAt[i] = this.step;
+    this.hyper[i * 8 + 2] = 0;
+    this.ctx.device.queue.writeBuffer(this.buf.hyper, (i * 8 + 2) * 4, this.hyper.buffer, (i * 8 + 2) * 4, 4);
+  }
+
+  async trainStep(): Promise<void> {
+    this.alive();
+    if (this.histActive.length >= this.histCapacity) await this.drainNorms();
+    const t = this.step + 1;
+    const c0 = this.configs[0];
+    const slot = this.pendingSteps;
+    this.normTargets.forEach((targets, s) => {
+      if (!targets || this.frozen[s]) return;
+      const target = targets[t];
+      if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
+    });
+    const q = this.ctx.device.queue;
+    q.writeBuffer(this.slotUniforms[slot], 0, stepUniform({ P: this.layout.P, parts: partsOf(this.layout.P), t, hist: this.histActive.length, H: this.histCapacity, T: this.targetsPerRun, beta1: c0.beta1, beta2: c0.beta2, eps: c0.eps }));
+    if (this.buf.mixQ) {
+      const d = this.layout.d;
+      this.mixing.forEach((on, s) => {
+        if (on && !this.frozen[s]) q.writeBuffer(this.buf.mixQ, ((slot * this.size + s) * d * d) * 4, randomOrthogonal(d, this.configs[s].seed, t) as Float32Array<ArrayBuffer>);
+      });
+    }
+    this.encoder ??= this.ctx.device.createCommandEncoder();
+    const n = encode(this.ctx, this.encoder, this.stepEntries, slot);
+    this.counts.dispatches += n;
+    this.counts.steps++;
+    this.histActive.push(this.frozen.map((f) => !f));
+    this.step = t;
+    if (++this.pendingSteps === STEPS_PER_SUBMIT) this.flush();
+  }
+
+  /** Reads the norm history into the per-run lists (one read). */
+  private async drainNorms(): Promise<void> {
+    const steps = this.histActive;
+    if (!steps.length) return;
+    this.histActive = [];
+    const [hist] = await this.read([{ buffer: this.buf.hist, offset: 0, length: this.size * this.histCapacity }]);
+    steps.forEach((active, k) => {
+      for (let s = 0; s < this.size; s++) if (active[s]) this.takenNorms[s].push(hist[s * this.histCapacity + k]);
+    });
+  }
+
+  async takeNorms(i: number): Promise<number[]> {
+    this.alive();
+    await this.drainNorms();
+    return this.takenNorms[i].splice(0);
+  }
+
+  async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
+    this.alive();
+    this.flush();
+    const out = await this.evaluator.evaluate(indices, withSpectra, (regions) => this.read(regions), (entries) => this.runEntries(entries), (i) => this.stepOf(i), this.datasets, symmetricEigenvalues);
+    return out;
+  }
+
+  /** Encodes and submits a list of entries now (evaluations, loss passes). */
+  private runEntries(entries: Entry[]): void {
+    this.flush();
+    const encoder = this.ctx.device.createCommandEncoder();
+    this.counts.dispatches += encode(this.ctx, encoder, entries);
+    this.ctx.device.queue.submit([encoder.finish()]);
+    this.ctx.counters.submits++;
+    this.counts.submits++;
+  }
+
+  /** Mean training loss of every run at its current parameters (no mix), read back: [S]. */
+  async trainLosses(): Promise<number[]> {
+    this.alive();
+    this.runEntries(this.forwardOnly);
+    const n = this.train.n;
+    const [loss] = await this.read([{ buffer: this.train.loss, offset: 0, length: this.size * n }]);
+    return Array.from({ length: this.size }, (_, s) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += loss[s * n + i];
+      return sum / n;
+    });
+  }
+
+  async snapshot(i: number): Promise<TrainState> {
+    this.alive();
+    const l = this.layout;
+    const [p, m, v] = await this.read(['params', 'm', 'v'].map((k) => ({ buffer: this.buf[k], offset: i * l.P, length: l.P })));
+    const split = (flat: Float32Array): HostParams => Object.fromEntries(l.names.map((name) => [name, { shape: [...l.shapes[name]], data: flat.slice(l.off[name], l.off[name] + l.shapes[name].reduce((a, b) => a * b, 1)) }]));
+    return { step: this.stepOf(i), params: split(p), m: split(m), v: split(v) };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      this.flush();
+    } catch {
+      // a lost device: nothing to submit to
+    }
+    this.rec.destroy();
+  }
+}
+
+/** Each run's training examples: tokens [S, n, 2], labels [S, n], and per run the examples of each token as a or b (CSR). */
+export function trainingData(datasets: Dataset[], vocab: number): { tok: Uint32Array; labels: Uint32Array; csr: Uint32Array } {
+  const n = datasets[0].trainIndices.length;
+  const S = datasets.length;
+  const tok = new Uint32Array(S * n * 2);
+  const labels = new Uint32Array(S * n);
+  const csrRun = 2 * (vocab + 1) + 2 * n;
+  const csr = new Uint32Array(S * csrRun);
+  datasets.forEach((ds, s) => {
+    const a = new Uint32Array(n);
+    const b = new Uint32Array(n);
+    ds.trainIndices.forEach((row, k) => {
+      a[k] = ds.inputs[row * 3];
+      b[k] = ds.inputs[row * 3 + 1];
+      tok[(s * n + k) * 2] = a[k];
+      tok[(s * n + k) * 2 + 1] = b[k];
+      labels[s * n + k] = ds.labels[row];
+    });
+    [a, b].forEach((col, j) => {
+      const base = s * csrRun + j * (vocab + 1 + n);
+      const off = csr.subarray(base, base + vocab + 1);
+      for (const t of col) off[t + 1]++;
+      for (let t = 0; t < vocab; t++) off[t + 1] += off[t];
+      const fill = off.slice(0, vocab);
+      const idx = csr.subarray(base + vocab + 1, base + vocab + 1 + n);
+      col.forEach((t, k) => (idx[fill[t]++] = k));
+    });
+  });
+  return { tok, labels, csr };
+}
