@@ -106,6 +106,9 @@ if (probe.ok) {
       // webgpu died in glibc's mutex code. A pool worker trains group after group; here it must
       // finish all six, each run completing with its evaluations recorded.
       const tmp = tempDir();
+      // tfjs's own webgpu device is what this test is about; the WGSL engine (the default for
+      // webgpu groups) has its own ten-groups test in test/wgsl-group.test.ts.
+      vi.stubEnv('GROKSCOPE_GROUP_ENGINE', 'stacked');
       const pool = createTrainingPool(1);
       try {
         const tinyGpu = parseRunConfig({ ...PRESETS.fast, p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 6, evalEvery: 3, spectrumEvery: 6, checkpointEvery: 6, backend: 'webgpu' });
@@ -116,12 +119,13 @@ if (probe.ok) {
             ['completed', null, 'webgpu'],
             ['completed', null, 'webgpu'],
           ]);
-          // Device backends train a group as one stacked computation (core/train/group-engine.ts).
+          // Forced to the stacked tfjs engine above (core/train/group-engine.ts).
           for (const o of outcomes) expect(o.runId !== null && o.backendNote).toMatch(/run group of 2 \(stacked/);
         }
         expect(pool.threads.length).toBe(1);
       } finally {
         await pool.destroy();
+        vi.unstubAllEnvs();
         tmp.cleanup();
       }
     }, 300_000);

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
 import { createGroupEngine } from '../core/train/group-engine.js';
+import type { GroupEngine } from '../core/train/run-group.js';
+import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
+import { dawnCounts } from '../core/train/webgpu.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
 import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
@@ -30,11 +33,11 @@ interface MemberState {
 
 async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Promise<TrainResult[]> {
   const backend = await selectBackend(task.members[0].config.backend);
-  const group = createGroupEngine(
+  const group = await createGroupEngine(
     task.members.map((m) => ({ config: m.config, state: m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined, normTargets: m.normTargets, logitTargets: m.logitTargets })),
     backend.name,
   );
-  const note = group.size > 1 ? `${backend.note}; run group of ${group.size} (${group.engine})` : backend.note;
+  const note = engineNote(backend.note, group);
   const say = (run: number, m: MemberMessage): void => post({ ...m, run });
   const states: MemberState[] = task.members.map((m, i) => ({ lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: 0, result: null }));
   for (let i = 0; i < group.size; i++) say(i, { type: 'started', backend: backend.name, backendNote: note, tfjsVersion: tf.version_core, startStep: group.stepOf(i) });
@@ -120,6 +123,17 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
 }
 
 const BENCH_BLOCK = 5;
+const COUNT_STEPS = 16;
+
+function perStep(before: typeof dawnCounts, after: typeof dawnCounts, steps: number): NonNullable<BenchResult['counts']> {
+  return { dispatchesPerStep: (after.dispatches - before.dispatches) / steps, submitsPerStep: (after.submits - before.submits) / steps, readsPerStep: (after.reads - before.reads) / steps };
+}
+
+/** The run's backend note, with the engine where it is not the backend's obvious one. */
+function engineNote(note: string, group: GroupEngine): string {
+  if (group.size > 1) return `${note}; run group of ${group.size} (${group.engine})`;
+  return group instanceof WgslGroup ? `${note}; ${group.engine}` : note;
+}
 
 /**
  * `grokscope bench`: times group steps (seeds 0…group−1 of the config, stepped together) and
@@ -129,12 +143,17 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
   const { config } = task;
   const size = task.group ?? 1;
   const backend = await selectBackend(config.backend);
-  const group = createGroupEngine(
+  const group = await createGroupEngine(
     Array.from({ length: size }, (_, seed) => ({ config: { ...config, seed } })),
     backend.name,
   );
   try {
     for (let i = 0; i < 2; i++) await group.trainStep(); // warm-up: kernel set-up, memory growth
+    await group.takeNorms(0);
+    // Counted first, with no read in between: what a step sends to the device (Dawn only).
+    const before = { ...dawnCounts };
+    for (let i = 0; i < COUNT_STEPS; i++) await group.trainStep();
+    const counts = backend.name === 'webgpu' || process.env.GROKSCOPE_GROUP_ENGINE === 'wgsl' ? perStep(before, dawnCounts, COUNT_STEPS) : null;
     await group.takeNorms(0);
     // Steps are timed in blocks ended by a read (the per-step norms): on a device, a step returns
     // once its work is queued, and only a read waits for the work itself. Each block's time is
@@ -155,7 +174,7 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
       await group.evaluate([0], false);
       msPerEval.push(performance.now() - t0);
     }
-    return { backend: backend.name, backendNote: size > 1 ? `${backend.note}; run group of ${size} (${group.engine})` : backend.note, msPerStep, msPerEval, group: size };
+    return { backend: backend.name, backendNote: engineNote(backend.note, group), msPerStep, msPerEval, group: size, counts };
   } finally {
     group.dispose();
   }

@@ -64,4 +64,6 @@ export interface BenchResult {
   /** Milliseconds per evaluation of one member. */
   msPerEval: number[];
   group: number;
+  /** What one group step sent to the WebGPU device (Dawn's counts; null off WebGPU). */
+  counts?: { dispatchesPerStep: number; submitsPerStep: number; readsPerStep: number } | null;
 }

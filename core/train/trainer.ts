@@ -147,6 +147,8 @@ export class Trainer {
     this.normTargets = options.normTargets ?? null;
     if (config.condition === 'norm-matched' && !this.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
     this.logitTargets = options.logitTargets ?? null;
+    // A fixed temperature holds from the start (trainLoss before the first step sees it too).
+    if (!this.logitTargets) this.temperature = config.temperature ?? 1;
     if (config.condition === 'logit-matched' && !this.logitTargets) throw new Error('a logit-matched run needs the target logit-scale trajectory');
     this.norm = this.computeNorm();
     this.hostStep = Trainer.fusedStepApplies(config) ? Trainer.makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;

@@ -115,6 +115,28 @@ export function describeAdapter(p: AdapterProbe): string {
  * way (scratch runs of 12 models with forced GC passed both ways); one instance is right anyway.
  */
 let dawnGpu: GPU | null = null;
+
+/**
+ * Work sent to Dawn by this thread, whoever sent it (tfjs's webgpu backend or our WGSL engine):
+ * compute dispatches, queue submits and buffer maps (host reads). Counted by wrapping Dawn's own
+ * prototypes once, so every engine is counted the same way (`grokscope bench --json`).
+ */
+export const dawnCounts = { dispatches: 0, submits: 0, reads: 0 };
+
+function countDawnWork(globals: Record<string, unknown>): void {
+  const wrap = (cls: unknown, method: string, key: keyof typeof dawnCounts): void => {
+    const proto = (cls as { prototype?: Record<string, unknown> } | undefined)?.prototype;
+    const original = proto?.[method];
+    if (typeof original !== 'function') return;
+    proto![method] = function (this: unknown, ...args: unknown[]) {
+      dawnCounts[key]++;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  };
+  wrap(globals.GPUComputePassEncoder, 'dispatchWorkgroups', 'dispatches');
+  wrap(globals.GPUQueue, 'submit', 'submits');
+  wrap(globals.GPUBuffer, 'mapAsync', 'reads');
+}
 let creating: Promise<GPU> | null = null;
 let installing: Promise<void> | null = null;
 
@@ -133,6 +155,7 @@ export function dawnInstance(): Promise<GPU> {
       globals: Record<string, unknown>;
     };
     Object.assign(globalThis, globals);
+    countDawnWork(globals);
     dawnGpu = create([]);
     return dawnGpu;
   })().catch((err: unknown) => {

@@ -102,13 +102,19 @@ async function cmdBench(opts: CommonOpts & Record<string, unknown>): Promise<num
       // A step of the group advances every member: per run-step is the figure to compare across S.
       group: r.group,
       ms_per_run_step: +(median(r.msPerStep) / r.group).toFixed(3),
+      // Counted on the WebGPU device over steps with no read between them (null elsewhere).
+      dispatches_per_step: r.counts?.dispatchesPerStep ?? null,
+      submits_per_step: r.counts?.submitsPerStep ?? null,
+      reads_per_step: r.counts?.readsPerStep ?? null,
     };
     if (opts.json) printJson(out);
     else
       process.stdout.write(
         `${out.preset}/${out.arch} on ${out.backend}: ${out.ms_per_step_median} ms/step median (min ${out.ms_per_step_min}) over ${steps} steps` +
           (group > 1 ? ` of a group of ${group} (${out.ms_per_run_step} ms per run-step)` : '') +
-          `; evaluation ${out.ms_per_eval_median} ms\n`,
+          `; evaluation ${out.ms_per_eval_median} ms` +
+          (r.counts ? `; ${out.dispatches_per_step} dispatches, ${out.submits_per_step} submits, ${out.reads_per_step} reads per step` : '') +
+          '\n',
       );
     return 0;
   } finally {

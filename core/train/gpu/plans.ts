@@ -1,7 +1,10 @@
 /// <reference types="@webgpu/types" />
 import type { ProbeName } from '../../models/config.js';
-import { MM, crossEntropyKernel, evalStatsKernel, mixBackKernel, mixBackMeanKernel, mixForwardKernel, TENSOR_NORMS } from './kernels.js';
-import { attnBackScoresKernel, attnBackTablesKernel, attnBackTokensKernel, attnCombineKernel, attnPrepKernel, mlpGatherKernel, mlpScatterKernel, prepLayout, queryBackKernel, type TransformerDims } from './model-kernels.js';
+import { MM, crossEntropyKernel, evalStatsKernel } from './kernels.js';
+import { mixBackKernel, mixBackMeanKernel, mixForwardKernel } from './mix-kernels.js';
+import { TENSOR_NORMS } from './update-kernels.js';
+import { attnCombineKernel, attnPrepKernel, mlpGatherKernel, mlpScatterKernel, prepLayout, type TransformerDims } from './model-kernels.js';
+import { attnBackScoresKernel, attnBackTablesKernel, attnBackTokensKernel, queryBackKernel } from './attention-back-kernels.js';
 import { grid, type Dispatch, type Entry, type Recorder } from './program.js';
 
 /**

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { ADAMW, NORM_REDUCE, NORM_SCALE } from './kernels.js';
+import { ADAMW, NORM_REDUCE, NORM_SCALE } from './update-kernels.js';
 import { grid, type Entry, type Recorder } from './program.js';
 
 /**

@@ -2,17 +2,16 @@
 import type { RunConfig } from '../../schema/run-config.js';
 import type { EvalRecord } from '../../schema/eval-record.js';
 import { makeDataset, type Dataset } from '../../tasks/dataset.js';
-import { initParams, type HostParams } from '../../models/init.js';
+import type { HostParams } from '../../models/init.js';
 import { paramShapes } from '../../models/config.js';
-import { groupMismatch, type GroupEngine, type GroupMember } from '../run-group.js';
+import type { GroupEngine, GroupMember } from '../run-group.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { randomOrthogonal } from '../interventions.js';
-import { usesTemperature } from '../logit-temperature.js';
-import { symmetricEigenvalues } from '../../spectra/eigen.js';
+import { hostEigenvalues, hostSetup, trainingData, wgslRefusal } from './group-data.js';
 import { gpuContext, readRegions, type GpuContext, type GpuCounters, type ReadRegion } from './device.js';
 import { encode, Recorder, type Entry } from './program.js';
 import { activations, backwardEntries, forwardEntries, layoutOf, lossEntry, type Activations, type ModelLayout } from './plans.js';
-import { stepUniform } from './kernels.js';
+import { stepUniform } from './update-kernels.js';
 import { GpuEvaluator } from './evaluator.js';
 import { partsOf, updateEntries } from './update.js';
 
@@ -60,20 +59,11 @@ export class WgslGroup implements GroupEngine {
   /** This group's own counts (the device's counters are per thread). */
   readonly counts: GpuCounters & { steps: number } = { dispatches: 0, submits: 0, reads: 0, steps: 0 };
   private disposed = false;
+  private readonly eigenvalues = hostEigenvalues();
 
   /** Why these members cannot run on the WGSL engine, or null when they can. */
   static refusal(members: GroupMember[]): string | null {
-    const configs = members.map((m) => m.config);
-    const mismatch = groupMismatch(configs);
-    if (mismatch) return mismatch;
-    const c0 = configs[0];
-    if (configs.some((c) => c.condition === 'mix' && c.mixForm === 'entropy-penalty' && c.mixStrength > 0)) return 'the entropy-penalty mix has no WGSL kernels';
-    if (configs.some((c) => c.condition === 'logit-matched')) return 'logit-matched runs have no WGSL kernels yet';
-    if (configs.some((c) => c.beta1 !== c0.beta1 || c.beta2 !== c0.beta2 || c.eps !== c0.eps)) return 'runs differ in β₁, β₂ or ε';
-    if (c0.dModel % c0.nHeads !== 0) return `dModel (${c0.dModel}) is not divisible by nHeads (${c0.nHeads})`;
-    const steps = new Set(members.map((m) => m.state?.step ?? 0));
-    if (steps.size > 1) return `runs resume from different steps (${[...steps].join(', ')})`;
-    return null;
+    return wgslRefusal(members);
   }
 
   /** The group on the thread's Dawn device (made on first use and kept). */
@@ -115,27 +105,14 @@ export class WgslGroup implements GroupEngine {
     const model = modelConfigOf(c0);
     this.layout = layoutOf(c0.arch, paramShapes(model, ds0.vocab, ds0.classes), { vocab: ds0.vocab, classes: ds0.classes, order: ds0.task.order, eq: ds0.eqToken, d: c0.dModel, heads: c0.nHeads, h: c0.dMlp });
     const l = this.layout;
-    const states: TrainState[] = members.map((m) => m.state ?? { step: 0, params: initParams(model, ds0.vocab, ds0.classes, m.config.seed, m.config.initScale), m: {}, v: {} });
-    this.step = states[0].step;
-    const flat = (part: 'params' | 'm' | 'v'): Float32Array => {
-      const out = new Float32Array(S * l.P);
-      states.forEach((st, s) => {
-        for (const name of l.names) if (st[part][name]) out.set(st[part][name].data, s * l.P + l.off[name]);
-      });
-      return out;
-    };
     const n = ds0.trainIndices.length;
     if (this.datasets.some((ds) => ds.trainIndices.length !== n)) throw new Error('runs of a group need training sets of one size');
-    this.mixing = this.configs.map((c) => c.condition === 'mix' && c.mixForm === 'orthogonal' && c.mixStrength > 0);
-    this.configs.forEach((c, i) => {
-      if (c.condition === 'norm-matched' && !members[i].normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
-    });
-    this.hyper = new Float32Array(S * 8);
-    this.configs.forEach((c, s) => this.hyper.set([c.lr, 1 - c.lr * c.weightDecay, 1, c.condition === 'norm-matched' ? 1 : 0, this.mixing[s] ? c.mixStrength : 0, usesTemperature(c) ? (c.temperature ?? 1) : 1], s * 8));
-    this.normTargets = members.map((m) => (m.config.condition === 'norm-matched' ? m.normTargets : undefined));
-    this.targetsPerRun = Math.max(1, ...members.map((m) => m.normTargets?.length ?? 0));
-    const targets = new Float32Array(S * this.targetsPerRun);
-    members.forEach((m, s) => m.normTargets && targets.set(m.normTargets, s * this.targetsPerRun));
+    const host = hostSetup(members, l, model, ds0);
+    this.step = host.step;
+    this.mixing = host.mixing;
+    this.hyper = host.hyper;
+    this.normTargets = host.normTargets;
+    this.targetsPerRun = host.targetsPerRun;
     this.histCapacity = Math.max(64, c0.evalEvery, c0.checkpointEvery < 4096 ? c0.checkpointEvery : 0) + STEPS_PER_SUBMIT;
     const parts = partsOf(l.P);
     this.rec = new Recorder(ctx);
@@ -145,12 +122,12 @@ export class WgslGroup implements GroupEngine {
       const anyMix = this.mixing.some(Boolean);
       const anyMatched = this.configs.some((c) => c.condition === 'norm-matched');
       this.buf = {
-        params: rec.buffer(S * l.P, 'params', flat('params')),
-        m: rec.buffer(S * l.P, 'adam m', flat('m')),
-        v: rec.buffer(S * l.P, 'adam v', flat('v')),
+        params: rec.buffer(S * l.P, 'params', host.flat('params')),
+        m: rec.buffer(S * l.P, 'adam m', host.flat('m')),
+        v: rec.buffer(S * l.P, 'adam v', host.flat('v')),
         grads: rec.buffer(S * l.P, 'grads'),
         hyper: rec.buffer(S * 8, 'hyper', this.hyper),
-        targets: rec.buffer(S * this.targetsPerRun, 'norm targets', targets),
+        targets: rec.buffer(S * this.targetsPerRun, 'norm targets', host.targets),
         factor: rec.buffer(S, 'norm factor'),
         partial: rec.buffer(S * parts, 'norm partials'),
         hist: rec.buffer(S * this.histCapacity, 'norm history'),
@@ -273,7 +250,7 @@ export class WgslGroup implements GroupEngine {
   async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
     this.alive();
     this.flush();
-    const out = await this.evaluator.evaluate(indices, withSpectra, (regions) => this.read(regions), (entries) => this.runEntries(entries), (i) => this.stepOf(i), this.datasets, symmetricEigenvalues);
+    const out = await this.evaluator.evaluate(indices, withSpectra, (regions) => this.read(regions), (entries) => this.runEntries(entries), (i) => this.stepOf(i), this.datasets, this.eigenvalues);
     return out;
   }
 
@@ -318,35 +295,4 @@ export class WgslGroup implements GroupEngine {
     }
     this.rec.destroy();
   }
-}
-
-/** Each run's training examples: tokens [S, n, 2], labels [S, n], and per run the examples of each token as a or b (CSR). */
-export function trainingData(datasets: Dataset[], vocab: number): { tok: Uint32Array; labels: Uint32Array; csr: Uint32Array } {
-  const n = datasets[0].trainIndices.length;
-  const S = datasets.length;
-  const tok = new Uint32Array(S * n * 2);
-  const labels = new Uint32Array(S * n);
-  const csrRun = 2 * (vocab + 1) + 2 * n;
-  const csr = new Uint32Array(S * csrRun);
-  datasets.forEach((ds, s) => {
-    const a = new Uint32Array(n);
-    const b = new Uint32Array(n);
-    ds.trainIndices.forEach((row, k) => {
-      a[k] = ds.inputs[row * 3];
-      b[k] = ds.inputs[row * 3 + 1];
-      tok[(s * n + k) * 2] = a[k];
-      tok[(s * n + k) * 2 + 1] = b[k];
-      labels[s * n + k] = ds.labels[row];
-    });
-    [a, b].forEach((col, j) => {
-      const base = s * csrRun + j * (vocab + 1 + n);
-      const off = csr.subarray(base, base + vocab + 1);
-      for (const t of col) off[t + 1]++;
-      for (let t = 0; t < vocab; t++) off[t + 1] += off[t];
-      const fill = off.slice(0, vocab);
-      const idx = csr.subarray(base + vocab + 1, base + vocab + 1 + n);
-      col.forEach((t, k) => (idx[fill[t]++] = k));
-    });
-  });
-  return { tok, labels, csr };
 }

@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Piscina } from 'piscina';
+import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
+import { makeDataset } from '../core/tasks/dataset.js';
+import { selectBackend } from '../core/train/backend.js';
+import { Trainer } from '../core/train/trainer.js';
+import { probeWebGpu, dawnCounts } from '../core/train/webgpu.js';
+import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
+import { gpuContext } from '../core/train/gpu/device.js';
+import { encode, Recorder } from '../core/train/gpu/program.js';
+import { createTrainingPool } from '../core/runs/pool.js';
+import { executeGroup } from '../core/runs/run-executor.js';
+import { Library } from '../core/library/library.js';
+import type { EvalRecord } from '../core/schema/eval-record.js';
+import { tempDir } from './helpers/tmp.js';
+import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+
+/**
+ * The WGSL engine (core/train/gpu/) on the WebGPU adapter `npm test` provides (Mesa's llvmpipe, or
+ * a GPU), against the host engine: each run of a group trained alone by the single-run trainer on
+ * a CPU backend (wasm+openblas where OpenBLAS loads, else wasm). Losses step by step, evaluations
+ * at the same parameters, the golden values, T_mem, a frozen slice, ten groups in one worker, the
+ * device counters, a lost device. Where no adapter exists, the engine must refuse in one line.
+ */
+const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 100, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 50, backend: 'webgpu' });
+const datasetOf = (c: RunConfig) => makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.seed });
+const probe = await probeWebGpu();
+
+/** The host engine's backend: what RunGroup trains with on a CPU. */
+async function hostBackend(): Promise<void> {
+  await selectBackend('wasm+openblas').catch(() => selectBackend('wasm'));
+}
+
+async function normTrajectory(config: RunConfig, steps: number): Promise<Float64Array> {
+  const t = new Trainer(config, datasetOf(config));
+  const out = new Float64Array(steps + 1);
+  out[0] = t.weightNorm;
+  for (let s = 1; s <= steps; s++) {
+    await t.trainStep();
+    out[s] = t.weightNorm;
+  }
+  t.dispose();
+  return out;
+}
+
+function expectSameRecord(got: EvalRecord, want: EvalRecord, tol: number): void {
+  const close = (a: number, b: number, what: string) => expect(Math.abs(a - b), what).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
+  expect(got.step).toBe(want.step);
+  for (const key of ['train_loss', 'test_loss', 'train_acc', 'test_acc', 'weight_norm'] as const) close(got[key], want[key], key);
+  for (const [probeName, summary] of Object.entries(want.probes)) close(got.probes[probeName as keyof typeof got.probes]!.entropy, summary!.entropy, probeName);
+  close(got.fourier!.topk_share, want.fourier!.topk_share, 'fourier');
+  for (const key of ['scale', 'max_softmax', 'train_margin'] as const) close(got.logits![key], want.logits![key], key);
+  close(got.weight_erank!.embed, want.weight_erank!.embed, 'erank embed');
+  close(got.weight_erank!.W_U, want.weight_erank!.W_U, 'erank W_U');
+}
+
+if (probe.ok) {
+  describe(`the WGSL engine (${probe.description ?? 'adapter'})`, () => {
+    beforeAll(hostBackend);
+
+    for (const arch of ['transformer', 'mlp'] as const) {
+      it(`trains each ${arch} slice as the run alone on the host engine: seeds, lr, decay, mix, norm-matched, a temperature, one frozen half-way (100 steps)`, async () => {
+        const base = { ...tiny, arch };
+        const mix = { ...base, seed: 3, condition: 'mix' as const };
+        const normTargets = await normTrajectory(mix, 100);
+        const members = [
+          { config: { ...base, seed: 1 } },
+          { config: { ...base, seed: 2, lr: 2e-3, weightDecay: 0.3 } },
+          { config: mix },
+          { config: { ...base, seed: 4, condition: 'norm-matched' as const, normTargetRun: 'x' }, normTargets },
+          { config: { ...base, seed: 5, temperature: 2 } },
+        ];
+        const group = await WgslGroup.create(members);
+        const alone = members.map((m) => new Trainer(m.config, datasetOf(m.config), undefined, { normTargets: m.normTargets }));
+        try {
+          let worst = 0;
+          let frozenState = null;
+          for (let s = 0; s <= 100; s++) {
+            const got = await group.trainLosses();
+            for (let i = 0; i < members.length; i++) {
+              const want = await alone[i].trainLoss();
+              worst = Math.max(worst, Math.abs(got[i] - want) / want);
+            }
+            if (s === 100) break;
+            if (s === 50) {
+              group.freeze(0);
+              frozenState = await group.snapshot(0);
+            }
+            await group.trainStep();
+            for (const [i, t] of alone.entries()) if (!(i === 0 && s >= 50)) await t.trainStep();
+          }
+          expect(worst).toBeLessThan(1e-4);
+          // The frozen slice: not one bit moved over 50 steps, and no norms after its freeze.
+          const after = await group.snapshot(0);
+          expect(after.step).toBe(50);
+          for (const part of ['params', 'm', 'v'] as const) for (const name of Object.keys(after.params)) expect(Array.from(after[part][name].data), `${part}.${name}`).toEqual(Array.from(frozenState![part][name].data));
+          expect(await group.takeNorms(0)).toHaveLength(50);
+          const matched = await group.takeNorms(3);
+          expect(matched).toHaveLength(100);
+          expect(Math.abs(matched[99] - normTargets[100])).toBeLessThan(1e-4 * normTargets[100]);
+          // Evaluation records at the same parameters as the single-run trainer's, spectra included.
+          const records = await group.evaluate([0, 1, 2, 3, 4], true);
+          for (const [i, m] of members.entries()) {
+            const t = new Trainer(m.config, datasetOf(m.config), await group.snapshot(i), { normTargets: m.normTargets });
+            expectSameRecord(records[i], await t.evaluate(true), 1e-4);
+            t.dispose();
+          }
+          expect(Object.keys(records[0].weight_spectra!).sort()).toEqual(Object.keys(alone[0].snapshot().params).filter((n) => alone[0].snapshot().params[n].shape.length === 2).sort());
+        } finally {
+          group.dispose();
+          for (const t of alone) t.dispose();
+        }
+      });
+    }
+
+    it('gives each slice the golden values: loss, and parameters after three AdamW steps', async () => {
+      for (const name of ['tiny-transformer', 'tiny-mlp'] as const) {
+        const g = loadGolden(name);
+        const config = { ...goldenConfig(g), backend: 'webgpu' as const };
+        const ds = goldenDataset(g);
+        const other = (seed: number) => ({ config: { ...config, seed } });
+        const group = await WgslGroup.create([other(7), { config, state: goldenState(g) }, other(8)], [ds, ds, ds]);
+        try {
+          const losses = await group.trainLosses();
+          expect(Math.abs(losses[1] - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
+          for (let s = 0; s < 3; s++) await group.trainStep();
+          const after = await group.snapshot(1);
+          for (const [param, expected] of Object.entries(g.adamw.params_after_3_steps)) expectClose(after.params[param].data, flat(expected));
+        } finally {
+          group.dispose();
+        }
+      }
+    });
+
+    it('memorises at the same step as the host engine (T_mem, evaluations every 10 steps)', async () => {
+      const config = { ...tiny, steps: 300, seed: 11 };
+      const group = await WgslGroup.create([{ config }]);
+      const host = new Trainer(config, datasetOf(config));
+      const tMem = { wgsl: null as number | null, host: null as number | null };
+      try {
+        for (let s = 0; s <= 300 && (tMem.wgsl === null || tMem.host === null); s++) {
+          if (s % 10 === 0) {
+            const [r] = await group.evaluate([0], false);
+            const h = await host.evaluate(false);
+            if (tMem.wgsl === null && r.train_acc >= config.memThreshold) tMem.wgsl = s;
+            if (tMem.host === null && h.train_acc >= config.memThreshold) tMem.host = s;
+          }
+          await group.trainStep();
+          await host.trainStep();
+        }
+        expect(tMem.host).not.toBeNull();
+        expect(tMem.wgsl).toBe(tMem.host);
+      } finally {
+        group.dispose();
+        host.dispose();
+      }
+    });
+
+    it('counts its dispatches, submits and reads, and so does the device wrapper: a kernel added shows up', async () => {
+      const group = await WgslGroup.create([1, 2].map((seed) => ({ config: { ...tiny, seed } })));
+      try {
+        const before = { ...dawnCounts };
+        for (let s = 0; s < 16; s++) await group.trainStep();
+        await group.takeNorms(0);
+        const steps = { dispatches: dawnCounts.dispatches - before.dispatches, submits: dawnCounts.submits - before.submits, reads: dawnCounts.reads - before.reads };
+        expect(steps.dispatches).toBe(group.counts.dispatches);
+        expect(steps.dispatches / 16).toBeLessThanOrEqual(40);
+        expect(steps).toMatchObject({ submits: 16 / 8 + 1, reads: 1 }); // two batches of 8 steps, then the norms' one read
+        // One more kernel of our own goes through the same counters.
+        const ctx = await gpuContext();
+        const rec = new Recorder(ctx);
+        const out = rec.buffer(4, 'out');
+        const d = rec.dispatch('@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = 1.0; }', 'extra', [out], [1, 1, 1]);
+        const ctxBefore = ctx.counters.dispatches;
+        const wrapped = dawnCounts.dispatches;
+        const encoder = ctx.device.createCommandEncoder();
+        encode(ctx, encoder, [d, d, d]);
+        ctx.device.queue.submit([encoder.finish()]);
+        expect(ctx.counters.dispatches - ctxBefore).toBe(3);
+        expect(dawnCounts.dispatches - wrapped).toBe(3);
+        rec.destroy();
+      } finally {
+        group.dispose();
+      }
+    });
+
+    it('refuses what it has no kernels for, saying why', () => {
+      expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, condition: 'mix', mixForm: 'entropy-penalty' } }])).toBe('the entropy-penalty mix has no WGSL kernels');
+      expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, beta2: 0.99 } }])).toBe('runs differ in β₁, β₂ or ε');
+      expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, p: 13 } }])).toMatch(/differs from run 1 in p/);
+    });
+
+    it('fails a group whose device is lost in one line, and the next group gets a new device', async () => {
+      const group = await WgslGroup.create([{ config: tiny }]);
+      const ctx = await gpuContext();
+      ctx.device.destroy();
+      await ctx.device.lost;
+      await expect(group.trainStep()).rejects.toThrow(/^the WebGPU device was lost \(destroyed/);
+      group.dispose();
+      const next = await WgslGroup.create([{ config: tiny }]);
+      await next.trainStep();
+      expect((await next.takeNorms(0)).length).toBe(1);
+      next.dispose();
+    });
+  });
+
+  describe('WGSL groups through the worker pool', () => {
+    let pool: Piscina;
+    const tmp = tempDir();
+    beforeAll(() => {
+      pool = createTrainingPool(1);
+    });
+    afterAll(async () => {
+      await pool.destroy();
+      tmp.cleanup();
+    });
+
+    it('trains ten groups in a row in one worker, each member its own run', async () => {
+      const config = { ...tiny, steps: 20, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 20 };
+      for (let g = 0; g < 10; g++) {
+        const outcomes = await executeGroup({ libraryDir: tmp.dir, pool, members: [0, 1].map((k) => ({ config: { ...config, seed: 100 + 2 * g + k, arch: g % 2 ? ('mlp' as const) : ('transformer' as const) } })) });
+        expect(outcomes.map((o) => o.status), `group ${g}`).toEqual(['completed', 'completed']);
+        if (g === 0) {
+          await Library.with(tmp.dir, async (lib) => {
+            const run = await lib.getRun(outcomes[0].runId!);
+            expect(run.backendNote).toMatch(/run group of 2 \(WGSL/);
+            expect((await lib.getStepNorms(outcomes[0].runId!)).length).toBe(21);
+          });
+        }
+      }
+    });
+  });
+} else {
+  describe('the WGSL engine without an adapter', () => {
+    it('refuses in one line that says why', async () => {
+      await expect(WgslGroup.create([{ config: tiny }])).rejects.toThrow(/^[^\n]+$/);
+    });
+  });
+}
