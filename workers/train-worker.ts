@@ -32,7 +32,8 @@ interface MemberState {
 }
 
 async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Promise<TrainResult[]> {
-  const backend = await selectBackend(task.members[0].config.backend);
+  const config0 = task.members[0].config;
+  const backend = await selectBackend(config0.backend, task.speedFile ? { file: task.speedFile, config: config0, group: task.members.length } : undefined);
   const group = await createGroupEngine(
     task.members.map((m) => ({ config: m.config, state: m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined, normTargets: m.normTargets, logitTargets: m.logitTargets })),
     backend.name,

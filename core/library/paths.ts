@@ -28,3 +28,8 @@ export function resolveLibraryDir(flag?: string): string {
 export function checkpointDirFor(libraryDir: string, runId: string): string {
   return path.join(libraryDir, 'checkpoints', runId);
 }
+
+/** Where `auto` keeps the backend speeds it measured for this machine (core/train/backend-speed.ts). */
+export function speedFileFor(libraryDir: string): string {
+  return path.join(libraryDir, 'backend-speed.json');
+}

@@ -24,6 +24,8 @@ export interface TrainTask {
   port: MessagePort;
   /** Int32 flags on a SharedArrayBuffer, one per member: set index i to 1 to ask member i to stop at its next step. */
   stopFlags: Int32Array;
+  /** Where `auto` keeps its measured backend speeds (the library's backend-speed.json). */
+  speedFile?: string;
 }
 
 export type MemberMessage =

@@ -1,4 +1,4 @@
-import { checkpointDirFor } from '../library/paths.js';
+import { checkpointDirFor, speedFileFor } from '../library/paths.js';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { RunConfig } from '../schema/run-config.js';
@@ -194,6 +194,7 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
     })),
     port: port2,
     stopFlags,
+    speedFile: speedFileFor(libraryDir),
   };
   let error: string | null = null;
   try {

@@ -23,6 +23,8 @@ import { registerWasmRowKernels } from './wasm-gather.js';
 import { loadHostKernels } from './host-kernels.js';
 import { describeAdapter, installWebGpu, probeWebGpu } from './webgpu.js';
 import { firstLine } from '../errors.js';
+import type { RunConfig } from '../schema/run-config.js';
+import { chooseBySpeed, machineKey, measureInChild, shapeKey, worthMeasuring } from './backend-speed.js';
 
 export interface BackendInfo {
   /** tfjs backend name actually in use. */
@@ -96,7 +98,54 @@ async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
 }
 
-export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+/** What `auto` may measure with: the run's shape and group size, and where the figures are kept. */
+export interface SpeedContext {
+  file: string;
+  config: RunConfig;
+  group: number;
+}
+
+/**
+ * The backends `auto` considers, in its fixed order: the native addon where it is installed,
+ * webgpu on a hardware adapter, then wasm+openblas where OpenBLAS loads, else wasm.
+ * GROKSCOPE_AUTO_CANDIDATES=a,b names them instead (tests; a software adapter counts when named).
+ */
+async function autoCandidates(): Promise<{ candidates: BackendChoice[]; adapter: string | null }> {
+  const probe = await probeWebGpu();
+  const adapter = probe.ok ? describeAdapter(probe) : null;
+  const named = process.env.GROKSCOPE_AUTO_CANDIDATES;
+  if (named) return { candidates: named.split(',').map((s) => s.trim()) as BackendChoice[], adapter };
+  const out: BackendChoice[] = [];
+  if (['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((pkg) => resolvable(pkg))) out.push('tensorflow');
+  if (probe.ok && !probe.software) out.push('webgpu');
+  out.push(loadBlas() instanceof Error ? 'wasm' : 'wasm+openblas');
+  return { candidates: out, adapter };
+}
+
+function resolvable(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `auto` by measured speed where a device backend competes (backend-speed.ts); null where it does not, or measuring failed. */
+async function measuredAuto(speed: SpeedContext): Promise<BackendInfo | null> {
+  const { candidates, adapter } = await autoCandidates();
+  if (!worthMeasuring(candidates)) return null;
+  try {
+    const choice = await chooseBySpeed({ file: speed.file, shape: shapeKey(speed.config, speed.group), machine: machineKey(adapter), candidates, measure: (b) => measureInChild(speed.config, b, speed.group) });
+    const info = await selectBackend(choice.backend);
+    return { name: info.name, note: `auto: ${choice.note}` };
+  } catch (err) {
+    process.stderr.write(`grokscope: measuring the backends failed (${firstLine(err)}); auto takes its fixed order\n`);
+    return null;
+  }
+}
+
+export async function selectBackend(choice: BackendChoice = 'auto', speed?: SpeedContext): Promise<BackendInfo> {
   // PROD silences tfjs's console advice (e.g. "install tfjs-node"); our own note says which
   // backend runs and why.
   tf.env().set('PROD', true);
@@ -127,6 +176,10 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   if (choice === 'cpu') {
     await tryCpu();
     return { name: 'cpu', note: 'requested' };
+  }
+  if (speed) {
+    const measured = await measuredAuto(speed);
+    if (measured) return measured;
   }
   const tried: string[] = [];
   try {
