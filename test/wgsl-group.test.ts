@@ -105,6 +105,10 @@ if (probe.ok) {
             expectSameRecord(records[i], await t.evaluate(true), 1e-4);
             t.dispose();
           }
+          // A subset, out of order: only those runs computed, each record the same as in the full pass.
+          const some = await group.evaluate([3, 1], true);
+          expect(some.map((r) => r.test_loss)).toEqual([records[3].test_loss, records[1].test_loss]);
+          expect(some[0].probes['resid.final']!.entropy).toBe(records[3].probes['resid.final']!.entropy);
           expect(Object.keys(records[0].weight_spectra!).sort()).toEqual(Object.keys(alone[0].snapshot().params).filter((n) => alone[0].snapshot().params[n].shape.length === 2).sort());
         } finally {
           group.dispose();

@@ -24,7 +24,7 @@ export class GpuEvaluator {
   private readonly chunk: number;
   private readonly nAll: number;
   private readonly acts: Activations;
-  private readonly programs = new Map<number, Entry[]>();
+  private readonly programs = new Map<string, Entry[]>();
   private readonly bufs: Record<string, GPUBuffer>;
   private readonly probes: ReturnType<typeof probesFor>;
   private readonly widths: number[];
@@ -67,12 +67,12 @@ export class GpuEvaluator {
     this.acts = activations(rec, l, k, n, { backward: false, mix: false });
   }
 
-  /** The chunk's dispatches, from its first run c0 (recorded once). */
-  private program(c0: number): Entry[] {
-    let p = this.programs.get(c0);
+  /** The dispatches evaluating runs c0 … c0 + runs − 1 (recorded once per range). */
+  private program(c0: number, runs: number): Entry[] {
+    const key = `${c0}:${runs}`;
+    let p = this.programs.get(key);
     if (p) return p;
     const { l, acts: a, group: g, bufs: b } = this;
-    const runs = Math.min(this.chunk, this.size - c0);
     const view: Activations = { ...a, runs };
     const pBase = c0 * l.P;
     const inputs = { params: g.params, pBase, tok: b.tok, tokRun: 0, hyper: g.hyper, spare: g.spare };
@@ -84,7 +84,7 @@ export class GpuEvaluator {
       embed: { name: 'embed', width: l.d, buffer: g.params, xOff: pBase + l.off.embed, xRun: l.P, rows: l.order },
     };
     p = [...forwardEntries(this.rec, l, view, inputs), ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3])];
-    this.programs.set(c0, p);
+    this.programs.set(key, p);
     return p;
   }
 
@@ -102,10 +102,15 @@ export class GpuEvaluator {
     const matrices = l.names.filter((name) => l.shapes[name].length === 2);
     const wanted = withSpectra ? matrices : ['embed', 'W_U'];
     const covRun = this.widths.reduce((a, w) => a + w * w, 0);
-    for (const c0 of [...new Set(indices.map((i) => Math.floor(i / chunk) * chunk))]) {
-      const mine = indices.filter((i) => i >= c0 && i < c0 + chunk);
-      run(this.program(c0));
-      const k = Math.min(chunk, this.size - c0);
+    // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
+    // any between them) are computed.
+    const sorted = [...new Set(indices)].sort((x, y) => x - y);
+    while (sorted.length) {
+      const c0 = sorted[0];
+      const end = sorted.findIndex((i) => i >= c0 + chunk);
+      const mine = sorted.splice(0, end === -1 ? sorted.length : end);
+      const k = mine[mine.length - 1] - c0 + 1;
+      run(this.program(c0, k));
       const regions: ReadRegion[] = [
         { buffer: b.stats, offset: 0, length: k * 5 * n },
         { buffer: b.covs, offset: 0, length: k * covRun },
