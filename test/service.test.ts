@@ -110,6 +110,11 @@ describe('study plans', () => {
     const none = estimateStudy(plan, measured.slice(0, 3), 2);
     expect(none.seconds).toBeNull();
     expect(none.basis).toMatch(/^no completed runs of mlp d=\d+ mlp=\d+ p=\d+ in this library/);
+    // Without completed runs of a shape, auto's measured speed of it (training steps only) stands in.
+    const speeds = [{ ...mlp, steps: 1, seconds: 0.004 }];
+    const withSpeed = estimateStudy(plan, measured.slice(0, 3), 2, speeds);
+    expect(withSpeed.seconds).toBeCloseTo((6 * steps) / 200 / 2 + (6 * steps * 0.004) / 2, 9);
+    expect(withSpeed.basis).toMatch(/median of 3 runs; mlp d=\d+ mlp=\d+ p=\d+: auto's measured training speed on this machine, evaluations not counted\), over 2 workers/);
   });
 
   it('plans a study through the service, refusing a bad spec with the field named', async () => {

@@ -5,7 +5,8 @@ import { API_METHODS, type ApiMethod } from '../api.js';
 import { CONDITIONS, PRESETS, describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configFromRequest } from './validate.js';
 import { exportFile, exportModelFile, importFiles } from './files.js';
-import { checkpointDirFor } from '../library/paths.js';
+import { checkpointDirFor, speedFileFor } from '../library/paths.js';
+import { speedFigures } from '../train/backend-speed.js';
 import { checkpointSteps } from '../train/checkpoint.js';
 import { Library, type RunRecord } from '../library/library.js';
 import type { TracedRunData } from '../study/analyze.js';
@@ -247,7 +248,7 @@ export class GrokscopeService implements GrokscopeApi {
       const done = (await lib.listRunsDetailed()).filter((r) => r.status === 'completed' && r.origin === 'trained').slice(-200);
       return (await lib.getRuns(done.map((r) => r.id))).map((r): MeasuredRun => ({ ...r.config, steps: r.stepsDone, seconds: (Date.parse(r.updatedAt) - Date.parse(r.createdAt)) / 1000 }));
     });
-    const estimate = estimateStudy(plan, measured, this.pool?.maxThreads ?? 1);
+    const estimate = estimateStudy(plan, measured, this.pool?.maxThreads ?? 1, speedFigures(speedFileFor(this.libraryDir)));
     return { name: spec.name, ...estimate };
   }
 

@@ -32,24 +32,35 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-export function estimateStudy(plan: PlannedRun[], measured: MeasuredRun[], workers: number): StudyEstimate {
+/**
+ * `speeds`: `auto`'s measured training speed of a shape on this machine (the fastest backend's ms
+ * per run-step, as { steps: 1, seconds }), used for shapes with no completed run here; those
+ * figures time training steps only, so the estimate says it leaves evaluations out.
+ */
+export function estimateStudy(plan: PlannedRun[], measured: MeasuredRun[], workers: number, speeds: MeasuredRun[] = []): StudyEstimate {
   const totalSteps = plan.reduce((s, r) => s + r.config.steps, 0);
   const rates = new Map<string, number[]>();
   for (const m of measured) if (m.seconds > 0 && m.steps > 0) rates.set(shapeOf(m), [...(rates.get(shapeOf(m)) ?? []), m.steps / m.seconds]);
+  const speedRates = new Map<string, number>();
+  for (const m of speeds) if (m.seconds > 0 && m.steps > 0) speedRates.set(shapeOf(m), Math.max(speedRates.get(shapeOf(m)) ?? 0, m.steps / m.seconds));
   let seconds = 0;
   const missing = new Set<string>();
   const used = new Map<string, number>();
+  const fromSpeeds = new Set<string>();
   for (const r of plan) {
     const shape = shapeOf(r.config);
     const rs = rates.get(shape);
-    if (!rs) {
-      missing.add(shape);
-      continue;
-    }
-    used.set(shape, rs.length);
-    seconds += r.config.steps / median(rs);
+    if (rs) {
+      used.set(shape, rs.length);
+      seconds += r.config.steps / median(rs);
+    } else if (speedRates.has(shape)) {
+      fromSpeeds.add(shape);
+      seconds += r.config.steps / speedRates.get(shape)!;
+    } else missing.add(shape);
   }
   if (missing.size) return { runs: plan.length, totalSteps, seconds: null, basis: `no completed runs of ${[...missing].join(', ')} in this library to measure a step rate from` };
-  const per = [...used].map(([shape, n]) => `${shape}: median of ${n} run${n === 1 ? '' : 's'}`).join('; ');
-  return { runs: plan.length, totalSteps, seconds: seconds / Math.max(1, workers), basis: `measured on this library's completed runs (${per}), over ${workers} worker${workers === 1 ? '' : 's'}; less if runs stop early after grokking` };
+  const per = [...used].map(([shape, n]) => `${shape}: median of ${n} run${n === 1 ? '' : 's'}`);
+  const speed = [...fromSpeeds].map((shape) => `${shape}: auto's measured training speed on this machine, evaluations not counted`);
+  const source = used.size ? `measured on this library's completed runs (${[...per, ...speed].join('; ')})` : `from ${speed.join('; ')}`;
+  return { runs: plan.length, totalSteps, seconds: seconds / Math.max(1, workers), basis: `${source}, over ${workers} worker${workers === 1 ? '' : 's'}; less if runs stop early after grokking` };
 }

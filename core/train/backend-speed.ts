@@ -143,3 +143,13 @@ export function measureInChild(config: RunConfig, backend: BackendChoice, group:
     });
   });
 }
+
+/** Each measured shape's fastest figure, as the study estimate takes them (steps: 1, seconds per run-step). */
+export function speedFigures(file: string): { arch: string; dModel: number; dMlp: number; p: number; task: string; steps: number; seconds: number }[] {
+  return readEntries(file).flatMap((e) => {
+    const best = e.figures.map((f) => f.msPerRunStep).filter((x): x is number => x !== null);
+    if (!best.length) return [];
+    const shape = JSON.parse(e.shape) as { arch: string; dModel: number; dMlp: number; p: number; task: string };
+    return [{ arch: shape.arch, dModel: shape.dModel, dMlp: shape.dMlp, p: shape.p, task: shape.task, steps: 1, seconds: Math.min(...best) / 1000 }];
+  });
+}
