@@ -59,7 +59,7 @@ if (probe.ok) {
     beforeAll(hostBackend);
 
     for (const arch of ['transformer', 'mlp'] as const) {
-      it(`trains each ${arch} slice as the run alone on the host engine: seeds, lr, decay, mix, norm-matched, a temperature, one frozen half-way (100 steps)`, async () => {
+      it(`trains each ${arch} slice as the run alone on the host engine: seeds, lr, decay, mix, norm-matched, logit-matched, a temperature, one frozen half-way (100 steps)`, async () => {
         const base = { ...tiny, arch };
         const mix = { ...base, seed: 3, condition: 'mix' as const };
         const normTargets = await normTrajectory(mix, 100);
@@ -69,9 +69,11 @@ if (probe.ok) {
           { config: mix },
           { config: { ...base, seed: 4, condition: 'norm-matched' as const, normTargetRun: 'x' }, normTargets },
           { config: { ...base, seed: 5, temperature: 2 } },
+          // Its logit scale held to a line from 0.3 to 0.9 over the 100 steps (τ set before every step).
+          { config: { ...base, seed: 6, condition: 'logit-matched' as const, logitTargetRun: 'x' }, logitTargets: { steps: Float64Array.from([0, 100]), values: Float64Array.from([0.3, 0.9]) } },
         ];
         const group = await WgslGroup.create(members);
-        const alone = members.map((m) => new Trainer(m.config, datasetOf(m.config), undefined, { normTargets: m.normTargets }));
+        const alone = members.map((m) => new Trainer(m.config, datasetOf(m.config), undefined, { normTargets: m.normTargets, logitTargets: m.logitTargets }));
         try {
           let worst = 0;
           let frozenState = null;
@@ -99,9 +101,11 @@ if (probe.ok) {
           expect(matched).toHaveLength(100);
           expect(Math.abs(matched[99] - normTargets[100])).toBeLessThan(1e-4 * normTargets[100]);
           // Evaluation records at the same parameters as the single-run trainer's, spectra included.
-          const records = await group.evaluate([0, 1, 2, 3, 4], true);
+          const records = await group.evaluate([0, 1, 2, 3, 4, 5], true);
+          // The logit-matched run records its target's scale (0.9 at step 100).
+          expect(Math.abs(records[5].logits!.scale - 0.9)).toBeLessThan(1e-5);
           for (const [i, m] of members.entries()) {
-            const t = new Trainer(m.config, datasetOf(m.config), await group.snapshot(i), { normTargets: m.normTargets });
+            const t = new Trainer(m.config, datasetOf(m.config), await group.snapshot(i), { normTargets: m.normTargets, logitTargets: m.logitTargets });
             expectSameRecord(records[i], await t.evaluate(true), 1e-4);
             t.dispose();
           }

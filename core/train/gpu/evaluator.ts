@@ -5,7 +5,8 @@ import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { measure } from '../measure.js';
 import type { ReadRegion } from './device.js';
-import type { Entry, Recorder } from './program.js';
+import type { Dispatch, Entry, Recorder } from './program.js';
+import { logitScaleKernel } from './kernels.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**
@@ -25,6 +26,9 @@ export class GpuEvaluator {
   private readonly nAll: number;
   private readonly acts: Activations;
   private readonly programs = new Map<string, Entry[]>();
+  private readonly forwards = new Map<string, Entry[]>();
+  /** The step uniform evaluations read a logit-matched run's target from (t = step + 1). */
+  private readonly evalStep: GPUBuffer;
   private readonly bufs: Record<string, GPUBuffer>;
   private readonly probes: ReturnType<typeof probesFor>;
   private readonly widths: number[];
@@ -36,6 +40,8 @@ export class GpuEvaluator {
     private readonly size: number,
     ds: Dataset,
     private readonly configs: RunConfig[],
+    private readonly matched: boolean[],
+    private readonly targetsPerRun: number,
   ) {
     const n = ds.labels.length;
     this.nAll = n;
@@ -65,6 +71,47 @@ export class GpuEvaluator {
       meta: rec.buffer(meta.length, 'tensor table', meta),
     };
     this.acts = activations(rec, l, k, n, { backward: false, mix: false });
+    this.evalStep = rec.uniform(new ArrayBuffer(64), 'evaluation step');
+  }
+
+  /** The forward over every pair for runs c0 … c0 + runs − 1 into the evaluation's activations (recorded once per range). */
+  private forward(c0: number, runs: number): Entry[] {
+    const key = `${c0}:${runs}`;
+    let f = this.forwards.get(key);
+    if (!f) {
+      const { l, acts: a, group: g, bufs: b } = this;
+      f = forwardEntries(this.rec, l, { ...a, runs }, { params: g.params, pBase: c0 * l.P, tok: b.tok, tokRun: 0, hyper: g.hyper, spare: g.spare });
+      this.forwards.set(key, f);
+    }
+    return f;
+  }
+
+  /** Whether any of runs c0 … c0 + runs − 1 is logit-matched. */
+  private matchedIn(c0: number, runs: number): boolean {
+    return this.matched.slice(c0, c0 + runs).some(Boolean);
+  }
+
+  /** τ of the logit-matched runs in the range from their logit scale now (`step`: the step uniform to read t from). */
+  private scaleEntry(c0: number, runs: number, step: GPUBuffer): Entry {
+    const { group: g } = this;
+    return this.rec.dispatch(logitScaleKernel(this.l.classes), 'logit-matched temperature', [this.acts.logits, g.hyper, g.logitTargets, this.rec.quad([this.nAll, c0, this.targetsPerRun], 'logit scale'), step], [1, 1, runs]);
+  }
+
+  /**
+   * What a training step does first in a group with logit-matched runs: per range of them, a
+   * forward over every pair and their τ for this step (each slot reading its own step uniform).
+   */
+  temperatureEntries(slots: GPUBuffer[]): Entry[] {
+    const out: Entry[] = [];
+    for (let c0 = 0; c0 < this.size; c0++) {
+      if (!this.matched[c0]) continue;
+      let last = c0;
+      for (let i = c0; i < Math.min(this.size, c0 + this.chunk); i++) if (this.matched[i]) last = i;
+      const runs = last - c0 + 1;
+      out.push(...this.forward(c0, runs), slots.map((u) => this.scaleEntry(c0, runs, u) as Dispatch));
+      c0 = last;
+    }
+    return out;
   }
 
   /** The dispatches evaluating runs c0 … c0 + runs − 1 (recorded once per range). */
@@ -83,7 +130,8 @@ export class GpuEvaluator {
       'attn.out': { name: 'attn.out', width: l.d, buffer: a.mid ?? a.final, xOff: 0, xRun: n * l.d, rows: n },
       embed: { name: 'embed', width: l.d, buffer: g.params, xOff: pBase + l.off.embed, xRun: l.P, rows: l.order },
     };
-    p = [...forwardEntries(this.rec, l, view, inputs), ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3])];
+    const tau = this.matchedIn(c0, runs) ? [this.scaleEntry(c0, runs, this.evalStep)] : [];
+    p = [...this.forward(c0, runs), ...tau, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3])];
     this.programs.set(key, p);
     return p;
   }
@@ -110,6 +158,9 @@ export class GpuEvaluator {
       const end = sorted.findIndex((i) => i >= c0 + chunk);
       const mine = sorted.splice(0, end === -1 ? sorted.length : end);
       const k = mine[mine.length - 1] - c0 + 1;
+      // The targets are read at the step of the logit-matched runs asked for (a frozen run's is its own; one step for the range).
+      const matchedRun = mine.find((i) => this.matched[i]);
+      if (matchedRun !== undefined) this.rec.device.queue.writeBuffer(this.evalStep, 0, Uint32Array.from([0, 0, stepOf(matchedRun) + 1, 0]));
       run(this.program(c0, k));
       const regions: ReadRegion[] = [
         { buffer: b.stats, offset: 0, length: k * 5 * n },

@@ -3,7 +3,7 @@ import { groupMismatch, type GroupMember } from '../run-group.js';
 import type { ModelConfig } from '../../models/config.js';
 import { initParams } from '../../models/init.js';
 import type { TrainState } from '../trainer.js';
-import { usesTemperature } from '../logit-temperature.js';
+import { targetScaleAt, usesTemperature, type LogitTargets } from '../logit-temperature.js';
 import type { ModelLayout } from './plans.js';
 import { symmetricEigenvalues } from '../../spectra/eigen.js';
 import { lapackEigenvalues, loadBlas } from '../blas.js';
@@ -54,7 +54,6 @@ export function wgslRefusal(members: GroupMember[]): string | null {
   if (mismatch) return mismatch;
   const c0 = configs[0];
   if (configs.some((c) => c.condition === 'mix' && c.mixForm === 'entropy-penalty' && c.mixStrength > 0)) return 'the entropy-penalty mix has no WGSL kernels';
-  if (configs.some((c) => c.condition === 'logit-matched')) return 'logit-matched runs have no WGSL kernels yet';
   if (configs.some((c) => c.beta1 !== c0.beta1 || c.beta2 !== c0.beta2 || c.eps !== c0.eps)) return 'runs differ in β₁, β₂ or ε';
   if (c0.dModel % c0.nHeads !== 0) return `dModel (${c0.dModel}) is not divisible by nHeads (${c0.nHeads})`;
   const steps = new Set(members.map((m) => m.state?.step ?? 0));
@@ -65,7 +64,8 @@ export function wgslRefusal(members: GroupMember[]): string | null {
 /**
  * The group's starting state on the host: parameters and moments flattened run after run (a
  * fresh run starts from its seeded initialisation with zero moments), per-run constants (8 floats
- * a run: lr, 1 − lr·wd, active, norm-matched, mix α, τ), and the norm-matched targets.
+ * a run: lr, 1 − lr·wd, active, norm-matched, mix α, τ, logit-matched), the norm-matched targets
+ * and the logit-matched target scales.
  */
 export function hostSetup(members: GroupMember[], l: ModelLayout, model: ModelConfig, ds: Dataset) {
   const S = members.length;
@@ -79,13 +79,40 @@ export function hostSetup(members: GroupMember[], l: ModelLayout, model: ModelCo
   };
   members.forEach((m) => {
     if (m.config.condition === 'norm-matched' && !m.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
+    if (m.config.condition === 'logit-matched' && !m.logitTargets) throw new Error('a logit-matched run needs the target logit-scale trajectory');
   });
   const mixing = members.map(({ config: c }) => c.condition === 'mix' && c.mixForm === 'orthogonal' && c.mixStrength > 0);
   const hyper = new Float32Array(S * 8);
-  members.forEach(({ config: c }, s) => hyper.set([c.lr, 1 - c.lr * c.weightDecay, 1, c.condition === 'norm-matched' ? 1 : 0, mixing[s] ? c.mixStrength : 0, usesTemperature(c) ? (c.temperature ?? 1) : 1], s * 8));
+  const logitMatched = members.map(({ config: c }) => c.condition === 'logit-matched');
+  members.forEach(({ config: c }, s) => hyper.set([c.lr, 1 - c.lr * c.weightDecay, 1, c.condition === 'norm-matched' ? 1 : 0, mixing[s] ? c.mixStrength : 0, usesTemperature(c) && !logitMatched[s] ? (c.temperature ?? 1) : 1, logitMatched[s] ? 1 : 0], s * 8));
+  // A logit-matched run's target scale at every step of its budget (NaN where its target run has none: that step fails with targetScaleAt's message).
+  const scaleSteps = members[0].config.steps + 1;
+  const scaleTargets = new Float32Array(S * scaleSteps);
+  members.forEach((m, s) => {
+    if (!logitMatched[s]) return;
+    for (let k = 0; k < scaleSteps; k++) {
+      try {
+        scaleTargets[s * scaleSteps + k] = targetScaleAt(m.logitTargets!, k);
+      } catch {
+        scaleTargets[s * scaleSteps + k] = NaN;
+      }
+    }
+  });
   const normTargets = members.map((m) => (m.config.condition === 'norm-matched' ? m.normTargets : undefined));
   const targetsPerRun = Math.max(1, ...normTargets.map((t) => t?.length ?? 0));
   const targets = new Float32Array(S * targetsPerRun);
   normTargets.forEach((t, s) => t && targets.set(t, s * targetsPerRun));
-  return { step: states[0].step, flat, mixing, hyper, normTargets, targetsPerRun, targets };
+  return { step: states[0].step, flat, mixing, hyper, normTargets, targetsPerRun, targets, logitMatched, scaleSteps, scaleTargets };
+}
+
+/** Throws, in the trainer's words, where an active run's target trajectory has no value for step t. */
+export function checkTargets(t: number, frozen: boolean[], norm: (Float64Array | undefined)[], logit: (LogitTargets | undefined)[]): void {
+  logit.forEach((targets, s) => {
+    if (targets && !frozen[s]) targetScaleAt(targets, t - 1); // throws, naming the steps it covers
+  });
+  norm.forEach((targets, s) => {
+    if (!targets || frozen[s]) return;
+    const target = targets[t];
+    if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
+  });
 }

@@ -230,3 +230,46 @@ fn main(${FLAT_ARGS}) {
 }`;
 }
 
+
+/**
+ * A logit-matched run's temperature (logit-temperature.ts) from a forward over every pair: the mean
+ * over examples of the logits' standard deviation across classes, divided by the target scale at
+ * the step the parameters belong to (t − 1 of the step uniform) → τ in hyper[·8 + 5]. One
+ * workgroup a run; runs without the flag hyper[·8 + 6], or frozen, are left alone.
+ */
+export function logitScaleKernel(classes: number): string {
+  return /* wgsl */ `
+struct U { n: u32, runBase: u32, T2: u32, p0: u32 }
+struct Step { P: u32, parts: u32, t: u32, rest: u32 }
+@group(0) @binding(0) var<storage, read> L: array<f32>;
+@group(0) @binding(1) var<storage, read_write> hyper: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+@group(0) @binding(4) var<uniform> step: Step;
+const C = ${classes}u;
+var<workgroup> part: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let s = wg.z;
+  let g = u.runBase + s;
+  var acc = 0.0;
+  for (var i = lid.x; i < u.n; i += 256u) {
+    let row = (s * u.n + i) * C;
+    var mean = 0.0;
+    for (var j = 0u; j < C; j++) { mean += L[row + j]; }
+    mean /= f32(C);
+    var sq = 0.0;
+    for (var j = 0u; j < C; j++) { let z = L[row + j] - mean; sq += z * z; }
+    acc += sqrt(sq / f32(C));
+  }
+  part[lid.x] = acc;
+  workgroupBarrier();
+  for (var w = 128u; w > 0u; w >>= 1u) {
+    if (lid.x < w) { part[lid.x] += part[lid.x + w]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u && hyper[g * 8u + 6u] > 0.5 && hyper[g * 8u + 2u] > 0.5) {
+    hyper[g * 8u + 5u] = (part[0] / f32(u.n)) / targets[g * u.T2 + step.t - 1u];
+  }
+}`;
+}

@@ -7,7 +7,8 @@ import { paramShapes } from '../../models/config.js';
 import type { GroupEngine, GroupMember } from '../run-group.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { randomOrthogonal } from '../interventions.js';
-import { hostEigenvalues, hostSetup, trainingData, wgslRefusal } from './group-data.js';
+import type { LogitTargets } from '../logit-temperature.js';
+import { checkTargets, hostEigenvalues, hostSetup, trainingData, wgslRefusal } from './group-data.js';
 import { gpuContext, readRegions, type GpuContext, type GpuCounters, type ReadRegion } from './device.js';
 import { encode, Recorder, type Entry } from './program.js';
 import { activations, backwardEntries, forwardEntries, layoutOf, lossEntry, type Activations, type ModelLayout } from './plans.js';
@@ -18,15 +19,13 @@ import { partsOf, updateEntries } from './update.js';
 /**
  * The WGSL engine (docs/backends.md, "The WGSL engine"): a run group's whole training step — forward,
  * loss, backward, AdamW with decoupled decay, the per-step ‖θ‖, the norm-matched rescale, the
- * orthogonal mix — as our own compute kernels on one Dawn device, the run index a dispatch
+ * orthogonal mix, fixed and logit-matched temperatures — as our own compute kernels on one Dawn device, the run index a dispatch
  * dimension. Parameters, moments and gradients of all S runs live in flat storage buffers;
  * pipelines, buffers and bind groups are made once per group; a step replays a recorded list of
  * dispatches (about 30) in one compute pass, several steps go in one queue submit, and nothing is
  * read back between evaluations except when the per-step norm history fills. A frozen run is
- * masked in the update kernels (no AdamW step, no decay, no norm).
- *
- * Precision: float32 throughout, like the tfjs engines; the host step accumulates some sums in
- * float64. test/wgsl-group.test.ts holds it to the host engine's losses within 1e-4 relative.
+ * masked in the update kernels (no AdamW step, no decay, no norm). Precision: float32 throughout,
+ * like the tfjs engines; test/wgsl-group.test.ts holds it to the host engine within 1e-4.
  */
 export const STEPS_PER_SUBMIT = 8;
 
@@ -50,6 +49,7 @@ export class WgslGroup implements GroupEngine {
   private readonly histCapacity: number;
   private readonly targetsPerRun: number;
   private readonly normTargets: (Float64Array | undefined)[];
+  private readonly logitTargets: (LogitTargets | undefined)[];
   private step: number;
   private encoder: GPUCommandEncoder | null = null;
   private pendingSteps = 0;
@@ -112,6 +112,7 @@ export class WgslGroup implements GroupEngine {
     this.mixing = host.mixing;
     this.hyper = host.hyper;
     this.normTargets = host.normTargets;
+    this.logitTargets = members.map((m, s) => (host.logitMatched[s] ? m.logitTargets : undefined));
     this.targetsPerRun = host.targetsPerRun;
     this.histCapacity = Math.max(64, c0.evalEvery, c0.checkpointEvery < 4096 ? c0.checkpointEvery : 0) + STEPS_PER_SUBMIT;
     const parts = partsOf(l.P);
@@ -135,6 +136,7 @@ export class WgslGroup implements GroupEngine {
         labels: rec.buffer(labels.length, 'labels', labels),
         csr: rec.buffer(csr.length, 'token lists', csr),
         spare: rec.buffer(4, 'unused binding'),
+        logitTargets: rec.buffer(host.logitMatched.some(Boolean) ? S * host.scaleSteps : 1, 'logit-matched target scales', host.logitMatched.some(Boolean) ? host.scaleTargets : undefined),
       };
       if (anyMix) this.buf.mixQ = rec.buffer(STEPS_PER_SUBMIT * S * l.d * l.d, 'mix Q');
       this.train = activations(rec, l, S, n, { backward: true, mix: anyMix });
@@ -143,13 +145,15 @@ export class WgslGroup implements GroupEngine {
       const loss = lossEntry(rec, l, this.train, this.buf.labels, this.buf.hyper);
       this.forwardOnly = [...forwardEntries(rec, l, this.train, inputs), loss];
       this.slotUniforms = Array.from({ length: STEPS_PER_SUBMIT }, (_, k) => rec.uniform(new ArrayBuffer(64), `step slot ${k}`));
+      this.evaluator = new GpuEvaluator(rec, l, this.buf, S, ds0, this.configs, host.logitMatched, host.scaleSteps);
       this.stepEntries = [
+        // Logit-matched runs: τ for this step from their logit scale over every pair, first.
+        ...(host.logitMatched.some(Boolean) ? this.evaluator.temperatureEntries(this.slotUniforms) : []),
         ...(anyMix ? forwardEntries(rec, l, this.train, { ...inputs, mixQ }) : this.forwardOnly.slice(0, -1)),
         loss,
         ...backwardEntries(rec, l, this.train, { ...inputs, mixQ, grads: this.buf.grads, csr: this.buf.csr }),
         ...updateEntries(rec, this.buf, this.slotUniforms, { P: l.P, runs: S, matched: anyMatched }),
       ];
-      this.evaluator = new GpuEvaluator(rec, l, this.buf, S, ds0, this.configs);
     } catch (err) {
       this.rec.destroy();
       throw err;
@@ -208,11 +212,7 @@ export class WgslGroup implements GroupEngine {
     const t = this.step + 1;
     const c0 = this.configs[0];
     const slot = this.pendingSteps;
-    this.normTargets.forEach((targets, s) => {
-      if (!targets || this.frozen[s]) return;
-      const target = targets[t];
-      if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
-    });
+    checkTargets(t, this.frozen, this.normTargets, this.logitTargets);
     const q = this.ctx.device.queue;
     q.writeBuffer(this.slotUniforms[slot], 0, stepUniform({ P: this.layout.P, parts: partsOf(this.layout.P), t, hist: this.histActive.length, H: this.histCapacity, T: this.targetsPerRun, beta1: c0.beta1, beta2: c0.beta2, eps: c0.eps }));
     if (this.buf.mixQ) {
