@@ -1,12 +1,12 @@
 /**
  * `npm run bench:eigen [-- --runs N]`: eigenvalues of a probe-sized covariance (64, 256, 512
  * wide) by our JS solver (core/spectra/eigen.ts) and by LAPACK's dsyevd through OpenBLAS
- * (core/train/blas.ts, the `wasm+openblas` path); median ms of N (default 7) and the largest
+ * (core/train/host/blas.ts, the `wasm+openblas` path); median ms of N (default 7) and the largest
  * difference between the two. Prints a markdown table.
  */
 import os from 'node:os';
 import { symmetricEigenvalues } from '../core/spectra/eigen.js';
-import { lapackEigenvalues, loadBlas } from '../core/train/blas.js';
+import { lapackEigenvalues, loadBlas } from '../core/train/host/blas.js';
 import { Rng } from '../core/rng.js';
 import { numberArg } from './args.js';
 

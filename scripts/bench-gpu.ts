@@ -19,9 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { selectBackend } from '../core/train/backend.js';
 import { RunGroup, type GroupEngine } from '../core/train/run-group.js';
-import { StackedGroup } from '../core/train/stacked-group.js';
+import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
-import { dawnCounts } from '../core/train/webgpu.js';
+import { dawnCounts } from '../core/train/gpu/webgpu.js';
 import type { BackendChoice } from '../core/schema/backend-choices.js';
 
 const args = process.argv.slice(2);

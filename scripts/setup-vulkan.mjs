@@ -11,7 +11,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { aptGet, aptInstall } from './apt.mjs';
 
 const say = (msg) => process.stderr.write(`grokscope test setup: ${msg}\n`);
-const { probeWebGpu, describeAdapter, webgpuEntry } = await import('../dist/core/train/webgpu.js');
+const { probeWebGpu, describeAdapter, webgpuEntry } = await import('../dist/core/train/gpu/webgpu.js');
 
 function codename() {
   try {
@@ -51,7 +51,7 @@ async function main() {
   if (!ok) return say('apt could not install mesa-vulkan-drivers; WebGPU tests check the fallback only');
   // A fresh process: this one cached the first answer.
   const { execFileSync } = await import('node:child_process');
-  const again = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('./dist/core/train/webgpu.js'); console.log(JSON.stringify(await m.probeWebGpu()))"], { encoding: 'utf8' }).trim().split('\n').pop());
+  const again = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('./dist/core/train/gpu/webgpu.js'); console.log(JSON.stringify(await m.probeWebGpu()))"], { encoding: 'utf8' }).trim().split('\n').pop());
   say(again.ok ? `WebGPU adapter: ${describeAdapter(again)}` : `still no WebGPU adapter (${again.reason}); WebGPU tests check the fallback only`);
 }
 

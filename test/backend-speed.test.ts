@@ -5,7 +5,7 @@ import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import type { BackendChoice } from '../core/schema/backend-choices.js';
 import { chooseBySpeed, shapeKey, worthMeasuring } from '../core/train/backend-speed.js';
 import { selectBackend } from '../core/train/backend.js';
-import { probeWebGpu } from '../core/train/webgpu.js';
+import { probeWebGpu } from '../core/train/gpu/webgpu.js';
 import { tempDir } from './helpers/tmp.js';
 
 /**

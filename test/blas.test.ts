@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS, type RunConfig } from '../core/schema/run-config.js';
 import { selectBackend } from '../core/train/backend.js';
-import { lapackEigenvalues, loadBlas, openblasCoreFor } from '../core/train/blas.js';
+import { lapackEigenvalues, loadBlas, openblasCoreFor } from '../core/train/host/blas.js';
 import { symmetricEigenvalues } from '../core/spectra/eigen.js';
 import { Rng } from '../core/rng.js';
 import { trainingLosses } from './helpers/train.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
-import { loadBlas } from '../core/train/blas.js';
+import { loadBlas } from '../core/train/host/blas.js';
 import { Trainer } from '../core/train/trainer.js';
-import { probeWebGpu } from '../core/train/webgpu.js';
+import { probeWebGpu } from '../core/train/gpu/webgpu.js';
 import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 // wasm+openblas replaces wasm's matmul kernel for the rest of this process: it goes last. Where

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset, type Dataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
-import { blasGemm, loadBlas } from '../core/train/blas.js';
-import { HostMlpStep, referenceGemm, type Gemm } from '../core/train/host-mlp.js';
-import { instantiateHostKernels, loadHostKernels } from '../core/train/host-kernels.js';
+import { blasGemm, loadBlas } from '../core/train/host/blas.js';
+import { HostMlpStep, referenceGemm, type Gemm } from '../core/train/host/host-mlp.js';
+import { instantiateHostKernels, loadHostKernels } from '../core/train/host/host-kernels.js';
 import { Trainer } from '../core/train/trainer.js';
 import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 /**
- * The fused host MLP (core/train/host-mlp.ts) against independent references: the golden values
+ * The fused host MLP (core/train/host/host-mlp.ts) against independent references: the golden values
  * from test/fixtures/golden (PyTorch), and tfjs autodiff of the plain model on wasm, with a naive
  * triple-loop product so that the fused algebra is checked apart from sgemm; then, where OpenBLAS
  * is here, the trainer on `wasm+openblas` (which uses it) over 50 steps.

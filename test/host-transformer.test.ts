@@ -2,17 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset, type Dataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
-import { blasGemm, loadBlas } from '../core/train/blas.js';
-import { referenceGemm, type Gemm } from '../core/train/host-mlp.js';
-import { HostTransformerStep } from '../core/train/host-transformer.js';
+import { blasGemm, loadBlas } from '../core/train/host/blas.js';
+import { referenceGemm, type Gemm } from '../core/train/host/host-mlp.js';
+import { HostTransformerStep } from '../core/train/host/host-transformer.js';
 import { randomOrthogonal } from '../core/train/interventions.js';
 import { Trainer } from '../core/train/trainer.js';
 import { initParams } from '../core/models/init.js';
-import { instantiateHostKernels, loadHostKernels } from '../core/train/host-kernels.js';
+import { instantiateHostKernels, loadHostKernels } from '../core/train/host/host-kernels.js';
 import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 /**
- * The fused host Transformer (core/train/host-transformer.ts) against independent references: the
+ * The fused host Transformer (core/train/host/host-transformer.ts) against independent references: the
  * golden values from test/fixtures/golden (PyTorch, the full textbook model), and tfjs autodiff of
  * models/forward.ts on plain wasm with a triple-loop product (so the fused algebra is checked
  * apart from sgemm), with and without the orthogonal mix; then, where OpenBLAS is here, the

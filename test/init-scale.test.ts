@@ -3,7 +3,7 @@ import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-conf
 import { initParams } from '../core/models/init.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
-import { StackedGroup } from '../core/train/stacked-group.js';
+import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 import { Trainer, modelConfigOf } from '../core/train/trainer.js';
 
 /**

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
-import { loadBlas } from '../core/train/blas.js';
+import { loadBlas } from '../core/train/host/blas.js';
 import { createTrainingPool } from '../core/runs/pool.js';
 import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';

@@ -9,7 +9,7 @@ import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { targetScaleAt, usesTemperature, type LogitTargets } from '../core/train/logit-temperature.js';
 import { Trainer } from '../core/train/trainer.js';
-import { StackedGroup } from '../core/train/stacked-group.js';
+import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';

@@ -3,7 +3,7 @@ import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
-import { loadBlas } from '../core/train/blas.js';
+import { loadBlas } from '../core/train/host/blas.js';
 import { RunGroup, groupMismatch } from '../core/train/run-group.js';
 import { Trainer } from '../core/train/trainer.js';
 import { createTrainingPool } from '../core/runs/pool.js';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { loadHostKernels } from '../core/train/host-kernels.js';
-import { SimdAdam } from '../core/train/simd-adam.js';
+import { loadHostKernels } from '../core/train/host/host-kernels.js';
+import { SimdAdam } from '../core/train/host/simd-adam.js';
 import type { HostParams } from '../core/models/init.js';
 import { Rng } from '../core/rng.js';
 
 /**
- * AdamW in WebAssembly SIMD (core/train/simd-adam.ts) against the plain float64 formulation it
+ * AdamW in WebAssembly SIMD (core/train/host/simd-adam.ts) against the plain float64 formulation it
  * replaces, written out here: parameters and moments bit-identical over 20 steps, with tensors of
  * odd length (the kernel's padding) and gradients of every magnitude; ‖θ‖² to float64 rounding.
  */

@@ -3,7 +3,7 @@ import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
-import { StackedGroup } from '../core/train/stacked-group.js';
+import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 import { Trainer } from '../core/train/trainer.js';
 import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup } from '../core/runs/run-executor.js';
@@ -12,7 +12,7 @@ import { tempDir } from './helpers/tmp.js';
 import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 /**
- * The stacked engine (core/train/stacked-group.ts) on tfjs's plain wasm backend, against runs
+ * The stacked engine (core/train/tfjs/stacked-group.ts) on tfjs's plain wasm backend, against runs
  * trained alone by the single-run trainer on the same backend: losses step by step (different
  * seeds, lr and weight decay, an orthogonal-mix run and a norm-matched run in one group),
  * evaluations at the same parameters, a frozen slice bit-identical, and a group through the pool.

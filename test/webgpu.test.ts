@@ -4,12 +4,12 @@ import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
 import { trainingLosses } from './helpers/train.js';
-import { probeWebGpu, runProbe } from '../core/train/webgpu.js';
+import { probeWebGpu, runProbe } from '../core/train/gpu/webgpu.js';
 import { expectClose } from './helpers/golden.js';
 import { tempDir } from './helpers/tmp.js';
 import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup } from '../core/runs/run-executor.js';
-import { StackedGroup } from '../core/train/stacked-group.js';
+import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 
 /**
  * The WebGPU path. The adapter probe runs in a child process with a timeout, so a hung or crashing

@@ -4,7 +4,7 @@ import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-conf
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
-import { probeWebGpu, dawnCounts } from '../core/train/webgpu.js';
+import { probeWebGpu, dawnCounts } from '../core/train/gpu/webgpu.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { gpuContext } from '../core/train/gpu/device.js';
 import { encode, Recorder } from '../core/train/gpu/program.js';

@@ -3,7 +3,7 @@ import { selectBackend } from '../core/train/backend.js';
 import { createGroupEngine } from '../core/train/group-engine.js';
 import type { GroupEngine } from '../core/train/run-group.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
-import { dawnCounts } from '../core/train/webgpu.js';
+import { dawnCounts } from '../core/train/gpu/webgpu.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
 import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';

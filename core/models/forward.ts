@@ -10,7 +10,7 @@ import type { ModelConfig, ProbeName } from './config.js';
  * MLP at positions a and b never reaches the output. We therefore compute attention for the `=`
  * query alone and the MLP at `=` alone: the same logits, loss and gradients as the full
  * computation, at a third of the cost. Tokens enter by row lookup (gather); on wasm, whose
- * Gather is slow and has no gradient kernel, core/train/wasm-gather.ts provides both.
+ * Gather is slow and has no gradient kernel, core/train/tfjs/wasm-gather.ts provides both.
  */
 export interface Batch {
   /** One-hot of token a, [N, vocab]. */
@@ -130,7 +130,7 @@ function forwardMlp(ctx: ForwardContext, P: ParamTensors, batch: Batch, wantProb
   // looked up per example — the same algebra, a fraction of the products.
   const tableA = tf.matMul(E, tf.slice(WIn, [0, 0], [d, -1])) as tf.Tensor2D;
   const tableB = tf.matMul(E, tf.slice(WIn, [d, 0], [d, -1])) as tf.Tensor2D;
-  // (On wasm, gather and its gradient are our own kernels: core/train/wasm-gather.ts.)
+  // (On wasm, gather and its gradient are our own kernels: core/train/tfjs/wasm-gather.ts.)
   const pre: tf.Tensor2D = tf.add(tf.add(rows(ctx, tableA, batch.ia, batch.xa), rows(ctx, tableB, batch.ib, batch.xb)), P.b_in);
   const hidden = tf.relu(pre) as tf.Tensor2D;
   const rep = tf.add(tf.matMul(hidden, P.W_out as tf.Tensor2D), P.b_out) as tf.Tensor2D;

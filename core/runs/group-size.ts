@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { RunConfig } from '../schema/run-config.js';
 import type { BackendChoice } from '../schema/backend-choices.js';
-import { probeWebGpu } from '../train/webgpu.js';
+import { probeWebGpu } from '../train/gpu/webgpu.js';
 import { makeTask } from '../tasks/groups.js';
 import { paramShapes } from '../models/config.js';
 

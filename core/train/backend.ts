@@ -17,11 +17,11 @@ import path from 'node:path';
  * from a worker thread, never from the main thread of a host.
  */
 import type { BackendChoice } from '../schema/backend-choices.js';
-import { installFastMatMulGradient } from './matmul-grad.js';
-import { loadBlas, registerBlasMatMul } from './blas.js';
-import { registerWasmRowKernels } from './wasm-gather.js';
-import { loadHostKernels } from './host-kernels.js';
-import { describeAdapter, installWebGpu, probeWebGpu } from './webgpu.js';
+import { installFastMatMulGradient } from './tfjs/matmul-grad.js';
+import { loadBlas, registerBlasMatMul } from './host/blas.js';
+import { registerWasmRowKernels } from './tfjs/wasm-gather.js';
+import { loadHostKernels } from './host/host-kernels.js';
+import { describeAdapter, installWebGpu, probeWebGpu } from './gpu/webgpu.js';
 import { firstLine } from '../errors.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { chooseBySpeed, machineKey, measureInChild, shapeKey, worthMeasuring } from './backend-speed.js';

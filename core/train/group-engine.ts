@@ -1,5 +1,5 @@
 import { RunGroup, type GroupEngine, type GroupMember } from './run-group.js';
-import { StackedGroup } from './stacked-group.js';
+import { StackedGroup } from './tfjs/stacked-group.js';
 import { WgslGroup } from './gpu/wgsl-group.js';
 
 /**

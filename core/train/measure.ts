@@ -7,7 +7,7 @@ import { fourierAlignment } from '../spectra/fourier.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { effectiveRank, weightSpectrum } from '../spectra/weight-spectrum.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { blasMatMulRegistered, lapackEigenvalues, loadBlas } from './blas.js';
+import { blasMatMulRegistered, lapackEigenvalues, loadBlas } from './host/blas.js';
 
 /**
  * The probes' eigenvalues: LAPACK from the same library on `wasm+openblas` (a 256-wide

@@ -16,7 +16,7 @@ import type { LogitTargets } from './logit-temperature.js';
  * `wasm+openblas` each member's step is the fused host step (host-transformer.ts, host-mlp.ts),
  * one after another — that step has no per-step overhead left to share, and its products already
  * run at the library's speed; elsewhere each member is a tfjs Trainer on the thread's one backend
- * (one WebGPU device for the worker's life, core/train/webgpu.ts).
+ * (one WebGPU device for the worker's life, core/train/gpu/webgpu.ts).
  */
 export interface GroupMember {
   config: RunConfig;

@@ -2,8 +2,7 @@
  * Why this file is over 300 lines: one class owns a run's tensors (parameters, AdamW moments,
  * batches, the host copies the fused MLP step and the kernels use) and their lifetimes; split
  * across modules, each piece would have to pass a dozen tensors back and forth and the dispose
- * rules with them. Stacked training (several runs as one computation) replaces this class; that
- * rework is where it gets divided, by run group rather than by method.
+ * rules with them. Its stateless helpers live in tfjs/tensors.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../schema/run-config.js';
@@ -12,12 +11,13 @@ import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, type ModelConfig } from '../models/config.js';
 import { initParams, type HostParams } from '../models/init.js';
 import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from '../models/forward.js';
+import { batchOf, cloneHost, column, oneHot, readAndDispose, toVariables, zerosLike } from './tfjs/tensors.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
-import { blasGemm, blasMatMulRegistered, loadBlas } from './blas.js';
-import { HostMlpStep } from './host-mlp.js';
-import { HostTransformerStep, type HostMix } from './host-transformer.js';
-import { instantiateHostKernels } from './host-kernels.js';
-import { SimdAdam } from './simd-adam.js';
+import { blasGemm, blasMatMulRegistered, loadBlas } from './host/blas.js';
+import { HostMlpStep } from './host/host-mlp.js';
+import { HostTransformerStep, type HostMix } from './host/host-transformer.js';
+import { instantiateHostKernels } from './host/host-kernels.js';
+import { SimdAdam } from './host/simd-adam.js';
 import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
 import { meanLogitScale, targetScaleAt, usesTemperature, type LogitTargets } from './logit-temperature.js';
 
@@ -31,48 +31,6 @@ export interface TrainState {
 
 export function modelConfigOf(config: RunConfig): ModelConfig {
   return { arch: config.arch, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp };
-}
-
-/** Reads a tensor the caller no longer needs and frees it, even when the read fails. */
-async function readAndDispose(t: tf.Tensor): Promise<tf.TypedArray> {
-  try {
-    return await t.data();
-  } finally {
-    t.dispose();
-  }
-}
-
-function oneHot(indices: Int32Array, depth: number): tf.Tensor2D {
-  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(indices, 'int32'), depth), 'float32') as tf.Tensor2D);
-}
-
-function batchOf(a: Int32Array, b: Int32Array, vocab: number): Batch {
-  return { xa: oneHot(a, vocab), xb: oneHot(b, vocab), ia: tf.tensor1d(a, 'int32'), ib: tf.tensor1d(b, 'int32') };
-}
-
-function column(inputs: Int32Array, col: number, rows?: Int32Array): Int32Array {
-  const n = rows ? rows.length : inputs.length / 3;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = inputs[(rows ? rows[i] : i) * 3 + col];
-  return out;
-}
-
-function toVariables(host: HostParams, names: string[]): Record<string, tf.Variable> {
-  const out: Record<string, tf.Variable> = {};
-  for (const name of names) out[name] = tf.variable(tf.tensor(host[name].data, host[name].shape), true, undefined);
-  return out;
-}
-
-function cloneHost(host: HostParams): HostParams {
-  const out: HostParams = {};
-  for (const [name, t] of Object.entries(host)) out[name] = { shape: [...t.shape], data: Float32Array.from(t.data) };
-  return out;
-}
-
-function zerosLike(host: HostParams): HostParams {
-  const out: HostParams = {};
-  for (const [name, t] of Object.entries(host)) out[name] = { shape: [...t.shape], data: new Float32Array(t.data.length) };
-  return out;
 }
 
 /**

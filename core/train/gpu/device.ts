@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { dawnInstance, probeWebGpu } from '../webgpu.js';
+import { dawnInstance, probeWebGpu } from './webgpu.js';
 
 /**
  * The Dawn device of the WGSL engine (docs/backends.md, "The WGSL engine"): one per thread, made

@@ -6,7 +6,7 @@ import type { TrainState } from '../trainer.js';
 import { targetScaleAt, usesTemperature, type LogitTargets } from '../logit-temperature.js';
 import type { ModelLayout } from './plans.js';
 import { symmetricEigenvalues } from '../../spectra/eigen.js';
-import { lapackEigenvalues, loadBlas } from '../blas.js';
+import { lapackEigenvalues, loadBlas } from '../host/blas.js';
 
 /** What a WGSL group uploads once (its runs' training sets) and computes on the host (eigenvalues). */
 

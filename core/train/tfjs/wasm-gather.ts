@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { callOriginal, replaceWasmKernel } from './wasm-heap.js';
+import { callOriginal, replaceWasmKernel } from '../host/wasm-heap.js';
 
 /**
  * Row lookups on the wasm backend. Measured (scripts/profile-step.ts, reference MLP): tfjs-wasm's

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { RunConfig } from '../schema/run-config.js';
-import type { EvalRecord } from '../schema/eval-record.js';
-import type { Dataset } from '../tasks/dataset.js';
-import { probesFor } from '../models/config.js';
-import { forwardStacked, type StackedBatch, type StackedContext } from '../models/forward-stacked.js';
-import { logitStatsOf, measure, splitLogitStats } from './measure.js';
+import type { RunConfig } from '../../schema/run-config.js';
+import type { EvalRecord } from '../../schema/eval-record.js';
+import type { Dataset } from '../../tasks/dataset.js';
+import { probesFor } from '../../models/config.js';
+import { forwardStacked, type StackedBatch, type StackedContext } from '../../models/forward-stacked.js';
+import { logitStatsOf, measure, splitLogitStats } from '../measure.js';
 
 /**
  * Evaluations of some runs of a stacked group (stacked-group.ts) in one pass on the device: their

@@ -1,4 +1,4 @@
-import type { HostParams } from '../models/init.js';
+import type { HostParams } from '../../models/init.js';
 import { instantiateHostKernels, type HostKernelExports } from './host-kernels.js';
 
 /**

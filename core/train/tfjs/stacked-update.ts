@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { RunConfig } from '../schema/run-config.js';
-import type { StackedMix } from '../models/forward-stacked.js';
-import { randomOrthogonal } from './interventions.js';
+import type { RunConfig } from '../../schema/run-config.js';
+import type { StackedMix } from '../../models/forward-stacked.js';
+import { randomOrthogonal } from '../interventions.js';
 
 /**
  * The update of a stacked group (stacked-group.ts), as tfjs ops inside its step's tidy: AdamW

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { firstLine } from '../errors.js';
+import { firstLine } from '../../errors.js';
 
 /**
  * Hot loops of the fused host steps as WebAssembly SIMD, where plain JS is slow (V8 does not

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { callOriginal, replaceWasmKernel, type WasmTensorInfo } from './wasm-heap.js';
 import type { Gemm } from './host-mlp.js';
-import { firstLine } from '../errors.js';
+import { firstLine } from '../../errors.js';
 
 /**
  * Native matrix products for the wasm backend: tfjs's BatchMatMul kernel on `wasm` is replaced by

@@ -1,4 +1,4 @@
-import type { HostParams } from '../models/init.js';
+import type { HostParams } from '../../models/init.js';
 import { softmaxCrossEntropyInPlace, type Gemm } from './host-mlp.js';
 import { attentionBackward, attentionForward, workSpace, type AttentionSpace } from './host-attention.js';
 import type { HostKernelExports } from './host-kernels.js';

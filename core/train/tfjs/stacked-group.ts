@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { RunConfig } from '../schema/run-config.js';
-import type { EvalRecord } from '../schema/eval-record.js';
-import { makeDataset, type Dataset } from '../tasks/dataset.js';
-import { initParams, type HostParams } from '../models/init.js';
-import { makeHeadMatrices } from '../models/forward.js';
-import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from '../models/forward-stacked.js';
+import type { RunConfig } from '../../schema/run-config.js';
+import type { EvalRecord } from '../../schema/eval-record.js';
+import { makeDataset, type Dataset } from '../../tasks/dataset.js';
+import { initParams, type HostParams } from '../../models/init.js';
+import { makeHeadMatrices } from '../../models/forward.js';
+import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from '../../models/forward-stacked.js';
 import { adamwStacked, byRun, normSquares, stackedMix } from './stacked-update.js';
-import { groupMismatch, type GroupEngine, type GroupMember } from './run-group.js';
-import { modelConfigOf, type TrainState } from './trainer.js';
-import { eigenSolver } from './measure.js';
+import { groupMismatch, type GroupEngine, type GroupMember } from '../run-group.js';
+import { modelConfigOf, type TrainState } from '../trainer.js';
+import { eigenSolver } from '../measure.js';
 import { evaluateStacked } from './stacked-eval.js';
-import { usesTemperature } from './logit-temperature.js';
+import { usesTemperature } from '../logit-temperature.js';
 
 /**
  * A run group as one computation (the stacked engine): every parameter and AdamW moment is one
