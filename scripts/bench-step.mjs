@@ -7,7 +7,8 @@
  * backend per process), repeated N times (default 3); the table shows the median of the per-run
  * medians and the spread. A group step costs S run-steps, so larger groups time fewer group
  * steps (at least 3). The pure-JS `cpu` backend is timed at S = 1 only (seconds per step).
- * Prints a table on stderr and, last on stdout, one JSON array.
+ * On webgpu each row also has what a group step sends to the device (dispatches, submits, reads)
+ * and the backend note (which engine ran). Prints a table on stderr and, last on stdout, one JSON array.
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -30,6 +31,7 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const results = [];
+let lastNote = '';
 for (const backend of backends) {
   let available = true;
   for (const preset of presets) {
@@ -38,6 +40,7 @@ for (const backend of backends) {
       const steps = Math.max(3, Math.ceil(base / group));
       const per = [];
       const evals = [];
+      let counts = null;
       for (let i = 0; i < (backend === 'cpu' ? 1 : runs); i++) {
         const r = spawnSync(process.execPath, [bin, 'bench', '--preset', preset, '--arch', arch, '--backend', backend, '--steps', String(steps), '--group', String(group), '--json'], { encoding: 'utf8' });
         if (r.status !== 0) {
@@ -46,14 +49,16 @@ for (const backend of backends) {
           break;
         }
         const out = JSON.parse(r.stdout.trim().split('\n').pop());
+        lastNote = out.backend_note;
         per.push(out.ms_per_run_step);
         evals.push(out.ms_per_eval_median);
+        if (out.dispatches_per_step !== null && out.dispatches_per_step !== undefined) counts = { dispatches_per_step: out.dispatches_per_step, submits_per_step: out.submits_per_step, reads_per_step: out.reads_per_step };
       }
       if (!available) break;
-      const row = { backend, preset, arch, group, runs: per.length, steps, ms_per_run_step: +median(per).toFixed(3), ms_per_run_step_runs: per, ms_per_eval_median: +median(evals).toFixed(3) };
+      const row = { backend, preset, arch, group, runs: per.length, steps, ms_per_run_step: +median(per).toFixed(3), ms_per_run_step_runs: per, ms_per_eval_median: +median(evals).toFixed(3), ...(counts ?? {}), backend_note: lastNote };
       results.push(row);
       process.stderr.write(
-        `${backend.padEnd(14)} ${preset.padEnd(9)} ${arch.padEnd(11)} S=${String(group).padEnd(3)} ${String(row.ms_per_run_step).padStart(9)} ms/run-step (runs: ${per.map((x) => x.toFixed(2)).join(', ')})  eval ${row.ms_per_eval_median} ms\n`,
+        `${backend.padEnd(14)} ${preset.padEnd(9)} ${arch.padEnd(11)} S=${String(group).padEnd(3)} ${String(row.ms_per_run_step).padStart(9)} ms/run-step (runs: ${per.map((x) => x.toFixed(2)).join(', ')})  eval ${row.ms_per_eval_median} ms${counts ? `  ${counts.dispatches_per_step} dispatches, ${counts.submits_per_step} submits, ${counts.reads_per_step} reads a step` : ''}\n`,
       );
     }
     if (!available) break;

@@ -198,6 +198,25 @@ if (probe.ok) {
       expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, p: 13 } }])).toMatch(/differs from run 1 in p/);
     });
 
+    it('fails a group whose work the device refused, in one line, and the next group gets a fresh device', async () => {
+      const group = await WgslGroup.create([{ config: tiny }]);
+      const ctx = await gpuContext();
+      // A bind group the device refuses, outside any error scope (as a bug of ours would be).
+      const rec = new Recorder(ctx);
+      const refused = new Promise((resolve) => ctx.device.addEventListener('uncapturederror', resolve, { once: true }));
+      const d = rec.dispatch('@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = 1.0; }', 'bad', [], [1, 1, 1]);
+      expect(d.label).toBe('bad');
+      await refused; // the engine's own listener, registered first, has run
+      await expect(group.trainStep()).rejects.toThrow(/^the WebGPU device refused our work \(/);
+      group.dispose();
+      rec.destroy();
+      const next = await WgslGroup.create([{ config: tiny }]);
+      expect(await gpuContext()).not.toBe(ctx);
+      await next.trainStep();
+      expect((await next.takeNorms(0)).length).toBe(1);
+      next.dispose();
+    });
+
     it('fails a group whose device is lost in one line, and the next group gets a new device', async () => {
       const group = await WgslGroup.create([{ config: tiny }]);
       const ctx = await gpuContext();

@@ -25,7 +25,7 @@ export interface GpuContext {
   /** What the adapter says of itself. */
   adapter: string;
   counters: GpuCounters;
-  /** Why the device was lost, once it was. */
+  /** Why the device was lost (or refused our work), once it was. */
   lost: string | null;
 }
 
@@ -47,6 +47,12 @@ export function gpuContext(): Promise<GpuContext> {
     const device = await adapter.requestDevice({ requiredLimits });
     const info = adapter.info;
     const ctx: GpuContext = { device, adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' / '), counters: { dispatches: 0, submits: 0, reads: 0 }, lost: null };
+    // An error nobody scoped is a bug of ours (a dispatch the device refused): its submit did
+    // nothing, so the group must fail rather than go on with stale numbers.
+    device.addEventListener?.('uncapturederror', (event) => {
+      ctx.lost ??= `the WebGPU device refused our work (${(event as GPUUncapturedErrorEvent).error.message.split('\n')[0]})`;
+      current = null; // the next group starts on a fresh device
+    });
     void device.lost.then((why) => {
       ctx.lost = `the WebGPU device was lost (${why.reason}${why.message ? `: ${why.message}` : ''})`;
       // The next group asks for a new device.
@@ -101,7 +107,11 @@ export async function readRegions(ctx: GpuContext, regions: ReadRegion[]): Promi
     device.queue.submit([encoder.finish()]);
     ctx.counters.submits++;
     ctx.counters.reads++;
-    await staging.mapAsync(GPUMapMode.READ);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (err) {
+      throw new Error(ctx.lost ?? `a read from the WebGPU device failed (${String((err as Error).message ?? err).split('\n')[0]})`);
+    }
     if (ctx.lost) throw new Error(ctx.lost);
     const all = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
