@@ -1,5 +1,5 @@
 import { FLAT, FLAT_ARGS } from './kernels.js';
-import { consts, U, type TransformerDims } from './model-kernels.js';
+import { consts, EXAMPLE, U, type TransformerDims } from './model-kernels.js';
 
 /**
  * The backward of the Transformer's attention in the WGSL engine (the forward and the file's
@@ -27,10 +27,7 @@ fn main(${FLAT_ARGS}) {
   if (idx >= u.n * HEADS) { return; }
   let i = idx / HEADS;
   let hd = idx % HEADS;
-  let a = tok[s * u.tokRun + 2u * i];
-  let b = tok[s * u.tokRun + 2u * i + 1u];
-  let o = s * PREP;
-  let kv = s * KVRUN;
+  ${EXAMPLE}
   var dw0 = 0.0;
   var dw1 = 0.0;
   var dw2 = 0.0;

@@ -118,6 +118,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   }
 }`;
 
+/**
+ * Binding declarations in order (group 0): `name: 'r'` (read-only storage), `'rw'` (read-write
+ * storage), or a uniform's struct type name; storage is f32 unless the entry says `'r u32'`.
+ */
+export function bindings(list: [string, string][]): string {
+  return list
+    .map(([name, kind], i) => {
+      if (kind === 'r' || kind === 'r u32') return `@group(0) @binding(${i}) var<storage, read> ${name}: array<${kind === 'r' ? 'f32' : 'u32'}>;`;
+      if (kind === 'rw') return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<f32>;`;
+      return `@group(0) @binding(${i}) var<uniform> ${name}: ${kind};`;
+    })
+    .join('\n');
+}
+
 /** The flat index of a 1-D kernel's invocation (see the file comment). */
 const FLAT = 'let idx = (wg.y * nwg.x + wg.x) * 256u + lid.x;';
 export const FLAT_ARGS = '@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u';

@@ -39,6 +39,12 @@ const PREP = ${p.size}u; const R2 = ${p.r2}u; const Q = ${p.q}u; const K2 = ${p.
 const KVRUN = ${(t.vocab + 3) * 2 * t.d}u;`;
 }
 
+/** Example i's tokens a, b, and run s's offsets into `prep` (o) and the key/value tables (kv). */
+export const EXAMPLE = `let a = tok[s * u.tokRun + 2u * i];
+  let b = tok[s * u.tokRun + 2u * i + 1u];
+  let o = s * PREP;
+  let kv = s * KVRUN;`;
+
 /** Common uniform of the model kernels: examples, token stride per run, first parameter word, params per run. */
 export const U = 'struct U { n: u32, tokRun: u32, pBase: u32, P: u32 }';
 
@@ -110,10 +116,7 @@ fn main(${FLAT_ARGS}) {
   let i = idx / D;
   let c = idx % D;
   let hd = c / DH;
-  let a = tok[s * u.tokRun + 2u * i];
-  let b = tok[s * u.tokRun + 2u * i + 1u];
-  let o = s * PREP;
-  let kv = s * KVRUN;
+  ${EXAMPLE}
   let s0 = prep[o + ST0 + a * HEADS + hd];
   let s1 = prep[o + ST1 + b * HEADS + hd];
   let s2 = prep[o + S2 + hd];

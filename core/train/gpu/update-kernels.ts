@@ -30,6 +30,13 @@ const TREE = `
     workgroupBarrier();
   }`;
 
+/** The end of a kernel that leaves its workgroup's Σ of \`sq\` in partial[s·parts + workgroup]. */
+const PARTIAL_SUM = `
+  part[lid.x] = sq;
+  workgroupBarrier();
+  ${TREE}
+  if (lid.x == 0u) { partial[s * u.parts + wg.y * nwg.x + wg.x] = part[0]; }`;
+
 /** AdamW (PyTorch's order, decoupled decay) of active runs, and partial sums of θ² a workgroup. */
 export const ADAMW = /* wgsl */ `
 ${STEP_STRUCT}
@@ -58,10 +65,7 @@ fn main(${FLAT_ARGS}) {
     P[k] = p;
     sq = p * p;
   }
-  part[lid.x] = sq;
-  workgroupBarrier();
-  ${TREE}
-  if (lid.x == 0u) { partial[s * u.parts + wg.y * nwg.x + wg.x] = part[0]; }
+  ${PARTIAL_SUM}
 }`;
 
 /**
@@ -117,10 +121,7 @@ fn main(${FLAT_ARGS}) {
     P[k] = p;
     sq = p * p;
   }
-  part[lid.x] = sq;
-  workgroupBarrier();
-  ${TREE}
-  if (lid.x == 0u) { partial[s * u.parts + wg.y * nwg.x + wg.x] = part[0]; }
+  ${PARTIAL_SUM}
 }`;
 
 /** Σθ² of each parameter tensor of each run (one workgroup per tensor and run); meta = [offset, size] a tensor. */
