@@ -108,6 +108,9 @@ describe('logit scale, confidence and margin of an evaluation', () => {
       const names = evalScalars(record).map(([n]) => n);
       expect(names).toContain('traps/W_in');
       expect(names).toContain('logit_scale');
+      // Nanda's progress measures on this mod-add run: the two losses, the key frequencies, a power share per frequency.
+      expect(names).toEqual(expect.arrayContaining(['progress/restricted_loss', 'progress/excluded_loss', 'progress/key_freq/1', 'progress/logit_power/1']));
+      expect(names.filter((n) => n.startsWith('progress/logit_power/'))).toHaveLength(record.progress!.logit_power.length);
       expect(names.filter((n) => n.startsWith('alpha/'))).toEqual(Object.entries(record.weight_spectra!).filter(([, s]) => s.alpha !== null).map(([n]) => `alpha/${n}`));
     } finally {
       t.dispose();

@@ -52,6 +52,10 @@ function expectSameRecord(got: EvalRecord, want: EvalRecord, tol: number): void 
   for (const key of ['scale', 'max_softmax', 'train_margin'] as const) close(got.logits![key], want.logits![key], key);
   close(got.weight_erank!.embed, want.weight_erank!.embed, 'erank embed');
   close(got.weight_erank!.W_U, want.weight_erank!.W_U, 'erank W_U');
+  expect(got.progress!.key_freqs).toEqual(want.progress!.key_freqs);
+  close(got.progress!.restricted_loss, want.progress!.restricted_loss, 'restricted loss');
+  close(got.progress!.excluded_loss, want.progress!.excluded_loss, 'excluded loss');
+  got.progress!.logit_power.forEach((x, w) => close(x, want.progress!.logit_power[w], `logit power ${w + 1}`));
 }
 
 if (probe.ok) {

@@ -28,6 +28,11 @@ export function evalScalars(r: EvalRecord): [string, number][] {
     if (s.alpha !== null) out.push([`alpha/${name}`, s.alpha]);
     out.push([`traps/${name}`, s.traps]);
   }
+  if (r.progress) {
+    out.push(['progress/restricted_loss', r.progress.restricted_loss], ['progress/excluded_loss', r.progress.excluded_loss]);
+    r.progress.key_freqs.forEach((w, k) => out.push([`progress/key_freq/${k + 1}`, w]));
+    r.progress.logit_power.forEach((x, w) => out.push([`progress/logit_power/${w + 1}`, x]));
+  }
   return out;
 }
 

@@ -24,6 +24,13 @@ export interface EvalRecord {
   weight_erank?: { embed: number; W_U: number };
   /** Per 2-D weight matrix, every `spectrumEvery` steps: its ESD's heavy-tail α (null: too few eigenvalues) and correlation traps (docs/methods.md). */
   weight_spectra?: Record<string, { alpha: number | null; traps: number }>;
+  /**
+   * Nanda's progress measures (docs/methods.md, "Progress measures"), for mod-add and mod-sub:
+   * cross-entropy of the logits restricted to the key frequencies on the test pairs, of the logits
+   * with them excluded on the training pairs, the key frequencies (the embedding's fourierK
+   * strongest, strongest first) and the logits' power share per frequency w = 1…(p−1)/2.
+   */
+  progress?: { restricted_loss: number; excluded_loss: number; key_freqs: number[]; logit_power: number[] };
   /** Full eigenvalue spectra (descending), present every `spectrumEvery` steps. */
   spectra?: Partial<Record<ProbeName, number[]>>;
 }

@@ -4,6 +4,7 @@ import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
+import { keyFrequencies, progressMeasures, residueTask } from '../spectra/progress.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { effectiveRank, weightSpectrum } from '../spectra/weight-spectrum.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -69,6 +70,11 @@ export interface MeasureInput {
   weights?: Record<string, { shape: number[]; data: ArrayLike<number> }>;
   /** Σ θ² of each parameter tensor. */
   norms: ArrayLike<number>;
+  /**
+   * Every example's logits as the loss sees them (N × classes row-major, the dataset's order):
+   * Nanda's progress measures where the task has them (mod-add, mod-sub) and `embed` is given.
+   */
+  logits?: ArrayLike<number>;
   /** The group tokens' embedding rows, order × dModel (cyclic tasks), else null. */
   embed: ArrayLike<number> | null;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
@@ -131,6 +137,11 @@ export function measure(m: MeasureInput): EvalRecord {
   if (m.embed) {
     const f = fourierAlignment(m.embed, dataset.task.order, model.dModel, config.fourierK);
     record.fourier = { topk_share: f.topk_share, gini: f.gini };
+    const task = residueTask(config.task);
+    if (m.logits && task) {
+      const keyFreqs = keyFrequencies(m.embed, dataset.task.order, model.dModel, config.fourierK);
+      record.progress = progressMeasures({ task, p: dataset.task.order, classes: dataset.classes, logits: m.logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
+    }
   }
   return record;
 }

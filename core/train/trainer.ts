@@ -308,6 +308,7 @@ export class Trainer {
       norms: Float32Array;
       embed: Float32Array | null;
       logitStats: MeasureInput['logitStats'];
+      logits: Float32Array;
     }
     this.syncVariables();
     // The evaluation sees the logits the loss would see at this step: a logit-matched run's are
@@ -328,7 +329,7 @@ export class Trainer {
       });
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
       const stats = logitStatsOf(logits, this.allLabels, 1);
-      return { perExample, correct, covs, norms, stats, embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
+      return { perExample, correct, covs, norms, stats, logits, embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
     });
     let read: Readback;
     try {
@@ -339,9 +340,10 @@ export class Trainer {
         norms: (await kept.norms.data()) as Float32Array,
         embed: kept.embed.length ? ((await kept.embed[0].data()) as Float32Array) : null,
         logitStats: splitLogitStats((await kept.stats.data()) as Float32Array),
+        logits: (await kept.logits.data()) as Float32Array,
       };
     } finally {
-      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.embed]);
+      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, kept.logits, ...kept.embed]);
     }
     return measure({
       step: this.stepCount,

@@ -7,6 +7,7 @@ import { measure } from '../measure.js';
 import type { ReadRegion } from './device.js';
 import type { Dispatch, Entry, Recorder } from './program.js';
 import { logitScaleKernel } from './kernels.js';
+import { residueTask } from '../../spectra/progress.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**
@@ -150,6 +151,7 @@ export class GpuEvaluator {
     const matrices = l.names.filter((name) => l.shapes[name].length === 2);
     const wanted = withSpectra ? matrices : ['embed', 'W_U'];
     const covRun = this.widths.reduce((a, w) => a + w * w, 0);
+    const withLogits = residueTask(this.configs[0].task) !== null;
     // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
     // any between them) are computed.
     const sorted = [...new Set(indices)].sort((x, y) => x - y);
@@ -166,9 +168,14 @@ export class GpuEvaluator {
         { buffer: b.stats, offset: 0, length: k * 5 * n },
         { buffer: b.covs, offset: 0, length: k * covRun },
         { buffer: b.norms, offset: 0, length: k * l.names.length },
+        { buffer: this.group.hyper, offset: c0 * 8, length: k * 8 },
+        // Every pair's logits where the task has progress measures (the one large read: N × C a run).
+        ...(withLogits ? mine.map((i) => ({ buffer: this.acts.logits, offset: (i - c0) * n * l.classes, length: n * l.classes })) : []),
         ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
-      const [stats, covs, norms, ...weights] = await read(regions);
+      const [stats, covs, norms, hyper, ...rest] = await read(regions);
+      const logits = withLogits ? rest.splice(0, mine.length) : [];
+      const weights = rest;
       mine.forEach((i, m) => {
         const s = i - c0;
         const st = stats.subarray(s * 5 * n, (s + 1) * 5 * n);
@@ -188,6 +195,8 @@ export class GpuEvaluator {
             covs: cov,
             norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
             embed: datasets[i].task.cyclic ? w.embed.data.subarray(0, l.order * l.d) : null,
+            // The loss's logits: z / τ (τ as the last step or this evaluation set it).
+            logits: withLogits ? scaled(logits[m], hyper[s * 8 + 5]) : undefined,
             weights: w,
             eigenvalues,
             withSpectra,
@@ -197,4 +206,11 @@ export class GpuEvaluator {
     }
     return indices.map((i) => records.get(i)!);
   }
+}
+
+function scaled(z: Float32Array, tau: number): Float32Array {
+  if (tau === 1) return z;
+  const out = new Float32Array(z.length);
+  for (let i = 0; i < z.length; i++) out[i] = z[i] / tau;
+  return out;
 }

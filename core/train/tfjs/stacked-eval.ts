@@ -5,6 +5,7 @@ import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { forwardStacked, type StackedBatch, type StackedContext } from '../../models/forward-stacked.js';
 import { logitStatsOf, measure, splitLogitStats } from '../measure.js';
+import { residueTask } from '../../spectra/progress.js';
 
 /**
  * Evaluations of some runs of a stacked group (stacked-group.ts) in one pass on the device: their
@@ -56,13 +57,16 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
     // The embedding and unembedding every evaluation (their effective ranks), every 2-D weight
     // matrix at spectrum evaluations (their weight spectra).
     const weights = read.map((n) => P[n]);
-    return { perExample, correct, covs, norms, stats, weights, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
+    // Every example's logits, for the progress measures where the task has them.
+    const logits = residueTask(c0.task) ? [out.logits] : [];
+    return { perExample, correct, covs, norms, stats, weights, logits, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
   });
   try {
     const weights = (await Promise.all(kept.weights.map((w) => w.data()))) as Float32Array[];
     const [loss, correct, norms, stats, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), kept.stats.data(), ...kept.covs.map((c) => c.data()), ...kept.embed.map((e) => e.data())]);
     const covs = rest.slice(0, probes.length) as Float32Array[];
     const embed = kept.embed.length ? (rest[probes.length] as Float32Array) : null;
+    const logits = kept.logits.length ? ((await kept.logits[0].data()) as Float32Array) : null;
     const nNames = names.length;
     return indices.map((run, s) => {
       // Views of run s's part of each read: measure() only reads them.
@@ -78,12 +82,13 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
         norms: slice(norms as Float32Array, nNames),
         embed: embed ? slice(embed, embed.length / k) : null,
         logitStats: splitLogitStats(slice(stats as Float32Array, 3 * pairs)),
+        logits: logits ? slice(logits, logits.length / k) : undefined,
         weights: Object.fromEntries(read.map((n, j) => [n, { shape: shapes[n], data: slice(weights[j], weights[j].length / k) }])),
         eigenvalues: e.eigenvalues,
         withSpectra,
       });
     });
   } finally {
-    tf.dispose([kept.perExample, kept.correct, kept.norms, kept.stats, ...kept.weights, ...kept.covs, ...kept.embed]);
+    tf.dispose([kept.perExample, kept.correct, kept.norms, kept.stats, ...kept.weights, ...kept.covs, ...kept.embed, ...kept.logits]);
   }
 }

@@ -1,0 +1,172 @@
+import { frequencyPower } from './fourier.js';
+
+/**
+ * Nanda et al.'s progress measures (ICLR 2023; docs/methods.md, "Progress measures") for tasks
+ * whose answer is a function of one residue s(a, b) ∈ Z/pZ: mod-add (s = a + b) and mod-sub
+ * (s = a − b). mod-mul and mod-div are cyclic through a discrete logarithm over Z/(p − 1)Z and
+ * have the zero element outside it; they are not measured here (docs/methods.md says why).
+ *
+ * Over every valid pair, each class's logits L[·, c] are projected on the constant and on
+ * cos(2πws/p), sin(2πws/p) for w = 1…(p−1)/2, with the inner product over pairs. The sums go
+ * through the per-residue totals U[s, c] = Σ_{pairs with residue s} L[pair, c], so the cost is
+ * O(N·C + p²·C) = O(p³) rather than O(p⁴).
+ *  - key frequencies K: the k frequencies with the largest embedding Fourier power;
+ *  - restricted logits: each class's mean + its projections on K; restricted loss: their
+ *    cross-entropy on the test pairs;
+ *  - excluded logits: L minus the projections on K; excluded loss: their cross-entropy on the
+ *    training pairs;
+ *  - logit power: per frequency, the squared norm of the projection on it as a share of the
+ *    squared norm of the class-centred logits.
+ */
+export type ResidueTask = 'mod-add' | 'mod-sub';
+
+export function residueTask(task: string): ResidueTask | null {
+  return task === 'mod-add' || task === 'mod-sub' ? task : null;
+}
+
+export function residueOf(task: ResidueTask, a: number, b: number, p: number): number {
+  return task === 'mod-add' ? (a + b) % p : (((a - b) % p) + p) % p;
+}
+
+export interface LogitFourier {
+  p: number;
+  classes: number;
+  /** Mean of each class's logits over the pairs, [C]. */
+  mean: Float64Array;
+  /** Projection coefficients on cos and sin of frequency w (index w − 1), [W × C] row-major. */
+  cos: Float64Array;
+  sin: Float64Array;
+  /** ⟨cos_w, cos_w⟩ and ⟨sin_w, sin_w⟩ over the pairs, [W]. */
+  cosNorm: Float64Array;
+  sinNorm: Float64Array;
+}
+
+/** The projections of every class's logits (N × C row-major) on the residue's Fourier basis. */
+export function logitFourier(logits: ArrayLike<number>, residues: Int32Array, p: number, classes: number): LogitFourier {
+  const n = residues.length;
+  const W = Math.floor((p - 1) / 2);
+  const U = new Float64Array(p * classes);
+  const count = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const s = residues[i];
+    count[s]++;
+    for (let c = 0; c < classes; c++) U[s * classes + c] += logits[i * classes + c];
+  }
+  const mean = new Float64Array(classes);
+  for (let s = 0; s < p; s++) for (let c = 0; c < classes; c++) mean[c] += U[s * classes + c] / n;
+  const cos = new Float64Array(W * classes);
+  const sin = new Float64Array(W * classes);
+  const cosNorm = new Float64Array(W);
+  const sinNorm = new Float64Array(W);
+  for (let w = 1; w <= W; w++) {
+    for (let s = 0; s < p; s++) {
+      const angle = (2 * Math.PI * w * s) / p;
+      const cs = Math.cos(angle);
+      const sn = Math.sin(angle);
+      cosNorm[w - 1] += count[s] * cs * cs;
+      sinNorm[w - 1] += count[s] * sn * sn;
+      for (let c = 0; c < classes; c++) {
+        // ⟨L_c − mean_c, cos_w⟩: the constant's part drops out only where Σ_pairs cos_w = 0
+        // (complete pairs), so it is taken out explicitly.
+        const centred = U[s * classes + c] - count[s] * mean[c];
+        cos[(w - 1) * classes + c] += centred * cs;
+        sin[(w - 1) * classes + c] += centred * sn;
+      }
+    }
+    for (let c = 0; c < classes; c++) {
+      cos[(w - 1) * classes + c] /= cosNorm[w - 1];
+      sin[(w - 1) * classes + c] /= sinNorm[w - 1];
+    }
+  }
+  return { p, classes, mean, cos, sin, cosNorm, sinNorm };
+}
+
+/** The part of the logits along frequencies `freqs`, per residue: [p × C]. */
+export function projectionTable(f: LogitFourier, freqs: number[]): Float64Array {
+  const { p, classes } = f;
+  const out = new Float64Array(p * classes);
+  for (const w of freqs) {
+    for (let s = 0; s < p; s++) {
+      const angle = (2 * Math.PI * w * s) / p;
+      const cs = Math.cos(angle);
+      const sn = Math.sin(angle);
+      for (let c = 0; c < classes; c++) out[s * classes + c] += f.cos[(w - 1) * classes + c] * cs + f.sin[(w - 1) * classes + c] * sn;
+    }
+  }
+  return out;
+}
+
+/** Cross-entropy of one row of logits (given by `at(c)`) against class y. */
+function crossEntropy(at: (c: number) => number, classes: number, y: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < classes; c++) max = Math.max(max, at(c));
+  let sum = 0;
+  for (let c = 0; c < classes; c++) sum += Math.exp(at(c) - max);
+  return Math.log(sum) - (at(y) - max);
+}
+
+/** The k frequencies (1…⌊p/2⌋) with the largest embedding Fourier power, strongest first. */
+export function keyFrequencies(embedding: ArrayLike<number>, p: number, d: number, k = 5): number[] {
+  const power = frequencyPower(embedding, p, d);
+  return power
+    .map((x, i) => [x, i + 1] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, k)
+    .map(([, w]) => w);
+}
+
+export interface ProgressMeasures {
+  restricted_loss: number;
+  excluded_loss: number;
+  key_freqs: number[];
+  /** Share of the class-centred logits' squared norm along each frequency w = 1…(p−1)/2. */
+  logit_power: number[];
+}
+
+export interface ProgressInput {
+  task: ResidueTask;
+  p: number;
+  classes: number;
+  /** Every valid pair's logits, N × C row-major, in the dataset's order. */
+  logits: ArrayLike<number>;
+  /** N × 3 token ids and N labels (the dataset's). */
+  inputs: Int32Array;
+  labels: Int32Array;
+  trainIndices: Int32Array;
+  testIndices: Int32Array;
+  keyFreqs: number[];
+}
+
+export function progressMeasures(m: ProgressInput): ProgressMeasures {
+  const { p, classes: C, logits } = m;
+  const n = m.labels.length;
+  const residues = Int32Array.from({ length: n }, (_, i) => residueOf(m.task, m.inputs[i * 3], m.inputs[i * 3 + 1], p));
+  const f = logitFourier(logits, residues, p, C);
+  const proj = projectionTable(f, m.keyFreqs);
+  let restricted = 0;
+  for (const i of m.testIndices) {
+    const s = residues[i];
+    restricted += crossEntropy((c) => f.mean[c] + proj[s * C + c], C, m.labels[i]);
+  }
+  let excluded = 0;
+  for (const i of m.trainIndices) {
+    const s = residues[i];
+    excluded += crossEntropy((c) => logits[i * C + c] - proj[s * C + c], C, m.labels[i]);
+  }
+  // Squared norm of the centred logits, and of each frequency's projection (orthogonal parts).
+  let total = 0;
+  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) total += (logits[i * C + c] - f.mean[c]) ** 2;
+  const W = f.cosNorm.length;
+  const power: number[] = [];
+  for (let w = 0; w < W; w++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) s += f.cos[w * C + c] ** 2 * f.cosNorm[w] + f.sin[w * C + c] ** 2 * f.sinNorm[w];
+    power.push(total > 0 ? s / total : 0);
+  }
+  return {
+    restricted_loss: m.testIndices.length ? restricted / m.testIndices.length : NaN,
+    excluded_loss: m.trainIndices.length ? excluded / m.trainIndices.length : NaN,
+    key_freqs: m.keyFreqs,
+    logit_power: power,
+  };
+}
