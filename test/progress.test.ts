@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { makeDataset } from '../core/tasks/dataset.js';
-import { keyFrequencies, logitFourier, progressMeasures, projectionTable, residueOf, type ResidueTask } from '../core/spectra/progress.js';
+import { keyFrequencies, logitFourier, neuronLogitGini, progressMeasures, projectionTable, residueOf, type ResidueTask } from '../core/spectra/progress.js';
+import { gini } from '../core/spectra/fourier.js';
 
 /**
  * Nanda's progress measures (core/spectra/progress.ts) against closed forms and brute force: a
@@ -115,5 +116,38 @@ describe('key frequencies', () => {
       }
     }
     expect(keyFrequencies(E, p, d, 3)).toEqual([3, 1, 6]);
+  });
+});
+
+describe('the neuron-to-logit map in the Fourier basis', () => {
+  const h = 6;
+  const d = 4;
+  const W = (p - 1) / 2;
+  it('is concentrated (Gini (W − 1)/W) when the unembedding carries one frequency, and matches a brute-force DFT on random weights', () => {
+    const rng = new Rng(5);
+    const wOut = Float64Array.from({ length: h * d }, () => rng.normal());
+    const planted = Float64Array.from({ length: d * p }, (_, i) => Math.cos((TWO_PI * 3 * (i % p)) / p + Math.floor(i / p)));
+    expect(neuronLogitGini(wOut, planted, h, d, p)).toBeCloseTo((W - 1) / W, 10);
+    const wU = Float64Array.from({ length: d * p }, () => rng.normal());
+    // Brute force: M = W_out·W_U, then each frequency's power summed over neurons.
+    const power: number[] = [];
+    for (let w = 1; w <= W; w++) {
+      let t = 0;
+      for (let n = 0; n < h; n++) {
+        let a = 0;
+        let b = 0;
+        for (let c = 0; c < p; c++) {
+          let m = 0;
+          for (let k = 0; k < d; k++) m += wOut[n * d + k] * wU[k * p + c];
+          a += m * Math.cos((TWO_PI * w * c) / p);
+          b += m * Math.sin((TWO_PI * w * c) / p);
+        }
+        t += a * a + b * b;
+      }
+      power.push(t);
+    }
+    const got = neuronLogitGini(wOut, wU, h, d, p);
+    expect(got).toBeCloseTo(gini(power), 10);
+    expect(got).toBeLessThan((W - 1) / W);
   });
 });

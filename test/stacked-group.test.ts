@@ -149,7 +149,7 @@ describe('the stacked engine on wasm', () => {
         expect(got.spectra!['resid.final']!.length).toBe(16);
         // Nanda's progress measures from every pair's logits (mod-add).
         expect(got.progress!.key_freqs).toEqual(want.progress!.key_freqs);
-        for (const key of ['restricted_loss', 'excluded_loss'] as const) expect(Math.abs(got.progress![key] - want.progress![key]), key).toBeLessThan(1e-5);
+        for (const key of ['restricted_loss', 'excluded_loss', 'neuron_logit_gini'] as const) expect(Math.abs(got.progress![key]! - want.progress![key]!), key).toBeLessThan(1e-5);
       }
     } finally {
       stacked.dispose();

@@ -56,6 +56,7 @@ function expectSameRecord(got: EvalRecord, want: EvalRecord, tol: number): void 
   close(got.progress!.restricted_loss, want.progress!.restricted_loss, 'restricted loss');
   close(got.progress!.excluded_loss, want.progress!.excluded_loss, 'excluded loss');
   got.progress!.logit_power.forEach((x, w) => close(x, want.progress!.logit_power[w], `logit power ${w + 1}`));
+  close(got.progress!.neuron_logit_gini!, want.progress!.neuron_logit_gini!, 'neuron-to-logit Gini');
 }
 
 if (probe.ok) {

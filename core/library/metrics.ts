@@ -30,6 +30,7 @@ export function evalScalars(r: EvalRecord): [string, number][] {
   }
   if (r.progress) {
     out.push(['progress/restricted_loss', r.progress.restricted_loss], ['progress/excluded_loss', r.progress.excluded_loss]);
+    if (r.progress.neuron_logit_gini !== undefined) out.push(['progress/neuron_logit_gini', r.progress.neuron_logit_gini]);
     r.progress.key_freqs.forEach((w, k) => out.push([`progress/key_freq/${k + 1}`, w]));
     r.progress.logit_power.forEach((x, w) => out.push([`progress/logit_power/${w + 1}`, x]));
   }

@@ -1,4 +1,4 @@
-import { frequencyPower } from './fourier.js';
+import { frequencyPower, gini } from './fourier.js';
 
 /**
  * Nanda et al.'s progress measures (ICLR 2023; docs/methods.md, "Progress measures") for tasks
@@ -121,6 +121,8 @@ export interface ProgressMeasures {
   key_freqs: number[];
   /** Share of the class-centred logits' squared norm along each frequency w = 1…(p−1)/2. */
   logit_power: number[];
+  /** neuronLogitGini of W_out·W_U, where both matrices were given. */
+  neuron_logit_gini?: number;
 }
 
 export interface ProgressInput {
@@ -169,4 +171,40 @@ export function progressMeasures(m: ProgressInput): ProgressMeasures {
     key_freqs: m.keyFreqs,
     logit_power: power,
   };
+}
+
+/**
+ * The Gini coefficient, over frequencies w = 1…(p−1)/2, of the neuron-to-logit map's power in the
+ * Fourier basis of the output classes: M = W_out·W_U ([h, C], each MLP neuron's direct effect on
+ * the logits), each neuron's row projected on cos(2πwc/p) and sin(2πwc/p) over c, the squared
+ * projections summed over neurons per frequency. Near 1 when a few frequencies carry the map
+ * (Nanda's trained circuit), lower when it is spread.
+ */
+export function neuronLogitGini(wOut: ArrayLike<number>, wU: ArrayLike<number>, h: number, d: number, p: number): number {
+  const M = new Float64Array(h * p);
+  for (let n = 0; n < h; n++) {
+    for (let k = 0; k < d; k++) {
+      const x = wOut[n * d + k];
+      if (x === 0) continue;
+      for (let c = 0; c < p; c++) M[n * p + c] += x * wU[k * p + c];
+    }
+  }
+  const W = Math.floor((p - 1) / 2);
+  const power: number[] = [];
+  for (let w = 1; w <= W; w++) {
+    const cs = Float64Array.from({ length: p }, (_, c) => Math.cos((2 * Math.PI * w * c) / p));
+    const sn = Float64Array.from({ length: p }, (_, c) => Math.sin((2 * Math.PI * w * c) / p));
+    let total = 0;
+    for (let n = 0; n < h; n++) {
+      let a = 0;
+      let b = 0;
+      for (let c = 0; c < p; c++) {
+        a += M[n * p + c] * cs[c];
+        b += M[n * p + c] * sn[c];
+      }
+      total += a * a + b * b;
+    }
+    power.push(total);
+  }
+  return gini(power);
 }

@@ -38,7 +38,8 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
   const ds0 = datasets[0];
   const pairs = ds0.labels.length;
   const matrices = names.filter((n) => shapes[n].length === 2);
-  const read = withSpectra ? matrices : matrices.filter((n) => n === 'embed' || n === 'W_U');
+  // W_out too every evaluation: the neuron-to-logit map of the progress measures.
+  const read = withSpectra ? matrices : matrices.filter((n) => n === 'embed' || n === 'W_U' || n === 'W_out');
   const kept = tf.tidy(() => {
     const idx = tf.tensor1d(indices, 'int32');
     const P = Object.fromEntries(names.map((n) => [n, tf.gather(e.params[n], idx)]));
