@@ -3,6 +3,8 @@ import { crossingProfile } from './crossing.js';
 import { auroc, aurocCI, operatingPoint, rocCurve, type RocPoint } from './detection.js';
 import { median } from './stats.js';
 import { tGrok, type EventRules, type RunTrace } from './trace.js';
+import { dmdResidual } from './dmd.js';
+import { LOGPROB_QUANTILES } from '../schema/eval-record.js';
 
 /**
  * The early warning judged as a detector (docs/methods.md, "The warning as a detector"): for a
@@ -67,6 +69,31 @@ export const ERANK_SIGNALS: WarningSignal[] = (['embed', 'W_U'] as const).map((m
 export const FOURIER_SIGNAL: WarningSignal = {
   name: 'Fourier top-k share',
   falling: (t) => (t.fourier ? Float64Array.from(t.fourier, (x) => -x) : null),
+  natural: (x) => -x,
+};
+
+/**
+ * Nanda's progress measures as warnings (docs/methods.md, "Progress measures"; directions from his
+ * account, fixed before any run was scored): the restricted loss falls before the test loss does;
+ * the excluded loss rises while the circuit forms.
+ */
+export const PROGRESS_SIGNALS: WarningSignal[] = [
+  { name: 'restricted loss', falling: (t) => t.scalars?.['progress/restricted_loss'] ?? null, natural: (x) => x },
+  {
+    name: 'excluded loss',
+    falling: (t) => (t.scalars?.['progress/excluded_loss'] ? Float64Array.from(t.scalars['progress/excluded_loss'], (x) => -x) : null),
+    natural: (x) => -x,
+  },
+];
+
+/** Wang et al.'s warning: the Hankel-DMD residual of the log-probability quantiles (analysis/dmd.ts) rises where the dynamics change. */
+export const DMD_SIGNAL: WarningSignal = {
+  name: 'DMD residual (log-prob quantiles)',
+  falling: (t) => {
+    const cols = LOGPROB_QUANTILES.map((q) => t.scalars?.[`logprob_q/${Math.round(100 * q)}`]);
+    if (cols.some((c) => !c)) return null;
+    return Float64Array.from(dmdResidual(cols as ArrayLike<number>[]), (x) => -x);
+  },
   natural: (x) => -x,
 };
 

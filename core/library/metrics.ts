@@ -1,4 +1,4 @@
-import type { EvalRecord } from '../schema/eval-record.js';
+import { LOGPROB_QUANTILES, type EvalRecord } from '../schema/eval-record.js';
 import { METRIC_TABLES, nowIso, type LibraryDb } from './db.js';
 import { readRunSeries, type RunSeries } from './series.js';
 import { doubleList, num, str } from './sql.js';
@@ -28,6 +28,7 @@ export function evalScalars(r: EvalRecord): [string, number][] {
     if (s.alpha !== null) out.push([`alpha/${name}`, s.alpha]);
     out.push([`traps/${name}`, s.traps]);
   }
+  r.logprob_quantiles?.forEach((x, k) => out.push([`logprob_q/${Math.round(100 * LOGPROB_QUANTILES[k])}`, x]));
   if (r.progress) {
     out.push(['progress/restricted_loss', r.progress.restricted_loss], ['progress/excluded_loss', r.progress.excluded_loss]);
     if (r.progress.neuron_logit_gini !== undefined) out.push(['progress/neuron_logit_gini', r.progress.neuron_logit_gini]);

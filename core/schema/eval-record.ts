@@ -32,6 +32,14 @@ export interface EvalRecord {
    * Gini over frequencies of the neuron-to-logit map W_out·W_U in the Fourier basis.
    */
   progress?: { restricted_loss: number; excluded_loss: number; key_freqs: number[]; logit_power: number[]; neuron_logit_gini?: number };
+  /**
+   * Quantiles (LOGPROB_QUANTILES) of the per-example log-probability of the correct class over
+   * every pair: the coordinates of the DMD residual warning (docs/methods.md, "Published warnings").
+   */
+  logprob_quantiles?: number[];
   /** Full eigenvalue spectra (descending), present every `spectrumEvery` steps. */
   spectra?: Partial<Record<ProbeName, number[]>>;
 }
+
+/** The quantiles stored as `logprob_quantiles` (eval_scalars `logprob_q/10` …). */
+export const LOGPROB_QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9] as const;

@@ -1,5 +1,5 @@
 import type { RunConfig } from '../schema/run-config.js';
-import type { EvalRecord } from '../schema/eval-record.js';
+import { LOGPROB_QUANTILES, type EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
@@ -81,6 +81,17 @@ export interface MeasureInput {
   withSpectra: boolean;
 }
 
+/** Quantiles (linear between order statistics) of −loss, the log-probability of the correct class, over every example. */
+export function logProbQuantiles(loss: ArrayLike<number>): number[] {
+  const x = Float64Array.from(loss, (l) => -l).sort();
+  return LOGPROB_QUANTILES.map((q) => {
+    const at = q * (x.length - 1);
+    const lo = Math.floor(at);
+    const hi = Math.min(x.length - 1, lo + 1);
+    return x[lo] + (at - lo) * (x[hi] - x[lo]);
+  });
+}
+
 function meanAt(values: ArrayLike<number>, idx: Int32Array): number {
   let s = 0;
   for (let i = 0; i < idx.length; i++) s += values[idx[i]];
@@ -107,6 +118,7 @@ export function measure(m: MeasureInput): EvalRecord {
     probes: {},
     fourier: null,
   };
+  record.logprob_quantiles = logProbQuantiles(m.loss);
   if (m.logitStats) {
     const { std, maxProb, margin } = m.logitStats;
     let s = 0;
