@@ -125,3 +125,28 @@ export async function readRegions(ctx: GpuContext, regions: ReadRegion[]): Promi
     staging.destroy();
   }
 }
+
+/**
+ * Runs `make` inside validation and out-of-memory error scopes: an error the device raised meanwhile
+ * throws "<what>: <its first line>" (after `undo` on what was made) instead of surfacing later.
+ */
+export async function withErrorScopes<T>(ctx: GpuContext, what: string, make: () => T, undo: (made: T) => void): Promise<T> {
+  ctx.device.pushErrorScope('validation');
+  ctx.device.pushErrorScope('out-of-memory');
+  let made: T | undefined;
+  let failure: unknown = null;
+  try {
+    made = make();
+  } catch (err) {
+    failure = err;
+  }
+  const oom = await ctx.device.popErrorScope();
+  const invalid = await ctx.device.popErrorScope();
+  const error = oom ?? invalid;
+  if (error) {
+    if (made !== undefined) undo(made);
+    throw new Error(`${what}: ${error.message.split('\n')[0]}`);
+  }
+  if (failure) throw failure;
+  return made as T;
+}
