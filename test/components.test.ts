@@ -100,6 +100,30 @@ describe('RunView', () => {
     expect(option('weight-spectra').series.map((s) => [s.name, s.data])).toEqual([['W_in', [[100, 3.5]]], ['traps (all matrices)', [[100, 3]]]]);
   });
 
+  it('draws Nanda’s panel and the logit-frequency heatmap when the run recorded progress measures, and colours heatmaps by their own range', () => {
+    const metrics = [0, 100, 200].map((step) => ({
+      step, train_acc: 1, test_acc: step / 200, train_loss: 0.1, test_loss: 3 - step / 100, weight_norm: 30, entropy: { 'resid.final': 0.9 },
+      scalars: { 'progress/restricted_loss': 2 - step / 200, 'progress/excluded_loss': 0.1 + step / 1000, 'progress/logit_power/1': 0.1, 'progress/logit_power/2': step / 400, 'progress/logit_power/3': 0.05 },
+    }));
+    const spectra = [0, 100].map((step) => ({ step, probe: 'resid.final', eigenvalues: [8, 1, 1e-9, 1e-20] }));
+    const w = mount(RunView, { props: { run: detail({ metrics, spectra }), live: null, theme: 'light' }, global: { stubs } });
+    expect(w.findAll('.chart-stub').map((c) => c.attributes('data-chart'))).toEqual(['accuracy', 'entropy', 'loss', 'weight-norm', 'progress-losses', 'spectrum', 'logit-power']);
+    type Opt = { series: { name: string; data: number[][] }[]; visualMap: { min: number; max: number; inRange: { color: string[] } }; yAxis: { type: string } };
+    const option = (name: string) => w.findAllComponents(stubs.EChart).find((c) => c.props('name') === name)!.props('option') as Opt;
+    const panel = option('progress-losses');
+    expect(panel.yAxis.type).toBe('log');
+    expect(panel.series.map((s) => s.name)).toEqual(['train', 'test', 'restricted (test pairs)', 'excluded (training pairs)']);
+    expect(panel.series[2].data).toEqual([[0, 2], [100, 1.5], [200, 1]]);
+    const heat = option('logit-power');
+    expect(heat.series[0].data).toContainEqual([2, 1, 0.5]); // step index 2, frequency 2, its share
+    expect(heat.visualMap.max).toBe(0.5);
+    expect(heat.visualMap.inRange.color.length).toBeGreaterThan(2);
+    // The spectrum's colours span its values (not a fixed −6…0 that one vanishing eigenvalue flattens).
+    const spectrum = option('spectrum');
+    expect(spectrum.visualMap.max).toBeCloseTo(Math.log10(8 / 9), 6);
+    expect(spectrum.visualMap.min).toBeLessThan(spectrum.visualMap.max);
+  });
+
   it('alerts when the run is anti-grokking', () => {
     const w = mount(RunView, { props: { run: detail({ events: { T_mem: 100, T_cross: 300, T_grok: 500, lead: 200, T_anti: 900 } }), live: null, theme: 'light' }, global: { stubs } });
     const alert = w.find('[data-field=anti-grokking]');

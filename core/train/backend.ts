@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 
 /**
  * Backend selection. Order for `auto`: the native TensorFlow addon (tfjs-node-gpu, then
@@ -122,10 +123,15 @@ async function autoCandidates(): Promise<{ candidates: BackendChoice[]; adapter:
   return { candidates: out, adapter };
 }
 
+/**
+ * Whether a tfjs-node package is installed with its native binding (lib/napi-v<N>/tfjs_binding.node):
+ * npm 11 installs the package but runs its download script only where allowed, and a package
+ * without its binding would be measured, and fail, for every new shape.
+ */
 function resolvable(pkg: string): boolean {
   try {
-    require.resolve(pkg);
-    return true;
+    const lib = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'lib');
+    return existsSync(lib) && readdirSync(lib).some((d) => d.startsWith('napi-v') && existsSync(path.join(lib, d, 'tfjs_binding.node')));
   } catch {
     return false;
   }
