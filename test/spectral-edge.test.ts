@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { UpdateWindow, inUpdateWindow, spectralEdgeGap } from '../core/spectra/spectral-edge.js';
-import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
-import { makeDataset } from '../core/tasks/dataset.js';
-import { selectBackend } from '../core/train/backend.js';
-import { Trainer } from '../core/train/trainer.js';
 
 /**
  * The spectral-edge gap of parameter updates (core/spectra/spectral-edge.ts): planted singular
  * values give their largest ratio and its index; the host window keeps exactly the updates of an
- * evaluation's last W steps and their Gram matrix; the trainer records the gap at evaluations.
+ * evaluation's last W steps and their Gram matrix. (Not recorded by the engines yet: see
+ * docs/methods.md, "Published warnings".)
  */
 const W = 10;
 
@@ -69,18 +66,4 @@ describe('the spectral-edge gap', () => {
     expect([19, 11, 10].map((t) => inUpdateWindow(t, every, steps, W))).toEqual([true, true, false]);
   });
 
-  it('is recorded by the single-run trainer at its evaluations once W updates exist', async () => {
-    await selectBackend('wasm');
-    const config = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 20, evalEvery: 10, backend: 'wasm' });
-    const t = new Trainer(config, makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed }));
-    try {
-      expect((await t.evaluate(false)).update_edge).toBeUndefined();
-      for (let s = 0; s < 10; s++) await t.trainStep();
-      const r = await t.evaluate(false);
-      expect(r.update_edge!.gap).toBeGreaterThan(1);
-      expect(r.update_edge!.k).toBeGreaterThanOrEqual(1);
-    } finally {
-      t.dispose();
-    }
-  });
 });

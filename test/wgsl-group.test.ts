@@ -114,15 +114,6 @@ if (probe.ok) {
             expectSameRecord(records[i], await t.evaluate(true), 1e-4);
             t.dispose();
           }
-          // The spectral-edge gap of the last 10 updates, from the device's update ring, as the trainer's own window has it.
-          // An update is a difference of nearly equal parameters (lr·|θ| ≈ 1e-3·|θ|): the runs' 1e-6
-          // relative agreement in θ is ~1e-3 in the updates, hence 1e-2 on their singular-value ratio.
-          for (let i = 1; i < members.length; i++) {
-            const want = (await alone[i].evaluate(false)).update_edge!;
-            expect(records[i].update_edge!.k, `run ${i}`).toBe(want.k);
-            expect(Math.abs(records[i].update_edge!.gap - want.gap) / want.gap, `run ${i}`).toBeLessThan(1e-2);
-          }
-          expect(records[0].update_edge).toBeUndefined(); // frozen at 50: the ring holds later steps
           // A subset, out of order: only those runs computed, each record the same as in the full pass.
           const some = await group.evaluate([3, 1], true);
           expect(some.map((r) => r.test_loss)).toEqual([records[3].test_loss, records[1].test_loss]);

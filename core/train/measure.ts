@@ -1,6 +1,5 @@
 import type { RunConfig } from '../schema/run-config.js';
-import { LOGPROB_QUANTILES, UPDATE_WINDOW, type EvalRecord } from '../schema/eval-record.js';
-import { spectralEdgeGap } from '../spectra/spectral-edge.js';
+import { LOGPROB_QUANTILES, type EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
@@ -76,8 +75,6 @@ export interface MeasureInput {
    * Nanda's progress measures where the task has them (mod-add, mod-sub) and `embed` is given.
    */
   logits?: ArrayLike<number>;
-  /** The Gram matrix (UPDATE_WINDOW²) of the last parameter updates, where the engine keeps them. */
-  updateGram?: ArrayLike<number> | null;
   /** The group tokens' embedding rows, order × dModel (cyclic tasks), else null. */
   embed: ArrayLike<number> | null;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
@@ -122,8 +119,6 @@ export function measure(m: MeasureInput): EvalRecord {
     fourier: null,
   };
   record.logprob_quantiles = logProbQuantiles(m.loss);
-  const edge = m.updateGram ? spectralEdgeGap(m.updateGram, UPDATE_WINDOW) : null;
-  if (edge) record.update_edge = edge;
   if (m.logitStats) {
     const { std, maxProb, margin } = m.logitStats;
     let s = 0;

@@ -20,8 +20,6 @@ import { instantiateHostKernels } from './host/host-kernels.js';
 import { SimdAdam } from './host/simd-adam.js';
 import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
 import { meanLogitScale, targetScaleAt, usesTemperature, type LogitTargets } from './logit-temperature.js';
-import { UpdateWindow } from '../spectra/spectral-edge.js';
-import { UPDATE_WINDOW } from '../schema/eval-record.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {
@@ -73,8 +71,6 @@ export class Trainer {
   private readonly eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   /** The host parameters changed since the tfjs variables were last written. */
   private variablesStale = false;
-  /** The last parameter updates around evaluations (the spectral-edge gap). */
-  private readonly updates: UpdateWindow;
   /** AdamW in WebAssembly SIMD over the flat parameter, moment and gradient buffers, where the kernels loaded. */
   private readonly simdAdam: SimdAdam | null;
 
@@ -113,9 +109,6 @@ export class Trainer {
     if (!this.logitTargets) this.temperature = config.temperature ?? 1;
     if (config.condition === 'logit-matched' && !this.logitTargets) throw new Error('a logit-matched run needs the target logit-scale trajectory');
     this.norm = this.computeNorm();
-    const size = this.names.reduce((t, n) => t + this.hostParams[n].data.length, 0);
-    this.updates = new UpdateWindow(size, UPDATE_WINDOW, config.evalEvery, config.steps);
-    this.updates.observe(this.stepCount, this.paramArrays());
     this.hostStep = Trainer.fusedStepApplies(config) ? Trainer.makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;
     this.eigenvalues = eigenSolver();
   }
@@ -160,11 +153,6 @@ export class Trainer {
       fresh.dispose();
     }
     this.variablesStale = false;
-  }
-
-  /** The parameters' host arrays in tensor order. */
-  private paramArrays(): Float32Array[] {
-    return this.names.map((n) => this.hostParams[n].data);
   }
 
   /** ‖θ‖ over all parameters, from the host mirror. */
@@ -293,7 +281,6 @@ export class Trainer {
       }
       this.norm = this.computeNorm();
     }
-    this.updates.observe(t, this.paramArrays());
     // On the fused path the tfjs variables are written only when next needed (an evaluation).
     this.variablesStale = true;
     if (!this.hostStep) this.syncVariables();
@@ -366,7 +353,6 @@ export class Trainer {
       ...read,
       eigenvalues: this.eigenvalues,
       withSpectra,
-      updateGram: this.updates.gram(this.stepCount),
       // The host mirror is the parameters (checkpoints are written from it too).
       weights: this.hostParams,
     });
