@@ -7,7 +7,7 @@ import type { BackendInfo } from '../core/train/backend.js';
 import { RunGroup, type GroupEngine } from '../core/train/run-group.js';
 import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
-import { dawnCounts } from '../core/train/gpu/webgpu.js';
+import { deviceWorkPerStep } from '../core/train/gpu/webgpu.js';
 import type { BackendChoice } from '../core/schema/backend-choices.js';
 
 /**
@@ -30,13 +30,11 @@ export interface Row {
   reads_per_step: number;
 }
 
-async function time(engine: GroupEngine, steps: number): Promise<{ step: number; evaluation: number; counts: typeof dawnCounts }> {
+async function time(engine: GroupEngine, steps: number): Promise<{ step: number; evaluation: number; counts: Awaited<ReturnType<typeof deviceWorkPerStep>> }> {
   for (let i = 0; i < 3; i++) await engine.trainStep();
   await engine.takeNorms(0); // settle queued work before timing
   // What 16 steps send to the device, with no read among them.
-  const before = { ...dawnCounts };
-  for (let i = 0; i < 16; i++) await engine.trainStep();
-  const counts = { dispatches: (dawnCounts.dispatches - before.dispatches) / 16, submits: (dawnCounts.submits - before.submits) / 16, reads: (dawnCounts.reads - before.reads) / 16 };
+  const counts = await deviceWorkPerStep(16, () => engine.trainStep());
   await engine.takeNorms(0);
   // Wall time over all steps, ended by a read (queued device work finishes before it answers):
   // per-step timings would measure only how fast the host enqueues.
@@ -67,7 +65,7 @@ export async function benchEngines(o: { info: BackendInfo; backendChoice: Backen
           try {
             engine = kind === 'wgsl' ? await WgslGroup.create(members) : kind === 'stacked' ? new StackedGroup(members) : new RunGroup(members);
             const t = await time(engine, steps);
-            const row = { engine: kind, backend: info.name, preset, arch, group: S, ms_per_run_step: +(t.step / S).toFixed(4), ms_per_eval: +(t.evaluation / S).toFixed(3), dispatches_per_step: t.counts.dispatches, submits_per_step: t.counts.submits, reads_per_step: t.counts.reads };
+            const row = { engine: kind, backend: info.name, preset, arch, group: S, ms_per_run_step: +(t.step / S).toFixed(4), ms_per_eval: +(t.evaluation / S).toFixed(3), dispatches_per_step: t.counts.dispatchesPerStep, submits_per_step: t.counts.submitsPerStep, reads_per_step: t.counts.readsPerStep };
             rows.push(row);
             process.stderr.write(`${info.name} ${preset.padEnd(9)} ${arch.padEnd(11)} S=${String(S).padEnd(3)} ${kind.padEnd(10)} ${String(row.ms_per_run_step).padStart(9)} ms/run-step  eval ${row.ms_per_eval} ms/run  ${row.dispatches_per_step} dispatches, ${row.submits_per_step} submits, ${row.reads_per_step} reads a step\n`);
           } catch (err) {

@@ -3,7 +3,7 @@ import { selectBackend } from '../core/train/backend.js';
 import { createGroupEngine } from '../core/train/group-engine.js';
 import type { GroupEngine } from '../core/train/run-group.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
-import { dawnCounts } from '../core/train/gpu/webgpu.js';
+import { deviceWorkPerStep } from '../core/train/gpu/webgpu.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
 import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
@@ -126,10 +126,6 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
 const BENCH_BLOCK = 5;
 const COUNT_STEPS = 16;
 
-function perStep(before: typeof dawnCounts, after: typeof dawnCounts, steps: number): NonNullable<BenchResult['counts']> {
-  return { dispatchesPerStep: (after.dispatches - before.dispatches) / steps, submitsPerStep: (after.submits - before.submits) / steps, readsPerStep: (after.reads - before.reads) / steps };
-}
-
 /** The run's backend note, with the engine where it is not the backend's obvious one. */
 function engineNote(note: string, group: GroupEngine): string {
   if (group.size > 1) return `${note}; run group of ${group.size} (${group.engine})`;
@@ -152,9 +148,8 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
     for (let i = 0; i < 2; i++) await group.trainStep(); // warm-up: kernel set-up, memory growth
     await group.takeNorms(0);
     // Counted first, with no read in between: what a step sends to the device (Dawn only).
-    const before = { ...dawnCounts };
-    for (let i = 0; i < COUNT_STEPS; i++) await group.trainStep();
-    const counts = backend.name === 'webgpu' || process.env.GROKSCOPE_GROUP_ENGINE === 'wgsl' ? perStep(before, dawnCounts, COUNT_STEPS) : null;
+    const work = await deviceWorkPerStep(COUNT_STEPS, () => group.trainStep());
+    const counts = backend.name === 'webgpu' || process.env.GROKSCOPE_GROUP_ENGINE === 'wgsl' ? work : null;
     await group.takeNorms(0);
     // Steps are timed in blocks ended by a read (the per-step norms): on a device, a step returns
     // once its work is queued, and only a read waits for the work itself. Each block's time is

@@ -20,6 +20,7 @@ import { instantiateHostKernels } from './host/host-kernels.js';
 import { SimdAdam } from './host/simd-adam.js';
 import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
 import { meanLogitScale, targetScaleAt, usesTemperature, type LogitTargets } from './logit-temperature.js';
+import { residueTask } from '../spectra/progress.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {
@@ -308,7 +309,7 @@ export class Trainer {
       norms: Float32Array;
       embed: Float32Array | null;
       logitStats: MeasureInput['logitStats'];
-      logits: Float32Array;
+      logits?: Float32Array;
     }
     this.syncVariables();
     // The evaluation sees the logits the loss would see at this step: a logit-matched run's are
@@ -329,7 +330,8 @@ export class Trainer {
       });
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
       const stats = logitStatsOf(logits, this.allLabels, 1);
-      return { perExample, correct, covs, norms, stats, logits, embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
+      // Every example's logits only where the task has progress measures.
+      return { perExample, correct, covs, norms, stats, logits: residueTask(config.task) ? [logits] : [], embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
     });
     let read: Readback;
     try {
@@ -340,10 +342,10 @@ export class Trainer {
         norms: (await kept.norms.data()) as Float32Array,
         embed: kept.embed.length ? ((await kept.embed[0].data()) as Float32Array) : null,
         logitStats: splitLogitStats((await kept.stats.data()) as Float32Array),
-        logits: (await kept.logits.data()) as Float32Array,
+        logits: kept.logits.length ? ((await kept.logits[0].data()) as Float32Array) : undefined,
       };
     } finally {
-      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, kept.logits, ...kept.embed]);
+      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.logits, ...kept.embed]);
     }
     return measure({
       step: this.stepCount,

@@ -149,10 +149,10 @@ export class GpuEvaluator {
     const { l, bufs: b, chunk, nAll: n } = this;
     const records = new Map<number, EvalRecord>();
     const matrices = l.names.filter((name) => l.shapes[name].length === 2);
-    // W_out too every evaluation: the neuron-to-logit map of the progress measures.
-    const wanted = withSpectra ? matrices : ['embed', 'W_U', 'W_out'];
-    const covRun = this.widths.reduce((a, w) => a + w * w, 0);
+    // Every pair's logits and W_out (the neuron-to-logit map) where the task has progress measures.
     const withLogits = residueTask(this.configs[0].task) !== null;
+    const wanted = withSpectra ? matrices : ['embed', 'W_U', ...(withLogits ? ['W_out'] : [])];
+    const covRun = this.widths.reduce((a, w) => a + w * w, 0);
     // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
     // any between them) are computed.
     const sorted = [...new Set(indices)].sort((x, y) => x - y);

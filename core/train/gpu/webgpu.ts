@@ -123,6 +123,13 @@ let dawnGpu: GPU | null = null;
  */
 export const dawnCounts = { dispatches: 0, submits: 0, reads: 0 };
 
+/** What Dawn received per step over `steps` calls of `step` (none of which should read). */
+export async function deviceWorkPerStep(steps: number, step: () => Promise<void>): Promise<{ dispatchesPerStep: number; submitsPerStep: number; readsPerStep: number }> {
+  const before = { ...dawnCounts };
+  for (let i = 0; i < steps; i++) await step();
+  return { dispatchesPerStep: (dawnCounts.dispatches - before.dispatches) / steps, submitsPerStep: (dawnCounts.submits - before.submits) / steps, readsPerStep: (dawnCounts.reads - before.reads) / steps };
+}
+
 function countDawnWork(globals: Record<string, unknown>): void {
   const wrap = (cls: unknown, method: string, key: keyof typeof dawnCounts): void => {
     const proto = (cls as { prototype?: Record<string, unknown> } | undefined)?.prototype;

@@ -31,15 +31,16 @@ export interface StackedEvalInput {
 }
 
 export async function evaluateStacked(e: StackedEvalInput): Promise<EvalRecord[]> {
-const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
+  const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
   const k = indices.length;
   const c0 = configs[0];
   const probes = probesFor(c0.arch);
   const ds0 = datasets[0];
   const pairs = ds0.labels.length;
   const matrices = names.filter((n) => shapes[n].length === 2);
-  // W_out too every evaluation: the neuron-to-logit map of the progress measures.
-  const read = withSpectra ? matrices : matrices.filter((n) => n === 'embed' || n === 'W_U' || n === 'W_out');
+  // W_out too every evaluation where the task has progress measures (the neuron-to-logit map).
+  const progress = residueTask(c0.task) !== null;
+  const read = withSpectra ? matrices : matrices.filter((n) => n === 'embed' || n === 'W_U' || (progress && n === 'W_out'));
   const kept = tf.tidy(() => {
     const idx = tf.tensor1d(indices, 'int32');
     const P = Object.fromEntries(names.map((n) => [n, tf.gather(e.params[n], idx)]));
@@ -59,7 +60,7 @@ const { indices, withSpectra, batch, names, shapes, configs, datasets } = e;
     // matrix at spectrum evaluations (their weight spectra).
     const weights = read.map((n) => P[n]);
     // Every example's logits, for the progress measures where the task has them.
-    const logits = residueTask(c0.task) ? [out.logits] : [];
+    const logits = progress ? [out.logits] : [];
     return { perExample, correct, covs, norms, stats, weights, logits, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
   });
   try {
