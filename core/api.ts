@@ -223,6 +223,8 @@ export interface FormChoices {
   backends: string[];
   probes: string[];
   tasks: string[];
+  /** Task name → its operation as Power et al. write it (the task menu's tooltips). */
+  taskFormulas: Record<string, string>;
   archs: string[];
   conditions: string[];
   /** Named study → its spec (the study form's "start from"). */

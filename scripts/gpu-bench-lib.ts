@@ -51,7 +51,7 @@ async function time(engine: GroupEngine, steps: number): Promise<{ step: number;
   return { step: perStep, evaluation: median(evals), counts };
 }
 
-export async function benchEngines(o: { info: BackendInfo; backendChoice: BackendChoice; groups: number[]; engines: string[]; steps: number; presets?: ('quick' | 'reference')[] }): Promise<Row[]> {
+export async function benchEngines(o: { info: BackendInfo; backendChoice: BackendChoice; groups: number[]; engines: string[]; steps: number; presets?: ('quick' | 'reference')[]; runByRun?: boolean }): Promise<Row[]> {
   const { info, backendChoice, groups, engines } = o;
   const rows: Row[] = [];
   for (const preset of o.presets ?? (['quick', 'reference'] as const)) {
@@ -60,7 +60,7 @@ export async function benchEngines(o: { info: BackendInfo; backendChoice: Backen
       const steps = o.steps || (preset === 'quick' ? 30 : 10);
       for (const S of groups) {
         const members = Array.from({ length: S }, (_, seed) => ({ config: { ...config, seed } }));
-        for (const kind of S === 1 ? [...engines, 'run by run'] : engines) {
+        for (const kind of S === 1 && o.runByRun !== false ? [...engines, 'run by run'] : engines) {
           let engine: GroupEngine | null = null;
           try {
             engine = kind === 'wgsl' ? await WgslGroup.create(members) : kind === 'stacked' ? new StackedGroup(members) : new RunGroup(members);
@@ -81,11 +81,11 @@ export async function benchEngines(o: { info: BackendInfo; backendChoice: Backen
 }
 
 // PyTorch with CUDA, where it is: the reference column at the same S.
-export function torchRows(groups: number[], scriptDir = path.dirname(fileURLToPath(import.meta.url))): Record<string, unknown>[] {
+export function torchRows(groups: number[], scriptDir = path.dirname(fileURLToPath(import.meta.url)), presets = ['quick', 'reference']): Record<string, unknown>[] {
   const torchScript = path.resolve(scriptDir, 'torch_reference.py');
   const out: Record<string, unknown>[] = [];
   if (existsSync(torchScript) && spawnSync('python3', ['-c', 'import torch; assert torch.cuda.is_available()'], { stdio: 'ignore' }).status === 0) {
-    for (const preset of ['quick', 'reference']) {
+    for (const preset of presets) {
       for (const arch of ['transformer', 'mlp']) {
         for (const S of groups) {
           const r = spawnSync('python3', [torchScript, '--preset', preset, '--arch', arch, '--group', String(S), '--device', 'cuda', '--steps', '30'], { encoding: 'utf8' });

@@ -1,6 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { makeDataset } from '../core/tasks/dataset.js';
-import { makeTask, permutations } from '../core/tasks/groups.js';
+import { isS5Task, makeTask, permutations, TASK_FORMULAS, TASK_NAMES, ZP_TASKS } from '../core/tasks/groups.js';
+import { parseRunConfig, PRESETS } from '../core/schema/run-config.js';
+
+/** Power et al.'s Table 1 over Z/pZ, written directly in BigInt (no shared code with groups.ts). */
+function direct(name: string, x: number, y: number, p: number): number | null {
+  const [X, Y, P] = [BigInt(x), BigInt(y), BigInt(p)];
+  const mod = (v: bigint): number => Number(((v % P) + P) % P);
+  // The inverse of y by search: the z with y·z ≡ 1.
+  const inv = (v: bigint): bigint | null => {
+    for (let z = 1n; z < P; z++) if ((v * z) % P === 1n) return z;
+    return null;
+  };
+  switch (name) {
+    case 'mod-add': return mod(X + Y);
+    case 'mod-sub': return mod(X - Y);
+    case 'mod-mul': return mod(X * Y);
+    case 'mod-div': return y === 0 ? null : mod(X * inv(Y)!);
+    case 'mod-div-or-sub': return y % 2 === 1 ? mod(X * inv(Y)!) : mod(X - Y);
+    case 'mod-sq-sum': return mod(X * X + Y * Y);
+    case 'mod-quad': return mod(X * X + X * Y + Y * Y);
+    case 'mod-quad-x': return mod(X * X + X * Y + Y * Y + X);
+    case 'mod-cube-xy': return mod(X * X * X + X * Y);
+    case 'mod-cube-xy2-y': return mod(X * X * X + X * Y * Y + Y);
+  }
+  throw new Error(name);
+}
 
 describe('group tasks', () => {
   it('computes modular operations, with division as the inverse of multiplication', () => {
@@ -31,6 +56,54 @@ describe('group tasks', () => {
       expect(hasInverse).toBe(true);
     }
     expect(abelian).toBe(false);
+  });
+});
+
+describe("Power et al.'s operations", () => {
+  it('gives every Z/pZ operation the direct formula on all pairs (p = 13 and p = 97), with its valid pairs', () => {
+    for (const p of [13, 97]) {
+      for (const name of ZP_TASKS) {
+        const task = makeTask(name, p);
+        for (let x = 0; x < p; x++) {
+          for (let y = 0; y < p; y++) {
+            const want = direct(name, x, y, p);
+            expect(task.valid(x, y), `${name} valid(${x}, ${y})`).toBe(want !== null);
+            if (want !== null) expect(task.op(x, y), `${name}(${x}, ${y}) mod ${p}`).toBe(want);
+          }
+        }
+      }
+    }
+  });
+
+  it('composes S5 permutations directly for x·y, x·y·x⁻¹ and x·y·x', () => {
+    const perms = permutations(5);
+    const index = new Map(perms.map((q, i) => [q.join(','), i]));
+    const compose = (s: number[], t: number[]): number[] => t.map((ti) => s[ti]);
+    const inverse = (s: number[]): number[] => s.reduce((inv, v, i) => ((inv[v] = i), inv), Array(5).fill(0) as number[]);
+    const [xy, conj, xyx] = (['s5', 's5-conj', 's5-xyx'] as const).map((n) => makeTask(n, 0));
+    for (let a = 0; a < 120; a++) {
+      for (let b = 0; b < 120; b++) {
+        const [x, y] = [perms[a], perms[b]];
+        expect(xy.op(a, b)).toBe(index.get(compose(x, y).join(',')));
+        expect(conj.op(a, b)).toBe(index.get(compose(compose(x, y), inverse(x)).join(',')));
+        expect(xyx.op(a, b)).toBe(index.get(compose(compose(x, y), x).join(',')));
+      }
+    }
+  });
+
+  it('makes S5 a group: associativity on all 120³ triples', () => {
+    const s5 = makeTask('s5', 0);
+    let bad = 0;
+    for (let a = 0; a < 120; a++) for (let b = 0; b < 120; b++) for (let c = 0; c < 120; c++) if (s5.op(s5.op(a, b), c) !== s5.op(a, s5.op(b, c))) bad++;
+    expect(bad).toBe(0);
+  });
+
+  it('names every task in run configs, with a formula, and asks for a prime p only over Z/pZ', () => {
+    for (const task of TASK_NAMES) {
+      expect(TASK_FORMULAS[task]).toBeTruthy();
+      expect(() => parseRunConfig({ ...PRESETS.fast, task, p: isS5Task(task) ? 12 : 31 })).not.toThrow();
+      if (!isS5Task(task)) expect(() => parseRunConfig({ ...PRESETS.fast, task, p: 12 })).toThrow(/prime/);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_NAMES, isPrime } from '../tasks/groups.js';
+import { TASK_NAMES, isPrime, isS5Task } from '../tasks/groups.js';
 import { ARCHS, PROBES } from '../models/config.js';
 import { BACKEND_CHOICES } from './backend-choices.js';
 import { GrokscopeError } from '../errors.js';
@@ -76,7 +76,7 @@ export const RunConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.task !== 's5' && !isPrime(c.p)) {
+    if (!isS5Task(c.task) && !isPrime(c.p)) {
       ctx.addIssue({ code: 'custom', path: ['p'], message: `must be a prime for ${c.task} (got ${c.p})` });
     }
     if (c.dModel % c.nHeads !== 0) {

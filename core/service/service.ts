@@ -17,7 +17,7 @@ import { ReadCache } from './read-cache.js';
 import { NAMED_STUDIES, planRuns, resolveStudySpec } from '../study/spec.js';
 import { BACKEND_CHOICES } from '../schema/backend-choices.js';
 import { ARCHS, PROBES } from '../models/config.js';
-import { TASK_NAMES } from '../tasks/groups.js';
+import { TASK_FORMULAS, TASK_NAMES } from '../tasks/groups.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { runStudyOnQueue } from '../queue/coordinator.js';
 import { QueueUrlError, type QueueConnection } from '../queue/connection.js';
@@ -232,7 +232,7 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async formChoices(): Promise<FormChoices> {
-    return { presets: PRESETS, backends: [...BACKEND_CHOICES], probes: [...PROBES], tasks: [...TASK_NAMES], archs: [...ARCHS], conditions: [...CONDITIONS], studies: NAMED_STUDIES };
+    return { presets: PRESETS, backends: [...BACKEND_CHOICES], probes: [...PROBES], tasks: [...TASK_NAMES], taskFormulas: TASK_FORMULAS, archs: [...ARCHS], conditions: [...CONDITIONS], studies: NAMED_STUDIES };
   }
 
   async planStudy(specArg: string | Record<string, unknown>): Promise<StudyPlan> {

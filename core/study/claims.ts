@@ -1,4 +1,5 @@
 import { mean } from '../analysis/stats.js';
+import { isS5Task } from '../tasks/groups.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import type { InterventionRow, StudySummary } from './analyze.js';
 
@@ -23,7 +24,7 @@ const share = (a: number, n: number): number | null => (n > 0 ? a / n : null);
 /** The verdict rules, one per claim; each result says its rule. */
 export function judgeClaims(s: Omit<StudySummary, 'claims'>, spec: StudySpec): Claims {
   const tf = (task: string) => s.thresholds.find((t) => t.task === task && t.arch === 'transformer');
-  const cyclicTasks = spec.tasks.filter((t) => t !== 's5');
+  const cyclicTasks = spec.tasks.filter((t) => !isS5Task(t));
   const mainTask = cyclicTasks[0] ?? spec.tasks[0];
 
   const phaseRows = s.phases.filter((p) => p.arch === 'transformer');

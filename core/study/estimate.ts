@@ -1,4 +1,5 @@
 import type { PlannedRun } from './spec.js';
+import { isS5Task } from '../tasks/groups.js';
 
 /**
  * How long a study will take, from step rates measured on this library's completed runs: for
@@ -25,7 +26,7 @@ export interface StudyEstimate {
   basis: string;
 }
 
-const shapeOf = (c: { arch: string; dModel: number; dMlp: number; p: number; task: string }): string => `${c.arch} d=${c.dModel} mlp=${c.dMlp} ${c.task === 's5' ? 's5' : `p=${c.p}`}`;
+const shapeOf = (c: { arch: string; dModel: number; dMlp: number; p: number; task: string }): string => `${c.arch} d=${c.dModel} mlp=${c.dMlp} ${isS5Task(c.task) ? c.task : `p=${c.p}`}`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,6 +5,7 @@ import { median } from '../../core/analysis/stats.js';
 import { PRESETS, type RunConfig } from '../../core/schema/run-config.js';
 import { BACKEND_CHOICES } from '../../core/schema/backend-choices.js';
 import { ARCHS } from '../../core/models/config.js';
+import { isS5Task } from '../../core/tasks/groups.js';
 import type { BenchResult, BenchTask } from '../../core/runs/protocol.js';
 import { UserError } from './errors.js';
 import { firstLine } from '../../core/errors.js';
@@ -48,7 +49,7 @@ async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
   const c = run.config as unknown as RunConfig;
   const out = [
     `run        ${run.id}  (${run.status}, ${run.stepsDone}/${c.steps} steps)`,
-    `task       ${c.task}${c.task === 's5' ? '' : ` p=${c.p}`}, train fraction ${c.trainFraction}, seed ${c.seed}`,
+    `task       ${c.task}${isS5Task(c.task) ? '' : ` p=${c.p}`}, train fraction ${c.trainFraction}, seed ${c.seed}`,
     `model      ${c.arch} d=${c.dModel}${c.arch === 'transformer' ? ` heads=${c.nHeads}` : ''} d_mlp=${c.dMlp}; AdamW lr ${c.lr} wd ${c.weightDecay}`,
     `backend    ${run.backend ?? '—'}${run.backendNote ? ` (${run.backendNote})` : ''}`,
     `events     T_mem ${run.events?.T_mem ?? '—'}  T_grok ${run.events?.T_grok ?? '—'}  T_cross ${run.events?.T_cross ?? '—'} (H̃* ${c.entropyThreshold} on ${c.probe})  lead ${run.events?.lead ?? '—'}`,

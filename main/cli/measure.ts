@@ -4,7 +4,7 @@ import { readSafetensors } from '../../core/interop/safetensors.js';
 import { fromTransformerLens } from '../../core/interop/transformerlens.js';
 import { PRESETS, parseRunConfig } from '../../core/schema/run-config.js';
 import { makeDataset } from '../../core/tasks/dataset.js';
-import { makeTask, TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
+import { isS5Task, makeTask, TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
 import { selectBackend } from '../../core/train/backend.js';
 import { Trainer } from '../../core/train/trainer.js';
 import type { HostParams } from '../../core/models/init.js';
@@ -93,14 +93,14 @@ export async function cmdMeasure(file: string, opts: MeasureOpts): Promise<numbe
   // Every pair is in the train or the test set: the counts behind the two accuracies add up.
   const correct = Math.round(record.train_acc * dataset.trainIndices.length) + Math.round(record.test_acc * dataset.testIndices.length);
   const allAcc = correct / dataset.labels.length;
-  const out = { file: path.resolve(file), task, p: task === 's5' ? null : p, model, accuracy_all_pairs: allAcc, split: { seed: config.seed, train_fraction: config.trainFraction }, record };
+  const out = { file: path.resolve(file), task, p: isS5Task(task) ? null : p, model, accuracy_all_pairs: allAcc, split: { seed: config.seed, train_fraction: config.trainFraction }, record };
   if (opts.json) {
     printJson(out);
     return 0;
   }
   const f = (x: number): string => x.toFixed(4);
   const lines = [
-    `${path.basename(file)}: ${task}${task === 's5' ? '' : ` p=${p}`}, d_model ${model.dModel}, ${model.nHeads} heads, d_mlp ${model.dMlp}`,
+    `${path.basename(file)}: ${task}${isS5Task(task) ? '' : ` p=${p}`}, d_model ${model.dModel}, ${model.nHeads} heads, d_mlp ${model.dMlp}`,
     `accuracy over all ${dataset.labels.length} pairs: ${(100 * allAcc).toFixed(1)} %; on our split (seed ${config.seed}, ${config.trainFraction} train): train ${(100 * record.train_acc).toFixed(1)} %, test ${(100 * record.test_acc).toFixed(1)} %`,
     `weight norm ${f(record.weight_norm)}${record.fourier ? `; Fourier top-${config.fourierK} share ${f(record.fourier.topk_share)}, Gini ${f(record.fourier.gini)}` : ''}`,
     'probe         H̃        eff. rank   top-5 share   top eigenvalues',

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, PRESETS, parseRunConfig, type PresetName, type RunConfig } from '../../core/schema/run-config.js';
 import { UserError } from './errors.js';
+import { TASK_NAMES } from '../../core/tasks/groups.js';
 
 /** Flags of `grokscope run` that map onto RunConfig fields. */
 export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'number' | 'string'; help: string }[] = [
-  { flag: 'task', field: 'task', kind: 'string', help: 'mod-add | mod-sub | mod-mul | mod-div | s5' },
+  { flag: 'task', field: 'task', kind: 'string', help: TASK_NAMES.join(' | ') },
   { flag: 'p', field: 'p', kind: 'int', help: 'prime modulus for the Z/pZ tasks' },
   { flag: 'arch', field: 'arch', kind: 'string', help: 'transformer | mlp' },
   { flag: 'seed', field: 'seed', kind: 'int', help: 'seed of initialisation and split' },

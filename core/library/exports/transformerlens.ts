@@ -4,6 +4,7 @@ import { Library } from '../library.js';
 import { checkpointDirFor } from '../paths.js';
 import { checkpointPath, checkpointSteps, loadCheckpoint } from '../../train/checkpoint.js';
 import { makeDataset } from '../../tasks/dataset.js';
+import { isS5Task } from '../../tasks/groups.js';
 import { paramShapes } from '../../models/config.js';
 import type { RunConfig } from '../../schema/run-config.js';
 import { f32Tensor, writeSafetensors, type SafeTensor } from '../../interop/safetensors.js';
@@ -74,7 +75,7 @@ export async function exportTransformerLens(libraryDir: string, runArg: string, 
     hooked_transformer_config: config.arch === 'transformer' ? hookedTransformerConfig(config, dataset.vocab, dataset.classes) : null,
     arch: config.arch,
     task: config.task,
-    p: config.task === 's5' ? null : config.p,
+    p: isS5Task(config.task) ? null : config.p,
     inputs: `[a, b, =] as token ids: group elements 0…${dataset.task.order - 1}, '=' is ${dataset.eqToken}; the label is a∘b; the logits are read at the last position`,
     split: { seed: config.splitSeed ?? config.seed, train_fraction: config.trainFraction, train_pairs: pairs(dataset.trainIndices), test_pairs: pairs(dataset.testIndices) },
     run: { id: run.id, status: run.status, steps_done: run.stepsDone, config },
