@@ -11,7 +11,12 @@ export interface EvalRecord {
   weight_norm: number;
   tensor_norms: Record<string, number>;
   probes: Partial<Record<ProbeName, SpectralSummary>>;
-  /** Cyclic tasks only. */
+  /**
+   * The embedding's concentration in the group's Fourier basis: over Z/pZ the top-fourierK
+   * frequencies' share and the Gini over frequencies; over S5 the strongest irrep's share and the
+   * Gini over irreps, each irrep's power per dimension² (docs/methods.md). Null in external runs
+   * without an embedding.
+   */
   fourier: { topk_share: number; gini: number } | null;
   /**
    * The output's scale (docs/methods.md, "Logit scale"), over every example of the task: mean

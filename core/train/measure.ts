@@ -4,6 +4,7 @@ import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
+import { irrepAlignment } from '../spectra/s5-irreps.js';
 import { neuronLogitGini, progressMeasures, residueTask, strongest } from '../spectra/progress.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { effectiveRank, weightSpectrum } from '../spectra/weight-spectrum.js';
@@ -75,7 +76,7 @@ export interface MeasureInput {
    * Nanda's progress measures where the task has them (mod-add, mod-sub) and `embed` is given.
    */
   logits?: ArrayLike<number>;
-  /** The group tokens' embedding rows, order × dModel (cyclic tasks), else null. */
+  /** The group tokens' embedding rows, order × dModel (Fourier alignment over Z/pZ, irreps over S5). */
   embed: ArrayLike<number> | null;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   withSpectra: boolean;
@@ -146,7 +147,12 @@ export function measure(m: MeasureInput): EvalRecord {
     record.probes[name] = spectralSummary(eig, width);
     if (record.spectra) record.spectra[name] = Array.from(eig).reverse();
   });
-  if (m.embed) {
+  if (m.embed && !dataset.task.cyclic) {
+    // S5's tasks: the same two figures over its irreducible representations (the group Fourier transform).
+    const a = irrepAlignment(m.embed, model.dModel);
+    record.fourier = { topk_share: a.topk_share, gini: a.gini };
+  }
+  if (m.embed && dataset.task.cyclic) {
     const f = fourierAlignment(m.embed, dataset.task.order, model.dModel, config.fourierK);
     record.fourier = { topk_share: f.topk_share, gini: f.gini };
     const task = residueTask(config.task);

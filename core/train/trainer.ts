@@ -331,7 +331,7 @@ export class Trainer {
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
       const stats = logitStatsOf(logits, this.allLabels, 1);
       // Every example's logits only where the task has progress measures.
-      return { perExample, correct, covs, norms, stats, logits: residueTask(config.task) ? [logits] : [], embed: dataset.task.cyclic ? [out.probes.embed!] : [] };
+      return { perExample, correct, covs, norms, stats, logits: residueTask(config.task) ? [logits] : [], embed: [out.probes.embed!] };
     });
     let read: Readback;
     try {

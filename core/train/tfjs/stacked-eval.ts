@@ -61,7 +61,7 @@ export async function evaluateStacked(e: StackedEvalInput): Promise<EvalRecord[]
     const weights = read.map((n) => P[n]);
     // Every example's logits, for the progress measures where the task has them.
     const logits = progress ? [out.logits] : [];
-    return { perExample, correct, covs, norms, stats, weights, logits, embed: ds0.task.cyclic ? [out.probes.embed!] : [] };
+    return { perExample, correct, covs, norms, stats, weights, logits, embed: [out.probes.embed!] };
   });
   try {
     const weights = (await Promise.all(kept.weights.map((w) => w.data()))) as Float32Array[];
