@@ -183,10 +183,7 @@ export interface RunRequest {
 export interface StudyStartOptions { queue?: string; results?: string }
 
 /** A file crossing the transport: name and base64 content. */
-export interface UploadedFile {
-  name: string;
-  base64: string;
-}
+export interface UploadedFile { name: string; base64: string }
 
 export interface ImportResult {
   file: string;
@@ -213,7 +210,6 @@ export type LiveEvent =
   | { type: 'menu'; action: MenuAction };
 
 export type MenuAction = 'new-run' | 'new-study' | 'stop-run' | 'export-selected';
-
 export type ExportKind = 'grokrun' | 'grokbundle' | 'csv';
 
 /** What the launch forms offer, from core (the renderer imports nothing but this contract). */
@@ -223,7 +219,7 @@ export interface FormChoices {
   backends: string[];
   probes: string[];
   tasks: string[];
-  /** Task name → its operation as Power et al. write it (the task menu's tooltips). */
+  /** Task → its operation as Power et al. write it (the task menu's tooltips). */
   taskFormulas: Record<string, string>;
   archs: string[];
   conditions: string[];

@@ -2,13 +2,13 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { initParams } from '../core/models/init.js';
-import { crossEntropy, forward, type Batch } from '../core/models/forward.js';
+import { crossEntropy, forward, type Batch } from '../core/train/tfjs/forward.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { modelConfigOf } from '../core/train/trainer.js';
 
 /**
- * The MLP's first layer is computed per token (a table lookup, core/models/forward.ts, with our
+ * The MLP's first layer is computed per token (a table lookup, core/train/tfjs/forward.ts, with our
  * own gather kernels on wasm); here it is checked against the plain formula — concat(E[a], E[b])
  * · W_in with one-hot products — by
  * training both from the same start for 50 plain gradient steps: the losses must agree to 1e-5.

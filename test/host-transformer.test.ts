@@ -14,7 +14,7 @@ import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden
 /**
  * The fused host Transformer (core/train/host/host-transformer.ts) against independent references: the
  * golden values from test/fixtures/golden (PyTorch, the full textbook model), and tfjs autodiff of
- * models/forward.ts on plain wasm with a triple-loop product (so the fused algebra is checked
+ * core/train/tfjs/forward.ts on plain wasm with a triple-loop product (so the fused algebra is checked
  * apart from sgemm), with and without the orthogonal mix; then, where OpenBLAS is here, the
  * trainer on `wasm+openblas` (which uses it) against plain wasm over 50 steps.
  */

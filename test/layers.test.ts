@@ -58,6 +58,44 @@ export function importsOf(file: string, text = readFileSync(path.join(root, file
 
 const files = ['core', 'main', 'workers', 'preload', 'renderer/src'].flatMap((d) => sourceFiles(d));
 
+/** The import graph's circles (strongly connected components of more than one file), by Tarjan's algorithm. */
+export function importCircles(graph: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const circle: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        circle.push(w);
+      } while (w !== v);
+      if (circle.length > 1) circles.push(circle.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return circles;
+}
+
+/** The floors whose code is pure computation: no Node built-in, no tfjs (docs/architecture.md). */
+const PURE = /^core\/(tasks|models|spectra|analysis|interop)\//;
+
 describe('layers', () => {
   it('puts every source file on a floor', () => {
     expect(files.filter((f) => floorOf(f) < 0)).toEqual([]);
@@ -82,6 +120,25 @@ describe('layers', () => {
       .flatMap((f) => importsOf(f).map((i) => ({ file: f, ...i })))
       .filter((i) => i.target.startsWith('core/') && i.target !== 'core/api.ts');
     expect(reach.map((r) => `${r.file}:${r.line} imports ${r.target}`)).toEqual([]);
+  });
+
+  it('has no circle of imports, inside a floor too (type-only imports count)', () => {
+    const graph = new Map(files.map((f) => [f, importsOf(f).map((i) => i.target)]));
+    expect(importCircles(graph)).toEqual([]);
+  });
+
+  it('finds a circle of three files and leaves a chain alone (the check itself)', () => {
+    const circle = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]);
+    expect(importCircles(circle)).toEqual([['a', 'b', 'c']]);
+    expect(importCircles(new Map([['a', ['b']], ['b', ['c']], ['c', []]]))).toEqual([]);
+  });
+
+  it('keeps the pure floors (tasks, models, spectra, analysis, interop) free of Node built-ins and tfjs', () => {
+    const bad = files
+      .filter((f) => PURE.test(f))
+      .flatMap((f) => ts.preProcessFile(readFileSync(path.join(root, f), 'utf8'), true, true).importedFiles.map((i) => ({ f, name: i.fileName })))
+      .filter(({ name }) => name.startsWith('node:') || name.includes('tfjs') || ['fs', 'path', 'os', 'worker_threads', 'child_process'].includes(name));
+    expect(bad.map(({ f, name }) => `${f} imports ${name}`)).toEqual([]);
   });
 
   it('catches an import of a higher floor (the check itself)', () => {

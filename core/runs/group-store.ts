@@ -5,7 +5,7 @@ import type { EvalRecord } from '../schema/eval-record.js';
 import { firstLine } from '../errors.js';
 import type { Prepared } from './prepare.js';
 import type { TrainResult } from './protocol.js';
-import type { RunOutcome, RunProgress } from './run-executor.js';
+import type { RunOutcome, RunProgress } from './run-types.js';
 
 /** What the host keeps per member while its group trains. */
 export interface MemberStream {

@@ -4,7 +4,7 @@ import type { RunConfig } from '../schema/run-config.js';
 import { Library, type RunRecord } from '../library/library.js';
 import { checkpointDirFor } from '../library/paths.js';
 import { GrokscopeError } from '../errors.js';
-import type { MemberRequest } from './run-executor.js';
+import type { MemberRequest } from './run-types.js';
 import type { LogitTargets } from '../train/logit-temperature.js';
 
 /**

@@ -1,15 +1,14 @@
 import { checkpointDirFor, speedFileFor } from '../library/paths.js';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import type { RunConfig } from '../schema/run-config.js';
-import type { RunEvents } from '../analysis/events.js';
-import { Library, type RunStatus } from '../library/library.js';
-import type { EvalRecord } from '../schema/eval-record.js';
+import { Library } from '../library/library.js';
 import type { TrainTask, WorkerMessage } from './protocol.js';
 import { groupMismatch } from '../train/run-group.js';
 import { prepare, type Prepared } from './prepare.js';
 import { GroupStore, type MemberStream } from './group-store.js';
 import { versions } from '../versions.js';
+import type { MemberRequest, RunOutcome } from './run-types.js';
+export type { MemberRequest, RunOutcome, RunProgress } from './run-types.js';
 import { firstLine, GrokscopeError } from '../errors.js';
 
 /**
@@ -18,39 +17,6 @@ import { firstLine, GrokscopeError } from '../errors.js';
  * (one transaction a second at most), and as each run ends computes its events. Stopping
  * (AbortSignal) asks the worker to checkpoint and return.
  */
-export interface RunProgress {
-  runId: string;
-  step: number;
-  totalSteps: number;
-  stepsPerSecond: number | null;
-  latest: EvalRecord | null;
-  backend: string | null;
-}
-
-export interface RunOutcome {
-  runId: string;
-  status: RunStatus;
-  backend: string | null;
-  backendNote: string | null;
-  steps: number;
-  final: EvalRecord | null;
-  events: RunEvents | null;
-  error: string | null;
-}
-
-/** One run of a group: a new run from a config, or a stopped one to resume. */
-export interface MemberRequest {
-  config?: RunConfig;
-  resumeRunId?: string;
-  onProgress?: (p: RunProgress) => void;
-  /** Called once the run exists in the library (before training starts). */
-  onCreated?: (runId: string) => void | Promise<void>;
-  /** A study's planned key to point at the run, in the transaction that creates it (library/runs.ts createRun). */
-  studyKey?: { study: string; key: string };
-  /** Stops this run alone (the others of its group go on). */
-  signal?: AbortSignal;
-}
-
 export interface ExecuteGroupOptions {
   libraryDir: string;
   pool: Piscina;

@@ -1,114 +1,25 @@
-// Why this file is over 300 lines: one pass over a study's runs shares its traces, thresholds and
-// crossings between every table; the parts that stand alone live beside it (claims.ts,
-// manipulation.ts, detection-report.ts, stability.ts).
+// One pass over a study's runs shares its traces, thresholds and crossings between every table;
+// the parts that stand alone live beside it (claims.ts, manipulation.ts, detection-report.ts,
+// stability.ts), and the shapes it reads and writes in summary.ts.
 import type { RunConfig } from '../schema/run-config.js';
-import type { MetricRow, RunRecord } from '../library/library.js';
-import { PROBES, type ProbeName } from '../models/config.js';
+import { PROBES } from '../models/config.js';
 import { Rng } from '../rng.js';
 import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast } from '../analysis/forecast.js';
-import { necessityTable, type NecessityRow } from '../analysis/necessity.js';
+import { necessityTable } from '../analysis/necessity.js';
 import { phaseCheck } from '../analysis/phases.js';
-import { bootstrapMeanDiffCI, cohensD, mean, pearson, summarize, welchTest, type Summary } from '../analysis/stats.js';
-import { estimateThreshold, leaveOneSeedOut, type ThresholdEstimate } from '../analysis/threshold.js';
+import { bootstrapMeanDiffCI, cohensD, mean, pearson, summarize, welchTest } from '../analysis/stats.js';
+import { estimateThreshold, leaveOneSeedOut } from '../analysis/threshold.js';
 import { tCross, tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
 import type { StudySpec } from '../schema/study-spec.js';
-import { judgeClaims, type Claims } from './claims.js';
+import { judgeClaims } from './claims.js';
 import { isControlKey } from './spec.js';
 import { heldAboveThreshold, manipulationWindow } from './manipulation.js';
-import { detectionReport, type DetectionRow } from './detection-report.js';
-
-export { heldAboveThreshold, manipulationWindow } from './manipulation.js';
-import type { BackendCheck } from './check.js';
+import { detectionReport } from './detection-report.js';
 import { traceOf } from '../library/traces.js';
-
-export type { ClaimResult, Verdict } from './claims.js';
-
-/**
- * Everything a study reports (summary.json; schema in docs/formats.md). Verdict rules are ours,
- * fixed before looking at results, and written next to each claim:
- * thresholds and forecasts are always judged on held-out seeds (leave-one-seed-out).
- */
-export const SUMMARY_VERSION = 1;
-
-
-export interface StudyRunData {
-  key: string;
-  run: RunRecord;
-  metrics: MetricRow[];
-}
-
-/** A run whose trace was built already (from typed columns: `traceOfSeries`); no row objects. */
-export interface TracedRunData {
-  key: string;
-  run: RunRecord;
-  trace: RunTrace;
-}
-
-export type AnalysisInput = StudyRunData | TracedRunData;
-
-export interface GroupRow {
-  task: string;
-  arch: string;
-  condition: string;
-  n: number;
-  grokked: number;
-  crossed: number;
-  T_grok: Summary;
-  lead: Summary;
-}
-
-export interface InterventionRow {
-  task: string;
-  arch: string;
-  condition: string;
-  n: number;
-  nBaseline: number;
-  /** Runs that did not grok within budget, counted at the budget (a lower bound). */
-  censored: number;
-  delayMean: number | null;
-  delayCI: [number, number] | null;
-  p: number | null;
-  d: number | null;
-  /**
-   * Manipulation check (C3): of the intervention runs whose own baseline (same task, arch and
-   * seed) crossed H̃*, how many held H̃ above H̃* through the window in which that baseline crossed
-   * (manipulationWindow). `assessed` 0: nothing could be checked.
-   */
-  manipulation: { assessed: number; held: number };
-}
-
-
-export interface StudySummary {
-  version: number;
-  study: string;
-  spec: StudySpec;
-  probe: ProbeName;
-  rules: EventRules;
-  groups: GroupRow[];
-  thresholds: { task: string; arch: string; estimate: ThresholdEstimate; heldOut: { n: number; warned: number; precededGrokking: number; lead: Summary } }[];
-  probes: { task: string; arch: string; probe: string; threshold: number | null; heldOutWarned: number; heldOutN: number; leadMean: number | null }[];
-  interventions: InterventionRow[];
-  forecast: { task: string; arch: string; fit: ReturnType<typeof fitPowerLaw>; heldOutMeanRelError: number | null; heldOutMeanLead: number | null; runs: number }[];
-  necessity: (NecessityRow & { task: string; threshold: number | null })[];
-  phases: { task: string; arch: string; n: number; twoPhases: number }[];
-  fourier: { task: string; arch: string; n: number; meanCorrelation: number | null }[];
-  /** The early warning judged as a detector, per task and signal (detection-report.ts). */
-  detection: DetectionRow[];
-  claims: Claims;
-  /** The same study trained on a second backend (`--check BACKEND`), verdict by verdict. */
-  check?: BackendCheck;
-  runs: {
-    key: string;
-    id: string;
-    status: string;
-    T_mem: number | null;
-    T_grok: number | null;
-    T_cross: number | null;
-    lead: number | null;
-    /** Intervention runs: whether H̃ stayed above H̃* through its baseline's crossing window (null: not assessable or a baseline). */
-    heldAboveThreshold: boolean | null;
-  }[];
-}
+import { SUMMARY_VERSION, type AnalysisInput, type GroupRow, type InterventionRow, type StudyRunData, type StudySummary } from './summary.js';
+export { SUMMARY_VERSION } from './summary.js';
+export { heldAboveThreshold, manipulationWindow } from './manipulation.js';
+export type { AnalysisInput, ClaimResult, Claims, GroupRow, InterventionRow, StudyRunData, StudySummary, TracedRunData, Verdict } from './summary.js';
 
 function rulesOf(config: RunConfig): EventRules {
   return { memThreshold: config.memThreshold, grokThreshold: config.grokThreshold, crossPersistence: config.crossPersistence };

@@ -1,23 +1,8 @@
 import { mean } from '../analysis/stats.js';
 import { isS5Task } from '../tasks/groups.js';
 import type { StudySpec } from '../schema/study-spec.js';
-import type { InterventionRow, StudySummary } from './analyze.js';
-
-/**
- * The verdict on each of the paper's claims (docs/methods.md, "Verdict rules"): fixed before any
- * study result was seen, and each result carries its rule in words.
- */
-export type Verdict = 'reproduced' | 'refuted' | 'inconclusive' | 'not-run';
-
-export interface ClaimResult {
-  verdict: Verdict;
-  rule: string;
-  /** Share of seed-bootstrap resamples reaching the same verdict (study/stability.ts); null when not measured. */
-  stability?: number | null;
-  [figure: string]: unknown;
-}
-
-export type Claims = Record<'C1' | 'C2' | 'C3' | 'C4' | 'C5' | 'C6' | 'C7' | 'C8', ClaimResult>;
+import type { Claims, ClaimResult, InterventionRow, StudySummary } from './summary.js';
+export type { ClaimResult, Claims, Verdict } from './summary.js';
 
 const share = (a: number, n: number): number | null => (n > 0 ? a / n : null);
 

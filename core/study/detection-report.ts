@@ -2,7 +2,7 @@ import { DMD_SIGNAL, ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_
 import type { EventRules, RunTrace } from '../analysis/trace.js';
 import { PROBES, type ProbeName } from '../models/config.js';
 import type { Rng } from '../rng.js';
-import type { AnalysisInput } from './analyze.js';
+import type { AnalysisInput } from './summary.js';
 
 export type { DetectionRow } from '../analysis/warning-detector.js';
 

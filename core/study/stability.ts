@@ -2,7 +2,7 @@ import { traceOf } from '../library/traces.js';
 import { Rng } from '../rng.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { analyzeStudy, type AnalysisInput, type StudySummary, type TracedRunData } from './analyze.js';
-import type { Claims } from './claims.js';
+import type { Claims } from './summary.js';
 
 /**
  * How firmly each verdict stands on the seeds that produced it: the share of seed-bootstrap

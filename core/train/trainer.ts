@@ -10,7 +10,7 @@ import type { EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, type ModelConfig } from '../models/config.js';
 import { initParams, type HostParams } from '../models/init.js';
-import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from '../models/forward.js';
+import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from './tfjs/forward.js';
 import { batchOf, cloneHost, column, oneHot, readAndDispose, toVariables, zerosLike } from './tfjs/tensors.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
 import { blasGemm, blasMatMulRegistered, loadBlas } from './host/blas.js';

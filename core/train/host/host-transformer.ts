@@ -6,7 +6,7 @@ import type { HostKernelExports } from './host-kernels.js';
 /**
  * The 1-layer Transformer's training loss and gradients in one pass over Float32Arrays, with the
  * matrix products in sgemm: what `forwardTransformer` + crossEntropy + tfjs autodiff compute
- * (models/forward.ts, and the same exact algebra: only the `=` query and the `=` position's MLP
+ * (train/tfjs/forward.ts, and the same exact algebra: only the `=` query and the `=` position's MLP
  * reach the logits), without ~200 tfjs kernel launches a step. Used by the trainer on
  * `wasm+openblas` for baseline, norm-matched and orthogonal-mix runs. Same mathematics, other
  * rounding: checked against the golden values, against tfjs autodiff with a triple-loop product,

@@ -3,7 +3,7 @@ import type { RunConfig } from '../../schema/run-config.js';
 import type { EvalRecord } from '../../schema/eval-record.js';
 import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
-import { forwardStacked, type StackedBatch, type StackedContext } from '../../models/forward-stacked.js';
+import { forwardStacked, type StackedBatch, type StackedContext } from './forward-stacked.js';
 import { logitStatsOf, measure, splitLogitStats } from '../measure.js';
 import { residueTask } from '../../spectra/progress.js';
 

@@ -3,8 +3,8 @@ import type { RunConfig } from '../../schema/run-config.js';
 import type { EvalRecord } from '../../schema/eval-record.js';
 import { makeDataset, type Dataset } from '../../tasks/dataset.js';
 import { initParams, type HostParams } from '../../models/init.js';
-import { makeHeadMatrices } from '../../models/forward.js';
-import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from '../../models/forward-stacked.js';
+import { makeHeadMatrices } from './forward.js';
+import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from './forward-stacked.js';
 import { adamwStacked, byRun, normSquares, stackedMix } from './stacked-update.js';
 import { groupMismatch, type GroupEngine, type GroupMember } from '../run-group.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
@@ -15,7 +15,7 @@ import { usesTemperature } from '../logit-temperature.js';
 /**
  * A run group as one computation (the stacked engine): every parameter and AdamW moment is one
  * tfjs variable with a leading run axis [S, …]; a step is one forward and backward pass over all
- * runs (models/forward-stacked.ts; the loss is the sum of the runs' mean losses, so each slice
+ * runs (tfjs/forward-stacked.ts; the loss is the sum of the runs' mean losses, so each slice
  * gets its own run's gradient) and one AdamW update of every tensor, on the device, with no read
  * back to the host: the per-step ‖θ‖ stay on the device until the worker takes them at an
  * evaluation. Per run: seed (initialisation and split), condition (an orthogonal mix with its own

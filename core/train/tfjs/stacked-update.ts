@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../schema/run-config.js';
-import type { StackedMix } from '../../models/forward-stacked.js';
+import type { StackedMix } from './forward-stacked.js';
 import { randomOrthogonal } from '../interventions.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { HostParams } from '../../models/init.js';
-import type { Batch } from '../../models/forward.js';
+import type { Batch } from './forward.js';
 
 /** Small tensor helpers of the single-run trainer (trainer.ts): batches, variables, host copies, reads. */
 

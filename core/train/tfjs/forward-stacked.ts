@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig, ProbeName } from './config.js';
+import type { ModelConfig, ProbeName } from '../../models/config.js';
 
 /**
  * The forward computation of S runs of one shape at once (a stacked run group): every parameter

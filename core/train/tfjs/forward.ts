@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig, ProbeName } from './config.js';
+import type { ModelConfig, ProbeName } from '../../models/config.js';
 
 /**
  * The forward computation of both models on TensorFlow.js.

@@ -1,0 +1,135 @@
+import type { BackendChoice } from '../schema/backend-choices.js';
+import type { StudySpec } from '../schema/study-spec.js';
+import type { MetricRow, RunRecord } from '../library/library.js';
+import type { ProbeName } from '../models/config.js';
+import type { fitPowerLaw } from '../analysis/forecast.js';
+import type { NecessityRow } from '../analysis/necessity.js';
+import type { Summary } from '../analysis/stats.js';
+import type { ThresholdEstimate } from '../analysis/threshold.js';
+import type { EventRules, RunTrace } from '../analysis/trace.js';
+import type { DetectionRow } from '../analysis/warning-detector.js';
+
+// The shapes a study's analysis reads and writes, in one file below the modules that compute them
+// (analyze.ts, claims.ts, check.ts, detection-report.ts), so that none of those imports another's
+// types back: the type-only circles of issue 29 came from these living at the top of the chain.
+
+/**
+ * Everything a study reports (summary.json; schema in docs/formats.md). Verdict rules are ours,
+ * fixed before looking at results, and written next to each claim:
+ * thresholds and forecasts are always judged on held-out seeds (leave-one-seed-out).
+ */
+export const SUMMARY_VERSION = 1;
+
+
+export interface StudyRunData {
+  key: string;
+  run: RunRecord;
+  metrics: MetricRow[];
+}
+
+/** A run whose trace was built already (from typed columns: `traceOfSeries`); no row objects. */
+export interface TracedRunData {
+  key: string;
+  run: RunRecord;
+  trace: RunTrace;
+}
+
+export type AnalysisInput = StudyRunData | TracedRunData;
+
+export interface GroupRow {
+  task: string;
+  arch: string;
+  condition: string;
+  n: number;
+  grokked: number;
+  crossed: number;
+  T_grok: Summary;
+  lead: Summary;
+}
+
+export interface InterventionRow {
+  task: string;
+  arch: string;
+  condition: string;
+  n: number;
+  nBaseline: number;
+  /** Runs that did not grok within budget, counted at the budget (a lower bound). */
+  censored: number;
+  delayMean: number | null;
+  delayCI: [number, number] | null;
+  p: number | null;
+  d: number | null;
+  /**
+   * Manipulation check (C3): of the intervention runs whose own baseline (same task, arch and
+   * seed) crossed H̃*, how many held H̃ above H̃* through the window in which that baseline crossed
+   * (manipulationWindow). `assessed` 0: nothing could be checked.
+   */
+  manipulation: { assessed: number; held: number };
+}
+
+
+export interface StudySummary {
+  version: number;
+  study: string;
+  spec: StudySpec;
+  probe: ProbeName;
+  rules: EventRules;
+  groups: GroupRow[];
+  thresholds: { task: string; arch: string; estimate: ThresholdEstimate; heldOut: { n: number; warned: number; precededGrokking: number; lead: Summary } }[];
+  probes: { task: string; arch: string; probe: string; threshold: number | null; heldOutWarned: number; heldOutN: number; leadMean: number | null }[];
+  interventions: InterventionRow[];
+  forecast: { task: string; arch: string; fit: ReturnType<typeof fitPowerLaw>; heldOutMeanRelError: number | null; heldOutMeanLead: number | null; runs: number }[];
+  necessity: (NecessityRow & { task: string; threshold: number | null })[];
+  phases: { task: string; arch: string; n: number; twoPhases: number }[];
+  fourier: { task: string; arch: string; n: number; meanCorrelation: number | null }[];
+  /** The early warning judged as a detector, per task and signal (detection-report.ts). */
+  detection: DetectionRow[];
+  claims: Claims;
+  /** The same study trained on a second backend (`--check BACKEND`), verdict by verdict. */
+  check?: BackendCheck;
+  runs: {
+    key: string;
+    id: string;
+    status: string;
+    T_mem: number | null;
+    T_grok: number | null;
+    T_cross: number | null;
+    lead: number | null;
+    /** Intervention runs: whether H̃ stayed above H̃* through its baseline's crossing window (null: not assessable or a baseline). */
+    heldAboveThreshold: boolean | null;
+  }[];
+}
+
+/**
+ * The verdict on each of the paper's claims (docs/methods.md, "Verdict rules"): fixed before any
+ * study result was seen, and each result carries its rule in words.
+ */
+export type Verdict = 'reproduced' | 'refuted' | 'inconclusive' | 'not-run';
+
+export interface ClaimResult {
+  verdict: Verdict;
+  rule: string;
+  /** Share of seed-bootstrap resamples reaching the same verdict (study/stability.ts); null when not measured. */
+  stability?: number | null;
+  [figure: string]: unknown;
+}
+
+export type Claims = Record<'C1' | 'C2' | 'C3' | 'C4' | 'C5' | 'C6' | 'C7' | 'C8', ClaimResult>;
+
+/**
+ * A study's runs trained again on a second backend, and whether each verdict survives the move.
+ * Backends round differently (BLAS kernels, GPU reductions) and Adam amplifies it; a verdict that
+ * one backend's rounding can flip is not a finding (docs/science.md). The check is a study of its
+ * own in the same library (resumable like any study), named after the study and the backend.
+ */
+export interface BackendCheck {
+  /** The backend asked for, and the backends the study's own runs recorded. */
+  backend: BackendChoice;
+  studyBackends: string[];
+  /** The check's own study name in the library. */
+  study: string;
+  verdicts: Record<keyof Claims, Verdict>;
+  agree: Record<keyof Claims, boolean>;
+  /** How many of the claims have the same verdict on both backends. */
+  agreed: number;
+}
