@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
 import { negRenyi2, randomOrthogonal } from '../core/train/interventions.js';
-import { createTrainingPool } from '../core/runs/pool.js';
 import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
-import { tempDir } from './helpers/tmp.js';
+import { poolAndLibrary } from './helpers/pool.js';
 
 const tiny = { ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 30, evalEvery: 10, spectrumEvery: 10, checkpointEvery: 100, seed: 1, backend: 'wasm' as const };
 
@@ -66,22 +64,14 @@ describe('intervention building blocks', () => {
 });
 
 describe('norm-matched control', () => {
-  let pool: Piscina;
-  const tmp = tempDir();
-  beforeAll(() => {
-    pool = createTrainingPool(1);
-  });
-  afterAll(async () => {
-    await pool.destroy();
-    tmp.cleanup();
-  });
+  const ctx = poolAndLibrary(beforeAll, afterAll);
 
   it('replays the mix run’s weight norm after every step, with a different representation', async () => {
-    const mix = await executeRun({ libraryDir: tmp.dir, pool, config: parseRunConfig({ ...tiny, condition: 'mix' }) });
+    const mix = await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config: parseRunConfig({ ...tiny, condition: 'mix' }) });
     expect(mix.status).toBe('completed');
-    const matched = await executeRun({ libraryDir: tmp.dir, pool, config: parseRunConfig({ ...tiny, condition: 'norm-matched', normTargetRun: mix.runId }) });
+    const matched = await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config: parseRunConfig({ ...tiny, condition: 'norm-matched', normTargetRun: mix.runId }) });
     expect(matched.status).toBe('completed');
-    await Library.with(tmp.dir, async (lib) => {
+    await Library.with(ctx.dir, async (lib) => {
       const a = await lib.getStepNorms(mix.runId);
       const b = await lib.getStepNorms(matched.runId);
       expect(a.length).toBe(31);
@@ -93,11 +83,11 @@ describe('norm-matched control', () => {
   });
 
   it('refuses a target that is not a finished mix run, before creating anything', async () => {
-    const base = await executeRun({ libraryDir: tmp.dir, pool, config: parseRunConfig({ ...tiny, steps: 5 }) });
-    await expect(executeRun({ libraryDir: tmp.dir, pool, config: parseRunConfig({ ...tiny, condition: 'norm-matched', normTargetRun: base.runId }) })).rejects.toThrow(/not 'mix'/);
-    const shortMix = await executeRun({ libraryDir: tmp.dir, pool, config: parseRunConfig({ ...tiny, condition: 'mix', steps: 10 }) });
-    await expect(executeRun({ libraryDir: tmp.dir, pool, config: parseRunConfig({ ...tiny, condition: 'norm-matched', normTargetRun: shortMix.runId }) })).rejects.toThrow(/no weight norm for step 11/);
-    const runs = await Library.with(tmp.dir, (lib) => lib.listRuns());
+    const base = await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config: parseRunConfig({ ...tiny, steps: 5 }) });
+    await expect(executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config: parseRunConfig({ ...tiny, condition: 'norm-matched', normTargetRun: base.runId }) })).rejects.toThrow(/not 'mix'/);
+    const shortMix = await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config: parseRunConfig({ ...tiny, condition: 'mix', steps: 10 }) });
+    await expect(executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config: parseRunConfig({ ...tiny, condition: 'norm-matched', normTargetRun: shortMix.runId }) })).rejects.toThrow(/no weight norm for step 11/);
+    const runs = await Library.with(ctx.dir, (lib) => lib.listRuns());
     expect(runs.filter((r) => r.condition === 'norm-matched')).toHaveLength(1);
   });
 });

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
-import { createTrainingPool } from '../core/runs/pool.js';
 import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { tempDir } from './helpers/tmp.js';
+import { poolAndLibrary } from './helpers/pool.js';
 import path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -60,27 +59,19 @@ describe('checkpoints', () => {
 });
 
 describe('stop and resume through the worker pool', () => {
-  let pool: Piscina;
-  const tmp = tempDir();
-  beforeAll(() => {
-    pool = createTrainingPool(1);
-  });
-  afterAll(async () => {
-    await pool.destroy();
-    tmp.cleanup();
-  });
+  const ctx = poolAndLibrary(beforeAll, afterAll);
 
   it('a stopped and resumed run records exactly the metrics of an uninterrupted one', async () => {
-    const libraryDir = tmp.dir;
+    const libraryDir = ctx.dir;
     const cfg = { ...config, backend: 'wasm' as const };
-    const whole = await executeRun({ libraryDir, pool, config: cfg });
+    const whole = await executeRun({ libraryDir, pool: ctx.pool, config: cfg });
     expect(whole.status).toBe('completed');
     expect(whole.backend).toBe('wasm');
 
     const abort = new AbortController();
     const stopped = await executeRun({
       libraryDir,
-      pool,
+      pool: ctx.pool,
       config: cfg,
       signal: abort.signal,
       onProgress: (p) => {
@@ -89,7 +80,7 @@ describe('stop and resume through the worker pool', () => {
     });
     expect(stopped.status).toBe('stopped');
     expect(stopped.steps).toBeLessThan(60);
-    const resumed = await executeRun({ libraryDir, pool, resumeRunId: stopped.runId });
+    const resumed = await executeRun({ libraryDir, pool: ctx.pool, resumeRunId: stopped.runId });
     expect(resumed.status).toBe('completed');
     expect(resumed.runId).toBe(stopped.runId);
 
@@ -108,10 +99,10 @@ describe('stop and resume through the worker pool', () => {
   it('a run that fails in its worker is recorded as failed with the reason', async () => {
     const bad = { ...config, p: 11, task: 'mod-add' as const, steps: 5 };
     // An impossible backend request fails inside the worker, after the run was created.
-    const outcome = await executeRun({ libraryDir: tmp.dir, pool, config: { ...bad, backend: 'tensorflow' } });
+    const outcome = await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config: { ...bad, backend: 'tensorflow' } });
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatch(/tensorflow/);
-    const run = await Library.with(tmp.dir, (lib) => lib.getRun(outcome.runId));
+    const run = await Library.with(ctx.dir, (lib) => lib.getRun(outcome.runId));
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/not available/);
   });

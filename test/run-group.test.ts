@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { loadBlas } from '../core/train/host/blas.js';
 import { RunGroup, groupMismatch } from '../core/train/run-group.js';
 import { Trainer } from '../core/train/trainer.js';
-import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup, executeRun, type RunOutcome } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
-import { tempDir } from './helpers/tmp.js';
+import { poolAndLibrary } from './helpers/pool.js';
 import { NAMED_STUDIES, planRuns } from '../core/study/spec.js';
 import { packGroups } from '../core/study/groups.js';
 import { GPU_GROUP_LIMIT, GROUP_MEMORY_BUDGET, groupSizeFor, memberBytes } from '../core/runs/group-size.js';
@@ -100,27 +98,19 @@ describe('a run group in one thread', () => {
 });
 
 describe('run groups through the worker pool', () => {
-  let pool: Piscina;
-  const tmp = tempDir();
-  beforeAll(() => {
-    pool = createTrainingPool(1);
-  });
-  afterAll(async () => {
-    await pool.destroy();
-    tmp.cleanup();
-  });
+  const ctx = poolAndLibrary(beforeAll, afterAll);
 
   const metricsOf = (ids: string[]) =>
-    Library.with(tmp.dir, async (lib) => Promise.all(ids.map(async (id) => ({ run: await lib.getRun(id), metrics: await lib.getMetrics(id), spectra: await lib.getSpectra(id) }))));
+    Library.with(ctx.dir, async (lib) => Promise.all(ids.map(async (id) => ({ run: await lib.getRun(id), metrics: await lib.getMetrics(id), spectra: await lib.getSpectra(id) }))));
 
   it('records each member as its own run, identical to the run trained alone; a member stops alone and resumes', async () => {
     const configs = [1, 2, 3].map((seed) => ({ ...tiny, seed }));
     const alone: RunOutcome[] = [];
-    for (const config of configs) alone.push(await executeRun({ libraryDir: tmp.dir, pool, config }));
+    for (const config of configs) alone.push(await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config }));
     const stopSecond = new AbortController();
     const grouped = await executeGroup({
-      libraryDir: tmp.dir,
-      pool,
+      libraryDir: ctx.dir,
+      pool: ctx.pool,
       members: configs.map((config, i) => ({
         config,
         ...(i === 1
@@ -135,7 +125,7 @@ describe('run groups through the worker pool', () => {
     });
     expect(grouped.map((o) => o.status)).toEqual(['completed', 'stopped', 'completed']);
     const stoppedId = grouped[1].runId!;
-    const resumed = await executeRun({ libraryDir: tmp.dir, pool, resumeRunId: stoppedId });
+    const resumed = await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, resumeRunId: stoppedId });
     expect(resumed.status).toBe('completed');
     const a = await metricsOf(alone.map((o) => o.runId));
     const g = await metricsOf(grouped.map((o) => o.runId!));
@@ -150,19 +140,19 @@ describe('run groups through the worker pool', () => {
 
   it('a worker killed mid-group fails only that group’s runs, which resume from their checkpoints', async () => {
     const configs = [5, 6].map((seed) => ({ ...tiny, seed, steps: 400, evalEvery: 10, spectrumEvery: 100, checkpointEvery: 25 }));
-    const reference = await executeGroup({ libraryDir: tmp.dir, pool, members: configs.map((config) => ({ config })) });
+    const reference = await executeGroup({ libraryDir: ctx.dir, pool: ctx.pool, members: configs.map((config) => ({ config })) });
     expect(reference.map((o) => o.status)).toEqual(['completed', 'completed']);
     let killed = false;
     const kill = (p: { step: number }): void => {
       if (killed || p.step < 60) return;
       killed = true;
-      for (const w of pool.threads) void w.terminate();
+      for (const w of ctx.pool.threads) void w.terminate();
     };
-    const crashed = await executeGroup({ libraryDir: tmp.dir, pool, members: configs.map((config) => ({ config, onProgress: kill })) });
+    const crashed = await executeGroup({ libraryDir: ctx.dir, pool: ctx.pool, members: configs.map((config) => ({ config, onProgress: kill })) });
     expect(killed).toBe(true);
     expect(crashed.map((o) => o.status)).toEqual(['failed', 'failed']);
     const ids = crashed.map((o) => o.runId!);
-    const resumed = await executeGroup({ libraryDir: tmp.dir, pool, members: ids.map((resumeRunId) => ({ resumeRunId })) });
+    const resumed = await executeGroup({ libraryDir: ctx.dir, pool: ctx.pool, members: ids.map((resumeRunId) => ({ resumeRunId })) });
     expect(resumed.map((o) => o.status)).toEqual(['completed', 'completed']);
     const want = await metricsOf(reference.map((o) => o.runId!));
     const got = await metricsOf(ids);
@@ -174,8 +164,8 @@ describe('run groups through the worker pool', () => {
 
   it('a member that cannot start fails alone, before anything is created for it', async () => {
     const outcomes = await executeGroup({
-      libraryDir: tmp.dir,
-      pool,
+      libraryDir: ctx.dir,
+      pool: ctx.pool,
       members: [{ config: { ...tiny, seed: 7 } }, { config: { ...tiny, seed: 8, condition: 'norm-matched', normTargetRun: 'no-such-run' } }],
     });
     expect(outcomes[0].status).toBe('completed');

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 import { Trainer } from '../core/train/trainer.js';
-import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
-import { tempDir } from './helpers/tmp.js';
+import { poolAndLibrary } from './helpers/pool.js';
 import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 /**
@@ -182,30 +180,21 @@ describe('the stacked engine on wasm', () => {
 });
 
 describe('a stacked group through the worker pool', () => {
-  let pool: Piscina;
-  const tmp = tempDir();
-  beforeAll(() => {
-    vi.stubEnv('GROKSCOPE_GROUP_ENGINE', 'stacked'); // the worker inherits it: stack on wasm
-    pool = createTrainingPool(1);
-  });
-  afterAll(async () => {
-    await pool.destroy();
-    vi.unstubAllEnvs();
-    tmp.cleanup();
-  });
+  // The worker inherits the environment: stack on wasm.
+  const ctx = poolAndLibrary(beforeAll, afterAll, { before: () => vi.stubEnv('GROKSCOPE_GROUP_ENGINE', 'stacked'), after: () => vi.unstubAllEnvs() });
 
   it('records every member as its own run, with a norm for every step, and stops one alone', async () => {
     const stop = new AbortController();
     const outcomes = await executeGroup({
-      libraryDir: tmp.dir,
-      pool,
+      libraryDir: ctx.dir,
+      pool: ctx.pool,
       members: [1, 2, 3].map((seed, i) => ({
         config: { ...tiny, seed },
         ...(i === 2 ? { signal: stop.signal, onProgress: (p: { step: number }) => p.step >= 10 && stop.abort() } : {}),
       })),
     });
     expect(outcomes.map((o) => o.status)).toEqual(['completed', 'completed', 'stopped']);
-    await Library.with(tmp.dir, async (lib) => {
+    await Library.with(ctx.dir, async (lib) => {
       for (const [i, o] of outcomes.entries()) {
         const run = await lib.getRun(o.runId!);
         expect(run.backendNote).toMatch(/run group of 3 \(stacked/);

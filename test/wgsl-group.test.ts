@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
@@ -8,11 +7,10 @@ import { probeWebGpu, dawnCounts } from '../core/train/gpu/webgpu.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { gpuContext } from '../core/train/gpu/device.js';
 import { encode, Recorder } from '../core/train/gpu/program.js';
-import { createTrainingPool } from '../core/runs/pool.js';
 import { executeGroup } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
-import { tempDir } from './helpers/tmp.js';
+import { poolAndLibrary } from './helpers/pool.js';
 import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
 
 /**
@@ -237,23 +235,15 @@ if (probe.ok) {
   });
 
   describe('WGSL groups through the worker pool', () => {
-    let pool: Piscina;
-    const tmp = tempDir();
-    beforeAll(() => {
-      pool = createTrainingPool(1);
-    });
-    afterAll(async () => {
-      await pool.destroy();
-      tmp.cleanup();
-    });
+    const ctx = poolAndLibrary(beforeAll, afterAll);
 
     it('trains ten groups in a row in one worker, each member its own run', async () => {
       const config = { ...tiny, steps: 20, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 20 };
       for (let g = 0; g < 10; g++) {
-        const outcomes = await executeGroup({ libraryDir: tmp.dir, pool, members: [0, 1].map((k) => ({ config: { ...config, seed: 100 + 2 * g + k, arch: g % 2 ? ('mlp' as const) : ('transformer' as const) } })) });
+        const outcomes = await executeGroup({ libraryDir: ctx.dir, pool: ctx.pool, members: [0, 1].map((k) => ({ config: { ...config, seed: 100 + 2 * g + k, arch: g % 2 ? ('mlp' as const) : ('transformer' as const) } })) });
         expect(outcomes.map((o) => o.status), `group ${g}`).toEqual(['completed', 'completed']);
         if (g === 0) {
-          await Library.with(tmp.dir, async (lib) => {
+          await Library.with(ctx.dir, async (lib) => {
             const run = await lib.getRun(outcomes[0].runId!);
             expect(run.backendNote).toMatch(/run group of 2 \(WGSL/);
             expect((await lib.getStepNorms(outcomes[0].runId!)).length).toBe(21);

@@ -5,6 +5,7 @@ import { UserError } from './errors.js';
 import { GroupProgressBar, ProgressBar, type RunProgressEvent } from './progress.js';
 import { buildRunConfig, parseSeeds } from './run-config.js';
 import { printJson, withService, type CommonOpts } from './common.js';
+import { interruptible } from './interrupt.js';
 
 /** `grokscope run`: one run, a run to resume, or (--seeds) a run group. */
 /** The live alert, one line (docs/methods.md, "Anti-grokking"). */
@@ -33,13 +34,7 @@ function finalJson({ step: _step, ...rest }: MetricPoint): Omit<MetricPoint, 'st
 export async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promise<number> {
   if (opts.seeds !== undefined) return cmdRunGroup(opts);
   const config = opts.resume ? undefined : buildRunConfig(opts);
-  const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = interruptible('stopping after the current step (checkpointing; Ctrl-C again to quit at once)…');
   const bar = new ProgressBar(config?.probe ?? 'resid.final');
   let last: RunProgressEvent | null = null;
   try {
@@ -50,7 +45,7 @@ export async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promis
         last = e;
         bar.update(e);
       });
-      const outcome = await service.train(config ? { config } : { resume: String(opts.resume) }, abort.signal);
+      const outcome = await service.train(config ? { config } : { resume: String(opts.resume) }, stop.signal);
       bar.finish(last);
       if (opts.json) printJson(runJson(outcome));
       else {
@@ -67,7 +62,7 @@ export async function cmdRun(opts: CommonOpts & Record<string, unknown>): Promis
       return outcome.status === 'stopped' ? 130 : 0;
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.release();
   }
 }
 
@@ -78,13 +73,7 @@ async function cmdRunGroup(opts: CommonOpts & Record<string, unknown>): Promise<
   const seeds = parseSeeds(String(opts.seeds));
   const base = buildRunConfig(opts);
   const configs = seeds.map((seed) => ({ ...base, seed }));
-  const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping every run after the current step (checkpointing; Ctrl-C again to quit at once)…\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = interruptible('stopping every run after the current step (checkpointing; Ctrl-C again to quit at once)…');
   const bar = new GroupProgressBar(configs.length, base.probe);
   try {
     return await withService(opts, 1, async (service) => {
@@ -93,7 +82,7 @@ async function cmdRunGroup(opts: CommonOpts & Record<string, unknown>): Promise<
         if (e.type === 'run-progress') bar.update(e);
         if (e.type === 'run-finished') bar.end(e.id);
       });
-      const outcomes = await service.trainGroup(configs, abort.signal);
+      const outcomes = await service.trainGroup(configs, stop.signal);
       bar.finish();
       const started = outcomes.filter((o): o is RunOutcome => o.runId !== null);
       if (opts.json) printJson(outcomes.map((o) => (o.runId === null ? { id: null, status: 'failed', error: o.error } : runJson(o))));
@@ -119,6 +108,6 @@ async function cmdRunGroup(opts: CommonOpts & Record<string, unknown>): Promise<
       return outcomes.some((o) => o.status === 'stopped') ? 130 : 0;
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.release();
   }
 }

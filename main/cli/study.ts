@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { setMaxListeners } from 'node:events';
 import { resolveLibraryDir } from '../../core/library/paths.js';
 import { reportStudy } from '../../core/study/finish.js';
 import { runStudy, type StudyProgress } from '../../core/study/runner.js';
@@ -17,6 +16,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../../core/schema/backend-c
 import { engineOf, groupSizeFor } from '../../core/runs/group-size.js';
 import { packGroups } from '../../core/study/groups.js';
 import type { RunConfig } from '../../core/schema/run-config.js';
+import { interruptible } from './interrupt.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
@@ -84,14 +84,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
   const outDir = path.resolve(opts.out ?? `study-${spec.name}`);
   // On a queue the workers train; this process only enqueues, imports and reports.
   const pool = queue ? null : createTrainingPool(workers);
-  const abort = new AbortController();
-  setMaxListeners(0, abort.signal); // every run of the study listens to it
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping the study at the next step of each run (Ctrl-C again to quit at once)…\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = interruptible('stopping the study at the next step of each run (Ctrl-C again to quit at once)…');
   const started = Date.now();
   const tty = Boolean(process.stderr.isTTY);
   let lastDraw = 0;
@@ -110,7 +103,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
             libraryDir,
             connection: queue.connection,
             store: queue.store,
-            signal: abort.signal,
+            signal: stop.signal,
             log: (line) => process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
             onProgress: (p) => draw(`study ${s.name}: ${p.done}/${p.total} runs in${p.failed ? `, ${p.failed} failed` : ''} · jobs ${p.active} active, ${p.waiting} waiting · elapsed ${formatDuration((Date.now() - started) / 1000)}`),
           })
@@ -118,16 +111,16 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
         spec: s,
         libraryDir,
         pool: pool!,
-        signal: abort.signal,
+        signal: stop.signal,
         onProgress: (p) => draw(progressLine(s.name, p, started)),
       });
     const results = await train(spec);
     // The check trains the same plan on the second backend, as a study of its own (resumable).
-    const checkResults = checkSpec && !abort.signal.aborted ? await train(checkSpec) : null;
+    const checkResults = checkSpec && !stop.signal.aborted ? await train(checkSpec) : null;
     if (tty) process.stderr.write('\n');
     const failed = [...results, ...(checkResults ?? [])].filter((r) => r.status === 'failed');
     for (const f of failed) process.stderr.write(`run ${f.key} failed: ${f.error}\n`);
-    if (abort.signal.aborted) {
+    if (stop.signal.aborted) {
       process.stderr.write(`study ${spec.name} stopped; run the same command again to resume it\n`);
       return 130;
     }
@@ -150,7 +143,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
     }
     return failed.length ? 1 : 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.release();
     await pool?.destroy();
     await queue?.store.close();
   }

@@ -1,5 +1,4 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { Library } from '../../core/library/library.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
@@ -16,6 +15,7 @@ import { StudySpecSchema, type StudySpec } from '../../core/schema/study-spec.js
 import { UserError } from './errors.js';
 import { cmdExportFormat, OTHER_FORMATS, type OtherFormat } from './export-formats.js';
 import { firstLine } from '../../core/errors.js';
+import { interruptible } from './interrupt.js';
 
 interface ExportOpts {
   library?: string;
@@ -114,10 +114,7 @@ export async function cmdReproduce(bundle: string, opts: { json?: boolean; worke
   const work = opts.keep ? { dir: path.resolve(opts.keep), cleanup: () => {} } : scratchDir('reproduce');
   if (opts.keep && existsSync(work.dir) && readdirSync(work.dir).length > 0) throw new UserError(`--keep folder ${work.dir} is not empty`);
   const pool = createTrainingPool(workers);
-  const abort = new AbortController();
-  setMaxListeners(0, abort.signal);
-  const onSigint = (): void => abort.abort();
-  process.on('SIGINT', onSigint);
+  const stop = interruptible(null, false);
   const progress = new Map<string, string>();
   let lastDraw = 0;
   try {
@@ -125,7 +122,7 @@ export async function cmdReproduce(bundle: string, opts: { json?: boolean; worke
       source,
       pool,
       workDir: work.dir,
-      signal: abort.signal,
+      signal: stop.signal,
       onProgress: (id, p) => {
         progress.set(id, `${id} ${p.step}/${p.totalSteps}`);
         if (Date.now() - lastDraw > 2000) {
@@ -146,7 +143,7 @@ export async function cmdReproduce(bundle: string, opts: { json?: boolean; worke
     if (opts.keep) process.stderr.write(`originals and reproductions kept in ${work.dir}/originals and ${work.dir}/reproduced\n`);
     return bad ? 1 : 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.release();
     await pool.destroy();
     work.cleanup();
   }
