@@ -6,7 +6,8 @@ import { blasGemm, loadBlas } from '../core/train/host/blas.js';
 import { HostMlpStep, referenceGemm, type Gemm } from '../core/train/host/host-mlp.js';
 import { instantiateHostKernels, loadHostKernels } from '../core/train/host/host-kernels.js';
 import { Trainer } from '../core/train/trainer.js';
-import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden, relErr } from './helpers/golden.js';
+import { expectTrainsLikePlainWasm } from './helpers/train.js';
 
 /**
  * The fused host MLP (core/train/host/host-mlp.ts) against independent references: the golden values
@@ -15,15 +16,6 @@ import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden
  * is here, the trainer on `wasm+openblas` (which uses it) over 50 steps.
  */
 
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / Math.max(norm, 1e-30));
-}
 
 function hostStep(config: RunConfig, ds: Dataset, gemm: Gemm, simd: boolean): HostMlpStep {
   const col = (c: number): Int32Array => Int32Array.from(ds.trainIndices, (i) => ds.inputs[i * 3 + c]);
@@ -104,25 +96,6 @@ describe('the trainer on wasm+openblas', () => {
 
   it('trains like plain wasm: same loss to 1e-5 over 50 steps, evaluations between steps included', async () => {
     const config = parseRunConfig({ ...PRESETS.fast, arch: 'mlp', p: 23, dModel: 32, dMlp: 64, seed: 5 });
-    const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
-    const run = async (): Promise<{ losses: number[]; acc: number[] }> => {
-      const t = new Trainer(config, ds);
-      const losses: number[] = [];
-      const acc: number[] = [];
-      for (let i = 0; i < 50; i++) {
-        losses.push(await t.trainLoss());
-        if (i % 10 === 0) acc.push((await t.evaluate(false)).train_acc);
-        await t.trainStep();
-      }
-      t.dispose();
-      return { losses, acc };
-    };
-    await selectBackend('wasm');
-    const plain = await run();
-    await selectBackend('wasm+openblas');
-    expect(Trainer.fusedStepApplies(config)).toBe(true);
-    const fused = await run();
-    fused.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i]), `step ${i}`).toBeLessThanOrEqual(1e-5));
-    expect(fused.acc).toEqual(plain.acc);
+    await expectTrainsLikePlainWasm(config);
   });
 });

@@ -9,7 +9,8 @@ import { randomOrthogonal } from '../core/train/interventions.js';
 import { Trainer } from '../core/train/trainer.js';
 import { initParams } from '../core/models/init.js';
 import { instantiateHostKernels, loadHostKernels } from '../core/train/host/host-kernels.js';
-import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden, relErr } from './helpers/golden.js';
+import { expectTrainsLikePlainWasm } from './helpers/train.js';
 
 /**
  * The fused host Transformer (core/train/host/host-transformer.ts) against independent references: the
@@ -19,15 +20,6 @@ import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden
  * trainer on `wasm+openblas` (which uses it) against plain wasm over 50 steps.
  */
 
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / Math.max(norm, 1e-30));
-}
 
 function hostStep(config: RunConfig, ds: Dataset, gemm: Gemm): HostTransformerStep {
   const col = (c: number): Int32Array => Int32Array.from(ds.trainIndices, (i) => ds.inputs[i * 3 + c]);
@@ -93,26 +85,7 @@ describe('the trainer on wasm+openblas (Transformer)', () => {
   for (const condition of ['baseline', 'mix'] as const) {
     it(`trains like plain wasm (${condition}): same loss to 1e-5 over 50 steps, evaluations between steps included`, async () => {
       const config = parseRunConfig({ ...PRESETS.fast, p: 23, dModel: 32, nHeads: 4, dMlp: 64, seed: 5, condition });
-      const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
-      const run = async (): Promise<{ losses: number[]; acc: number[] }> => {
-        const t = new Trainer(config, ds);
-        const losses: number[] = [];
-        const acc: number[] = [];
-        for (let i = 0; i < 50; i++) {
-          losses.push(await t.trainLoss());
-          if (i % 10 === 0) acc.push((await t.evaluate(false)).train_acc);
-          await t.trainStep();
-        }
-        t.dispose();
-        return { losses, acc };
-      };
-      await selectBackend('wasm');
-      const plain = await run();
-      await selectBackend('wasm+openblas');
-      expect(Trainer.fusedStepApplies(config)).toBe(true);
-      const fused = await run();
-      fused.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i]), `step ${i}`).toBeLessThanOrEqual(1e-5));
-      expect(fused.acc).toEqual(plain.acc);
+      await expectTrainsLikePlainWasm(config);
     });
   }
 });

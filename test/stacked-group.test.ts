@@ -7,7 +7,8 @@ import { Trainer } from '../core/train/trainer.js';
 import { executeGroup } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { poolAndLibrary } from './helpers/pool.js';
-import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+import { expectGoldenSlice } from './helpers/golden.js';
+import { normTrajectory } from './helpers/train.js';
 
 /**
  * The stacked engine (core/train/tfjs/stacked-group.ts) on tfjs's plain wasm backend, against runs
@@ -18,18 +19,6 @@ import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden
  */
 const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 40, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 20, backend: 'wasm' });
 const datasetOf = (c: RunConfig) => makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.seed });
-
-async function normTrajectory(config: RunConfig, steps: number): Promise<Float64Array> {
-  const t = new Trainer(config, datasetOf(config));
-  const out = new Float64Array(steps + 1);
-  out[0] = t.weightNorm;
-  for (let s = 1; s <= steps; s++) {
-    await t.trainStep();
-    out[s] = t.weightNorm;
-  }
-  t.dispose();
-  return out;
-}
 
 describe('the stacked engine on wasm', () => {
   beforeAll(async () => {
@@ -72,23 +61,7 @@ describe('the stacked engine on wasm', () => {
   }
 
   it('gives each slice the golden values: loss, and parameters after three AdamW steps', async () => {
-    for (const name of ['tiny-transformer', 'tiny-mlp'] as const) {
-      const g = loadGolden(name);
-      const config = goldenConfig(g);
-      const ds = goldenDataset(g);
-      // The golden run in slice 1, between two other runs on the same split.
-      const other = (seed: number) => ({ config: { ...config, seed }, state: undefined });
-      const stacked = new StackedGroup([other(7), { config, state: goldenState(g) }, other(8)], [ds, ds, ds]);
-      try {
-        const losses = await stacked.trainLosses();
-        expect(Math.abs(losses[1] - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
-        for (let s = 0; s < 3; s++) await stacked.trainStep();
-        const after = await stacked.snapshot(1);
-        for (const [param, expected] of Object.entries(g.adamw.params_after_3_steps)) expectClose(after.params[param].data, flat(expected));
-      } finally {
-        stacked.dispose();
-      }
-    }
+    await expectGoldenSlice((members, datasets) => new StackedGroup(members, datasets));
   });
 
   it('trains a group of 4 as the same 4 runs each stacked alone: losses within 1e-5 over 50 steps', async () => {

@@ -11,7 +11,8 @@ import { executeGroup } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
 import { poolAndLibrary } from './helpers/pool.js';
-import { expectClose, flat, goldenConfig, goldenDataset, goldenState, loadGolden } from './helpers/golden.js';
+import { expectGoldenSlice } from './helpers/golden.js';
+import { normTrajectory } from './helpers/train.js';
 
 /**
  * The WGSL engine (core/train/gpu/) on the WebGPU adapter `npm test` provides (Mesa's llvmpipe, or
@@ -27,18 +28,6 @@ const probe = await probeWebGpu();
 /** The host engine's backend: what RunGroup trains with on a CPU. */
 async function hostBackend(): Promise<void> {
   await selectBackend('wasm+openblas').catch(() => selectBackend('wasm'));
-}
-
-async function normTrajectory(config: RunConfig, steps: number): Promise<Float64Array> {
-  const t = new Trainer(config, datasetOf(config));
-  const out = new Float64Array(steps + 1);
-  out[0] = t.weightNorm;
-  for (let s = 1; s <= steps; s++) {
-    await t.trainStep();
-    out[s] = t.weightNorm;
-  }
-  t.dispose();
-  return out;
 }
 
 function expectSameRecord(got: EvalRecord, want: EvalRecord, tol: number): void {
@@ -125,22 +114,7 @@ if (probe.ok) {
     }
 
     it('gives each slice the golden values: loss, and parameters after three AdamW steps', async () => {
-      for (const name of ['tiny-transformer', 'tiny-mlp'] as const) {
-        const g = loadGolden(name);
-        const config = { ...goldenConfig(g), backend: 'webgpu' as const };
-        const ds = goldenDataset(g);
-        const other = (seed: number) => ({ config: { ...config, seed } });
-        const group = await WgslGroup.create([other(7), { config, state: goldenState(g) }, other(8)], [ds, ds, ds]);
-        try {
-          const losses = await group.trainLosses();
-          expect(Math.abs(losses[1] - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
-          for (let s = 0; s < 3; s++) await group.trainStep();
-          const after = await group.snapshot(1);
-          for (const [param, expected] of Object.entries(g.adamw.params_after_3_steps)) expectClose(after.params[param].data, flat(expected));
-        } finally {
-          group.dispose();
-        }
-      }
+      await expectGoldenSlice((members, datasets) => WgslGroup.create(members, datasets), 'webgpu');
     });
 
     it('memorises at the same step as the host engine (T_mem, evaluations every 10 steps)', async () => {

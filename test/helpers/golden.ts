@@ -92,3 +92,46 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) - (abs + rel * Math.abs(expected[i])));
   expect(worst).toBeLessThanOrEqual(0);
 }
+
+/** ‖actual − expected‖ / ‖expected‖ (the fused steps' gradients against the reference's). */
+export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
+
+/** What a group engine must offer for the golden check (StackedGroup and WgslGroup do). */
+interface GoldenGroup {
+  trainLosses(): Promise<number[]>;
+  trainStep(): Promise<void>;
+  snapshot(i: number): Promise<TrainState>;
+  dispose(): void;
+}
+
+/**
+ * A group engine gives its middle slice the golden values — the loss, and the parameters after
+ * three AdamW steps — with the golden run between two other runs on the same split (so a slice
+ * that read its neighbours' rows would show). `make` builds the group from its members and datasets.
+ */
+export async function expectGoldenSlice(make: (members: { config: RunConfig; state?: TrainState }[], datasets: Dataset[]) => GoldenGroup | Promise<GoldenGroup>, backend?: RunConfig['backend']): Promise<void> {
+  for (const name of ['tiny-transformer', 'tiny-mlp'] as const) {
+    const g = loadGolden(name);
+    const config = backend ? { ...goldenConfig(g), backend } : goldenConfig(g);
+    const ds = goldenDataset(g);
+    const other = (seed: number) => ({ config: { ...config, seed } });
+    const group = await make([other(7), { config, state: goldenState(g) }, other(8)], [ds, ds, ds]);
+    try {
+      const losses = await group.trainLosses();
+      expect(Math.abs(losses[1] - g.train_loss)).toBeLessThan(1e-4 * g.train_loss);
+      for (let s = 0; s < 3; s++) await group.trainStep();
+      const after = await group.snapshot(1);
+      for (const [param, expected] of Object.entries(g.adamw.params_after_3_steps)) expectClose(after.params[param].data, flat(expected));
+    } finally {
+      group.dispose();
+    }
+  }
+}
