@@ -19,13 +19,11 @@ import { BACKEND_CHOICES } from '../schema/backend-choices.js';
 import { ARCHS, PROBES } from '../models/config.js';
 import { TASK_FORMULAS, TASK_NAMES } from '../tasks/groups.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
-import { runStudyOnQueue } from '../queue/coordinator.js';
 import { QueueUrlError, type QueueConnection } from '../queue/connection.js';
 import { openQueue } from '../queue/open.js';
 import type { ResultStore } from '../queue/result-store.js';
-import { runStudy } from '../study/runner.js';
 import { estimateStudy, type MeasuredRun } from '../study/estimate.js';
-import { reportStudy } from '../study/finish.js';
+import { conductStudy, type ConductOptions } from './conduct-study.js';
 import { verdictText } from '../study/stability.js';
 import type { MemberOutcome, RunOutcome } from '../runs/run-executor.js';
 import { RunLauncher } from './launcher.js';
@@ -205,13 +203,14 @@ export class GrokscopeService implements GrokscopeApi {
       last = Date.now();
       this.emit({ type: 'study-progress', name: spec.name, done: p.done, failed: p.failed, total: p.total, running });
     };
-    const trained = queue
-      ? runStudyOnQueue({ spec, libraryDir: this.libraryDir, ...queue, signal: controller.signal, onProgress: (p) => progress(p, p.active) }).finally(() => queue.store.close())
-      : runStudy({ spec, libraryDir: this.libraryDir, pool: pool!, signal: controller.signal, onProgress: (p) => progress(p, p.running.size) });
+    // The one path from spec to report (conduct-study.ts); a stopped study still gets its report.
+    const outDir = path.join(this.libraryDir, 'reports', spec.name);
+    const onProgress: ConductOptions['onProgress'] = (_s, p) => ('queue' in p ? progress(p.queue, p.queue.active) : progress(p.local, p.local.running.size));
+    const trained = conductStudy({ spec, libraryDir: this.libraryDir, pool, queue, signal: controller.signal, outDir, reportWhenStopped: true, onProgress }).finally(() => queue?.store.close());
     void trained
-      .then(async (results) => {
+      .then(({ results, written: report }) => {
         const failed = results.filter((r) => r.status !== 'completed').length;
-        const written = await reportStudy(this.libraryDir, spec, results, path.join(this.libraryDir, 'reports', spec.name));
+        const written = report!;
         const summary = written.summary;
         this.emit({
           type: 'study-finished',

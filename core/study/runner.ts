@@ -119,12 +119,20 @@ export async function runStudy(opts: {
     outcomes.forEach((o, i) => finish({ key: members[i].run.key, runId: o.runId, status: o.status, error: o.error }));
   };
 
-  const engine = spec.groupSize === undefined ? await engineOf(plan[0].config.backend) : 'host';
-  const groups = packGroups(plan, (config) => spec.groupSize ?? groupSizeFor(config as RunConfig, engine).size);
-  await Promise.all(groups.map(executeOne));
+  await Promise.all((await planGroups(spec, plan)).map(executeOne));
   const all = await Promise.all(plan.map((p) => results.get(p.key)!));
   await recordStudyEnd(libraryDir, spec, all, opts.signal, !only);
   return all;
+}
+
+/**
+ * Planned runs packed into run groups, as runStudy trains them: the spec's groupSize, else the rule
+ * of core/runs/group-size.ts for the backend's engine (`grokscope study --dry-run` counts these).
+ */
+export async function planGroups(spec: StudySpec, plan: PlannedRun[] = planRuns(spec)): Promise<PlannedGroup[]> {
+  if (plan.length === 0) return [];
+  const engine = spec.groupSize === undefined ? await engineOf(plan[0].config.backend) : 'host';
+  return packGroups(plan, (config) => spec.groupSize ?? groupSizeFor(config as RunConfig, engine).size);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { reportStudy } from '../../core/study/finish.js';
-import { runStudy, type StudyProgress } from '../../core/study/runner.js';
-import { runStudyOnQueue } from '../../core/queue/coordinator.js';
+import { planGroups, type StudyProgress } from '../../core/study/runner.js';
+import type { QueueStudyProgress } from '../../core/queue/coordinator.js';
+import { conductStudy } from '../../core/service/conduct-study.js';
 import { queueOptions } from './queue-options.js';
 import { NAMED_STUDIES, planRuns, resolveStudySpec } from '../../core/study/spec.js';
 import { StudySpecError, type StudySpec } from '../../core/schema/study-spec.js';
@@ -13,9 +13,6 @@ import { formatDuration } from './progress.js';
 import { verdictText } from '../../core/study/stability.js';
 import { checkSpecOf } from '../../core/study/check.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../core/schema/backend-choices.js';
-import { engineOf, groupSizeFor } from '../../core/runs/group-size.js';
-import { packGroups } from '../../core/study/groups.js';
-import type { RunConfig } from '../../core/schema/run-config.js';
 import { interruptible } from './interrupt.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
@@ -60,10 +57,7 @@ async function dryRun(spec: StudySpec, json: boolean, check: StudySpec | null): 
   const plans = [planRuns(spec), ...(check ? [planRuns(check)] : [])];
   const specs = [spec, ...(check ? [check] : [])];
   let groups = 0;
-  for (let i = 0; i < plans.length; i++) {
-    const engine = specs[i].groupSize === undefined ? await engineOf(plans[i][0].config.backend) : 'host';
-    groups += packGroups(plans[i], (config) => specs[i].groupSize ?? groupSizeFor(config as RunConfig, engine).size).length;
-  }
+  for (let i = 0; i < plans.length; i++) groups += (await planGroups(specs[i], plans[i])).length;
   const planned = plans.flat();
   const out = { runs: planned.length, groups, steps: planned.reduce((a, r) => a + r.config.steps, 0) };
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -96,35 +90,26 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
       lastDraw = now;
       process.stderr.write(tty ? `\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 200) - 1)}` : `${line}\n`);
     };
-    const train = (s: StudySpec) =>
-      queue
-        ? runStudyOnQueue({
-            spec: s,
-            libraryDir,
-            connection: queue.connection,
-            store: queue.store,
-            signal: stop.signal,
-            log: (line) => process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
-            onProgress: (p) => draw(`study ${s.name}: ${p.done}/${p.total} runs in${p.failed ? `, ${p.failed} failed` : ''} · jobs ${p.active} active, ${p.waiting} waiting · elapsed ${formatDuration((Date.now() - started) / 1000)}`),
-          })
-        : runStudy({
-        spec: s,
-        libraryDir,
-        pool: pool!,
-        signal: stop.signal,
-        onProgress: (p) => draw(progressLine(s.name, p, started)),
-      });
-    const results = await train(spec);
-    // The check trains the same plan on the second backend, as a study of its own (resumable).
-    const checkResults = checkSpec && !stop.signal.aborted ? await train(checkSpec) : null;
+    const queueProgress = (name: string, p: QueueStudyProgress): string =>
+      `study ${name}: ${p.done}/${p.total} runs in${p.failed ? `, ${p.failed} failed` : ''} · jobs ${p.active} active, ${p.waiting} waiting · elapsed ${formatDuration((Date.now() - started) / 1000)}`;
+    const { results, checkResults, stopped, written } = await conductStudy({
+      spec,
+      libraryDir,
+      pool,
+      queue,
+      signal: stop.signal,
+      outDir,
+      check: checkSpec ? { spec: checkSpec, backend: opts.check as BackendChoice } : null,
+      log: (line) => process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
+      onProgress: (s, p) => draw('queue' in p ? queueProgress(s.name, p.queue) : progressLine(s.name, p.local, started)),
+    });
     if (tty) process.stderr.write('\n');
     const failed = [...results, ...(checkResults ?? [])].filter((r) => r.status === 'failed');
     for (const f of failed) process.stderr.write(`run ${f.key} failed: ${f.error}\n`);
-    if (stop.signal.aborted) {
+    if (stopped || !written) {
       process.stderr.write(`study ${spec.name} stopped; run the same command again to resume it\n`);
       return 130;
     }
-    const written = await reportStudy(libraryDir, spec, results, outDir, checkSpec && checkResults ? { spec: checkSpec, backend: opts.check as BackendChoice, results: checkResults } : undefined);
     const summary = written.summary;
     const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
     if (opts.json) {

@@ -1,0 +1,55 @@
+import type { Piscina } from 'piscina';
+import type { BackendChoice } from '../schema/backend-choices.js';
+import type { StudySpec } from '../schema/study-spec.js';
+import { reportStudy } from '../study/finish.js';
+import { runStudy, type StudyProgress, type StudyRunResult } from '../study/runner.js';
+import { runStudyOnQueue, type QueueStudyProgress } from '../queue/coordinator.js';
+import type { QueueConnection } from '../queue/connection.js';
+import type { ResultStore } from '../queue/result-store.js';
+
+/**
+ * A study from its spec to its report, the one path every host takes (the service for the desktop
+ * app and the web server, the CLI's `study`): train on this host's pool or through a Redis queue,
+ * then, when asked, the same plan again on a second backend (`--check`), then the summary and
+ * report. Hosts keep only their progress display, messages and exit codes.
+ */
+export interface ConductOptions {
+  spec: StudySpec;
+  libraryDir: string;
+  /** Where it trains: this host's pool, or a queue of workers (then pool is null). */
+  pool: Piscina | null;
+  queue: { connection: QueueConnection; store: ResultStore } | null;
+  signal: AbortSignal;
+  /** Where summary.json, report.html and the figures go. */
+  outDir: string;
+  /** The same study trained again on a second backend, on this host's pool. */
+  check?: { spec: StudySpec; backend: BackendChoice } | null;
+  /** Progress of the study being trained (the spec says which: the study or its check). */
+  onProgress?: (spec: StudySpec, p: { local: StudyProgress } | { queue: QueueStudyProgress }) => void;
+  /** One line for the user (a refused queue result). */
+  log?: (line: string) => void;
+  /** Write the report even when stopped (the service does: a stopped study's runs so far); the CLI stops without one. */
+  reportWhenStopped?: boolean;
+}
+
+export interface ConductResult {
+  results: StudyRunResult[];
+  checkResults: StudyRunResult[] | null;
+  stopped: boolean;
+  written: Awaited<ReturnType<typeof reportStudy>> | null;
+}
+
+export async function conductStudy(o: ConductOptions): Promise<ConductResult> {
+  if (!o.pool && !o.queue) throw new Error('conductStudy needs a pool or a queue');
+  if (o.check && !o.pool) throw new Error('a backend check trains on this host: it needs a pool');
+  const train = (spec: StudySpec): Promise<StudyRunResult[]> =>
+    o.queue
+      ? runStudyOnQueue({ spec, libraryDir: o.libraryDir, ...o.queue, signal: o.signal, log: o.log, onProgress: (p) => o.onProgress?.(spec, { queue: p }) })
+      : runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool!, signal: o.signal, onProgress: (p) => o.onProgress?.(spec, { local: p }) });
+  const results = await train(o.spec);
+  const checkResults = o.check && !o.signal.aborted ? await train(o.check.spec) : null;
+  const stopped = o.signal.aborted;
+  if (stopped && !o.reportWhenStopped) return { results, checkResults, stopped, written: null };
+  const written = await reportStudy(o.libraryDir, o.spec, results, o.outDir, o.check && checkResults ? { spec: o.check.spec, backend: o.check.backend, results: checkResults } : undefined);
+  return { results, checkResults, stopped, written };
+}
