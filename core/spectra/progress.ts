@@ -149,10 +149,18 @@ export function progressMeasures(m: ProgressInput): ProgressMeasures {
   const residues = Int32Array.from({ length: n }, (_, i) => residueOf(m.task, m.inputs[i * 3], m.inputs[i * 3 + 1], p));
   const f = logitFourier(logits, residues, p, C);
   const proj = projectionTable(f, m.keyFreqs);
-  let restricted = 0;
+  // Restricted logits depend on the pair only through its residue s, so the test pairs' loss is a
+  // sum over (s, label) of counts times one cross-entropy: p·C work instead of N_test·C (at p = 97,
+  // 97 rows instead of ~6,600, the largest part of the measures' cost).
+  const counts = new Map<number, number>();
   for (const i of m.testIndices) {
-    const s = residues[i];
-    restricted += crossEntropy((c) => f.mean[c] + proj[s * C + c], C, m.labels[i]);
+    const key = residues[i] * C + m.labels[i];
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  let restricted = 0;
+  for (const [key, count] of counts) {
+    const s = Math.floor(key / C);
+    restricted += count * crossEntropy((c) => f.mean[c] + proj[s * C + c], C, key % C);
   }
   let excluded = 0;
   for (const i of m.trainIndices) {
