@@ -83,11 +83,20 @@ export function judgeClaims(s: Omit<StudySummary, 'claims'>, spec: StudySpec): C
 
   const s5 = tf('s5');
   const s5Rate = s5 ? share(s5.heldOut.precededGrokking, s5.heldOut.n) : null;
+  // Whether S5's H̃* agrees with the Z/pZ task's (docs/preregistration.md, section 2): their 95 %
+  // bootstrap CIs overlap → agree; disjoint → differ; either missing → null. A figure beside the
+  // verdict, not part of it.
+  const ciA = s5?.estimate.ci ?? null;
+  const ciB = t?.estimate.ci ?? null;
+  const thresholdAgreement = !ciA || !ciB || t === s5 ? null : ciA[0] <= ciB[1] && ciB[0] <= ciA[1] ? 'agree' : 'differ';
   const C6: ClaimResult = {
     verdict: !spec.tasks.includes('s5') ? 'not-run' : s5Rate === null ? 'inconclusive' : s5Rate === 1 ? 'reproduced' : s5Rate < 0.8 ? 'refuted' : 'inconclusive',
-    rule: 'as C2 on S5 composition, with its own H̃*',
+    rule: 'as C2 on S5 composition, with its own H̃*; beside it, whether its 95 % CI overlaps the Z/pZ task’s',
     threshold: s5?.estimate.threshold ?? null,
+    thresholdCI: ciA,
     precedeRate: s5Rate,
+    comparedWith: t && t !== s5 ? { task: mainTask, threshold: t.estimate.threshold, thresholdCI: ciB } : null,
+    thresholdAgreement,
   };
 
   const mlp = s.necessity.find((r) => r.task === mainTask && r.arch === 'mlp');
@@ -100,12 +109,16 @@ export function judgeClaims(s: Omit<StudySummary, 'claims'>, spec: StudySpec): C
     transformer: tfNec ?? null,
   };
 
-  const four = s.fourier.filter((f) => f.arch === 'transformer' && f.meanCorrelation !== null);
+  // The rule is on the cyclic tasks' Fourier alignment (fixed before S5 had a counterpart); S5's
+  // irrep alignment is reported beside it, not pooled into it.
+  const four = s.fourier.filter((f) => f.arch === 'transformer' && !isS5Task(f.task) && f.meanCorrelation !== null);
   const r = four.length ? mean(four.map((f) => f.meanCorrelation!)) : null;
+  const s5Four = s.fourier.filter((f) => f.arch === 'transformer' && isS5Task(f.task) && f.meanCorrelation !== null);
   const C8: ClaimResult = {
     verdict: cyclicTasks.length === 0 ? 'not-run' : r === null ? 'inconclusive' : r >= 0.5 ? 'reproduced' : r <= 0 ? 'refuted' : 'inconclusive',
     rule: 'mean per-run Pearson correlation between the Fourier top-k share and −H̃ (Transformer baselines, cyclic tasks): ≥ 0.5 reproduced, ≤ 0 refuted',
     meanCorrelation: r,
+    s5MeanCorrelation: s5Four.length ? mean(s5Four.map((f) => f.meanCorrelation!)) : null,
   };
   return { C1, C2, C3, C4, C5, C6, C7, C8 };
 }
