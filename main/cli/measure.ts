@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readSafetensors } from '../../core/interop/safetensors.js';
-import { fromTransformerLens } from '../../core/interop/transformerlens.js';
-import { PRESETS, parseRunConfig } from '../../core/schema/run-config.js';
-import { makeDataset } from '../../core/tasks/dataset.js';
-import { isS5Task, makeTask, TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
-import { selectBackend } from '../../core/train/backend.js';
-import { Trainer } from '../../core/train/trainer.js';
-import type { HostParams } from '../../core/models/init.js';
+import { isS5Task, TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
+import { MeasureError, measureModelFile } from '../../core/service/measure-model.js';
 import { firstLine } from '../../core/errors.js';
 import { printJson, type CommonOpts } from './common.js';
 import { UserError } from './errors.js';
@@ -16,7 +10,7 @@ import { UserError } from './errors.js';
  * `grokscope measure FILE.safetensors --task mod-add --p 113`: our observables for a model trained
  * elsewhere — a 1-layer, LayerNorm-free, ReLU Transformer saved under TransformerLens' names
  * (interop/transformerlens.ts says which and what is refused). The model is measured by the same
- * code as our own evaluations (Trainer.evaluate): H̃, effective rank and top-5 share per probe,
+ * code as our own evaluations (core/service/measure-model.ts → Trainer.evaluate): H̃, effective rank and top-5 share per probe,
  * the spectra, Fourier alignment for cyclic tasks, accuracy over every pair and over a seeded
  * train/test split (`--split-seed`, `--train-fraction`: ours, not the other tool's, unless they
  * agree). Reads only; writes nothing.
@@ -39,60 +33,16 @@ export async function cmdMeasure(file: string, opts: MeasureOpts): Promise<numbe
   const task = (opts.task ?? 'mod-add') as TaskName;
   if (!(TASK_NAMES as readonly string[]).includes(task)) throw new UserError(`--task must be one of ${TASK_NAMES.join(', ')} (got '${opts.task}')`);
   const p = number('p', opts.p, 113);
-  let group;
-  try {
-    group = makeTask(task, p);
-  } catch (err) {
-    throw new UserError(firstLine(err));
-  }
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch (err) {
     throw new UserError(`cannot read ${file}: ${firstLine(err)}`);
   }
-  const where = (err: unknown): never => {
-    throw new UserError(`${path.basename(file)}: ${firstLine(err)}`);
-  };
-  const { tensors } = (() => {
-    try {
-      return readSafetensors(buf);
-    } catch (err) {
-      return where(err);
-    }
-  })();
-  const { model, params } = (() => {
-    try {
-      return fromTransformerLens(tensors, group.order + 1, group.order);
-    } catch (err) {
-      return where(err);
-    }
-  })();
-  const config = parseRunConfig(
-    {
-      ...PRESETS.quick,
-      task,
-      p,
-      ...model,
-      seed: number('split-seed', opts.splitSeed, 0),
-      trainFraction: number('train-fraction', opts.trainFraction, 0.3),
-      backend: 'wasm',
-    },
-    'measure options',
-  );
-  await selectBackend('wasm');
-  const dataset = makeDataset({ task, p, trainFraction: config.trainFraction, seed: config.seed });
-  const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
-  const trainer = new Trainer(config, dataset, { step: 0, params, m: zeros(), v: zeros() });
-  let record;
-  try {
-    record = await trainer.evaluate(true);
-  } finally {
-    trainer.dispose();
-  }
-  // Every pair is in the train or the test set: the counts behind the two accuracies add up.
-  const correct = Math.round(record.train_acc * dataset.trainIndices.length) + Math.round(record.test_acc * dataset.testIndices.length);
-  const allAcc = correct / dataset.labels.length;
+  const measured = await measureModelFile(buf, path.basename(file), { task, p, splitSeed: number('split-seed', opts.splitSeed, 0), trainFraction: number('train-fraction', opts.trainFraction, 0.3) }).catch((err: unknown) => {
+    throw err instanceof MeasureError ? new UserError(err.message) : err;
+  });
+  const { model, config, record, accuracyAllPairs: allAcc } = measured;
   const out = { file: path.resolve(file), task, p: isS5Task(task) ? null : p, model, accuracy_all_pairs: allAcc, split: { seed: config.seed, train_fraction: config.trainFraction }, record };
   if (opts.json) {
     printJson(out);
@@ -101,7 +51,7 @@ export async function cmdMeasure(file: string, opts: MeasureOpts): Promise<numbe
   const f = (x: number): string => x.toFixed(4);
   const lines = [
     `${path.basename(file)}: ${task}${isS5Task(task) ? '' : ` p=${p}`}, d_model ${model.dModel}, ${model.nHeads} heads, d_mlp ${model.dMlp}`,
-    `accuracy over all ${dataset.labels.length} pairs: ${(100 * allAcc).toFixed(1)} %; on our split (seed ${config.seed}, ${config.trainFraction} train): train ${(100 * record.train_acc).toFixed(1)} %, test ${(100 * record.test_acc).toFixed(1)} %`,
+    `accuracy over all ${measured.pairs} pairs: ${(100 * allAcc).toFixed(1)} %; on our split (seed ${config.seed}, ${config.trainFraction} train): train ${(100 * record.train_acc).toFixed(1)} %, test ${(100 * record.test_acc).toFixed(1)} %`,
     `weight norm ${f(record.weight_norm)}${record.fourier ? `; Fourier top-${config.fourierK} share ${f(record.fourier.topk_share)}, Gini ${f(record.fourier.gini)}` : ''}`,
     'probe         H̃        eff. rank   top-5 share   top eigenvalues',
     ...Object.entries(record.probes).map(([probe, s]) => {

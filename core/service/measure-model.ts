@@ -1,0 +1,74 @@
+import { readSafetensors } from '../interop/safetensors.js';
+import { fromTransformerLens } from '../interop/transformerlens.js';
+import { PRESETS, parseRunConfig, type RunConfig } from '../schema/run-config.js';
+import type { EvalRecord } from '../schema/eval-record.js';
+import { makeDataset } from '../tasks/dataset.js';
+import { makeTask, type TaskName } from '../tasks/groups.js';
+import { selectBackend } from '../train/backend.js';
+import { Trainer } from '../train/trainer.js';
+import type { HostParams } from '../models/init.js';
+import type { ModelConfig } from '../models/config.js';
+import { firstLine, GrokscopeError } from '../errors.js';
+
+/** A model file that cannot be measured, in one line (the file's name first where it is the file's fault). */
+export class MeasureError extends GrokscopeError {}
+
+export interface MeasureRequest {
+  task: TaskName;
+  p: number;
+  /** Seed and train fraction of our split (ours, not the other tool's, unless they agree). */
+  splitSeed: number;
+  trainFraction: number;
+}
+
+export interface ModelMeasurement {
+  model: ModelConfig;
+  config: RunConfig;
+  pairs: number;
+  accuracyAllPairs: number;
+  record: EvalRecord;
+}
+
+/**
+ * Our observables for a model trained elsewhere (a TransformerLens safetensors file): the model
+ * goes through the layer training uses — a Trainer from a checkpoint-shaped state, evaluated by
+ * Trainer.evaluate like every run of ours — on plain wasm. `grokscope measure` is its host.
+ */
+export async function measureModelFile(buf: Buffer, name: string, req: MeasureRequest): Promise<ModelMeasurement> {
+  let group;
+  try {
+    group = makeTask(req.task, req.p);
+  } catch (err) {
+    throw new MeasureError(firstLine(err));
+  }
+  const where = (err: unknown): never => {
+    throw new MeasureError(`${name}: ${firstLine(err)}`);
+  };
+  let tensors;
+  try {
+    tensors = readSafetensors(buf).tensors;
+  } catch (err) {
+    return where(err);
+  }
+  let converted;
+  try {
+    converted = fromTransformerLens(tensors, group.order + 1, group.order);
+  } catch (err) {
+    return where(err);
+  }
+  const { model, params } = converted;
+  const config = parseRunConfig({ ...PRESETS.quick, task: req.task, p: req.p, ...model, seed: req.splitSeed, trainFraction: req.trainFraction, backend: 'wasm' }, 'measure options');
+  await selectBackend('wasm');
+  const dataset = makeDataset({ task: req.task, p: req.p, trainFraction: config.trainFraction, seed: config.seed });
+  const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
+  const trainer = new Trainer(config, dataset, { step: 0, params, m: zeros(), v: zeros() });
+  let record: EvalRecord;
+  try {
+    record = await trainer.evaluate(true);
+  } finally {
+    trainer.dispose();
+  }
+  // Every pair is in the train or the test set: the counts behind the two accuracies add up.
+  const correct = Math.round(record.train_acc * dataset.trainIndices.length) + Math.round(record.test_acc * dataset.testIndices.length);
+  return { model, config, pairs: dataset.labels.length, accuracyAllPairs: correct / dataset.labels.length, record };
+}
