@@ -21,6 +21,28 @@ describe('service', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('imports dropped files through the CLI’s path: another tool’s CSV (not archived: external), a saved run (archived for rebuilds), a bad file failing alone', async () => {
+    const { existsSync, rmSync: rm } = await import('node:fs');
+    const { savedRunFile } = await import('../core/library/archive.js');
+    const saved = await service().exportRuns([id], 'grokrun');
+    await service().deleteRuns([id]);
+    rm(savedRunFile(dir, id), { force: true });
+    const csv = 'Wall time,Step,Value\n1700000000.5,0,0.01\n1700000001.5,50,0.5\n1700000002.5,100,0.97\n';
+    const results = await service().importFiles([
+      { name: 'run_seed0-tag-test_acc.csv', base64: Buffer.from(csv).toString('base64') },
+      { name: saved.name, base64: saved.base64 },
+      { name: 'broken.grokrun', base64: Buffer.from('not a zip').toString('base64') },
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, false]);
+    expect(results[2].messages[0]).toMatch(/broken\.grokrun/);
+    const runs = await service().listRuns();
+    const external = runs.find((r) => r.origin === 'external')!;
+    expect(existsSync(savedRunFile(dir, external.id))).toBe(false);
+    expect(runs.map((r) => r.id)).toContain(id);
+    expect(existsSync(savedRunFile(dir, id))).toBe(true);
+    await service().deleteRuns([external.id]);
+  });
+
   it('exports one run as the CLI’s CSV, and refuses two runs in one line', async () => {
     const file = await service().exportRuns([id.slice(0, 5)], 'csv');
     expect(file.name).toBe('csv-run.csv');

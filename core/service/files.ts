@@ -3,12 +3,11 @@ import path from 'node:path';
 import type { ExportKind, ImportResult, UploadedFile } from '../api.js';
 import { firstLine } from '../errors.js';
 import { metricsToCsv } from '../library/csv.js';
-import { importExternal } from '../library/external.js';
 import { Library } from '../library/library.js';
 import { scratchDir } from '../library/saved-run.js';
-import { exportRuns, importSourcesInto } from '../library/transfer.js';
-import { archiveImported } from '../library/archive.js';
-import { ImportError, writeZip } from '../library/zip.js';
+import { exportRuns } from '../library/transfer.js';
+import { importPaths } from './import-paths.js';
+import { writeZip } from '../library/zip.js';
 import { exportTransformerLens } from '../library/exports/transformerlens.js';
 import { ApiError } from './validate.js';
 
@@ -16,33 +15,17 @@ import { ApiError } from './validate.js';
 export async function importFiles(libraryDir: string, files: UploadedFile[]): Promise<ImportResult[]> {
   const scratch = scratchDir('upload');
   try {
-    const results: ImportResult[] = [];
-    const archived: { result: ImportResult; ids: string[] }[] = [];
-    await Library.with(libraryDir, async (lib) => {
-      for (const [i, f] of files.entries()) {
-        // Only the base name, in a folder of its own: a dropped name never picks the path.
-        const safe = path.basename(f.name).replace(/[^A-Za-z0-9._ -]+/g, '_') || 'file';
-        const dir = path.join(scratch.dir, String(i));
-        mkdirSync(dir);
-        const file = path.join(dir, safe);
-        writeFileSync(file, Buffer.from(f.base64, 'base64'));
-        if (/\.(csv|tsv|parquet)$/i.test(safe)) {
-          try {
-            const o = await importExternal(lib, file);
-            results.push({ file: f.name, ok: true, messages: [o.message] });
-          } catch (err) {
-            results.push({ file: f.name, ok: false, messages: [err instanceof ImportError ? err.message : `${safe}: ${firstLine(err)}`] });
-          }
-          continue;
-        }
-        const [r] = await importSourcesInto(lib, [file]);
-        results.push(r.ok ? { file: f.name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: f.name, ok: false, messages: [r.error] });
-        if (r.ok) archived.push({ result: results[results.length - 1], ids: r.outcomes.filter((o) => o.action !== 'unchanged').map((o) => o.id) });
-      }
+    // Only the base name, in a folder of its own: a dropped name never picks the path.
+    const paths = files.map((f, i) => {
+      const safe = path.basename(f.name).replace(/[^A-Za-z0-9._ -]+/g, '_') || 'file';
+      const dir = path.join(scratch.dir, String(i));
+      mkdirSync(dir);
+      const file = path.join(dir, safe);
+      writeFileSync(file, Buffer.from(f.base64, 'base64'));
+      return file;
     });
-    // After the import's session: archiving opens sessions of its own (library/archive.ts).
-    for (const a of archived) a.result.messages.push(...(await archiveImported(libraryDir, a.ids)));
-    return results;
+    const reports = await importPaths(libraryDir, paths, { external: (file) => /\.(csv|tsv|parquet)$/i.test(file) });
+    return reports.map((r, i) => (r.ok ? { file: files[i].name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: files[i].name, ok: false, messages: [r.error] }));
   } finally {
     scratch.cleanup();
   }

@@ -2,10 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Library } from '../../core/library/library.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { exportRuns, importSources, type ImportReport } from '../../core/library/transfer.js';
-import { importExternal } from '../../core/library/external.js';
-import { archiveImported } from '../../core/library/archive.js';
-import { ImportError } from '../../core/library/zip.js';
+import { exportRuns } from '../../core/library/transfer.js';
+import { importPaths } from '../../core/service/import-paths.js';
 import { ARCHS, PROBES, type Arch, type ProbeName } from '../../core/models/config.js';
 import { TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
 import { scratchDir } from '../../core/library/saved-run.js';
@@ -14,7 +12,6 @@ import { reproduceBundle } from '../../core/runs/reproduce.js';
 import { StudySpecSchema, type StudySpec } from '../../core/schema/study-spec.js';
 import { UserError } from './errors.js';
 import { cmdExportFormat, OTHER_FORMATS, type OtherFormat } from './export-formats.js';
-import { firstLine } from '../../core/errors.js';
 import { interruptible } from './interrupt.js';
 
 interface ExportOpts {
@@ -63,30 +60,14 @@ interface ImportOpts {
   probe?: string;
 }
 
-async function importExternalFiles(libraryDir: string, files: string[], opts: ImportOpts): Promise<ImportReport[]> {
-  if (opts.task !== undefined && !(TASK_NAMES as readonly string[]).includes(opts.task)) throw new UserError(`--task must be one of ${TASK_NAMES.join(', ')} (got '${opts.task}')`);
-  if (opts.arch !== undefined && !(ARCHS as readonly string[]).includes(opts.arch)) throw new UserError(`--arch must be one of ${ARCHS.join(', ')} (got '${opts.arch}')`);
-  if (opts.probe !== undefined && !(PROBES as readonly string[]).includes(opts.probe)) throw new UserError(`--probe must be one of ${PROBES.join(', ')} (got '${opts.probe}')`);
-  return Library.with(libraryDir, async (lib) => {
-    const reports: ImportReport[] = [];
-    for (const f of files) {
-      try {
-        const o = await importExternal(lib, f, { metric: opts.metric, task: opts.task as TaskName | undefined, arch: opts.arch as Arch | undefined, probe: opts.probe as ProbeName | undefined });
-        reports.push({ source: f, ok: true, kind: 'external', outcomes: [o], warnings: [] });
-      } catch (err) {
-        reports.push({ source: f, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(f)}: ${firstLine(err)}` });
-      }
-    }
-    return reports;
-  });
-}
-
 export async function cmdImport(files: string[], opts: ImportOpts): Promise<number> {
   const libraryDir = resolveLibraryDir(opts.library);
   const sources = files.map((f) => path.resolve(f));
-  const reports = opts.external ? await importExternalFiles(libraryDir, sources, opts) : await importSources(libraryDir, sources);
-  // Saved runs of what came in, so that a rebuild brings imported runs back too (library/archive.ts).
-  for (const r of reports) if (r.ok) r.warnings.push(...(await archiveImported(libraryDir, r.outcomes.filter((o) => o.action !== 'unchanged').map((o) => o.id))));
+  if (opts.external && opts.task !== undefined && !(TASK_NAMES as readonly string[]).includes(opts.task)) throw new UserError(`--task must be one of ${TASK_NAMES.join(', ')} (got '${opts.task}')`);
+  if (opts.external && opts.arch !== undefined && !(ARCHS as readonly string[]).includes(opts.arch)) throw new UserError(`--arch must be one of ${ARCHS.join(', ')} (got '${opts.arch}')`);
+  if (opts.external && opts.probe !== undefined && !(PROBES as readonly string[]).includes(opts.probe)) throw new UserError(`--probe must be one of ${PROBES.join(', ')} (got '${opts.probe}')`);
+  const externalOptions = { metric: opts.metric, task: opts.task as TaskName | undefined, arch: opts.arch as Arch | undefined, probe: opts.probe as ProbeName | undefined };
+  const reports = await importPaths(libraryDir, sources, { external: () => Boolean(opts.external), externalOptions });
   let failed = 0;
   for (const r of reports) {
     if (!r.ok) {

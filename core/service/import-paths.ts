@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { firstLine } from '../errors.js';
+import { archiveImported } from '../library/archive.js';
+import { importExternal, type ExternalOptions } from '../library/external.js';
+import { Library } from '../library/library.js';
+import { importSourcesInto, type ImportReport } from '../library/transfer.js';
+import { ImportError } from '../library/zip.js';
+
+/**
+ * Files into the library, the one path for every host (the app's drop and upload through
+ * files.ts, `grokscope import`): each file is either another tool's metrics (CSV, TSV, Parquet,
+ * through importExternal) or our saved runs and bundles (importSourcesInto), all or nothing per
+ * file, a bad one reported in one line while the others still import; then a saved run of each
+ * run that came in is kept beside the database, so that a rebuild brings imported runs back too
+ * (library/archive.ts).
+ */
+export async function importPaths(libraryDir: string, files: string[], o: { external: (file: string) => boolean; externalOptions?: ExternalOptions }): Promise<ImportReport[]> {
+  const reports = await Library.with(libraryDir, async (lib) => {
+    const out: ImportReport[] = [];
+    for (const file of files) {
+      if (!o.external(file)) {
+        out.push(...(await importSourcesInto(lib, [file])));
+        continue;
+      }
+      try {
+        out.push({ source: file, ok: true, kind: 'external', outcomes: [await importExternal(lib, file, o.externalOptions)], warnings: [] });
+      } catch (err) {
+        out.push({ source: file, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(file)}: ${firstLine(err)}` });
+      }
+    }
+    return out;
+  });
+  // After the import's session: archiving opens sessions of its own.
+  for (const r of reports) if (r.ok) r.warnings.push(...(await archiveImported(libraryDir, r.outcomes.filter((x) => x.action !== 'unchanged').map((x) => x.id))));
+  return reports;
+}
