@@ -3,14 +3,12 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Piscina } from 'piscina';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { loadBlas } from '../core/train/host/blas.js';
-import { createTrainingPool } from '../core/runs/pool.js';
 import { executeRun } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';
 import { checkLibrary, rebuildLibrary, savedRunFile } from '../core/library/archive.js';
-import { tempDir } from './helpers/tmp.js';
+import { poolAndLibrary } from './helpers/pool.js';
 import { damagedLibraryCopies } from './helpers/mutate.js';
 
 /**
@@ -22,9 +20,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'grokscope.js');
 const backend = loadBlas() instanceof Error ? 'wasm' : 'wasm+openblas';
 const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 40, evalEvery: 10, spectrumEvery: 20, backend });
-const tmp = tempDir();
-const good = path.join(tmp.dir, 'good');
-let pool: Piscina;
+const ctx = poolAndLibrary(beforeAll, afterAll);
+const good = path.join(ctx.dir, 'good');
 let ids: string[] = [];
 
 async function contents(dir: string, runIds: string[]) {
@@ -34,15 +31,11 @@ async function contents(dir: string, runIds: string[]) {
 }
 
 beforeAll(async () => {
-  pool = createTrainingPool(1);
+  const pool = ctx.pool;
   for (const seed of [1, 2]) ids.push((await executeRun({ libraryDir: good, pool, config: { ...tiny, seed } })).runId);
   // A run that did not complete has no saved run (and a rebuild cannot bring it back).
   const stop = new AbortController();
   await executeRun({ libraryDir: good, pool, config: { ...tiny, seed: 3 }, signal: stop.signal, onProgress: (p) => p.step >= 10 && stop.abort() });
-});
-afterAll(async () => {
-  await pool.destroy();
-  tmp.cleanup();
 });
 
 describe('saved runs beside the database', () => {
@@ -55,7 +48,7 @@ describe('saved runs beside the database', () => {
   });
 
   it('names a tampered saved run and a missing one', async () => {
-    const dir = path.join(tmp.dir, 'tampered');
+    const dir = path.join(ctx.dir, 'tampered');
     cpSync(good, dir, { recursive: true });
     const file = savedRunFile(dir, ids[0]);
     const bytes = readFileSync(file);
@@ -73,7 +66,7 @@ describe('a damaged database', () => {
   it('is never misdiagnosed (20 places flipped), and a rebuild recovers every completed run exactly', async () => {
     const want = await contents(good, ids);
     let damaged = 0;
-    for (const { dir, at } of damagedLibraryCopies(good, tmp.dir, 20, Library.dbPath)) {
+    for (const { dir, at } of damagedLibraryCopies(good, ctx.dir, 20, Library.dbPath)) {
       // The check reads the damaged file in its own process: damage must not take the runner down.
       const r = spawnSync(process.execPath, [bin, 'library', 'check', '--library', dir, '--json'], { encoding: 'utf8', timeout: 60_000 });
       expect([0, 1], `${at}: ${r.stderr}`).toContain(r.status);
@@ -102,16 +95,16 @@ describe('a damaged database', () => {
   }, 240_000);
 
   it('refuses to rebuild from a folder without saved runs, and changes nothing', async () => {
-    const dir = path.join(tmp.dir, 'empty-from');
+    const dir = path.join(ctx.dir, 'empty-from');
     cpSync(good, dir, { recursive: true });
-    const r = spawnSync(process.execPath, [bin, 'library', 'rebuild', '--library', dir, '--from', path.join(tmp.dir, 'nowhere')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'library', 'rebuild', '--library', dir, '--from', path.join(ctx.dir, 'nowhere')], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(/^grokscope: no saved runs \(\*\.grokrun\) in .*nowhere: nothing to rebuild from$/);
     expect(existsSync(Library.dbPath(dir))).toBe(true);
   });
 
   it('keeps saved runs of runs imported from a saved run, and a rebuild brings them back', async () => {
-    const dir = path.join(tmp.dir, 'imports');
+    const dir = path.join(ctx.dir, 'imports');
     const r = spawnSync(process.execPath, [bin, 'import', savedRunFile(good, ids[0]), '--library', dir], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(savedRunFile(dir, ids[0]))).toBe(true);
@@ -125,7 +118,7 @@ describe('a damaged database', () => {
   });
 
   it('a rebuild from another folder keeps saved runs of what it brought in', async () => {
-    const dir = path.join(tmp.dir, 'from-elsewhere');
+    const dir = path.join(ctx.dir, 'from-elsewhere');
     const rebuilt = await rebuildLibrary(dir, path.join(good, 'saved-runs'));
     expect(rebuilt.failed).toEqual([]);
     expect(rebuilt.imported.sort()).toEqual([...ids].sort());
