@@ -90,3 +90,41 @@ describe('the irrep alignment in evaluation records', () => {
     }
   });
 });
+
+describe('the s5 preset', () => {
+  it('parses and trains on every backend that loads here: the loss falls from ln 120 in two steps', async () => {
+    const { parseRunConfig, PRESETS } = await import('../core/schema/run-config.js');
+    const { makeDataset } = await import('../core/tasks/dataset.js');
+    const { selectBackend } = await import('../core/train/backend.js');
+    const { Trainer } = await import('../core/train/trainer.js');
+    const { probeWebGpu } = await import('../core/train/gpu/webgpu.js');
+    const { WgslGroup } = await import('../core/train/gpu/wgsl-group.js');
+    const config = parseRunConfig(PRESETS.s5);
+    expect(config.task).toBe('s5');
+    const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
+    expect(ds.trainIndices.length).toBe(7200);
+    const trained: string[] = [];
+    for (const backend of ['wasm+openblas', 'wasm', 'cpu'] as const) {
+      const info = await selectBackend(backend).catch(() => null);
+      if (!info) continue;
+      const t = new Trainer({ ...config, backend }, ds);
+      const before = await t.trainLoss();
+      for (let s = 0; s < 2; s++) await t.trainStep();
+      const after = await t.trainLoss();
+      t.dispose();
+      expect(Math.abs(before - Math.log(120)), backend).toBeLessThan(0.5);
+      expect(after, backend).toBeLessThan(before);
+      trained.push(backend);
+    }
+    if ((await probeWebGpu()).ok) {
+      const group = await WgslGroup.create([{ config: { ...config, backend: 'webgpu' } }]);
+      const [before] = await group.trainLosses();
+      for (let s = 0; s < 2; s++) await group.trainStep();
+      const [after] = await group.trainLosses();
+      group.dispose();
+      expect(after).toBeLessThan(before);
+      trained.push('webgpu');
+    }
+    expect(trained).toContain('wasm');
+  });
+});
