@@ -3,17 +3,19 @@
  * backend and prints T_mem, T_grok (50 %, 95 %), the plateau (T_rise: the first evaluation at test
  * accuracy ≥ 20 %, far above chance for p ≥ 11; plateau = T_rise − T_mem), whether the plateau
  * covers the first half of [T_mem, T_grok] (meetsRule), and wall time. Used to choose the quick preset;
- * results go to docs/presets.md. Usage: npx tsx scripts/sweep-quick.ts '<json overrides>' seeds...
+ * results go to docs/presets.md. Usage: [SWEEP_BACKEND=wasm] npx tsx scripts/sweep-quick.ts '<json overrides>' seeds...
  */
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
+import type { BackendChoice } from '../core/schema/backend-choices.js';
 import { Trainer } from '../core/train/trainer.js';
 import { computeEvents, type EventSeriesPoint } from '../core/analysis/events.js';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const seeds = process.argv.slice(3).map(Number);
-const backend = await selectBackend('auto');
+// The backend: `auto` unless SWEEP_BACKEND names one (the backend-to-backend comparison in docs/benchmarks.md).
+const backend = await selectBackend((process.env.SWEEP_BACKEND ?? 'auto') as BackendChoice);
 for (const seed of seeds.length ? seeds : [0]) {
   const config = parseRunConfig({ ...PRESETS.quick, ...overrides, seed });
   const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.splitSeed ?? seed });
