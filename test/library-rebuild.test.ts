@@ -34,8 +34,7 @@ beforeAll(async () => {
   const pool = ctx.pool;
   for (const seed of [1, 2]) ids.push((await executeRun({ libraryDir: good, pool, config: { ...tiny, seed } })).runId);
   // A run that did not complete has no saved run (and a rebuild cannot bring it back).
-  const stop = new AbortController();
-  await executeRun({ libraryDir: good, pool, config: { ...tiny, seed: 3 }, signal: stop.signal, onProgress: (p) => p.step >= 10 && stop.abort() });
+  await executeRun({ libraryDir: good, pool, config: { ...tiny, seed: 3 }, stopAtStep: 10 });
 });
 
 describe('saved runs beside the database', () => {

@@ -107,20 +107,14 @@ describe('run groups through the worker pool', () => {
     const configs = [1, 2, 3].map((seed) => ({ ...tiny, seed }));
     const alone: RunOutcome[] = [];
     for (const config of configs) alone.push(await executeRun({ libraryDir: ctx.dir, pool: ctx.pool, config }));
-    const stopSecond = new AbortController();
     const grouped = await executeGroup({
       libraryDir: ctx.dir,
       pool: ctx.pool,
       members: configs.map((config, i) => ({
         config,
-        ...(i === 1
-          ? {
-              signal: stopSecond.signal,
-              onProgress: (p: { step: number }) => {
-                if (p.step >= 20) stopSecond.abort();
-              },
-            }
-          : {}),
+        // Stopped at step 20 by the worker itself: a stop on a progress message raced the worker's
+        // 60 tiny steps on a loaded machine (the run completed before the flag was seen).
+        ...(i === 1 ? { stopAtStep: 20 } : {}),
       })),
     });
     expect(grouped.map((o) => o.status)).toEqual(['completed', 'stopped', 'completed']);

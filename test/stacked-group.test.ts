@@ -157,13 +157,12 @@ describe('a stacked group through the worker pool', () => {
   const ctx = poolAndLibrary(beforeAll, afterAll, { before: () => vi.stubEnv('GROKSCOPE_GROUP_ENGINE', 'stacked'), after: () => vi.unstubAllEnvs() });
 
   it('records every member as its own run, with a norm for every step, and stops one alone', async () => {
-    const stop = new AbortController();
     const outcomes = await executeGroup({
       libraryDir: ctx.dir,
       pool: ctx.pool,
       members: [1, 2, 3].map((seed, i) => ({
         config: { ...tiny, seed },
-        ...(i === 2 ? { signal: stop.signal, onProgress: (p: { step: number }) => p.step >= 10 && stop.abort() } : {}),
+        ...(i === 2 ? { stopAtStep: 10 } : {}),
       })),
     });
     expect(outcomes.map((o) => o.status)).toEqual(['completed', 'completed', 'stopped']);

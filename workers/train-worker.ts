@@ -92,7 +92,7 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
         if (atEnd(i) || earlyStop.has(i)) {
           if (states[i].lastCheckpoint !== checkpointPath(task.members[i].checkpointDir, step)) await checkpoint(i);
           end(i, { status: 'completed', step, checkpoint: states[i].lastCheckpoint });
-        } else if (Atomics.load(task.stopFlags, i) !== 0) {
+        } else if (Atomics.load(task.stopFlags, i) !== 0 || step >= (task.members[i].stopAtStep ?? Infinity)) {
           await flushNorms(i);
           await checkpoint(i);
           end(i, { status: 'stopped', step, checkpoint: states[i].lastCheckpoint });

@@ -15,6 +15,8 @@ export interface MemberTask {
   normTargets?: Float64Array;
   /** logit-matched runs: the mix run's logit scale at its evaluations. */
   logitTargets?: LogitTargets;
+  /** Stop (checkpointed, resumable) once the run reaches this step, as a stop request would. */
+  stopAtStep?: number;
 }
 
 /** The task a training worker receives: a run group (core/train/run-group.ts), often of one run. */

@@ -157,6 +157,7 @@ export async function executeGroup(opts: ExecuteGroupOptions): Promise<MemberOut
       resumeFrom: m.prepared.resumeFrom,
       normTargets: m.prepared.normTargets,
       logitTargets: m.prepared.logitTargets,
+      stopAtStep: m.prepared.request.stopAtStep,
     })),
     port: port2,
     stopFlags,

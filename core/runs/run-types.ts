@@ -37,4 +37,10 @@ export interface MemberRequest {
   studyKey?: { study: string; key: string };
   /** Stops this run alone (the others of its group go on). */
   signal?: AbortSignal;
+  /**
+   * Stops this run alone once it reaches this step, checkpointed and resumable like a stop
+   * request — but at a step known in advance, whatever the machine's speed (a script that trains
+   * part of a run now and the rest later; the tests of stop and resume).
+   */
+  stopAtStep?: number;
 }
