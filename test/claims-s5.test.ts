@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeClaims } from '../core/study/claims.js';
 import type { StudySummary } from '../core/study/summary.js';
 import type { StudySpec } from '../core/schema/study-spec.js';
+import { reportHtml } from '../core/study/report.js';
 
 /**
  * C6 on S5 (docs/preregistration.md, section 2): the verdict as C2 on S5's held-out runs, and
@@ -42,5 +43,17 @@ describe('C6 and C8 with S5 in the study', () => {
     expect(c8.verdict).toBe('reproduced');
     expect(c8.meanCorrelation).toBe(0.8);
     expect(c8.s5MeanCorrelation).toBe(-0.4);
+  });
+});
+
+describe('the report with S5 in the study', () => {
+  it('states S5’s H̃* beside the Z/pZ task’s and whether they agree, and S5’s irrep correlation beside C8', () => {
+    const base = summary([0.7, 0.8], [{ task: 'mod-add', r: 0.8 }, { task: 's5', r: -0.4 }]);
+    const full = { ...base, study: 'c6', probe: 'resid.final', rules: { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 }, groups: [], detection: [], claims: judgeClaims(base, spec) } as unknown as StudySummary;
+    const html = reportHtml(full, []);
+    expect(html).toMatch(/C6 on S5: H̃\* 0\.750 \(95 % CI 0\.700 … 0\.800\); mod-add: 0\.600 \(0\.550 … 0\.650\) — their 95 % CIs do not overlap/);
+    expect(html).toMatch(/S5's irrep top share with −H̃ -0\.400/);
+    const without = { ...full, claims: judgeClaims(base, { ...spec, tasks: ['mod-add'] }) } as StudySummary;
+    expect(reportHtml(without, [])).not.toMatch(/C6 on S5/);
   });
 });

@@ -33,6 +33,16 @@ const fmt = (x: unknown, digits = 3): string =>
   x === null || x === undefined ? '—' : typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toPrecision(digits)) : esc(String(x));
 
 /** The self-contained HTML report: ECharts inlined, data embedded; opens offline. */
+/** C6's figures beside its verdict: S5's own H̃* and whether its CI overlaps the Z/pZ task's (docs/preregistration.md §2). */
+function s5Line(summary: StudySummary): string {
+  const c6 = summary.claims.C6;
+  if (c6.verdict === 'not-run') return '';
+  const ci = (x: unknown): string => (Array.isArray(x) ? `${fmt(x[0] as number)} … ${fmt(x[1] as number)}` : '—');
+  const other = c6.comparedWith as { task: string; threshold: number | null; thresholdCI: unknown } | null;
+  const agreement = c6.thresholdAgreement === 'agree' ? 'their 95 % CIs overlap' : c6.thresholdAgreement === 'differ' ? 'their 95 % CIs do not overlap' : 'not assessed';
+  return `<p>C6 on S5: H̃* ${fmt(c6.threshold as number | null)} (95 % CI ${ci(c6.thresholdCI)})${other ? `; ${esc(other.task)}: ${fmt(other.threshold)} (${ci(other.thresholdCI)}) — ${agreement}` : ''}. The paper reports one H̃* ≈ 0.61 for both.</p>${summary.claims.C8.s5MeanCorrelation === null || summary.claims.C8.s5MeanCorrelation === undefined ? '' : `<p>C8 beside its rule: mean per-run correlation of S5's irrep top share with −H̃ ${fmt(summary.claims.C8.s5MeanCorrelation as number)} (Transformer baselines).</p>`}`;
+}
+
 export function reportHtml(summary: StudySummary, figures: { name: string; option: ChartOption }[]): string {
   const echartsJs = readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
   const claims = Object.entries(summary.claims)
@@ -64,6 +74,7 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
 <h2>Claims</h2><p>Stability: the share of ${STABILITY_RESAMPLES} seed-bootstrap resamples whose analysis reaches the same verdict; below ${UNSTABLE_BELOW} a verdict is marked unstable.</p>${summary.check ? `<p>Checked on a second backend: the same runs trained with <code>${esc(summary.check.backend)}</code> (the study's runs ran on ${esc(summary.check.studyBackends.join(', '))}); ${summary.check.agreed} of 8 verdicts agree (✗: they differ).</p>` : ''}<table><tr><th>claim</th><th>verdict</th><th>stability</th>${summary.check ? `<th>on ${esc(summary.check.backend)}</th>` : ''}<th>rule</th></tr>${claims}</table>
 <h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
 <h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th><th>H̃ held above H̃* (manipulation check)</th></tr>${interventions}</table>
+${s5Line(summary)}
 ${summary.claims.C4.logitMatched ? `<p>Logit scale: of the mix's mean delay, ${fmt(summary.claims.C4.delayLeftAfterLogitMatch === null ? null : (summary.claims.C4.delayLeftAfterLogitMatch as number) * 100, 3)} % is left once a baseline's logit scale replays the mix run's (logit-matched row; 100 %: logit scale accounts for none of it, 0 %: for all).</p>` : ''}
 <p>Manipulation check: an intervention run held the collapse off when its H̃ did not cross H̃* (same persistence rule) between its own baseline's crossing and that baseline's grokking step; runs whose baseline never crossed cannot be checked.</p>
 <h2>The warning as a detector</h2><p>Per task and signal, over all of the task's runs: positives grokked within their budget, negatives were trained to their budget without grokking; an alarm (the signal beyond a threshold for the crossing persistence) counts only once known, and only before T_grok. AUROC with a 95 % bootstrap CI; the operating point maximises detections − false alarms (Youden, in-sample). No AUROC: the study has no run of one class.</p><table><tr><th>task</th><th>signal</th><th>grokked vs not</th><th>AUROC</th><th>95 % CI</th><th>threshold</th><th>false alarms</th><th>detected</th><th>median lead</th><th>median lead at ≤ 10 % false alarms</th></tr>${detection}</table>
