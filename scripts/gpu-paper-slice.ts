@@ -31,7 +31,7 @@ interface WorkerResult {
   error?: string;
 }
 
-export async function sliceWorker(o: SliceOptions & { arch: 'transformer' | 'mlp'; seed0: number; entry: string }): Promise<void> {
+export async function sliceWorker(o: SliceOptions & { arch: 'transformer' | 'mlp'; seed0: number }): Promise<void> {
   const port = parentPort!;
   const t0 = performance.now();
   const config = parseRunConfig({ ...PRESETS[o.preset], arch: o.arch, backend: 'webgpu' });
@@ -78,7 +78,7 @@ export async function sliceWorker(o: SliceOptions & { arch: 'transformer' | 'mlp
 export async function paperSlice(o: SliceOptions, entry: URL): Promise<Record<string, unknown>> {
   const workers = Array.from({ length: o.groups }, (_, g) => {
     const arch = g < Math.ceil(o.groups / 2) ? 'transformer' : 'mlp';
-    return new Worker(entry, { workerData: { ...o, arch, seed0: g * o.size, entry: entry.href } });
+    return new Worker(entry, { workerData: { ...o, arch, seed0: g * o.size } });
   });
   const ready = workers.map((w) => new Promise<void>((resolve) => w.once('message', () => resolve())));
   const done = workers.map((w) => new Promise<WorkerResult>((resolve, reject) => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { makeDataset } from '../core/tasks/dataset.js';
-import { keyFrequencies, logitFourier, neuronLogitGini, progressMeasures, projectionTable, residueOf, type ResidueTask } from '../core/spectra/progress.js';
-import { gini } from '../core/spectra/fourier.js';
+import { logitFourier, neuronLogitGini, progressMeasures, projectionTable, residueOf, strongest, type ResidueTask } from '../core/spectra/progress.js';
+import { frequencyPower, gini } from '../core/spectra/fourier.js';
 
 /**
  * Nanda's progress measures (core/spectra/progress.ts) against closed forms and brute force: a
@@ -115,7 +115,7 @@ describe('key frequencies', () => {
         E[a * d + c] = x;
       }
     }
-    expect(keyFrequencies(E, p, d, 3)).toEqual([3, 1, 6]);
+    expect(strongest(frequencyPower(E, p, d), 3)).toEqual([3, 1, 6]);
   });
 });
 

@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { irrepAlignment, s5Characters, s5Irreps } from '../core/spectra/s5-irreps.js';
 import { makeTask } from '../core/tasks/groups.js';
 import { Rng } from '../core/rng.js';
+import { parseRunConfig, PRESETS } from '../core/schema/run-config.js';
+import { makeDataset } from '../core/tasks/dataset.js';
+import { selectBackend } from '../core/train/backend.js';
+import { Trainer } from '../core/train/trainer.js';
+import { probeWebGpu } from '../core/train/gpu/webgpu.js';
+import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 
 /** S5's irreducible representations (core/spectra/s5-irreps.ts) and the embedding's power in each. */
 describe("S5's irreducible representations", () => {
@@ -72,10 +78,6 @@ describe("S5's irreducible representations", () => {
 
 describe('the irrep alignment in evaluation records', () => {
   it('is what a run on S5 records as its Fourier figures: the embedding rows of the 120 elements, at the same parameters', async () => {
-    const { parseRunConfig, PRESETS } = await import('../core/schema/run-config.js');
-    const { makeDataset } = await import('../core/tasks/dataset.js');
-    const { selectBackend } = await import('../core/train/backend.js');
-    const { Trainer } = await import('../core/train/trainer.js');
     await selectBackend('cpu');
     for (const task of ['s5', 's5-conj'] as const) {
       const config = parseRunConfig({ ...PRESETS.fast, task, trainFraction: 0.3, dModel: 16, nHeads: 2, dMlp: 32, steps: 3 });
@@ -93,12 +95,6 @@ describe('the irrep alignment in evaluation records', () => {
 
 describe('the s5 preset', () => {
   it('parses and trains on every backend that loads here: the loss falls from ln 120 in two steps', async () => {
-    const { parseRunConfig, PRESETS } = await import('../core/schema/run-config.js');
-    const { makeDataset } = await import('../core/tasks/dataset.js');
-    const { selectBackend } = await import('../core/train/backend.js');
-    const { Trainer } = await import('../core/train/trainer.js');
-    const { probeWebGpu } = await import('../core/train/gpu/webgpu.js');
-    const { WgslGroup } = await import('../core/train/gpu/wgsl-group.js');
     const config = parseRunConfig(PRESETS.s5);
     expect(config.task).toBe('s5');
     const ds = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { savedRunFile } from '../core/library/archive.js';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,11 +23,9 @@ describe('service', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('imports dropped files through the CLI’s path: another tool’s CSV (not archived: external), a saved run (archived for rebuilds), a bad file failing alone', async () => {
-    const { existsSync, rmSync: rm } = await import('node:fs');
-    const { savedRunFile } = await import('../core/library/archive.js');
     const saved = await service().exportRuns([id], 'grokrun');
     await service().deleteRuns([id]);
-    rm(savedRunFile(dir, id), { force: true });
+    rmSync(savedRunFile(dir, id), { force: true });
     const csv = 'Wall time,Step,Value\n1700000000.5,0,0.01\n1700000001.5,50,0.5\n1700000002.5,100,0.97\n';
     const results = await service().importFiles([
       { name: 'run_seed0-tag-test_acc.csv', base64: Buffer.from(csv).toString('base64') },

@@ -41,7 +41,7 @@ export interface ConductResult {
 
 export async function conductStudy(o: ConductOptions): Promise<ConductResult> {
   if (!o.pool && !o.queue) throw new Error('conductStudy needs a pool or a queue');
-  if (o.check && !o.pool) throw new Error('a backend check trains on this host: it needs a pool');
+  if (o.check && o.queue) throw new Error('a backend check trains on this host’s pool, not through a queue');
   const train = (spec: StudySpec): Promise<StudyRunResult[]> =>
     o.queue
       ? runStudyOnQueue({ spec, libraryDir: o.libraryDir, ...o.queue, signal: o.signal, log: o.log, onProgress: (p) => o.onProgress?.(spec, { queue: p }) })

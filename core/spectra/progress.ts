@@ -1,4 +1,4 @@
-import { frequencyPower, gini } from './fourier.js';
+import { gini } from './fourier.js';
 
 /**
  * Nanda et al.'s progress measures (ICLR 2023; docs/methods.md, "Progress measures") for tasks
@@ -105,12 +105,11 @@ function crossEntropy(at: (c: number) => number, classes: number, y: number): nu
   return Math.log(sum) - (at(y) - max);
 }
 
-/** The k frequencies (1…⌊p/2⌋) with the largest embedding Fourier power, strongest first. */
-export function keyFrequencies(embedding: ArrayLike<number>, p: number, d: number, k = 5): number[] {
-  return strongest(frequencyPower(embedding, p, d), k);
-}
-
-/** The k strongest frequencies of a power-per-frequency list (index w − 1), strongest first. */
+/**
+ * The k strongest frequencies of a power-per-frequency list (index w − 1), strongest first: the
+ * key frequencies are the k with the largest embedding Fourier power (frequencyPower, which
+ * measure.ts has from the Fourier alignment already).
+ */
 export function strongest(power: number[], k: number): number[] {
   return power
     .map((x, i) => [x, i + 1] as const)

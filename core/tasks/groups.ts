@@ -93,7 +93,7 @@ function s5CompositionTable(): Int32Array {
 }
 
 /** The index of each permutation's inverse (the identity is index 0). */
-export function s5Inverses(): Int32Array {
+function s5Inverses(): Int32Array {
   const table = s5CompositionTable();
   const inv = new Int32Array(120);
   for (let a = 0; a < 120; a++) for (let b = 0; b < 120; b++) if (table[a * 120 + b] === 0) inv[a] = b;
@@ -103,9 +103,9 @@ export function s5Inverses(): Int32Array {
 export function makeTask(name: TaskName, p: number): GroupTask {
   if (isS5Task(name)) {
     const t = s5CompositionTable();
-    const inv = s5Inverses();
     const mul = (a: number, b: number): number => t[a * 120 + b];
-    const op = name === 's5' ? mul : name === 's5-conj' ? (a: number, b: number) => mul(mul(a, b), inv[a]) : (a: number, b: number) => mul(mul(a, b), a);
+    const conj = (inv: Int32Array) => (a: number, b: number) => mul(mul(a, b), inv[a]);
+    const op = name === 's5' ? mul : name === 's5-conj' ? conj(s5Inverses()) : (a: number, b: number) => mul(mul(a, b), a);
     return { name, order: 120, cyclic: false, valid: () => true, op };
   }
   if (!isPrime(p)) throw new Error(`p must be a prime for ${name} (got ${p})`);

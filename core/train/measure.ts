@@ -67,17 +67,19 @@ export interface MeasureInput {
   covs: ArrayLike<number>[];
   /** Per example: the logits' standard deviation across classes, the largest softmax probability, correct logit − largest other. */
   logitStats?: { std: ArrayLike<number>; maxProb: ArrayLike<number>; margin: ArrayLike<number> };
-  /** The parameters: embed and W_U give their effective ranks every evaluation; at spectrum evaluations (withSpectra) every 2-D matrix gets its weight spectrum. */
+  /**
+   * The parameters: embed and W_U give their effective ranks every evaluation, and embed's first
+   * `order` rows (the group tokens) the Fourier or irrep alignment; at spectrum evaluations
+   * (withSpectra) every 2-D matrix gets its weight spectrum.
+   */
   weights?: Record<string, { shape: number[]; data: ArrayLike<number> }>;
   /** Σ θ² of each parameter tensor. */
   norms: ArrayLike<number>;
   /**
    * Every example's logits as the loss sees them (N × classes row-major, the dataset's order):
-   * Nanda's progress measures where the task has them (mod-add, mod-sub) and `embed` is given.
+   * Nanda's progress measures where the task has them (mod-add, mod-sub).
    */
   logits?: ArrayLike<number>;
-  /** The group tokens' embedding rows, order × dModel (Fourier alignment over Z/pZ, irreps over S5). */
-  embed: ArrayLike<number> | null;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   withSpectra: boolean;
 }
@@ -147,13 +149,14 @@ export function measure(m: MeasureInput): EvalRecord {
     record.probes[name] = spectralSummary(eig, width);
     if (record.spectra) record.spectra[name] = Array.from(eig).reverse();
   });
-  if (m.embed && !dataset.task.cyclic) {
+  // The group tokens' embedding rows (both alignments read only the first `order` rows).
+  const embed = m.weights?.embed?.data;
+  if (embed && !dataset.task.cyclic) {
     // S5's tasks: the same two figures over its irreducible representations (the group Fourier transform).
-    const a = irrepAlignment(m.embed, model.dModel);
+    const a = irrepAlignment(embed, model.dModel);
     record.fourier = { topk_share: a.topk_share, gini: a.gini };
-  }
-  if (m.embed && dataset.task.cyclic) {
-    const f = fourierAlignment(m.embed, dataset.task.order, model.dModel, config.fourierK);
+  } else if (embed) {
+    const f = fourierAlignment(embed, dataset.task.order, model.dModel, config.fourierK);
     record.fourier = { topk_share: f.topk_share, gini: f.gini };
     const task = residueTask(config.task);
     if (m.logits && task) {

@@ -307,7 +307,6 @@ export class Trainer {
       correct: Uint8Array | Int32Array;
       covs: Float32Array[];
       norms: Float32Array;
-      embed: Float32Array | null;
       logitStats: MeasureInput['logitStats'];
       logits?: Float32Array;
     }
@@ -331,7 +330,7 @@ export class Trainer {
       const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
       const stats = logitStatsOf(logits, this.allLabels, 1);
       // Every example's logits only where the task has progress measures.
-      return { perExample, correct, covs, norms, stats, logits: residueTask(config.task) ? [logits] : [], embed: [out.probes.embed!] };
+      return { perExample, correct, covs, norms, stats, logits: residueTask(config.task) ? [logits] : [] };
     });
     let read: Readback;
     try {
@@ -340,12 +339,11 @@ export class Trainer {
         correct: (await kept.correct.data()) as Uint8Array | Int32Array,
         covs: (await Promise.all(kept.covs.map((c: tf.Tensor) => c.data()))) as Float32Array[],
         norms: (await kept.norms.data()) as Float32Array,
-        embed: kept.embed.length ? ((await kept.embed[0].data()) as Float32Array) : null,
         logitStats: splitLogitStats((await kept.stats.data()) as Float32Array),
         logits: kept.logits.length ? ((await kept.logits[0].data()) as Float32Array) : undefined,
       };
     } finally {
-      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.logits, ...kept.embed]);
+      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.logits]);
     }
     return measure({
       step: this.stepCount,

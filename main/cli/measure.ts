@@ -11,7 +11,7 @@ import { UserError } from './errors.js';
  * elsewhere — a 1-layer, LayerNorm-free, ReLU Transformer saved under TransformerLens' names
  * (interop/transformerlens.ts says which and what is refused). The model is measured by the same
  * code as our own evaluations (core/service/measure-model.ts → Trainer.evaluate): H̃, effective rank and top-5 share per probe,
- * the spectra, Fourier alignment for cyclic tasks, accuracy over every pair and over a seeded
+ * the spectra, Fourier (Z/pZ) or irrep (S5) alignment, accuracy over every pair and over a seeded
  * train/test split (`--split-seed`, `--train-fraction`: ours, not the other tool's, unless they
  * agree). Reads only; writes nothing.
  */

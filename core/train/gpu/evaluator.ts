@@ -195,7 +195,6 @@ export class GpuEvaluator {
             logitStats: { std: st.subarray(2 * n, 3 * n), maxProb: st.subarray(3 * n, 4 * n), margin: st.subarray(4 * n, 5 * n) },
             covs: cov,
             norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
-            embed: w.embed.data.subarray(0, l.order * l.d),
             // The loss's logits: z / τ (τ as the last step or this evaluation set it).
             logits: withLogits ? scaled(logits[m], hyper[s * 8 + 5]) : undefined,
             weights: w,

@@ -11,7 +11,7 @@ import { residueTask } from '../../spectra/progress.js';
  * Evaluations of some runs of a stacked group (stacked-group.ts) in one pass on the device: their
  * slices of every parameter, a forward pass over every pair of the task with the probes, and per
  * run the per-example losses and correctness, the probes' covariances (batched products), the
- * tensors' squared norms and the embedding, read back once; the records are then built on the
+ * tensors' squared norms and the weight matrices the record needs, read back once; the records are then built on the
  * host by measure.ts, as for a run trained alone.
  */
 export interface StackedEvalInput {
@@ -56,18 +56,18 @@ export async function evaluateStacked(e: StackedEvalInput): Promise<EvalRecord[]
     });
     const norms = tf.stack(names.map((n) => tf.sum(tf.square(P[n]), Array.from({ length: shapes[n].length }, (_, j) => j + 1))), 1);
     const stats = logitStatsOf(out.logits, onehot, 2);
-    // The embedding and unembedding every evaluation (their effective ranks), every 2-D weight
-    // matrix at spectrum evaluations (their weight spectra).
+    // The embedding and unembedding every evaluation (their effective ranks; the embedding's
+    // group rows also give the Fourier or irrep alignment), every 2-D weight matrix at spectrum
+    // evaluations (their weight spectra).
     const weights = read.map((n) => P[n]);
     // Every example's logits, for the progress measures where the task has them.
     const logits = progress ? [out.logits] : [];
-    return { perExample, correct, covs, norms, stats, weights, logits, embed: [out.probes.embed!] };
+    return { perExample, correct, covs, norms, stats, weights, logits };
   });
   try {
     const weights = (await Promise.all(kept.weights.map((w) => w.data()))) as Float32Array[];
-    const [loss, correct, norms, stats, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), kept.stats.data(), ...kept.covs.map((c) => c.data()), ...kept.embed.map((e) => e.data())]);
-    const covs = rest.slice(0, probes.length) as Float32Array[];
-    const embed = kept.embed.length ? (rest[probes.length] as Float32Array) : null;
+    const [loss, correct, norms, stats, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), kept.stats.data(), ...kept.covs.map((c) => c.data())]);
+    const covs = rest as Float32Array[];
     const logits = kept.logits.length ? ((await kept.logits[0].data()) as Float32Array) : null;
     const nNames = names.length;
     return indices.map((run, s) => {
@@ -82,7 +82,6 @@ export async function evaluateStacked(e: StackedEvalInput): Promise<EvalRecord[]
         correct: slice(correct as Float32Array, pairs),
         covs: covs.map((c) => slice(c, c.length / k)),
         norms: slice(norms as Float32Array, nNames),
-        embed: embed ? slice(embed, embed.length / k) : null,
         logitStats: splitLogitStats(slice(stats as Float32Array, 3 * pairs)),
         logits: logits ? slice(logits, logits.length / k) : undefined,
         weights: Object.fromEntries(read.map((n, j) => [n, { shape: shapes[n], data: slice(weights[j], weights[j].length / k) }])),
@@ -91,6 +90,6 @@ export async function evaluateStacked(e: StackedEvalInput): Promise<EvalRecord[]
       });
     });
   } finally {
-    tf.dispose([kept.perExample, kept.correct, kept.norms, kept.stats, ...kept.weights, ...kept.covs, ...kept.embed, ...kept.logits]);
+    tf.dispose([kept.perExample, kept.correct, kept.norms, kept.stats, ...kept.weights, ...kept.covs, ...kept.logits]);
   }
 }
