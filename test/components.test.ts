@@ -103,7 +103,11 @@ describe('RunView', () => {
   it('draws Nanda’s panel and the logit-frequency heatmap when the run recorded progress measures, and colours heatmaps by their own range', () => {
     const metrics = [0, 100, 200].map((step) => ({
       step, train_acc: 1, test_acc: step / 200, train_loss: 0.1, test_loss: 3 - step / 100, weight_norm: 30, entropy: { 'resid.final': 0.9 },
-      scalars: { 'progress/restricted_loss': 2 - step / 200, 'progress/excluded_loss': 0.1 + step / 1000, 'progress/logit_power/1': 0.1, 'progress/logit_power/2': step / 400, 'progress/logit_power/3': 0.05 },
+      scalars: {
+        'progress/restricted_loss': 2 - step / 200, 'progress/excluded_loss': 0.1 + step / 1000, 'progress/logit_power/1': 0.1, 'progress/logit_power/2': step / 400, 'progress/logit_power/3': 0.05,
+        // The final key frequencies' losses exist only at the run's snapshots (here steps 0 and 200).
+        ...(step !== 100 ? { 'progress_final/restricted_loss': 2.5 - step / 200, 'progress_final/excluded_loss': 0.2 } : {}),
+      },
     }));
     const spectra = [0, 100].map((step) => ({ step, probe: 'resid.final', eigenvalues: [8, 1, 1e-9, 1e-20] }));
     const w = mount(RunView, { props: { run: detail({ metrics, spectra }), live: null, theme: 'light' }, global: { stubs } });
@@ -112,8 +116,9 @@ describe('RunView', () => {
     const option = (name: string) => w.findAllComponents(stubs.EChart).find((c) => c.props('name') === name)!.props('option') as Opt;
     const panel = option('progress-losses');
     expect(panel.yAxis.type).toBe('log');
-    expect(panel.series.map((s) => s.name)).toEqual(['train', 'test', 'restricted (test pairs)', 'excluded (training pairs)']);
+    expect(panel.series.map((s) => s.name)).toEqual(['train', 'test', 'restricted (test pairs)', 'excluded (training pairs)', 'restricted, final K', 'excluded, final K']);
     expect(panel.series[2].data).toEqual([[0, 2], [100, 1.5], [200, 1]]);
+    expect(panel.series[4].data).toEqual([[0, 2.5], [200, 1.5]]);
     const heat = option('logit-power');
     expect(heat.series[0].data).toContainEqual([2, 1, 0.5]); // step index 2, frequency 2, its share
     expect(heat.visualMap.max).toBe(0.5);

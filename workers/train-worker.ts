@@ -4,8 +4,10 @@ import { createGroupEngine } from '../core/train/group-engine.js';
 import type { GroupEngine } from '../core/train/run-group.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { deviceWorkPerStep } from '../core/train/gpu/webgpu.js';
-import type { EvalRecord } from '../core/schema/eval-record.js';
+import type { EvalRecord, FinalProgress } from '../core/schema/eval-record.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
+import { dropProgressSnapshots, finalProgress, keepsProgressSnapshot, saveProgressSnapshot } from '../core/train/final-progress.js';
+import { makeDataset } from '../core/tasks/dataset.js';
 import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
 
 /**
@@ -28,6 +30,8 @@ interface MemberState {
   lastCheckpoint: string | null;
   normsFrom: number;
   solvedEvals: number;
+  /** The key frequencies of the member's latest evaluation (residue tasks). */
+  keyFreqs: number[];
   result: TrainResult | null;
 }
 
@@ -40,7 +44,7 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
   );
   const note = engineNote(backend.note, group);
   const say = (run: number, m: MemberMessage): void => post({ ...m, run });
-  const states: MemberState[] = task.members.map((m, i) => ({ lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: 0, result: null }));
+  const states: MemberState[] = task.members.map((m, i) => ({ lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: 0, keyFreqs: [], result: null }));
   for (let i = 0; i < group.size; i++) say(i, { type: 'started', backend: backend.name, backendNote: note, tfjsVersion: tf.version_core, startStep: group.stepOf(i) });
   const checkpoint = async (i: number): Promise<void> => {
     const file = checkpointPath(task.members[i].checkpointDir, group.stepOf(i));
@@ -85,13 +89,20 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
         // The last evaluation of a run always carries the full spectra.
         const redo = [...earlyStop].filter((i) => !records.get(i)!.spectra);
         if (redo.length) (await group.evaluate(redo, true)).forEach((r, k) => records.set(redo[k], r));
-        for (const i of due) say(i, { type: 'eval', record: records.get(i)! });
+        for (const i of due) {
+          const record = records.get(i)!;
+          if (record.progress) states[i].keyFreqs = record.progress.key_freqs;
+          if (keepsProgressSnapshot(group.configOf(i), record.step, atEnd(i) || earlyStop.has(i))) {
+            saveProgressSnapshot(task.members[i].checkpointDir, record.step, (await group.snapshot(i)).params);
+          }
+          say(i, { type: 'eval', record });
+        }
       }
       for (const i of group.active()) {
         const step = group.stepOf(i);
         if (atEnd(i) || earlyStop.has(i)) {
           if (states[i].lastCheckpoint !== checkpointPath(task.members[i].checkpointDir, step)) await checkpoint(i);
-          end(i, { status: 'completed', step, checkpoint: states[i].lastCheckpoint });
+          end(i, { status: 'completed', step, checkpoint: states[i].lastCheckpoint, finalProgress: await finalProgressOf(task.members[i], step, states[i].keyFreqs) });
         } else if (Atomics.load(task.stopFlags, i) !== 0 || step >= (task.members[i].stopAtStep ?? Infinity)) {
           await flushNorms(i);
           await checkpoint(i);
@@ -120,6 +131,24 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
     return states.map((s) => s.result!);
   } finally {
     group.dispose();
+  }
+}
+
+/**
+ * A completed member's progress measures with its final key frequencies, from its snapshots,
+ * which are then dropped. Derived data: where it cannot be computed the run still completes,
+ * without it (null), and says so on stderr.
+ */
+async function finalProgressOf(member: TrainTask['members'][number], step: number, keyFreqs: number[]): Promise<FinalProgress | null> {
+  const c = member.config;
+  try {
+    const dataset = makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.splitSeed ?? c.seed });
+    return await finalProgress(c, dataset, member.checkpointDir, step, keyFreqs, member.logitTargets);
+  } catch (err) {
+    process.stderr.write(`run ${member.runId}: progress measures with the final key frequencies not computed: ${(err as Error).message}\n`);
+    return null;
+  } finally {
+    dropProgressSnapshots(member.checkpointDir);
   }
 }
 

@@ -74,6 +74,7 @@ export class Library {
 
   readonly appendEvals = this.bound(metrics.appendEvals);
   readonly deleteEvalsFrom = this.bound(metrics.deleteEvalsFrom);
+  readonly replaceFinalProgress = this.bound(metrics.replaceFinalProgress);
   readonly getStepNorms = this.bound(metrics.getStepNorms);
   readonly getMetrics = this.bound(metrics.getMetrics);
   readonly getSeries = this.bound(metrics.getSeries);

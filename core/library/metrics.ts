@@ -1,4 +1,4 @@
-import { LOGPROB_QUANTILES, type EvalRecord } from '../schema/eval-record.js';
+import { LOGPROB_QUANTILES, finalProgressScalars, type EvalRecord, type FinalProgress } from '../schema/eval-record.js';
 import { METRIC_TABLES, nowIso, type LibraryDb } from './db.js';
 import { readRunSeries, type RunSeries } from './series.js';
 import { doubleList, num, str } from './sql.js';
@@ -73,6 +73,16 @@ export async function appendEvals(db: LibraryDb, id: string, records: EvalRecord
     statements.push(`UPDATE runs SET steps_done = ${last}, updated_at = ${str(nowIso())} WHERE id = ${rid}`);
   }
   await db.transaction(statements);
+}
+
+/**
+ * Store a run's progress measures with its final key frequencies (eval_scalars `progress_final/…`),
+ * replacing any from an earlier end of the same run (one resumed after it had completed).
+ */
+export async function replaceFinalProgress(db: LibraryDb, id: string, f: FinalProgress): Promise<void> {
+  const rid = str(id);
+  const rows = finalProgressScalars(f).map(([step, name, value]) => `(${rid}, ${step}, ${str(name)}, ${num(value)})`);
+  await db.transaction([`DELETE FROM eval_scalars WHERE run_id = ${rid} AND starts_with(name, 'progress_final/')`, ...(rows.length ? [`INSERT INTO eval_scalars VALUES ${rows.join(',')}`] : [])]);
 }
 
 /** Remove evaluations at or after `step` (before resuming from a checkpoint at `step`). */

@@ -112,6 +112,7 @@ export class GroupStore {
     }
     const config = m.prepared.config;
     const outcome = await Library.with(this.libraryDir, async (lib): Promise<RunOutcome> => {
+      if (m.result?.finalProgress) await lib.replaceFinalProgress(m.runId, m.result.finalProgress);
       const rows = await lib.getMetrics(m.runId);
       const events = rows.length ? eventsFromMetrics(config, rows) : null;
       await lib.updateRun(m.runId, { status, events, error, ...(rows.length ? { stepsDone: rows[rows.length - 1].step } : {}) });

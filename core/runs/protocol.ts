@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RunConfig } from '../schema/run-config.js';
-import type { EvalRecord } from '../schema/eval-record.js';
+import type { EvalRecord, FinalProgress } from '../schema/eval-record.js';
 import type { LogitTargets } from '../train/logit-temperature.js';
 
 /** One run of a group task. */
@@ -50,6 +50,8 @@ export interface TrainResult {
   step: number;
   /** Last checkpoint written (the resume point). */
   checkpoint: string | null;
+  /** A completed run of a residue task: its progress measures with its final key frequencies (core/train/final-progress.ts). */
+  finalProgress?: FinalProgress | null;
 }
 
 /** A timing task for `grokscope bench`: `group` runs (seeds 0…group−1) stepped together. */

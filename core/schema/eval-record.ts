@@ -48,3 +48,24 @@ export interface EvalRecord {
 
 /** The quantiles stored as `logprob_quantiles` (eval_scalars `logprob_q/10` …). */
 export const LOGPROB_QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9] as const;
+
+/**
+ * Nanda's protocol, computed once a run of a residue task ends (core/train/final-progress.ts):
+ * restricted and excluded loss at its progress snapshots, all with the key frequencies of its last
+ * evaluation. Stored as eval_scalars `progress_final/restricted_loss`, `progress_final/excluded_loss`
+ * at each snapshot's step and `progress_final/key_freq/k` at the last.
+ */
+export interface FinalProgress {
+  /** The key frequencies of the run's last evaluation, strongest first. */
+  keyFreqs: number[];
+  rows: { step: number; restricted_loss: number; excluded_loss: number }[];
+}
+
+/** A run's FinalProgress as eval_scalars rows [step, name, value]. */
+export function finalProgressScalars(f: FinalProgress): [number, string, number][] {
+  const out: [number, string, number][] = [];
+  for (const r of f.rows) out.push([r.step, 'progress_final/restricted_loss', r.restricted_loss], [r.step, 'progress_final/excluded_loss', r.excluded_loss]);
+  const last = f.rows[f.rows.length - 1];
+  if (last) f.keyFreqs.forEach((w, k) => out.push([last.step, `progress_final/key_freq/${k + 1}`, w]));
+  return out;
+}

@@ -287,15 +287,32 @@ export class Trainer {
     if (!this.hostStep) this.syncVariables();
   }
 
-  /** Logits for every input of the task (dataset order), N × classes row-major, at the current parameters. */
-  async logits(): Promise<Float32Array> {
+  /**
+   * Logits for every input of the task (dataset order), N × classes row-major, at the current
+   * parameters: the model's, or with `asEvaluated` the ones an evaluation sees (below).
+   */
+  async logits(asEvaluated = false): Promise<Float32Array> {
     this.syncVariables();
-    const out = tf.tidy(() => forward(this.ctx, this.params, this.allBatch, false).logits);
+    const out = tf.tidy(() => {
+      const z = forward(this.ctx, this.params, this.allBatch, false).logits;
+      return asEvaluated ? this.asEvaluated(z) : z;
+    });
     try {
       return (await out.data()) as Float32Array;
     } finally {
       out.dispose();
     }
+  }
+
+  /**
+   * The logits an evaluation sees, those the loss would see at this step: a logit-matched run's
+   * scaled to its target's scale at this step (so it records that scale), a fixed temperature's
+   * divided by it.
+   */
+  private asEvaluated(z: tf.Tensor2D): tf.Tensor2D {
+    const target = this.logitTargets ? targetScaleAt(this.logitTargets, this.stepCount) : null;
+    if (target !== null) return tf.mul(z, tf.div(target, meanLogitScale(z)));
+    return usesTemperature(this.config) ? tf.div(z, this.config.temperature ?? 1) : z;
   }
 
   /** Measure every observable at the current parameters. */
@@ -311,14 +328,9 @@ export class Trainer {
       logits?: Float32Array;
     }
     this.syncVariables();
-    // The evaluation sees the logits the loss would see at this step: a logit-matched run's are
-    // scaled to its target's scale at this step (so it records that scale), a fixed temperature's
-    // divided by it.
-    const target = this.logitTargets ? targetScaleAt(this.logitTargets, this.stepCount) : null;
     const kept = tf.tidy(() => {
       const out = forward(this.ctx, this.params, this.allBatch, true);
-      const z = out.logits;
-      const logits = target !== null ? tf.mul(z, tf.div(target, meanLogitScale(z))) : usesTemperature(config) ? tf.div(z, config.temperature ?? 1) : z;
+      const logits = this.asEvaluated(out.logits);
       const perExample = tf.neg(tf.sum(tf.mul(this.allLabels, tf.logSoftmax(logits)), 1));
       const correct = tf.equal(tf.argMax(logits, 1), this.allLabelIds);
       const covs = probes.map((name) => {
