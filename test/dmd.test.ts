@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { dmdResidual } from '../core/analysis/dmd.js';
-import { DMD_SIGNAL, PROGRESS_SIGNALS } from '../core/analysis/warning-detector.js';
+import { DMD_SIGNAL, PROGRESS_SIGNALS, UPDATE_GAP_SIGNAL } from '../core/analysis/warning-detector.js';
+import { traceOf } from '../core/library/traces.js';
+import type { MetricRow } from '../core/library/metrics.js';
+import type { RunRecord } from '../core/library/runs.js';
 import { logProbQuantiles } from '../core/train/measure.js';
 import type { RunTrace } from '../core/analysis/trace.js';
+import { PRESETS } from '../core/schema/run-config.js';
 
 /**
  * The Hankel-DMD residual (core/analysis/dmd.ts): near 0 on a sequence a linear system generates,
@@ -67,6 +71,22 @@ describe('the published warnings as detector signals', () => {
     expect(Array.from(excluded.falling(trace({ 'progress/excluded_loss': e }))!)).toEqual([-1, -2, -3]);
     expect(excluded.natural(-2)).toBe(2);
     expect(restricted.falling(trace({}))).toBeNull();
+  });
+
+  it('reads the spectral-edge gap negated (it grows), from a trace that has it from its first record on', () => {
+    // Stored rows: the gap needs W updates, so the step-0 evaluation has none; the α of spectrum
+    // evaluations and the final-K losses of progress snapshots are not every evaluation's.
+    const rows = [0, 10, 20].map((step) => ({
+      step, train_acc: 1, test_acc: 0, train_loss: 0, test_loss: 1, weight_norm: 1, entropy: {}, eff_rank: {}, top5_share: {}, fourier_topk_share: null, fourier_gini: null,
+      scalars: { logit_scale: step, ...(step > 0 ? { update_gap: step / 10 + 1 } : {}), ...(step !== 10 ? { 'alpha/W_in': 2, 'progress_final/restricted_loss': 1 } : {}) },
+    })) as MetricRow[];
+    const run = { id: 'r', config: { ...PRESETS.quick } } as unknown as RunRecord;
+    const t = traceOf(run, rows, 'resid.final');
+    expect(Object.keys(t.scalars!).sort()).toEqual(['logit_scale', 'update_gap']);
+    expect(Array.from(t.scalars!.update_gap)).toEqual([NaN, 2, 3]);
+    expect(Array.from(UPDATE_GAP_SIGNAL.falling(t)!)).toEqual([NaN, -2, -3]);
+    expect(UPDATE_GAP_SIGNAL.natural(-2)).toBe(2);
+    expect(UPDATE_GAP_SIGNAL.falling(trace({}))).toBeNull();
   });
 });
 

@@ -56,6 +56,27 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(file)).toThrow(/not a Grokscope checkpoint/);
     cleanup();
   });
+
+  it('carries the spectral-edge gap of its step in the header, and ignores a malformed one', () => {
+    const { dir, cleanup } = tempDir();
+    const ds = makeDataset({ task: 'mod-add', p: 11, trainFraction: 0.5, seed: 5 });
+    const t = new Trainer(config, ds);
+    const file = path.join(dir, 'c.ckpt');
+    try {
+      saveCheckpoint(file, t.snapshot(), { updateEdge: { gap: 3.5, k: 2 } });
+      expect(loadCheckpoint(file).updateEdge).toEqual({ gap: 3.5, k: 2 });
+      saveCheckpoint(file, t.snapshot());
+      expect(loadCheckpoint(file).updateEdge).toBeUndefined();
+      // A header whose gap is not a number reads as a checkpoint without one (same length, so the data still fits).
+      saveCheckpoint(file, t.snapshot(), { updateEdge: { gap: 3.5, k: 2 } });
+      const bytes = readFileSync(file);
+      writeFileSync(file, Buffer.from(bytes.toString('latin1').replace('"gap":3.5', '"gap":"x"'), 'latin1'));
+      expect(loadCheckpoint(file).updateEdge).toBeUndefined();
+    } finally {
+      t.dispose();
+      cleanup();
+    }
+  });
 });
 
 describe('stop and resume through the worker pool', () => {
@@ -68,10 +89,11 @@ describe('stop and resume through the worker pool', () => {
     expect(whole.status).toBe('completed');
     expect(whole.backend).toBe('wasm');
 
-    // Stopped at step 15 by the worker (between checkpoints at 0 and 25), whatever the machine's speed.
+    // Asked to stop at step 15 by the worker itself, whatever the machine's speed: inside the
+    // update window of the evaluation at 20 (steps 11–20), so it stops there, the window whole.
     const stopped = await executeRun({ libraryDir, pool: ctx.pool, config: cfg, stopAtStep: 15 });
     expect(stopped.status).toBe('stopped');
-    expect(stopped.steps).toBe(15);
+    expect(stopped.steps).toBe(20);
     const resumed = await executeRun({ libraryDir, pool: ctx.pool, resumeRunId: stopped.runId });
     expect(resumed.status).toBe('completed');
     expect(resumed.runId).toBe(stopped.runId);
@@ -80,6 +102,8 @@ describe('stop and resume through the worker pool', () => {
       const a = await lib.getMetrics(whole.runId);
       const b = await lib.getMetrics(stopped.runId);
       expect(a.map((m) => m.step)).toEqual([0, 10, 20, 30, 40, 50, 60]);
+      // The spectral-edge gap from the first full window on; the resumed run has it at its resume step too.
+      expect(a.map((m) => m.scalars.update_gap !== undefined)).toEqual([false, true, true, true, true, true, true]);
       expect(b).toEqual(a);
       expect(await lib.getSpectra(stopped.runId)).toEqual(await lib.getSpectra(whole.runId));
       const run = await lib.getRun(stopped.runId);

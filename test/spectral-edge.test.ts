@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { UpdateWindow, inUpdateWindow, spectralEdgeGap } from '../core/spectra/spectral-edge.js';
+import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
+import { selectBackend } from '../core/train/backend.js';
+import { RunGroup } from '../core/train/run-group.js';
+import { StackedGroup } from '../core/train/tfjs/stacked-group.js';
 
 /**
  * The spectral-edge gap of parameter updates (core/spectra/spectral-edge.ts): planted singular
  * values give their largest ratio and its index; the host window keeps exactly the updates of an
- * evaluation's last W steps and their Gram matrix. (Not recorded by the engines yet: see
- * docs/methods.md, "Published warnings".)
+ * evaluation's last W steps and their Gram matrix; a CPU run group keeps each member's window as
+ * its parameters actually moved (the stacked and WGSL engines keep none: docs/methods.md).
  */
 const W = 10;
 
@@ -66,4 +70,44 @@ describe('the spectral-edge gap', () => {
     expect([19, 11, 10].map((t) => inUpdateWindow(t, every, steps, W))).toEqual([true, true, false]);
   });
 
+
+  it('is kept per member by a run group on the CPU: the Gram matrix of the parameters’ actual last 10 changes', async () => {
+    await selectBackend('wasm');
+    const config = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 40, evalEvery: 10, backend: 'wasm' });
+    const group = new RunGroup([{ config }, { config: { ...config, seed: 8 } }]);
+    try {
+      expect(await group.updateGram(0)).toBeNull(); // step 0: no updates yet
+      const flat = (i: number) => Float64Array.from(Object.values(group.trainers[i].parameters).flatMap((x) => Array.from(x.data)));
+      const seen: Float64Array[][] = [[flat(0)], [flat(1)]];
+      for (let s = 1; s <= 20; s++) {
+        await group.trainStep();
+        seen[0].push(flat(0));
+        seen[1].push(flat(1));
+      }
+      for (const i of [0, 1]) {
+        const updates = Array.from({ length: W }, (_, k) => seen[i][11 + k].map((x, j) => x - seen[i][10 + k][j]));
+        const want = gramOf(updates);
+        const got = (await group.updateGram(i))!;
+        for (let k = 0; k < W * W; k++) expect(Math.abs(got[k] - want[k]), `member ${i}, entry ${k}`).toBeLessThanOrEqual(1e-6 * Math.abs(want[0]));
+        expect(spectralEdgeGap(got, W)!.gap).toBeGreaterThan(1);
+      }
+    } finally {
+      group.dispose();
+    }
+    // Evaluations closer than the window: windows would overlap, so none is kept.
+    const close = new RunGroup([{ config: { ...config, evalEvery: 5 } }]);
+    try {
+      for (let s = 0; s < 10; s++) await close.trainStep();
+      expect(await close.updateGram(0)).toBeNull();
+    } finally {
+      close.dispose();
+    }
+    const stacked = new StackedGroup([{ config }]);
+    try {
+      await stacked.trainStep();
+      expect(await stacked.updateGram(0)).toBeNull();
+    } finally {
+      stacked.dispose();
+    }
+  });
 });

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
 import { createGroupEngine } from '../core/train/group-engine.js';
-import type { GroupEngine } from '../core/train/run-group.js';
+import { recordsUpdateGap, type GroupEngine } from '../core/train/run-group.js';
+import { inUpdateWindow, spectralEdgeGap, type SpectralEdge } from '../core/spectra/spectral-edge.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { deviceWorkPerStep } from '../core/train/gpu/webgpu.js';
-import type { EvalRecord, FinalProgress } from '../core/schema/eval-record.js';
+import { UPDATE_WINDOW, type EvalRecord, type FinalProgress } from '../core/schema/eval-record.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
 import { dropProgressSnapshots, finalProgress, keepsProgressSnapshot, saveProgressSnapshot } from '../core/train/final-progress.js';
 import { makeDataset } from '../core/tasks/dataset.js';
@@ -14,8 +15,9 @@ import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, Wor
  * piscina worker entry: trains a run group (core/train/run-group.ts) and streams each member's
  * evaluations through the task's port, tagged with the member's index. Per member: evaluation at
  * its step 0, every `evalEvery` steps and at the last step; checkpoints every `checkpointEvery`
- * steps, at the end and when asked to stop. A member that ends (completed, early-stopped or
- * stopped) is frozen and the others go on.
+ * steps, at the end and when asked to stop — a checkpoint or stop that falls inside the update
+ * window before an evaluation waits for that evaluation (at most W − 1 steps). A member that ends
+ * (completed, early-stopped or stopped) is frozen and the others go on.
  */
 export default async function train(task: TrainTask): Promise<TrainResult[]> {
   const post = (m: WorkerMessage): void => task.port.postMessage(m);
@@ -32,23 +34,55 @@ interface MemberState {
   solvedEvals: number;
   /** The key frequencies of the member's latest evaluation (residue tasks). */
   keyFreqs: number[];
+  /** A checkpoint fell due inside an open update window: written at the window's end. */
+  checkpointDue: boolean;
+  /** The spectral-edge gap at the step the member resumed from, from its checkpoint. */
+  resumedEdge: { step: number; edge: SpectralEdge } | null;
   result: TrainResult | null;
 }
 
 async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Promise<TrainResult[]> {
   const config0 = task.members[0].config;
   const backend = await selectBackend(config0.backend, task.speedFile ? { file: task.speedFile, config: config0, group: task.members.length } : undefined);
+  const resumed = task.members.map((m) => (m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined));
   const group = await createGroupEngine(
-    task.members.map((m) => ({ config: m.config, state: m.resumeFrom ? loadCheckpoint(m.resumeFrom) : undefined, normTargets: m.normTargets, logitTargets: m.logitTargets })),
+    task.members.map((m, i) => ({ config: m.config, state: resumed[i], normTargets: m.normTargets, logitTargets: m.logitTargets })),
     backend.name,
   );
   const note = engineNote(backend.note, group);
   const say = (run: number, m: MemberMessage): void => post({ ...m, run });
-  const states: MemberState[] = task.members.map((m, i) => ({ lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: 0, keyFreqs: [], result: null }));
+  const states: MemberState[] = task.members.map((m, i) => ({ lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1,
+    solvedEvals: 0,
+    keyFreqs: [],
+    checkpointDue: false,
+    resumedEdge: resumed[i]?.updateEdge ? { step: resumed[i]!.step, edge: resumed[i]!.updateEdge! } : null,
+    result: null,
+  }));
   for (let i = 0; i < group.size; i++) say(i, { type: 'started', backend: backend.name, backendNote: note, tfjsVersion: tf.version_core, startStep: group.stepOf(i) });
+  const atEvaluation = (i: number): boolean => group.stepOf(i) % group.configOf(i).evalEvery === 0 || group.stepOf(i) >= group.configOf(i).steps;
+  /**
+   * The spectral-edge gap at member i's evaluation step (docs/methods.md, "Published warnings"):
+   * from the engine's window, or where the member resumed at this step, from its checkpoint.
+   */
+  const updateEdge = async (i: number): Promise<SpectralEdge | null> => {
+    if (!recordsUpdateGap(group.configOf(i))) return null;
+    const gram = await group.updateGram(i);
+    if (gram) return spectralEdgeGap(gram, UPDATE_WINDOW);
+    const carried = states[i].resumedEdge;
+    return carried && carried.step === group.stepOf(i) ? carried.edge : null;
+  };
+  /**
+   * Whether member i is inside an update window: the updates before its next evaluation have
+   * begun. No checkpoint is written there (stops and checkpoints wait for the evaluation, at most
+   * W − 1 steps), so a resumed run never lacks updates its uninterrupted twin had.
+   */
+  const windowOpen = (i: number): boolean => {
+    const c = group.configOf(i);
+    return recordsUpdateGap(c) && !atEvaluation(i) && inUpdateWindow(group.stepOf(i), c.evalEvery, c.steps, UPDATE_WINDOW);
+  };
   const checkpoint = async (i: number): Promise<void> => {
     const file = checkpointPath(task.members[i].checkpointDir, group.stepOf(i));
-    saveCheckpoint(file, await group.snapshot(i));
+    saveCheckpoint(file, await group.snapshot(i), { updateEdge: atEvaluation(i) ? await updateEdge(i) : null });
     states[i].lastCheckpoint = file;
     say(i, { type: 'checkpoint', step: group.stepOf(i), file });
   };
@@ -91,6 +125,8 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
         if (redo.length) (await group.evaluate(redo, true)).forEach((r, k) => records.set(redo[k], r));
         for (const i of due) {
           const record = records.get(i)!;
+          const edge = await updateEdge(i);
+          if (edge) record.update_edge = edge;
           if (record.progress) states[i].keyFreqs = record.progress.key_freqs;
           if (keepsProgressSnapshot(group.configOf(i), record.step, atEnd(i) || earlyStop.has(i))) {
             saveProgressSnapshot(task.members[i].checkpointDir, record.step, (await group.snapshot(i)).params);
@@ -103,7 +139,7 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
         if (atEnd(i) || earlyStop.has(i)) {
           if (states[i].lastCheckpoint !== checkpointPath(task.members[i].checkpointDir, step)) await checkpoint(i);
           end(i, { status: 'completed', step, checkpoint: states[i].lastCheckpoint, finalProgress: await finalProgressOf(task.members[i], step, states[i].keyFreqs) });
-        } else if (Atomics.load(task.stopFlags, i) !== 0 || step >= (task.members[i].stopAtStep ?? Infinity)) {
+        } else if ((Atomics.load(task.stopFlags, i) !== 0 || step >= (task.members[i].stopAtStep ?? Infinity)) && !windowOpen(i)) {
           await flushNorms(i);
           await checkpoint(i);
           end(i, { status: 'stopped', step, checkpoint: states[i].lastCheckpoint });
@@ -115,9 +151,11 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
       windowSteps++;
       for (const i of active) {
         const step = group.stepOf(i);
-        if (step % group.configOf(i).checkpointEvery === 0 && step < group.configOf(i).steps) {
+        if (step % group.configOf(i).checkpointEvery === 0) states[i].checkpointDue = true;
+        if (states[i].checkpointDue && step < group.configOf(i).steps && !windowOpen(i)) {
           await flushNorms(i);
           await checkpoint(i);
+          states[i].checkpointDue = false;
         }
       }
       const now = performance.now();

@@ -97,6 +97,13 @@ export const DMD_SIGNAL: WarningSignal = {
   natural: (x) => -x,
 };
 
+/** Xu's warning: the spectral-edge gap of the last parameter updates (spectra/spectral-edge.ts) grows before grokking; negated. */
+export const UPDATE_GAP_SIGNAL: WarningSignal = {
+  name: 'spectral-edge gap of updates',
+  falling: (t) => (t.scalars?.update_gap ? Float64Array.from(t.scalars.update_gap, (x) => -x) : null),
+  natural: (x) => -x,
+};
+
 export interface DetectionRow {
   task: string;
   signal: string;

@@ -28,6 +28,7 @@ export function evalScalars(r: EvalRecord): [string, number][] {
     if (s.alpha !== null) out.push([`alpha/${name}`, s.alpha]);
     out.push([`traps/${name}`, s.traps]);
   }
+  if (r.update_edge) out.push(['update_gap', r.update_edge.gap], ['update_gap_k', r.update_edge.k]);
   r.logprob_quantiles?.forEach((x, k) => out.push([`logprob_q/${Math.round(100 * LOGPROB_QUANTILES[k])}`, x]));
   if (r.progress) {
     out.push(['progress/restricted_loss', r.progress.restricted_loss], ['progress/excluded_loss', r.progress.excluded_loss]);

@@ -26,11 +26,18 @@ export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTr
   };
 }
 
-/** The scalars every evaluation recorded (those of spectrum evaluations only are left out), as columns. */
+/**
+ * The scalars every evaluation recorded from their first one on, as columns (NaN before it: the
+ * spectral-edge gap needs W updates first); those of some evaluations only (spectrum
+ * evaluations, progress snapshots) are left out.
+ */
 function everyEvaluation(m: MetricRow[]): Record<string, Float64Array> {
   if (m.length === 0) return {};
-  const names = Object.keys(m[0].scalars ?? {}).filter((name) => m.every((r) => r.scalars?.[name] !== undefined));
-  return Object.fromEntries(names.map((name) => [name, Float64Array.from(m, (r) => r.scalars[name])]));
+  const names = [...new Set(m.flatMap((r) => Object.keys(r.scalars ?? {})))].filter((name) => {
+    const first = m.findIndex((r) => r.scalars?.[name] !== undefined);
+    return m.slice(first).every((r) => r.scalars?.[name] !== undefined);
+  });
+  return Object.fromEntries(names.map((name) => [name, Float64Array.from(m, (r) => r.scalars?.[name] ?? NaN)]));
 }
 
 /**

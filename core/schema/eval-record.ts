@@ -38,6 +38,12 @@ export interface EvalRecord {
    */
   progress?: { restricted_loss: number; excluded_loss: number; key_freqs: number[]; logit_power: number[]; neuron_logit_gini?: number };
   /**
+   * The spectral-edge gap of the last UPDATE_WINDOW parameter updates before this evaluation and
+   * its k* (docs/methods.md, "Published warnings"); absent where the engine keeps no updates, the
+   * evaluations are closer than the window, or fewer updates than the window exist (step < W).
+   */
+  update_edge?: { gap: number; k: number };
+  /**
    * Quantiles (LOGPROB_QUANTILES) of the per-example log-probability of the correct class over
    * every pair: the coordinates of the DMD residual warning (docs/methods.md, "Published warnings").
    */
@@ -48,6 +54,9 @@ export interface EvalRecord {
 
 /** The quantiles stored as `logprob_quantiles` (eval_scalars `logprob_q/10` …). */
 export const LOGPROB_QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9] as const;
+
+/** How many of the last parameter updates the spectral-edge gap reads (W; fixed before any study used it). */
+export const UPDATE_WINDOW = 10;
 
 /**
  * Nanda's protocol, computed once a run of a residue task ends (core/train/final-progress.ts):

@@ -52,22 +52,26 @@ export class UpdateWindow {
     this.prev = new Float32Array(size);
   }
 
-  /** After step t (or at the start, t = the starting step), with the parameters in `tensors` order. */
-  observe(t: number, tensors: ArrayLike<number>[]): void {
+  /**
+   * After step t (or at the start, t = the starting step), with the parameters (all tensors in one
+   * fixed order, or a function giving them, called only where step t's parameters are needed).
+   */
+  observe(t: number, params: ArrayLike<number>[] | (() => ArrayLike<number>[])): void {
     const records = this.prevStep === t - 1 && inUpdateWindow(t, this.every, this.last, this.W);
+    const keeps = records || inUpdateWindow(t + 1, this.every, this.last, this.W);
+    if (!keeps) return;
+    const tensors = typeof params === 'function' ? params() : params;
     if (records) {
       const slot = t % this.W;
       if (this.ring[slot].length !== this.size) this.ring[slot] = new Float32Array(this.size);
       const out = this.ring[slot];
-      let at = 0;
-      for (const x of tensors) for (let i = 0; i < x.length; i++, at++) out[at] = x[i] - this.prev[at];
+      let k = 0;
+      for (const x of tensors) for (let i = 0; i < x.length; i++, k++) out[k] = x[i] - this.prev[k];
       this.stepAt[slot] = t;
     }
-    if (records || inUpdateWindow(t + 1, this.every, this.last, this.W)) {
-      let at = 0;
-      for (const x of tensors) for (let i = 0; i < x.length; i++, at++) this.prev[at] = x[i];
-      this.prevStep = t;
-    }
+    let at = 0;
+    for (const x of tensors) for (let i = 0; i < x.length; i++, at++) this.prev[at] = x[i];
+    this.prevStep = t;
   }
 
   /** The Gram matrix of the updates of steps (e − W, e], or null where one of them was not recorded. */

@@ -1,4 +1,4 @@
-import { DMD_SIGNAL, ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, PROGRESS_SIGNALS, detectionRow, type DetectionRow, type WarningSignal } from '../analysis/warning-detector.js';
+import { UPDATE_GAP_SIGNAL, DMD_SIGNAL, ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, PROGRESS_SIGNALS, detectionRow, type DetectionRow, type WarningSignal } from '../analysis/warning-detector.js';
 import type { EventRules, RunTrace } from '../analysis/trace.js';
 import { PROBES, type ProbeName } from '../models/config.js';
 import type { Rng } from '../rng.js';
@@ -31,7 +31,7 @@ export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe
     }
     signals.push(NORM_SIGNAL);
     if (runs.some((r) => r.trace.fourier)) signals.push(FOURIER_SIGNAL);
-    for (const signal of [LOGIT_SCALE_SIGNAL, ...ERANK_SIGNALS, ...PROGRESS_SIGNALS, DMD_SIGNAL]) if (runs.some((r) => signal.falling(r.trace))) signals.push(signal);
+    for (const signal of [LOGIT_SCALE_SIGNAL, ...ERANK_SIGNALS, ...PROGRESS_SIGNALS, DMD_SIGNAL, UPDATE_GAP_SIGNAL]) if (runs.some((r) => signal.falling(r.trace))) signals.push(signal);
     for (const signal of signals) rows.push(detectionRow(task, signal, runs, rules, rng, resamples));
   }
   return rows;

@@ -39,7 +39,17 @@ export function checkpointSteps(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-export function saveCheckpoint(file: string, state: TrainState): void {
+/**
+ * What a checkpoint carries beside the state: the spectral-edge gap of the evaluation at its step
+ * (its window of updates is not in the checkpoint, so a run resumed there records the gap its
+ * uninterrupted twin did; the worker writes checkpoints only where no window is open). An extra
+ * header field: readers that do not know it ignore it.
+ */
+export interface CheckpointExtras {
+  updateEdge?: { gap: number; k: number } | null;
+}
+
+export function saveCheckpoint(file: string, state: TrainState, extras: CheckpointExtras = {}): void {
   const entries: TensorEntry[] = [];
   const chunks: Float32Array[] = [];
   let offset = 0;
@@ -50,7 +60,7 @@ export function saveCheckpoint(file: string, state: TrainState): void {
       offset += t.data.length;
     }
   }
-  const header = Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, step: state.step, tensors: entries }));
+  const header = Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, step: state.step, tensors: entries, ...(extras.updateEdge ? { updateEdge: extras.updateEdge } : {}) }));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.length);
   const data = new Float32Array(offset);
@@ -71,7 +81,7 @@ export function saveCheckpoint(file: string, state: TrainState): void {
   renameSync(tmp, file);
 }
 
-export function loadCheckpoint(file: string): TrainState {
+export function loadCheckpoint(file: string): TrainState & CheckpointExtras {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -81,7 +91,7 @@ export function loadCheckpoint(file: string): TrainState {
   if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file} is not a Grokscope checkpoint`);
   const headerLen = buf.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4;
-  let header: { version: number; step: number; tensors: TensorEntry[] };
+  let header: { version: number; step: number; tensors: TensorEntry[]; updateEdge?: { gap: number; k: number } };
   try {
     header = JSON.parse(buf.subarray(start, start + headerLen).toString('utf8'));
   } catch {
@@ -93,7 +103,9 @@ export function loadCheckpoint(file: string): TrainState {
   if (buf.length !== dataStart + total * 4) throw new Error(`checkpoint ${file} is truncated`);
   // Copy so the floats are aligned whatever the header length.
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + dataStart, buf.byteOffset + dataStart + total * 4));
-  const state: TrainState = { step: header.step, params: {}, m: {}, v: {} };
+  const edge = header.updateEdge;
+  const validEdge = edge !== null && typeof edge === 'object' && Number.isFinite(edge.gap) && Number.isInteger(edge.k);
+  const state: TrainState & CheckpointExtras = { step: header.step, params: {}, m: {}, v: {}, ...(validEdge ? { updateEdge: { gap: edge.gap, k: edge.k } } : {}) };
   for (const t of header.tensors) {
     (state[t.group] as HostParams)[t.name] = { shape: t.shape, data: data.slice(t.offset, t.offset + t.length) };
   }

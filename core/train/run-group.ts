@@ -2,7 +2,8 @@ import type { RunConfig } from '../schema/run-config.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { makeDataset } from '../tasks/dataset.js';
 import { Trainer, type TrainState } from './trainer.js';
-import type { EvalRecord } from '../schema/eval-record.js';
+import { UPDATE_WINDOW, type EvalRecord } from '../schema/eval-record.js';
+import { UpdateWindow } from '../spectra/spectral-edge.js';
 import type { LogitTargets } from './logit-temperature.js';
 
 /**
@@ -67,7 +68,18 @@ export interface GroupEngine {
   evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]>;
   /** A host copy of member i's training state (for checkpoints). */
   snapshot(i: number): Promise<TrainState>;
+  /**
+   * The Gram matrix (UPDATE_WINDOW²) of member i's last UPDATE_WINDOW parameter updates, at an
+   * evaluation step whose window the engine kept whole; null where it keeps no updates
+   * (docs/methods.md, "Published warnings").
+   */
+  updateGram(i: number): Promise<Float64Array | null>;
   dispose(): void;
+}
+
+/** Whether runs of this config record the spectral-edge gap: evaluations at least a window apart, so that windows never overlap. */
+export function recordsUpdateGap(config: RunConfig): boolean {
+  return config.evalEvery >= UPDATE_WINDOW;
 }
 
 export class RunGroup implements GroupEngine {
@@ -75,6 +87,8 @@ export class RunGroup implements GroupEngine {
   readonly engine: string;
   private readonly frozen: boolean[];
   private readonly norms: number[][];
+  /** Each member's last updates before its evaluations (null: not recorded for its config). */
+  private readonly windows: (UpdateWindow | null)[];
 
   constructor(members: GroupMember[], datasets?: Dataset[]) {
     const mismatch = groupMismatch(members.map((m) => m.config));
@@ -92,6 +106,13 @@ export class RunGroup implements GroupEngine {
     }
     this.frozen = members.map(() => false);
     this.norms = members.map(() => []);
+    this.windows = this.trainers.map((t) => {
+      if (!recordsUpdateGap(t.config)) return null;
+      const size = Object.values(t.parameters).reduce((n, x) => n + x.data.length, 0);
+      const w = new UpdateWindow(size, UPDATE_WINDOW, t.config.evalEvery, t.config.steps);
+      w.observe(t.step, () => this.paramArrays(t));
+      return w;
+    });
     this.engine = this.trainers[0].fusedSteps ? 'fused host steps, run by run' : 'tfjs, run by run';
   }
 
@@ -122,8 +143,10 @@ export class RunGroup implements GroupEngine {
   async trainStep(): Promise<void> {
     for (let i = 0; i < this.trainers.length; i++) {
       if (this.frozen[i]) continue;
-      await this.trainers[i].trainStep();
-      this.norms[i].push(this.trainers[i].weightNorm);
+      const t = this.trainers[i];
+      await t.trainStep();
+      this.norms[i].push(t.weightNorm);
+      this.windows[i]?.observe(t.step, () => this.paramArrays(t));
     }
   }
 
@@ -139,6 +162,14 @@ export class RunGroup implements GroupEngine {
 
   async snapshot(i: number): Promise<TrainState> {
     return this.trainers[i].snapshot();
+  }
+
+  async updateGram(i: number): Promise<Float64Array | null> {
+    return this.windows[i]?.gram(this.trainers[i].step) ?? null;
+  }
+
+  private paramArrays(t: Trainer): Float32Array[] {
+    return Object.values(t.parameters).map((x) => x.data);
   }
 
   dispose(): void {

@@ -304,11 +304,7 @@ export class Trainer {
     }
   }
 
-  /**
-   * The logits an evaluation sees, those the loss would see at this step: a logit-matched run's
-   * scaled to its target's scale at this step (so it records that scale), a fixed temperature's
-   * divided by it.
-   */
+  /** The logits an evaluation sees (the loss's at this step): a logit-matched run's scaled to its target's scale, a fixed temperature's divided by it. */
   private asEvaluated(z: tf.Tensor2D): tf.Tensor2D {
     const target = this.logitTargets ? targetScaleAt(this.logitTargets, this.stepCount) : null;
     if (target !== null) return tf.mul(z, tf.div(target, meanLogitScale(z)));
@@ -368,6 +364,11 @@ export class Trainer {
       // The host mirror is the parameters (checkpoints are written from it too).
       weights: this.hostParams,
     });
+  }
+
+  /** The parameters' host mirror, read-only (the update window of run-group.ts reads it after each step). */
+  get parameters(): Readonly<HostParams> {
+    return this.hostParams;
   }
 
   /** A host copy of the full training state (for checkpoints). */

@@ -271,6 +271,11 @@ export class WgslGroup implements GroupEngine {
     return { step: this.stepOf(i), params: split(p), m: split(m), v: split(v) };
   }
 
+  /** This engine keeps no parameter updates: its runs record no spectral-edge gap (docs/methods.md, "Published warnings"). */
+  async updateGram(): Promise<Float64Array | null> {
+    return null;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
