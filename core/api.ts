@@ -148,7 +148,7 @@ export interface CompareData {
    * Youden operating point (threshold, false-alarm and detection rates, median lead) and the
    * median lead at a false-alarm rate ≤ 10 %. Null statistics: the selection lacks a class.
    */
-  detection: { task: string; signal: string; positives: number; negatives: number; auroc: number | null; aurocCI: [number, number] | null; threshold: number | null; falseAlarmRate: number | null; truePositiveRate: number | null; leadMedian: number | null; leadAtFpr10: number | null }[];
+  detection: { task: string; signal: string; negativeKind: string; positives: number; negatives: number; auroc: number | null; aurocCI: [number, number] | null; threshold: number | null; falseAlarmRate: number | null; truePositiveRate: number | null; leadMedian: number | null; leadAtFpr10: number | null }[];
   /** The event the curves are aligned on (steps relative to it), or null. */
   align: 'T_mem' | 'T_grok' | null;
   /** Configuration fields whose values differ between the compared runs, with the runs per value. */

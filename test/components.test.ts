@@ -314,8 +314,8 @@ describe('CompareView', () => {
     necessity: [{ arch: 'transformer', n: 5, crossed: 5, grokked: 5, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 }],
     interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234, manipulation: { assessed: 4, held: 1 } }],
     detection: [
-      { task: 'mod-add', signal: 'H̃ resid.final', positives: 8, negatives: 2, auroc: 0.875, aurocCI: [0.6, 1], threshold: 0.571, falseAlarmRate: 0.5, truePositiveRate: 1, leadMedian: 460, leadAtFpr10: null },
-      { task: 'mod-add', signal: 'weight norm / peak', positives: 8, negatives: 0, auroc: null, aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null },
+      { task: 'mod-add', signal: 'H̃ resid.final', negativeKind: 'all', positives: 8, negatives: 2, auroc: 0.875, aurocCI: [0.6, 1], threshold: 0.571, falseAlarmRate: 0.5, truePositiveRate: 1, leadMedian: 460, leadAtFpr10: null },
+      { task: 'mod-add', signal: 'weight norm / peak', negativeKind: 'wd0', positives: 8, negatives: 0, auroc: null, aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null },
     ],
     align: null,
     configDiff: [],
@@ -333,8 +333,8 @@ describe('CompareView', () => {
   it('shows the warning as a detector, and says why a selection has no AUROC', () => {
     const w = mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } });
     const rows = w.findAll('[data-table=detection] tbody tr').map((r) => r.findAll('td').map((t) => t.text()));
-    expect(rows[0]).toEqual(['mod-add', 'H̃ resid.final', '8 vs 2', '0.88', '0.60 … 1.00', '0.571', '50 %', '100 %', '460', '—']);
-    expect(rows[1].slice(2, 5)).toEqual(['8 vs 0', '—', '—']);
+    expect(rows[0]).toEqual(['mod-add', 'H̃ resid.final', 'all', '8 vs 2', '0.88', '0.60 … 1.00', '0.571', '50 %', '100 %', '460', '—']);
+    expect(rows[1].slice(2, 6)).toEqual(['wd0', '8 vs 0', '—', '—']);
     expect(w.find('[data-field=detection-empty]').exists()).toBe(false);
     const none = data.detection.map((r) => ({ ...r, negatives: 0, auroc: null, aurocCI: null }));
     expect(mount(CompareView, { props: { data: { ...data, detection: none }, theme: 'light' }, global: { stubs } }).find('[data-field=detection-empty]').exists()).toBe(true);

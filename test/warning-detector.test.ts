@@ -92,6 +92,39 @@ describe('the early warning as a detector', () => {
     expect(h.auroc).toBeCloseTo((3 * 2 + 3 * 0.5) / 9, 12); // each positive beats two quiet controls and ties the one that collapsed
   });
 
+  it('adds rows per kind of negative: each control setting and each architecture and condition of the study’s own runs', () => {
+    const spec: StudySpec = {
+      version: 1, name: 't', preset: 'fast', overrides: { steps: BUDGET }, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3], earlyStopEvals: 0,
+      controls: [{ name: 'wd0', overrides: { weightDecay: 0 } }, { name: 'lr-small', overrides: { lr: 1e-4 } }],
+    };
+    const plan = planRuns(spec);
+    // Baselines 0–2 grok after collapsing; baseline 3 neither groks nor collapses. wd0 runs never
+    // grok and never collapse; lr-small runs collapse without grokking (false alarms), except seed
+    // 0's, which groks: a control that groks is in no per-kind row.
+    const data: TracedRunData[] = plan.map((p) => {
+      const seed = p.config.seed;
+      const kind = p.key.includes('@wd0') ? 'wd0' : p.key.includes('@lr-small') ? 'lr-small' : 'baseline';
+      const grok = kind === 'baseline' ? (seed < 3 ? 1500 + 100 * seed : null) : kind === 'lr-small' && seed === 0 ? 2000 : null;
+      const collapse = kind === 'baseline' ? (seed < 3 ? 1000 : null) : kind === 'lr-small' ? 1000 : null;
+      const t = { ...trace(p.key, grok, collapse), seed };
+      const record = { id: p.key, status: 'completed', stepsDone: BUDGET, config: p.config, events: null } as unknown as RunRecord;
+      return { key: p.key, run: record, trace: t };
+    });
+    const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
+    const h = summary.detection.filter((r) => r.signal === 'H̃ resid.final');
+    expect(h.map((r) => r.negativeKind)).toEqual(['all', 'transformer baseline', 'wd0', 'lr-small']);
+    const [all, base, wd0, small] = h;
+    // All runs by outcome: 3 baselines + the lr-small run that grokked vs 1 + 4 + 3 non-grokkers.
+    expect(all).toMatchObject({ positives: 4, negatives: 8 });
+    expect(base).toMatchObject({ positives: 3, negatives: 1, auroc: 1 });
+    expect(wd0).toMatchObject({ positives: 3, negatives: 4, auroc: 1 });
+    // Every lr-small negative collapsed as deep as the positives: ties, AUROC ½.
+    expect(small).toMatchObject({ positives: 3, negatives: 3, auroc: 0.5 });
+    // A study whose negatives are of one kind has the 'all' rows only.
+    const oneKind = analyzeStudy({ ...spec, controls: [spec.controls![0]] }, data.filter((d) => !d.key.includes('@lr-small')).map((d) => (d.key.endsWith('baseline/s3') ? { ...d, trace: trace(d.key, 1800, 1000) } : d)), 0, { probes: false, forecast: false, thresholdResamples: 0 });
+    expect(new Set(oneKind.detection.map((r) => r.negativeKind))).toEqual(new Set(['all']));
+  });
+
   it('puts one row per task and signal in a study summary', () => {
     const spec: StudySpec = { version: 1, name: 't', preset: 'fast', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3], earlyStopEvals: 0 };
     const data: TracedRunData[] = [0, 1, 2, 3].map((seed) => {

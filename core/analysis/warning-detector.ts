@@ -107,6 +107,8 @@ export const UPDATE_GAP_SIGNAL: WarningSignal = {
 export interface DetectionRow {
   task: string;
   signal: string;
+  /** Which runs are the negatives: `all` (every run trained to its budget without grokking) or one kind of them (detection-report.ts). */
+  negativeKind: string;
   positives: number;
   negatives: number;
   auroc: number | null;
@@ -157,22 +159,25 @@ export interface DetectionRun {
   trace: RunTrace;
   /** Trained to its whole budget (so a run without T_grok is a true non-grokker). */
   observedToBudget: boolean;
+  /** Counted only in that class (a per-kind row: other settings' runs are positives only, the kind's controls negatives only). */
+  only?: 'positive' | 'negative';
 }
 
-export function detectionRow(task: string, signal: WarningSignal, runs: DetectionRun[], rules: EventRules, rng: Rng, resamples = 2000): DetectionRow {
+export function detectionRow(task: string, signal: WarningSignal, runs: DetectionRun[], rules: EventRules, rng: Rng, resamples = 2000, negativeKind = 'all'): DetectionRow {
   const pos: Scored[] = [];
   const neg: Scored[] = [];
-  for (const { trace, observedToBudget } of runs) {
+  for (const { trace, observedToBudget, only } of runs) {
     const values = signal.falling(trace);
     if (!values) continue;
     const s = scoreRun(trace, values, rules);
-    if (s.grok !== null) pos.push(s);
-    else if (observedToBudget) neg.push(s);
+    if (s.grok !== null) {
+      if (only !== 'negative') pos.push(s);
+    } else if (observedToBudget && only !== 'positive') neg.push(s);
   }
   // Higher score = earlier/deeper alarm: the negated level (+∞ level → −∞ score, never alarms).
   const ps = pos.map((r) => -r.level);
   const ns = neg.map((r) => -r.level);
-  const row: DetectionRow = { task, signal: signal.name, positives: pos.length, negatives: neg.length, auroc: auroc(ps, ns), aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null };
+  const row: DetectionRow = { task, signal: signal.name, negativeKind, positives: pos.length, negatives: neg.length, auroc: auroc(ps, ns), aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null };
   if (row.auroc === null) return row;
   row.aurocCI = aurocCI(ps, ns, rng, resamples);
   const finite = (p: RocPoint): boolean => Number.isFinite(p.threshold);

@@ -1,8 +1,9 @@
 import { UPDATE_GAP_SIGNAL, DMD_SIGNAL, ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, PROGRESS_SIGNALS, detectionRow, type DetectionRow, type WarningSignal } from '../analysis/warning-detector.js';
-import type { EventRules, RunTrace } from '../analysis/trace.js';
+import { tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
 import { PROBES, type ProbeName } from '../models/config.js';
 import type { Rng } from '../rng.js';
 import type { AnalysisInput } from './summary.js';
+import { isControlKey } from './spec.js';
 
 export type { DetectionRow } from '../analysis/warning-detector.js';
 
@@ -12,6 +13,12 @@ export type { DetectionRow } from '../analysis/warning-detector.js';
  * interventions and runs that never grok are the negatives the paper's own design provides).
  * Rows without a single positive or negative are still reported, with null statistics, so a
  * reader sees why there is no AUROC (e.g. every run grokked).
+ *
+ * Where a task's negatives are of more than one kind — a detection control's setting (its name,
+ * spec.controls) or an architecture and condition of the study's own runs ("transformer
+ * baseline") — each kind also gets its rows (docs/methods.md, "The warning as a detector"): the
+ * negatives are that kind's runs trained to their budget without grokking, the positives the
+ * study's own runs that grokked (a control run that groks is in no per-kind row).
  */
 export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe: ProbeName, rules: EventRules, rng: Rng, resamples = 2000): DetectionRow[] {
   const rows: DetectionRow[] = [];
@@ -33,6 +40,27 @@ export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe
     if (runs.some((r) => r.trace.fourier)) signals.push(FOURIER_SIGNAL);
     for (const signal of [LOGIT_SCALE_SIGNAL, ...ERANK_SIGNALS, ...PROGRESS_SIGNALS, DMD_SIGNAL, UPDATE_GAP_SIGNAL]) if (runs.some((r) => signal.falling(r.trace))) signals.push(signal);
     for (const signal of signals) rows.push(detectionRow(task, signal, runs, rules, rng, resamples));
+    const kinds = idx.map((i) => negativeKindOf(data[i].key, traces[i]));
+    const negativeKinds = [...new Set(kinds.filter((_, k) => runs[k].observedToBudget && !grokked(traces[idx[k]], rules)))];
+    if (negativeKinds.length < 2) continue;
+    for (const kind of negativeKinds) {
+      const kindRuns = runs.flatMap((r, k) => {
+        const control = isControlKey(data[idx[k]].key);
+        if (kinds[k] === kind) return [control ? { ...r, only: 'negative' as const } : r];
+        return control ? [] : [{ ...r, only: 'positive' as const }];
+      });
+      for (const signal of signals) rows.push(detectionRow(task, signal, kindRuns, rules, rng, resamples, kind));
+    }
   }
   return rows;
+}
+
+/** A run's kind of negative: its detection control's name, else its architecture and condition. */
+function negativeKindOf(key: string, trace: RunTrace): string {
+  const control = /baseline@([^/]+)\//.exec(key);
+  return control && isControlKey(key) ? control[1] : `${trace.arch} ${trace.condition}`;
+}
+
+function grokked(trace: RunTrace, rules: EventRules): boolean {
+  return tGrok(trace, rules) !== null;
 }

@@ -121,7 +121,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
       for (const [k, c] of Object.entries(summary.claims)) process.stdout.write(`  ${k}: ${verdictText(c)}${c.stability === null || c.stability === undefined ? '' : ` (stability ${c.stability.toFixed(2)})`}\n`);
       for (const r of summary.detection.filter((d) => d.signal === `H̃ ${summary.probe}`)) {
         const stats = r.auroc === null ? `no AUROC (${r.positives} grokked, ${r.negatives} trained to the budget without grokking)` : `AUROC ${r.auroc.toFixed(2)}${r.aurocCI ? ` (${r.aurocCI[0].toFixed(2)}–${r.aurocCI[1].toFixed(2)})` : ''}, ${r.positives} grokked vs ${r.negatives} not`;
-        process.stdout.write(`  warning as a detector, ${r.task}: ${stats}\n`);
+        process.stdout.write(`  warning as a detector, ${r.task}${r.negativeKind === 'all' ? '' : ` (negatives: ${r.negativeKind})`}: ${stats}\n`);
       }
       if (summary.check) process.stdout.write(`on ${summary.check.backend}: ${summary.check.agreed} of 8 verdicts agree${summary.check.agreed < 8 ? ` (differ: ${Object.entries(summary.check.agree).filter(([, a]) => !a).map(([k]) => `${k} ${summary.check!.verdicts[k as keyof typeof summary.check.verdicts]}`).join(', ')})` : ''}\n`);
       process.stdout.write(`report: ${written.reportPath}\n`);
