@@ -60,8 +60,8 @@ describe('progress measures from snapshots', () => {
       // Snapshots past the run's last step (an earlier attempt's) are not read.
       const upTo20 = (await finalProgress(config, dataset, dir, 20, [1, 2]))!;
       expect(upTo20.rows.map((r) => r.step)).toEqual([0, 20]);
-      // Tasks without a residue have none.
-      expect(await finalProgress({ ...config, task: 'mod-mul' }, dataset, dir, 40, [1])).toBeNull();
+      // Tasks without a residue structure have none.
+      expect(await finalProgress({ ...config, task: 'mod-sq-sum' }, dataset, dir, 40, [1])).toBeNull();
     });
   }
 });

@@ -30,7 +30,7 @@ export interface EvalRecord {
   /** Per 2-D weight matrix, every `spectrumEvery` steps: its ESD's heavy-tail α (null: too few eigenvalues) and correlation traps (docs/methods.md). */
   weight_spectra?: Record<string, { alpha: number | null; traps: number }>;
   /**
-   * Nanda's progress measures (docs/methods.md, "Progress measures"), for mod-add and mod-sub:
+   * Nanda's progress measures (docs/methods.md, "Progress measures"), for mod-add, mod-sub, mod-mul and mod-div:
    * cross-entropy of the logits restricted to the key frequencies on the test pairs, of the logits
    * with them excluded on the training pairs, the key frequencies (the embedding's fourierK
    * strongest, strongest first), the logits' power share per frequency w = 1…(p−1)/2, and the

@@ -1,16 +1,18 @@
-import { gini } from './fourier.js';
+import { frequencyPower, gini } from './fourier.js';
 
 /**
  * Nanda et al.'s progress measures (ICLR 2023; docs/methods.md, "Progress measures") for tasks
- * whose answer is a function of one residue s(a, b) ∈ Z/pZ: mod-add (s = a + b) and mod-sub
- * (s = a − b). mod-mul and mod-div are cyclic through a discrete logarithm over Z/(p − 1)Z and
- * have the zero element outside it; they are not measured here (docs/methods.md says why).
+ * whose answer is a function of one residue s(a, b) ∈ Z/mZ: mod-add (s = a + b) and mod-sub
+ * (s = a − b) over m = p; mod-mul and mod-div through the discrete logarithm to the smallest
+ * primitive root g, s = log a ± log b over m = p − 1, on the pairs whose operands are not 0 (the
+ * others answer 0, outside that group).
  *
- * Over every valid pair, each class's logits L[·, c] are projected on the constant and on
- * cos(2πws/p), sin(2πws/p) for w = 1…(p−1)/2, with the inner product over pairs. The sums go
+ * Over every pair of the structure, each class's logits L[·, c] are projected on the constant and
+ * on cos(2πws/m), sin(2πws/m) for w = 1…⌊m/2⌋, with the inner product over pairs. The sums go
  * through the per-residue totals U[s, c] = Σ_{pairs with residue s} L[pair, c], so the cost is
- * O(N·C + p²·C) = O(p³) rather than O(p⁴).
- *  - key frequencies K: the k frequencies with the largest embedding Fourier power;
+ * O(N·C + m²·C) = O(p³) rather than O(p⁴).
+ *  - key frequencies K: the k frequencies with the largest embedding Fourier power, the
+ *    embedding's rows taken in the residue's order (token g^k at position k for mod-mul/div);
  *  - restricted logits: each class's mean + its projections on K; restricted loss: their
  *    cross-entropy on the test pairs;
  *  - excluded logits: L minus the projections on K; excluded loss: their cross-entropy on the
@@ -18,14 +20,70 @@ import { gini } from './fourier.js';
  *  - logit power: per frequency, the squared norm of the projection on it as a share of the
  *    squared norm of the class-centred logits.
  */
-export type ResidueTask = 'mod-add' | 'mod-sub';
+export type ResidueTask = 'mod-add' | 'mod-sub' | 'mod-mul' | 'mod-div';
 
 export function residueTask(task: string): ResidueTask | null {
-  return task === 'mod-add' || task === 'mod-sub' ? task : null;
+  return task === 'mod-add' || task === 'mod-sub' || task === 'mod-mul' || task === 'mod-div' ? task : null;
 }
 
-export function residueOf(task: ResidueTask, a: number, b: number, p: number): number {
+/** The cyclic group a residue task's answers live in. */
+export interface CyclicStructure {
+  /** m: the residue's modulus (p, or p − 1 through the discrete logarithm). */
+  modulus: number;
+  /** The element (token and class) at each position k of Z/mZ: k itself, or g^k. */
+  element: Int32Array;
+  /** The pair's residue, −1 for a pair outside the structure (an operand 0 of mod-mul, mod-div). */
+  residue(a: number, b: number): number;
+}
+
+/** The smallest primitive root modulo the prime p: the g whose powers g^0 … g^(p−2) are every nonzero residue. */
+export function primitiveRoot(p: number): number {
+  for (let g = 2; g < p; g++) {
+    let x = 1;
+    let order = 0;
+    do {
+      x = (x * g) % p;
+      order++;
+    } while (x !== 1);
+    if (order === p - 1) return g;
+  }
+  if (p === 2) return 1;
+  throw new Error(`${p} has no primitive root (not a prime)`);
+}
+
+export function cyclicStructure(task: ResidueTask, p: number): CyclicStructure {
+  if (task === 'mod-add' || task === 'mod-sub') {
+    const element = Int32Array.from({ length: p }, (_, k) => k);
+    return { modulus: p, element, residue: (a, b) => residueOf(task, a, b, p) };
+  }
+  const m = p - 1;
+  const g = primitiveRoot(p);
+  const element = new Int32Array(m);
+  const log = new Int32Array(p).fill(-1);
+  for (let k = 0, x = 1; k < m; k++, x = (x * g) % p) {
+    element[k] = x;
+    log[x] = k;
+  }
+  const sign = task === 'mod-mul' ? 1 : -1;
+  return { modulus: m, element, residue: (a, b) => (a === 0 || b === 0 ? -1 : (((log[a] + sign * log[b]) % m) + m) % m) };
+}
+
+export function residueOf(task: 'mod-add' | 'mod-sub', a: number, b: number, p: number): number {
   return task === 'mod-add' ? (a + b) % p : (((a - b) % p) + p) % p;
+}
+
+/** The key frequencies: the k strongest of the embedding's Fourier power over the structure's residues, strongest first. */
+export function keyFrequencies(embed: ArrayLike<number>, s: CyclicStructure, d: number, k: number): number[] {
+  return strongest(frequencyPower(rowsInResidueOrder(embed, s, d), s.modulus, d), k);
+}
+
+/** An embedding's group-token rows in the structure's order (position k: the row of element k), m × d. */
+export function rowsInResidueOrder(embed: ArrayLike<number>, s: CyclicStructure, d: number): Float64Array {
+  const out = new Float64Array(s.modulus * d);
+  s.element.forEach((x, k) => {
+    for (let c = 0; c < d; c++) out[k * d + c] = embed[x * d + c];
+  });
+  return out;
 }
 
 export interface LogitFourier {
@@ -41,14 +99,20 @@ export interface LogitFourier {
   sinNorm: Float64Array;
 }
 
-/** The projections of every class's logits (N × C row-major) on the residue's Fourier basis. */
+/**
+ * The projections of every class's logits (N × C row-major) on the Fourier basis of the residues
+ * over Z/pZ (p: the modulus m); pairs with residue −1 take no part. At an even modulus the last
+ * frequency m/2 has a cosine only (its sine is 0 at every residue: coefficient 0).
+ */
 export function logitFourier(logits: ArrayLike<number>, residues: Int32Array, p: number, classes: number): LogitFourier {
-  const n = residues.length;
-  const W = Math.floor((p - 1) / 2);
+  const W = Math.floor(p / 2);
   const U = new Float64Array(p * classes);
   const count = new Float64Array(p);
-  for (let i = 0; i < n; i++) {
+  let n = 0;
+  for (let i = 0; i < residues.length; i++) {
     const s = residues[i];
+    if (s < 0) continue;
+    n++;
     count[s]++;
     for (let c = 0; c < classes; c++) U[s * classes + c] += logits[i * classes + c];
   }
@@ -73,9 +137,11 @@ export function logitFourier(logits: ArrayLike<number>, residues: Int32Array, p:
         sin[(w - 1) * classes + c] += centred * sn;
       }
     }
+    // A basis function that vanishes on every pair (the sine at m/2) has no coefficient.
+    const tiny = 1e-9 * n;
     for (let c = 0; c < classes; c++) {
-      cos[(w - 1) * classes + c] /= cosNorm[w - 1];
-      sin[(w - 1) * classes + c] /= sinNorm[w - 1];
+      cos[(w - 1) * classes + c] = cosNorm[w - 1] > tiny ? cos[(w - 1) * classes + c] / cosNorm[w - 1] : 0;
+      sin[(w - 1) * classes + c] = sinNorm[w - 1] > tiny ? sin[(w - 1) * classes + c] / sinNorm[w - 1] : 0;
     }
   }
   return { p, classes, mean, cos, sin, cosNorm, sinNorm };
@@ -129,8 +195,7 @@ export interface ProgressMeasures {
 }
 
 export interface ProgressInput {
-  task: ResidueTask;
-  p: number;
+  structure: CyclicStructure;
   classes: number;
   /** Every valid pair's logits, N × C row-major, in the dataset's order. */
   logits: ArrayLike<number>;
@@ -143,16 +208,19 @@ export interface ProgressInput {
 }
 
 export function progressMeasures(m: ProgressInput): ProgressMeasures {
-  const { p, classes: C, logits } = m;
+  const { structure, classes: C, logits } = m;
   const n = m.labels.length;
-  const residues = Int32Array.from({ length: n }, (_, i) => residueOf(m.task, m.inputs[i * 3], m.inputs[i * 3 + 1], p));
-  const f = logitFourier(logits, residues, p, C);
+  const residues = Int32Array.from({ length: n }, (_, i) => structure.residue(m.inputs[i * 3], m.inputs[i * 3 + 1]));
+  const f = logitFourier(logits, residues, structure.modulus, C);
   const proj = projectionTable(f, m.keyFreqs);
   // Restricted logits depend on the pair only through its residue s, so the test pairs' loss is a
   // sum over (s, label) of counts times one cross-entropy: p·C work instead of N_test·C (at p = 97,
   // 97 rows instead of ~6,600, the largest part of the measures' cost).
   const counts = new Map<number, number>();
+  let nTest = 0;
   for (const i of m.testIndices) {
+    if (residues[i] < 0) continue;
+    nTest++;
     const key = residues[i] * C + m.labels[i];
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
@@ -162,13 +230,16 @@ export function progressMeasures(m: ProgressInput): ProgressMeasures {
     restricted += count * crossEntropy((c) => f.mean[c] + proj[s * C + c], C, key % C);
   }
   let excluded = 0;
+  let nTrain = 0;
   for (const i of m.trainIndices) {
     const s = residues[i];
+    if (s < 0) continue;
+    nTrain++;
     excluded += crossEntropy((c) => logits[i * C + c] - proj[s * C + c], C, m.labels[i]);
   }
   // Squared norm of the centred logits, and of each frequency's projection (orthogonal parts).
   let total = 0;
-  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) total += (logits[i * C + c] - f.mean[c]) ** 2;
+  for (let i = 0; i < n; i++) if (residues[i] >= 0) for (let c = 0; c < C; c++) total += (logits[i * C + c] - f.mean[c]) ** 2;
   const W = f.cosNorm.length;
   const power: number[] = [];
   for (let w = 0; w < W; w++) {
@@ -177,36 +248,42 @@ export function progressMeasures(m: ProgressInput): ProgressMeasures {
     power.push(total > 0 ? s / total : 0);
   }
   return {
-    restricted_loss: m.testIndices.length ? restricted / m.testIndices.length : NaN,
-    excluded_loss: m.trainIndices.length ? excluded / m.trainIndices.length : NaN,
+    restricted_loss: nTest ? restricted / nTest : NaN,
+    excluded_loss: nTrain ? excluded / nTrain : NaN,
     key_freqs: m.keyFreqs,
     logit_power: power,
   };
 }
 
 /**
- * The Gini coefficient, over frequencies w = 1…(p−1)/2, of the neuron-to-logit map's power in the
+ * The Gini coefficient, over frequencies w = 1…⌊m/2⌋, of the neuron-to-logit map's power in the
  * Fourier basis of the output classes: M = W_out·W_U ([h, C], each MLP neuron's direct effect on
- * the logits), each neuron's row projected on cos(2πwc/p) and sin(2πwc/p) over c, the squared
- * projections summed over neurons per frequency. Near 1 when a few frequencies carry the map
- * (Nanda's trained circuit), lower when it is spread.
+ * the logits), each neuron's row projected on cos(2πwk/m) and sin(2πwk/m) over the positions k of
+ * the classes in the structure (class element[k]; classes outside it, 0 of mod-mul, take no
+ * part), the squared projections summed over neurons per frequency. Near 1 when a few
+ * frequencies carry the map (Nanda's trained circuit), lower when it is spread. Without a
+ * structure, the classes 0…C−1 in their own order (mod-add, mod-sub).
  */
-export function neuronLogitGini(wOut: ArrayLike<number>, wU: ArrayLike<number>, h: number, d: number, p: number): number {
+export function neuronLogitGini(wOut: ArrayLike<number>, wU: ArrayLike<number>, h: number, d: number, classes: number, structure?: CyclicStructure): number {
+  const m = structure?.modulus ?? classes;
+  const element = structure?.element ?? Int32Array.from({ length: classes }, (_, k) => k);
+  const p = classes;
   // M's projections are W_out times W_U's: Σ_c M[n, c]·cos(2πwc/p) = Σ_k W_out[n, k]·Σ_c W_U[k, c]·cos(2πwc/p).
   // So W_U's rows are transformed once ([W][d], contiguous over k) and each neuron costs 2W dot
   // products of length d: h·d·2W multiply-adds (9.4 → 4.7 ms at the quick preset's sizes, median
   // of 7 timings on the 2-core AMD EPYC VM, against forming M first).
-  const W = Math.floor((p - 1) / 2);
+  const W = Math.floor(m / 2);
   const fc = new Float64Array(W * d);
   const fs = new Float64Array(W * d);
   for (let w = 1; w <= W; w++) {
-    for (let c = 0; c < p; c++) {
-      const angle = (2 * Math.PI * w * c) / p;
+    for (let k = 0; k < m; k++) {
+      const c = element[k];
+      const angle = (2 * Math.PI * w * k) / m;
       const cs = Math.cos(angle);
       const sn = Math.sin(angle);
-      for (let k = 0; k < d; k++) {
-        fc[(w - 1) * d + k] += wU[k * p + c] * cs;
-        fs[(w - 1) * d + k] += wU[k * p + c] * sn;
+      for (let j = 0; j < d; j++) {
+        fc[(w - 1) * d + j] += wU[j * p + c] * cs;
+        fs[(w - 1) * d + j] += wU[j * p + c] * sn;
       }
     }
   }

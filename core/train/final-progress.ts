@@ -4,7 +4,7 @@ import type { RunConfig } from '../schema/run-config.js';
 import type { FinalProgress } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
 import type { HostParams } from '../models/init.js';
-import { progressMeasures, residueTask } from '../spectra/progress.js';
+import { cyclicStructure, progressMeasures, residueTask } from '../spectra/progress.js';
 import { checkpointPath, checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { LogitTargets } from './logit-temperature.js';
 import { Trainer } from './trainer.js';
@@ -59,6 +59,7 @@ export async function finalProgress(
 ): Promise<FinalProgress | null> {
   const task = residueTask(config.task);
   if (!task || keyFreqs.length === 0) return null;
+  const structure = cyclicStructure(task, dataset.task.order);
   const dir = progressSnapshotDir(checkpointDir);
   const rows: FinalProgress['rows'] = [];
   for (const step of checkpointSteps(dir).filter((s) => s <= lastStep)) {
@@ -71,7 +72,7 @@ export async function finalProgress(
     } finally {
       trainer.dispose();
     }
-    const m = progressMeasures({ task, p: dataset.task.order, classes: dataset.classes, logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
+    const m = progressMeasures({ structure, classes: dataset.classes, logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
     rows.push({ step, restricted_loss: m.restricted_loss, excluded_loss: m.excluded_loss });
   }
   return { keyFreqs, rows };

@@ -5,7 +5,7 @@ import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
 import { fourierAlignment } from '../spectra/fourier.js';
 import { irrepAlignment } from '../spectra/s5-irreps.js';
-import { neuronLogitGini, progressMeasures, residueTask, strongest } from '../spectra/progress.js';
+import { cyclicStructure, keyFrequencies, neuronLogitGini, progressMeasures, residueTask } from '../spectra/progress.js';
 import { symmetricEigenvalues } from '../spectra/eigen.js';
 import { effectiveRank, weightSpectrum } from '../spectra/weight-spectrum.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -77,7 +77,7 @@ export interface MeasureInput {
   norms: ArrayLike<number>;
   /**
    * Every example's logits as the loss sees them (N × classes row-major, the dataset's order):
-   * Nanda's progress measures where the task has them (mod-add, mod-sub).
+   * Nanda's progress measures where the task has them (mod-add, mod-sub, mod-mul, mod-div).
    */
   logits?: ArrayLike<number>;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
@@ -160,11 +160,12 @@ export function measure(m: MeasureInput): EvalRecord {
     record.fourier = { topk_share: f.topk_share, gini: f.gini };
     const task = residueTask(config.task);
     if (m.logits && task) {
-      const keyFreqs = strongest(f.power, config.fourierK); // the embedding's Fourier power, computed once above
-      record.progress = progressMeasures({ task, p: dataset.task.order, classes: dataset.classes, logits: m.logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
+      const structure = cyclicStructure(task, dataset.task.order);
+      const keyFreqs = keyFrequencies(embed, structure, model.dModel, config.fourierK);
+      record.progress = progressMeasures({ structure, classes: dataset.classes, logits: m.logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
       const wOut = m.weights?.W_out;
       const wU = m.weights?.W_U;
-      if (wOut && wU) record.progress.neuron_logit_gini = neuronLogitGini(wOut.data, wU.data, model.dMlp, model.dModel, dataset.task.order);
+      if (wOut && wU) record.progress.neuron_logit_gini = neuronLogitGini(wOut.data, wU.data, model.dMlp, model.dModel, dataset.classes, structure);
     }
   }
   return record;
