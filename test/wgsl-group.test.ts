@@ -3,6 +3,7 @@ import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-conf
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
+import { RunGroup } from '../core/train/run-group.js';
 import { probeWebGpu, dawnCounts } from '../core/train/gpu/webgpu.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { gpuContext } from '../core/train/gpu/device.js';
@@ -65,7 +66,9 @@ if (probe.ok) {
           { config: { ...base, seed: 6, condition: 'logit-matched' as const, logitTargetRun: 'x' }, logitTargets: { steps: Float64Array.from([0, 100]), values: Float64Array.from([0.3, 0.9]) } },
         ];
         const group = await WgslGroup.create(members);
-        const alone = members.map((m) => new Trainer(m.config, datasetOf(m.config), undefined, { normTargets: m.normTargets, logitTargets: m.logitTargets }));
+        // Each run alone: member by member (a CPU-style run group keeps each member's own window of updates).
+        const aloneGroup = new RunGroup(members);
+        const alone = aloneGroup.trainers;
         try {
           let worst = 0;
           let frozenState = null;
@@ -78,10 +81,11 @@ if (probe.ok) {
             if (s === 100) break;
             if (s === 50) {
               group.freeze(0);
+              aloneGroup.freeze(0);
               frozenState = await group.snapshot(0);
             }
             await group.trainStep();
-            for (const [i, t] of alone.entries()) if (!(i === 0 && s >= 50)) await t.trainStep();
+            await aloneGroup.trainStep();
           }
           expect(worst).toBeLessThan(1e-4);
           // The frozen slice: not one bit moved over 50 steps, and no norms after its freeze.
@@ -101,6 +105,15 @@ if (probe.ok) {
             expectSameRecord(records[i], await t.evaluate(true), 1e-4);
             t.dispose();
           }
+          // The spectral-edge gap of the last 10 updates, from the device's update ring, as the trainer's own window has it.
+          // An update is a difference of nearly equal parameters (lr·|θ| ≈ 1e-3·|θ|): the runs' 1e-6
+          // relative agreement in θ is ~1e-3 in the updates, hence 1e-2 on their singular-value ratio.
+          for (let i = 1; i < members.length; i++) {
+            const want = (await aloneGroup.evaluate([i], false))[0].update_edge!;
+            expect(records[i].update_edge!.k, `run ${i}`).toBe(want.k);
+            expect(Math.abs(records[i].update_edge!.gap - want.gap) / want.gap, `run ${i}`).toBeLessThan(1e-2);
+          }
+          expect(records[0].update_edge).toBeUndefined(); // frozen at 50: the ring holds later steps
           // A subset, out of order: only those runs computed, each record the same as in the full pass.
           const some = await group.evaluate([3, 1], true);
           expect(some.map((r) => r.test_loss)).toEqual([records[3].test_loss, records[1].test_loss]);
@@ -108,7 +121,7 @@ if (probe.ok) {
           expect(Object.keys(records[0].weight_spectra!).sort()).toEqual(Object.keys(alone[0].snapshot().params).filter((n) => alone[0].snapshot().params[n].shape.length === 2).sort());
         } finally {
           group.dispose();
-          for (const t of alone) t.dispose();
+          aloneGroup.dispose();
         }
       });
     }

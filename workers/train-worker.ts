@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../core/train/backend.js';
 import { createGroupEngine } from '../core/train/group-engine.js';
 import { recordsUpdateGap, type GroupEngine } from '../core/train/run-group.js';
-import { inUpdateWindow, spectralEdgeGap, type SpectralEdge } from '../core/spectra/spectral-edge.js';
+import { inUpdateWindow, type SpectralEdge } from '../core/spectra/spectral-edge.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { deviceWorkPerStep } from '../core/train/gpu/webgpu.js';
 import { UPDATE_WINDOW, type EvalRecord, type FinalProgress } from '../core/schema/eval-record.js';
@@ -38,6 +38,8 @@ interface MemberState {
   checkpointDue: boolean;
   /** The spectral-edge gap at the step the member resumed from, from its checkpoint. */
   resumedEdge: { step: number; edge: SpectralEdge } | null;
+  /** The spectral-edge gap of the member's latest evaluation (what a checkpoint at that step carries). */
+  lastEdge: { step: number; edge: SpectralEdge } | null;
   result: TrainResult | null;
 }
 
@@ -51,26 +53,12 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
   );
   const note = engineNote(backend.note, group);
   const say = (run: number, m: MemberMessage): void => post({ ...m, run });
-  const states: MemberState[] = task.members.map((m, i) => ({ lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1,
-    solvedEvals: 0,
-    keyFreqs: [],
-    checkpointDue: false,
-    resumedEdge: resumed[i]?.updateEdge ? { step: resumed[i]!.step, edge: resumed[i]!.updateEdge! } : null,
-    result: null,
-  }));
+  const states: MemberState[] = task.members.map((m, i) => {
+    const edge = resumed[i]?.updateEdge;
+    return { lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: 0, keyFreqs: [], checkpointDue: false, resumedEdge: edge ? { step: resumed[i]!.step, edge } : null, lastEdge: null, result: null };
+  });
   for (let i = 0; i < group.size; i++) say(i, { type: 'started', backend: backend.name, backendNote: note, tfjsVersion: tf.version_core, startStep: group.stepOf(i) });
   const atEvaluation = (i: number): boolean => group.stepOf(i) % group.configOf(i).evalEvery === 0 || group.stepOf(i) >= group.configOf(i).steps;
-  /**
-   * The spectral-edge gap at member i's evaluation step (docs/methods.md, "Published warnings"):
-   * from the engine's window, or where the member resumed at this step, from its checkpoint.
-   */
-  const updateEdge = async (i: number): Promise<SpectralEdge | null> => {
-    if (!recordsUpdateGap(group.configOf(i))) return null;
-    const gram = await group.updateGram(i);
-    if (gram) return spectralEdgeGap(gram, UPDATE_WINDOW);
-    const carried = states[i].resumedEdge;
-    return carried && carried.step === group.stepOf(i) ? carried.edge : null;
-  };
   /**
    * Whether member i is inside an update window: the updates before its next evaluation have
    * begun. No checkpoint is written there (stops and checkpoints wait for the evaluation, at most
@@ -82,7 +70,8 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
   };
   const checkpoint = async (i: number): Promise<void> => {
     const file = checkpointPath(task.members[i].checkpointDir, group.stepOf(i));
-    saveCheckpoint(file, await group.snapshot(i), { updateEdge: atEvaluation(i) ? await updateEdge(i) : null });
+    const edge = states[i].lastEdge;
+    saveCheckpoint(file, await group.snapshot(i), { updateEdge: edge && edge.step === group.stepOf(i) ? edge.edge : null });
     states[i].lastCheckpoint = file;
     say(i, { type: 'checkpoint', step: group.stepOf(i), file });
   };
@@ -125,14 +114,25 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
         if (redo.length) (await group.evaluate(redo, true)).forEach((r, k) => records.set(redo[k], r));
         for (const i of due) {
           const record = records.get(i)!;
-          const edge = await updateEdge(i);
-          if (edge) record.update_edge = edge;
+          // The spectral-edge gap comes from the engine's window; at the step a member resumed
+          // from, that window is gone and the gap comes from the checkpoint (docs/methods.md).
+          const carried = states[i].resumedEdge;
+          if (!record.update_edge && carried && carried.step === record.step && recordsUpdateGap(group.configOf(i))) record.update_edge = carried.edge;
+          states[i].lastEdge = record.update_edge ? { step: record.step, edge: record.update_edge } : null;
           if (record.progress) states[i].keyFreqs = record.progress.key_freqs;
           if (keepsProgressSnapshot(group.configOf(i), record.step, atEnd(i) || earlyStop.has(i))) {
             saveProgressSnapshot(task.members[i].checkpointDir, record.step, (await group.snapshot(i)).params);
           }
           say(i, { type: 'eval', record });
         }
+      }
+      // Checkpoints fall due after a step and are written here, after that step's evaluation (a
+      // checkpoint at an evaluation step carries its gap) and outside an open update window.
+      for (const i of group.active()) {
+        if (!states[i].checkpointDue || atEnd(i) || earlyStop.has(i) || windowOpen(i)) continue;
+        await flushNorms(i);
+        await checkpoint(i);
+        states[i].checkpointDue = false;
       }
       for (const i of group.active()) {
         const step = group.stepOf(i);
@@ -141,7 +141,7 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
           end(i, { status: 'completed', step, checkpoint: states[i].lastCheckpoint, finalProgress: await finalProgressOf(task.members[i], step, states[i].keyFreqs) });
         } else if ((Atomics.load(task.stopFlags, i) !== 0 || step >= (task.members[i].stopAtStep ?? Infinity)) && !windowOpen(i)) {
           await flushNorms(i);
-          await checkpoint(i);
+          if (states[i].lastCheckpoint !== checkpointPath(task.members[i].checkpointDir, step)) await checkpoint(i);
           end(i, { status: 'stopped', step, checkpoint: states[i].lastCheckpoint });
         }
       }
@@ -149,15 +149,7 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
       if (active.length === 0) break;
       await group.trainStep();
       windowSteps++;
-      for (const i of active) {
-        const step = group.stepOf(i);
-        if (step % group.configOf(i).checkpointEvery === 0) states[i].checkpointDue = true;
-        if (states[i].checkpointDue && step < group.configOf(i).steps && !windowOpen(i)) {
-          await flushNorms(i);
-          await checkpoint(i);
-          states[i].checkpointDue = false;
-        }
-      }
+      for (const i of active) if (group.stepOf(i) % group.configOf(i).checkpointEvery === 0) states[i].checkpointDue = true;
       const now = performance.now();
       if (now - windowStart > 500) {
         const stepsPerSecond = (windowSteps * 1000) / (now - windowStart);

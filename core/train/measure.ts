@@ -1,5 +1,6 @@
 import type { RunConfig } from '../schema/run-config.js';
-import { LOGPROB_QUANTILES, type EvalRecord } from '../schema/eval-record.js';
+import { LOGPROB_QUANTILES, UPDATE_WINDOW, type EvalRecord } from '../schema/eval-record.js';
+import { spectralEdgeGap } from '../spectra/spectral-edge.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, probeWidth } from '../models/config.js';
 import { spectralSummary } from '../spectra/entropy.js';
@@ -80,6 +81,8 @@ export interface MeasureInput {
    * Nanda's progress measures where the task has them (mod-add, mod-sub, mod-mul, mod-div).
    */
   logits?: ArrayLike<number>;
+  /** The Gram matrix (UPDATE_WINDOW²) of the last parameter updates, where the engine keeps them whole (the spectral-edge gap). */
+  updateGram?: ArrayLike<number> | null;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   withSpectra: boolean;
 }
@@ -122,6 +125,8 @@ export function measure(m: MeasureInput): EvalRecord {
     fourier: null,
   };
   record.logprob_quantiles = logProbQuantiles(m.loss);
+  const edge = m.updateGram ? spectralEdgeGap(m.updateGram, UPDATE_WINDOW) : null;
+  if (edge) record.update_edge = edge;
   if (m.logitStats) {
     const { std, maxProb, margin } = m.logitStats;
     let s = 0;

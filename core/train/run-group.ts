@@ -3,7 +3,7 @@ import type { Dataset } from '../tasks/dataset.js';
 import { makeDataset } from '../tasks/dataset.js';
 import { Trainer, type TrainState } from './trainer.js';
 import { UPDATE_WINDOW, type EvalRecord } from '../schema/eval-record.js';
-import { UpdateWindow } from '../spectra/spectral-edge.js';
+import { UpdateWindow, spectralEdgeGap } from '../spectra/spectral-edge.js';
 import type { LogitTargets } from './logit-temperature.js';
 
 /**
@@ -64,16 +64,13 @@ export interface GroupEngine {
   trainStep(): Promise<void>;
   /** ‖θ‖ of member i after each of its steps since the last call. */
   takeNorms(i: number): Promise<number[]>;
-  /** Evaluations of these members at their current parameters. */
+  /**
+   * Evaluations of these members at their current parameters; with the spectral-edge gap
+   * (`update_edge`) where the engine kept the window of updates before this step whole.
+   */
   evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]>;
   /** A host copy of member i's training state (for checkpoints). */
   snapshot(i: number): Promise<TrainState>;
-  /**
-   * The Gram matrix (UPDATE_WINDOW²) of member i's last UPDATE_WINDOW parameter updates, at an
-   * evaluation step whose window the engine kept whole; null where it keeps no updates
-   * (docs/methods.md, "Published warnings").
-   */
-  updateGram(i: number): Promise<Float64Array | null>;
   dispose(): void;
 }
 
@@ -156,16 +153,18 @@ export class RunGroup implements GroupEngine {
 
   async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
     const out: EvalRecord[] = [];
-    for (const i of indices) out.push(await this.trainers[i].evaluate(withSpectra));
+    for (const i of indices) {
+      const record = await this.trainers[i].evaluate(withSpectra);
+      const gram = this.windows[i]?.gram(this.trainers[i].step);
+      const edge = gram ? spectralEdgeGap(gram, UPDATE_WINDOW) : null;
+      if (edge) record.update_edge = edge;
+      out.push(record);
+    }
     return out;
   }
 
   async snapshot(i: number): Promise<TrainState> {
     return this.trainers[i].snapshot();
-  }
-
-  async updateGram(i: number): Promise<Float64Array | null> {
-    return this.windows[i]?.gram(this.trainers[i].step) ?? null;
   }
 
   private paramArrays(t: Trainer): Float32Array[] {

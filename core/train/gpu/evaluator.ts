@@ -7,6 +7,8 @@ import { measure } from '../measure.js';
 import type { ReadRegion } from './device.js';
 import type { Dispatch, Entry, Recorder } from './program.js';
 import { logitScaleKernel } from './kernels.js';
+import { UPDATE_GRAM } from './update-kernels.js';
+import { UPDATE_WINDOW } from '../../schema/eval-record.js';
 import { residueTask } from '../../spectra/progress.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
@@ -70,6 +72,7 @@ export class GpuEvaluator {
       covs: rec.buffer(k * this.widths.reduce((a, w) => a + w * w, 0), 'probe covariances'),
       norms: rec.buffer(k * l.names.length, 'tensor norms'),
       meta: rec.buffer(meta.length, 'tensor table', meta),
+      gram: rec.buffer(k * UPDATE_WINDOW * UPDATE_WINDOW, 'update Gram matrices'),
     };
     this.acts = activations(rec, l, k, n, { backward: false, mix: false });
     this.evalStep = rec.uniform(new ArrayBuffer(64), 'evaluation step');
@@ -132,7 +135,8 @@ export class GpuEvaluator {
       embed: { name: 'embed', width: l.d, buffer: g.params, xOff: pBase + l.off.embed, xRun: l.P, rows: l.order },
     };
     const tau = this.matchedIn(c0, runs) ? [this.scaleEntry(c0, runs, this.evalStep)] : [];
-    p = [...this.forward(c0, runs), ...tau, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3])];
+    const gram = this.rec.dispatch(UPDATE_GRAM, 'update Gram matrices', [g.updateRing, b.gram, this.rec.quad([l.P, UPDATE_WINDOW, c0], 'gram')], [UPDATE_WINDOW * UPDATE_WINDOW, 1, runs]);
+    p = [...this.forward(c0, runs), ...tau, gram, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3])];
     this.programs.set(key, p);
     return p;
   }
@@ -145,6 +149,7 @@ export class GpuEvaluator {
     stepOf: (i: number) => number,
     datasets: Dataset[],
     eigenvalues: (matrix: Float32Array, n: number) => Float64Array,
+    ringHolds: (step: number) => boolean,
   ): Promise<EvalRecord[]> {
     const { l, bufs: b, chunk, nAll: n } = this;
     const records = new Map<number, EvalRecord>();
@@ -170,11 +175,12 @@ export class GpuEvaluator {
         { buffer: b.covs, offset: 0, length: k * covRun },
         { buffer: b.norms, offset: 0, length: k * l.names.length },
         { buffer: this.group.hyper, offset: c0 * 8, length: k * 8 },
+        { buffer: b.gram, offset: 0, length: k * UPDATE_WINDOW * UPDATE_WINDOW },
         // Every pair's logits where the task has progress measures (the one large read: N × C a run).
         ...(withLogits ? mine.map((i) => ({ buffer: this.acts.logits, offset: (i - c0) * n * l.classes, length: n * l.classes })) : []),
         ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
-      const [stats, covs, norms, hyper, ...rest] = await read(regions);
+      const [stats, covs, norms, hyper, gram, ...rest] = await read(regions);
       const logits = withLogits ? rest.splice(0, mine.length) : [];
       const weights = rest;
       mine.forEach((i, m) => {
@@ -197,6 +203,7 @@ export class GpuEvaluator {
             norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
             // The loss's logits: z / τ (τ as the last step or this evaluation set it).
             logits: withLogits ? scaled(logits[m], hyper[s * 8 + 5]) : undefined,
+            updateGram: ringHolds(stepOf(i)) ? gram.subarray(s * UPDATE_WINDOW ** 2, (s + 1) * UPDATE_WINDOW ** 2) : null,
             weights: w,
             eigenvalues,
             withSpectra,

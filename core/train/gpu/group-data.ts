@@ -5,6 +5,7 @@ import { initParams } from '../../models/init.js';
 import type { TrainState } from '../trainer.js';
 import { targetScaleAt, usesTemperature, type LogitTargets } from '../logit-temperature.js';
 import type { ModelLayout } from './plans.js';
+import { inUpdateWindow } from '../../spectra/spectral-edge.js';
 import { symmetricEigenvalues } from '../../spectra/eigen.js';
 import { lapackEigenvalues, loadBlas } from '../host/blas.js';
 
@@ -115,4 +116,33 @@ export function checkTargets(t: number, frozen: boolean[], norm: (Float64Array |
     const target = targets[t];
     if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
   });
+}
+
+/**
+ * Which steps the group's update ring holds (one ring slot per step mod W, shared bookkeeping for
+ * all runs): a step is recorded where it is in an evaluation's window (spectra/spectral-edge.ts).
+ */
+export class RingSteps {
+  private readonly at: number[];
+
+  constructor(
+    readonly W: number,
+    private readonly every: number,
+    private readonly last: number,
+  ) {
+    this.at = Array(W).fill(-1);
+  }
+
+  /** Whether step t's update goes into the ring (and notes that it does). */
+  record(t: number): boolean {
+    if (!inUpdateWindow(t, this.every, this.last, this.W)) return false;
+    this.at[t % this.W] = t;
+    return true;
+  }
+
+  /** Whether the ring holds every update of steps (e − W, e]. */
+  holds(e: number): boolean {
+    for (let t = e - this.W + 1; t <= e; t++) if (t < 1 || this.at[t % this.W] !== t) return false;
+    return true;
+  }
 }

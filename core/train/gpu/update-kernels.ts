@@ -11,14 +11,14 @@ import { FLAT, FLAT_ARGS } from './kernels.js';
  * Per-run constants, 8 floats a run: lr, 1 − lr·wd, active (1/0), norm-matched (1/0), mix α, τ.
  * The step's constants (the slot uniform): t, the norm history's index, 1/(1 − β₁ᵗ), √(1 − β₂ᵗ).
  */
-const STEP_STRUCT = 'struct U { P: u32, parts: u32, t: u32, hist: u32, H: u32, T: u32, p0: u32, p1: u32, beta1: f32, beta2: f32, eps: f32, bc1: f32, sqrtBc2: f32, q0: f32, q1: f32, q2: f32 }';
+const STEP_STRUCT = 'struct U { P: u32, parts: u32, t: u32, hist: u32, H: u32, T: u32, record: u32, W: u32, beta1: f32, beta2: f32, eps: f32, bc1: f32, sqrtBc2: f32, q0: f32, q1: f32, q2: f32 }';
 export const STEP_FIELDS = 16;
 
-export function stepUniform(s: { P: number; parts: number; t: number; hist: number; H: number; T: number; beta1: number; beta2: number; eps: number }): ArrayBuffer {
+export function stepUniform(s: { P: number; parts: number; t: number; hist: number; H: number; T: number; record: boolean; W: number; beta1: number; beta2: number; eps: number }): ArrayBuffer {
   const buf = new ArrayBuffer(STEP_FIELDS * 4);
   const u = new Uint32Array(buf);
   const f = new Float32Array(buf);
-  u.set([s.P, s.parts, s.t, s.hist, s.H, s.T]);
+  u.set([s.P, s.parts, s.t, s.hist, s.H, s.T, s.record ? 1 : 0, s.W]);
   f.set([s.beta1, s.beta2, s.eps, 1 / (1 - s.beta1 ** s.t), Math.sqrt(1 - s.beta2 ** s.t)], 8);
   return buf;
 }
@@ -143,4 +143,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   workgroupBarrier();
   ${TREE}
   if (lid.x == 0u) { out[s * u.tensors + t] = part[0]; }
+}`;
+
+
+/**
+ * After a step: an active run's parameter change since the last step into the update ring (slot
+ * t mod W) where the step is in an evaluation's window (u.record), and the parameters kept for the
+ * next step's change (every step, so `prev` is always the previous step's).
+ */
+export const UPDATE_DELTA = /* wgsl */ `
+${STEP_STRUCT}
+@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(1) var<storage, read> hyper: array<f32>;
+@group(0) @binding(2) var<storage, read_write> prev: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ring: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+@compute @workgroup_size(256)
+fn main(${FLAT_ARGS}) {
+  ${FLAT}
+  let s = wg.z;
+  if (idx >= u.P || hyper[s * 8u + 2u] < 0.5) { return; }
+  let k = s * u.P + idx;
+  let p = P[k];
+  if (u.record == 1u) { ring[(s * u.W + u.t % u.W) * u.P + idx] = p - prev[k]; }
+  prev[k] = p;
+}`;
+
+/** The W × W Gram matrix of each run's update ring (one workgroup per entry and run; slots in ring order). */
+export const UPDATE_GRAM = /* wgsl */ `
+struct G { P: u32, W: u32, runBase: u32, p0: u32 }
+@group(0) @binding(0) var<storage, read> ring: array<f32>;
+@group(0) @binding(1) var<storage, read_write> gram: array<f32>;
+@group(0) @binding(2) var<uniform> u: G;
+var<workgroup> part: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let s = wg.z;
+  let i = wg.x / u.W;
+  let j = wg.x % u.W;
+  let a = ((u.runBase + s) * u.W + i) * u.P;
+  let b = ((u.runBase + s) * u.W + j) * u.P;
+  var acc = 0.0;
+  for (var k = lid.x; k < u.P; k += 256u) { acc += ring[a + k] * ring[b + k]; }
+  part[lid.x] = acc;
+  workgroupBarrier();
+  ${TREE}
+  if (lid.x == 0u) { gram[(s * u.W + i) * u.W + j] = part[0]; }
 }`;

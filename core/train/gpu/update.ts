@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { ADAMW, NORM_REDUCE, NORM_SCALE } from './update-kernels.js';
+import { ADAMW, NORM_REDUCE, NORM_SCALE, UPDATE_DELTA } from './update-kernels.js';
 import { grid, type Entry, type Recorder } from './program.js';
 
 /**
@@ -24,5 +24,7 @@ export function updateEntries(rec: Recorder, buf: Record<string, GPUBuffer>, slo
     out.push(perSlot((u) => rec.dispatch(NORM_SCALE, 'norm-matched rescale', [buf.params, buf.hyper, buf.factor, buf.partial, u], grid(o.P, o.runs))));
     out.push(perSlot((u) => rec.dispatch(NORM_REDUCE, '‖θ‖ after the rescale', [buf.partial, buf.hyper, buf.targets, buf.factor, buf.hist, u, pass[1]], [1, 1, o.runs])));
   }
+  // The step's whole change (after any rescale) for the spectral-edge gap.
+  out.push(perSlot((u) => rec.dispatch(UPDATE_DELTA, 'parameter update', [buf.params, buf.hyper, buf.prevParams, buf.updateRing, u], grid(o.P, o.runs))));
   return out;
 }

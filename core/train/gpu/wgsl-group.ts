@@ -4,11 +4,12 @@ import type { EvalRecord } from '../../schema/eval-record.js';
 import { makeDataset, type Dataset } from '../../tasks/dataset.js';
 import type { HostParams } from '../../models/init.js';
 import { paramShapes } from '../../models/config.js';
-import type { GroupEngine, GroupMember } from '../run-group.js';
+import { recordsUpdateGap, type GroupEngine, type GroupMember } from '../run-group.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { randomOrthogonal } from '../interventions.js';
 import type { LogitTargets } from '../logit-temperature.js';
-import { checkTargets, hostEigenvalues, hostSetup, trainingData, wgslRefusal } from './group-data.js';
+import { checkTargets, hostEigenvalues, hostSetup, RingSteps, trainingData, wgslRefusal } from './group-data.js';
+import { UPDATE_WINDOW } from '../../schema/eval-record.js';
 import { gpuContext, readRegions, withErrorScopes, type GpuContext, type GpuCounters, type ReadRegion } from './device.js';
 import { encode, Recorder, type Entry } from './program.js';
 import { activations, backwardEntries, forwardEntries, layoutOf, lossEntry, type Activations, type ModelLayout } from './plans.js';
@@ -56,6 +57,7 @@ export class WgslGroup implements GroupEngine {
   /** Steps in the norm history since it was last read, with who was active at each. */
   private histActive: boolean[][] = [];
   private readonly takenNorms: number[][];
+  private readonly ring: RingSteps;
   /** This group's own counts (the device's counters are per thread). */
   readonly counts: GpuCounters & { steps: number } = { dispatches: 0, submits: 0, reads: 0, steps: 0 };
   private disposed = false;
@@ -122,6 +124,8 @@ export class WgslGroup implements GroupEngine {
         labels: rec.buffer(labels.length, 'labels', labels),
         csr: rec.buffer(csr.length, 'token lists', csr),
         spare: rec.buffer(4, 'unused binding'),
+        prevParams: rec.buffer(S * l.P, 'parameters before the step', host.flat('params')),
+        updateRing: rec.buffer(S * UPDATE_WINDOW * l.P, 'last parameter updates'),
         logitTargets: rec.buffer(host.logitMatched.some(Boolean) ? S * host.scaleSteps : 1, 'logit-matched target scales', host.logitMatched.some(Boolean) ? host.scaleTargets : undefined),
       };
       if (anyMix) this.buf.mixQ = rec.buffer(STEPS_PER_SUBMIT * S * l.d * l.d, 'mix Q');
@@ -147,6 +151,7 @@ export class WgslGroup implements GroupEngine {
     this.frozen = members.map(() => false);
     this.frozenAt = members.map(() => this.step);
     this.takenNorms = members.map(() => []);
+    this.ring = new RingSteps(UPDATE_WINDOW, c0.evalEvery, c0.steps);
   }
 
   configOf(i: number): RunConfig {
@@ -200,7 +205,8 @@ export class WgslGroup implements GroupEngine {
     const slot = this.pendingSteps;
     checkTargets(t, this.frozen, this.normTargets, this.logitTargets);
     const q = this.ctx.device.queue;
-    q.writeBuffer(this.slotUniforms[slot], 0, stepUniform({ P: this.layout.P, parts: partsOf(this.layout.P), t, hist: this.histActive.length, H: this.histCapacity, T: this.targetsPerRun, beta1: c0.beta1, beta2: c0.beta2, eps: c0.eps }));
+    const record = this.ring.record(t);
+    q.writeBuffer(this.slotUniforms[slot], 0, stepUniform({ P: this.layout.P, parts: partsOf(this.layout.P), t, hist: this.histActive.length, H: this.histCapacity, T: this.targetsPerRun, record, W: UPDATE_WINDOW, beta1: c0.beta1, beta2: c0.beta2, eps: c0.eps }));
     if (this.buf.mixQ) {
       const d = this.layout.d;
       this.mixing.forEach((on, s) => {
@@ -236,7 +242,7 @@ export class WgslGroup implements GroupEngine {
   async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
     this.alive();
     this.flush();
-    const out = await this.evaluator.evaluate(indices, withSpectra, (regions) => this.read(regions), (entries) => this.runEntries(entries), (i) => this.stepOf(i), this.datasets, this.eigenvalues);
+    const out = await this.evaluator.evaluate(indices, withSpectra, (regions) => this.read(regions), (entries) => this.runEntries(entries), (i) => this.stepOf(i), this.datasets, this.eigenvalues, (e) => recordsUpdateGap(this.configs[0]) && this.ring.holds(e));
     return out;
   }
 
@@ -269,11 +275,6 @@ export class WgslGroup implements GroupEngine {
     const [p, m, v] = await this.read(['params', 'm', 'v'].map((k) => ({ buffer: this.buf[k], offset: i * l.P, length: l.P })));
     const split = (flat: Float32Array): HostParams => Object.fromEntries(l.names.map((name) => [name, { shape: [...l.shapes[name]], data: flat.slice(l.off[name], l.off[name] + l.shapes[name].reduce((a, b) => a * b, 1)) }]));
     return { step: this.stepOf(i), params: split(p), m: split(m), v: split(v) };
-  }
-
-  /** This engine keeps no parameter updates: its runs record no spectral-edge gap (docs/methods.md, "Published warnings"). */
-  async updateGram(): Promise<Float64Array | null> {
-    return null;
   }
 
   dispose(): void {

@@ -274,11 +274,6 @@ export class StackedGroup implements GroupEngine {
     return { step: this.stepOf(i), params: await read(this.params), m: await read(this.m), v: await read(this.v) };
   }
 
-  /** This engine keeps no parameter updates: its runs record no spectral-edge gap (docs/methods.md, "Published warnings"). */
-  async updateGram(): Promise<Float64Array | null> {
-    return null;
-  }
-
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
