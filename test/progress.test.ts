@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { makeDataset } from '../core/tasks/dataset.js';
-import { cyclicStructure, keyFrequencies, logitFourier, neuronLogitGini, primitiveRoot, progressMeasures, projectionTable, strongest, type ResidueTask } from '../core/spectra/progress.js';
+import { logitFourier, neuronLogitGini, progressMeasures, projectionTable } from '../core/spectra/progress.js';
+import { cyclicStructure, keyFrequencies, primitiveRoot, strongest, type ResidueTask } from '../core/spectra/residues.js';
 import { frequencyPower, gini } from '../core/spectra/fourier.js';
 
 /**

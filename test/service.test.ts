@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { checkpointDirFor } from '../core/library/paths.js';
 import { savedRunFile } from '../core/library/archive.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,8 +25,13 @@ describe('service', () => {
 
   it('imports dropped files through the CLI’s path: another tool’s CSV (not archived: external), a saved run (archived for rebuilds), a bad file failing alone', async () => {
     const saved = await service().exportRuns([id], 'grokrun');
+    // Deleting a run deletes its files too: its saved run (else a rebuild would bring it back) and checkpoints.
+    mkdirSync(checkpointDirFor(dir, id), { recursive: true });
+    mkdirSync(path.dirname(savedRunFile(dir, id)), { recursive: true });
+    writeFileSync(savedRunFile(dir, id), 'stands for the saved run');
     await service().deleteRuns([id]);
-    rmSync(savedRunFile(dir, id), { force: true });
+    expect(existsSync(savedRunFile(dir, id))).toBe(false);
+    expect(existsSync(checkpointDirFor(dir, id))).toBe(false);
     const csv = 'Wall time,Step,Value\n1700000000.5,0,0.01\n1700000001.5,50,0.5\n1700000002.5,100,0.97\n';
     const results = await service().importFiles([
       { name: 'run_seed0-tag-test_acc.csv', base64: Buffer.from(csv).toString('base64') },

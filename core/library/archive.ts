@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Library } from './library.js';
 import { exportRuns, importSources, stageSource } from './transfer.js';
 import { firstLine } from '../errors.js';
+import { checkpointDirFor } from './paths.js';
 
 /**
  * The library as an index over files (docs/reliability.md, "Rebuilding a library"): every
@@ -22,6 +23,23 @@ export function savedRunsDir(libraryDir: string): string {
 
 export function savedRunFile(libraryDir: string, id: string): string {
   return path.join(savedRunsDir(libraryDir), `${id}.grokrun`);
+}
+
+/**
+ * Delete runs (ids or unique prefixes) from the library, and then their files: checkpoints
+ * (progress snapshots included) and saved runs — left behind, a saved run would bring its
+ * deleted run back at the next rebuild.
+ */
+export async function deleteRunsAndFiles(libraryDir: string, ids: string[]): Promise<void> {
+  const deleted = await Library.with(libraryDir, async (lib) => {
+    const full = await Promise.all(ids.map((id) => lib.resolveRunId(id)));
+    for (const id of full) await lib.deleteRun(id);
+    return full;
+  });
+  for (const id of deleted) {
+    rmSync(checkpointDirFor(libraryDir, id), { recursive: true, force: true });
+    rmSync(savedRunFile(libraryDir, id), { force: true });
+  }
 }
 
 /** Write (or replace) the saved run of a run; written beside and renamed, so never half there. */

@@ -6,6 +6,7 @@ import { CONDITIONS, PRESETS, describeZodError, type RunConfig } from '../schema
 import { ARGS, ApiError, configFromRequest } from './validate.js';
 import { exportFile, exportModelFile, importFiles } from './files.js';
 import { checkpointDirFor, speedFileFor } from '../library/paths.js';
+import { deleteRunsAndFiles } from '../library/archive.js';
 import { speedFigures } from '../train/backend-speed.js';
 import { checkpointSteps } from '../train/checkpoint.js';
 import { Library, type RunRecord } from '../library/library.js';
@@ -259,9 +260,7 @@ export class GrokscopeService implements GrokscopeApi {
 
   async deleteRuns(ids: string[]): Promise<void> {
     for (const id of ids) if (this.active.has(id)) throw new ApiError(`run ${id} is training; stop it first`);
-    await Library.with(this.libraryDir, async (lib) => {
-      for (const id of ids) await lib.deleteRun(await lib.resolveRunId(id));
-    });
+    await deleteRunsAndFiles(this.libraryDir, ids);
     this.emit({ type: 'library-changed' });
   }
 

@@ -20,7 +20,7 @@ import { instantiateHostKernels } from './host/host-kernels.js';
 import { SimdAdam } from './host/simd-adam.js';
 import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
 import { meanLogitScale, targetScaleAt, usesTemperature, type LogitTargets } from './logit-temperature.js';
-import { residueTask } from '../spectra/progress.js';
+import { residueTask } from '../spectra/residues.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
 export interface TrainState {

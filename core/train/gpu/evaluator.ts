@@ -9,7 +9,7 @@ import type { Dispatch, Entry, Recorder } from './program.js';
 import { logitScaleKernel } from './kernels.js';
 import { UPDATE_GRAM } from './update-kernels.js';
 import { UPDATE_WINDOW } from '../../schema/eval-record.js';
-import { residueTask } from '../../spectra/progress.js';
+import { residueTask } from '../../spectra/residues.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**

@@ -5,7 +5,7 @@ import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { forwardStacked, type StackedBatch, type StackedContext } from './forward-stacked.js';
 import { logitStatsOf, measure, splitLogitStats } from '../measure.js';
-import { residueTask } from '../../spectra/progress.js';
+import { residueTask } from '../../spectra/residues.js';
 
 /**
  * Evaluations of some runs of a stacked group (stacked-group.ts) in one pass on the device: their
