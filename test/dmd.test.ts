@@ -87,6 +87,11 @@ describe('the published warnings as detector signals', () => {
     expect(Array.from(UPDATE_GAP_SIGNAL.falling(t)!)).toEqual([NaN, -2, -3]);
     expect(UPDATE_GAP_SIGNAL.natural(-2)).toBe(2);
     expect(UPDATE_GAP_SIGNAL.falling(trace({}))).toBeNull();
+    // One evaluation without it among twenty (a window of rank one) leaves a NaN, not a lost column.
+    const long = Array.from({ length: 20 }, (_, k) => ({ ...rows[1], step: 10 * k, scalars: k === 7 ? {} : { update_gap: k } })) as MetricRow[];
+    const g = traceOf(run, long, 'resid.final').scalars!.update_gap;
+    expect(Number.isNaN(g[7])).toBe(true);
+    expect(g[8]).toBe(8);
   });
 });
 

@@ -12,14 +12,15 @@ import { Library } from '../core/library/library.js';
 import type { EvalRecord } from '../core/schema/eval-record.js';
 import { poolAndLibrary } from './helpers/pool.js';
 import { scratchFolders } from './helpers/tmp.js';
+import { normTrajectory } from './helpers/train.js';
 
 /**
  * Nanda's protocol (core/train/final-progress.ts): the progress measures recomputed from a run's
  * parameter snapshots with one set of key frequencies. With the key frequencies an evaluation
  * used, they must give back that evaluation's own restricted and excluded loss (so the snapshot,
  * the logits as the evaluation saw them and the measure are the same), at every snapshot, with a
- * temperature too; through the pool, a completed run stores them at its snapshot steps with the
- * final key frequencies and drops its snapshots.
+ * temperature, for a norm-matched run and on mod-mul too; through the pool, a completed run stores
+ * them at its snapshot steps with the final key frequencies and its snapshots are dropped.
  */
 const tiny = parseRunConfig({ ...PRESETS.fast, p: 11, dModel: 16, nHeads: 2, dMlp: 32, steps: 60, evalEvery: 10, spectrumEvery: 20, checkpointEvery: 25, backend: 'wasm' });
 const scratch = scratchFolders(afterEach);
@@ -29,12 +30,18 @@ describe('progress measures from snapshots', () => {
     await selectBackend('wasm');
   });
 
-  for (const temperature of [1, 2]) {
-    it(`gives back each evaluation's own restricted and excluded loss with its key frequencies (temperature ${temperature})`, async () => {
-      const config = { ...tiny, seed: 4, ...(temperature !== 1 ? { temperature } : {}) };
+  for (const kind of ['plain', 'temperature 2', 'norm-matched', 'mod-mul'] as const) {
+    it(`gives back each evaluation's own restricted and excluded loss with its key frequencies (${kind})`, async () => {
+      const config = {
+        ...tiny,
+        seed: 4,
+        ...(kind === 'temperature 2' ? { temperature: 2 } : kind === 'norm-matched' ? { condition: 'norm-matched' as const, normTargetRun: 'x' } : kind === 'mod-mul' ? { task: 'mod-mul' as const } : {}),
+      };
+      // A norm-matched run replays another run's ‖θ‖ (here seed 9's), and its trainer needs those targets.
+      const targets = kind === 'norm-matched' ? { normTargets: await normTrajectory({ ...tiny, seed: 9 }, 40) } : {};
       const dataset = makeDataset({ task: config.task, p: config.p, trainFraction: config.trainFraction, seed: config.seed });
       const dir = scratch();
-      const t = new Trainer(config, dataset);
+      const t = new Trainer(config, dataset, undefined, targets);
       const live: EvalRecord[] = [];
       try {
         for (let step = 0; step <= 40; step++) {
@@ -50,7 +57,7 @@ describe('progress measures from snapshots', () => {
       expect(checkpointSteps(progressSnapshotDir(dir))).toEqual([0, 20, 40]);
       for (const record of live) {
         const keyFreqs = record.progress!.key_freqs;
-        const f = (await finalProgress(config, dataset, dir, 40, keyFreqs))!;
+        const f = (await finalProgress(config, dataset, dir, 40, keyFreqs, targets))!;
         expect(f.keyFreqs).toEqual(keyFreqs);
         expect(f.rows.map((r) => r.step)).toEqual([0, 20, 40]);
         const row = f.rows.find((r) => r.step === record.step)!;
@@ -58,7 +65,7 @@ describe('progress measures from snapshots', () => {
         expect(row.excluded_loss).toBeCloseTo(record.progress!.excluded_loss, 5);
       }
       // Snapshots past the run's last step (an earlier attempt's) are not read.
-      const upTo20 = (await finalProgress(config, dataset, dir, 20, [1, 2]))!;
+      const upTo20 = (await finalProgress(config, dataset, dir, 20, [1, 2], targets))!;
       expect(upTo20.rows.map((r) => r.step)).toEqual([0, 20]);
       // Tasks without a residue structure have none.
       expect(await finalProgress({ ...config, task: 'mod-sq-sum' }, dataset, dir, 40, [1])).toBeNull();

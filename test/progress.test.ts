@@ -121,9 +121,26 @@ for (const task of ['mod-add', 'mod-sub', 'mod-mul', 'mod-div'] as ResidueTask[]
   });
 }
 
+describe('Fourier power at an even modulus', () => {
+  it('gives a cosine at the last frequency m/2 the power of a cosine of the same energy at any other', () => {
+    const m = 12;
+    const E = new Float64Array(m * 2);
+    // Σ cos²(2πa/m) = m/2 and Σ cos²(πa) = m: amplitude 1/√2 at m/2 has the same energy (Parseval).
+    for (let a = 0; a < m; a++) {
+      E[a * 2] = Math.cos((TWO_PI * 1 * a) / m);
+      E[a * 2 + 1] = Math.SQRT1_2 * Math.cos((TWO_PI * 6 * a) / m);
+    }
+    const power = frequencyPower(E, m, 2);
+    expect(power).toHaveLength(6);
+    expect(power[5]).toBeCloseTo(power[0], 10);
+    expect(power[0]).toBeCloseTo((m / 2) ** 2, 10);
+  });
+});
+
 describe('the discrete logarithm', () => {
   it('takes the smallest primitive root, whose powers are every nonzero residue', () => {
     expect([7, 11, 13, 47, 97, 113].map(primitiveRoot)).toEqual([3, 2, 2, 5, 5, 3]);
+    expect(() => primitiveRoot(12)).toThrow(/not a prime/);
     for (const q of [13, 47, 97]) {
       const s = cyclicStructure('mod-mul', q);
       expect([...s.element].sort((a, b) => a - b)).toEqual(Array.from({ length: q - 1 }, (_, k) => k + 1));
@@ -215,7 +232,8 @@ describe('the neuron-to-logit map in the Fourier basis', () => {
         });
         t += a * a + b * b;
       }
-      power.push(t);
+      // The cosine-only frequency m/2 counted once per unit of energy, as the others are.
+      power.push(2 * w === m ? t / 2 : t);
     }
     expect(neuronLogitGini(wOut, wU, h, d, p, s)).toBeCloseTo(gini(power), 10);
   });

@@ -57,14 +57,15 @@ describe('checkpoints', () => {
     cleanup();
   });
 
-  it('carries the spectral-edge gap of its step in the header, and ignores a malformed one', () => {
+  it('carries the spectral-edge gap of its step and the early-stop count in the header, and ignores a malformed gap', () => {
     const { dir, cleanup } = tempDir();
     const ds = makeDataset({ task: 'mod-add', p: 11, trainFraction: 0.5, seed: 5 });
     const t = new Trainer(config, ds);
     const file = path.join(dir, 'c.ckpt');
     try {
-      saveCheckpoint(file, t.snapshot(), { updateEdge: { gap: 3.5, k: 2 } });
+      saveCheckpoint(file, t.snapshot(), { updateEdge: { gap: 3.5, k: 2 }, solvedEvals: 3 });
       expect(loadCheckpoint(file).updateEdge).toEqual({ gap: 3.5, k: 2 });
+      expect(loadCheckpoint(file).solvedEvals).toBe(3);
       saveCheckpoint(file, t.snapshot());
       expect(loadCheckpoint(file).updateEdge).toBeUndefined();
       // A header whose gap is not a number reads as a checkpoint without one (same length, so the data still fits).
@@ -109,6 +110,23 @@ describe('stop and resume through the worker pool', () => {
       const run = await lib.getRun(stopped.runId);
       expect(run.status).toBe('completed');
       expect(run.events).toEqual((await lib.getRun(whole.runId)).events);
+    });
+  });
+
+  it('a run stopped during an early-stop streak resumes with its count and stops early where its twin did', async () => {
+    const libraryDir = ctx.dir;
+    // Every evaluation counts as solved (threshold 0.001), so the streak is 0, 10, 20, 30: early stop at 30.
+    const cfg = { ...config, backend: 'wasm' as const, grokThreshold: 0.001, earlyStopEvals: 4, seed: 6 };
+    const whole = await executeRun({ libraryDir, pool: ctx.pool, config: cfg });
+    expect(whole.steps).toBe(30);
+    // Stopped at 20 (asked at 15, inside the window before 20) with 3 evaluations of the streak behind it.
+    const stopped = await executeRun({ libraryDir, pool: ctx.pool, config: cfg, stopAtStep: 15 });
+    expect(stopped.steps).toBe(20);
+    const resumed = await executeRun({ libraryDir, pool: ctx.pool, resumeRunId: stopped.runId });
+    expect(resumed.status).toBe('completed');
+    expect(resumed.steps).toBe(30);
+    await Library.with(libraryDir, async (lib) => {
+      expect(await lib.getMetrics(stopped.runId)).toEqual(await lib.getMetrics(whole.runId));
     });
   });
 

@@ -7,7 +7,7 @@ import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { deviceWorkPerStep } from '../core/train/gpu/webgpu.js';
 import { UPDATE_WINDOW, type EvalRecord, type FinalProgress } from '../core/schema/eval-record.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../core/train/checkpoint.js';
-import { dropProgressSnapshots, finalProgress, keepsProgressSnapshot, saveProgressSnapshot } from '../core/train/final-progress.js';
+import { finalProgress, keepsProgressSnapshot, saveProgressSnapshot } from '../core/train/final-progress.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import type { BenchResult, BenchTask, MemberMessage, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
 
@@ -32,6 +32,8 @@ interface MemberState {
   lastCheckpoint: string | null;
   normsFrom: number;
   solvedEvals: number;
+  /** The early-stop count before the latest evaluation, and that evaluation's step (what a checkpoint there carries). */
+  solvedBefore: { step: number; count: number } | null;
   /** The key frequencies of the member's latest evaluation (residue tasks). */
   keyFreqs: number[];
   /** A checkpoint fell due inside an open update window: written at the window's end. */
@@ -55,7 +57,7 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
   const say = (run: number, m: MemberMessage): void => post({ ...m, run });
   const states: MemberState[] = task.members.map((m, i) => {
     const edge = resumed[i]?.updateEdge;
-    return { lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: 0, keyFreqs: [], checkpointDue: false, resumedEdge: edge ? { step: resumed[i]!.step, edge } : null, lastEdge: null, result: null };
+    return { lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: resumed[i]?.solvedEvals ?? 0, solvedBefore: null, keyFreqs: [], checkpointDue: false, resumedEdge: edge ? { step: resumed[i]!.step, edge } : null, lastEdge: null, result: null };
   });
   for (let i = 0; i < group.size; i++) say(i, { type: 'started', backend: backend.name, backendNote: note, tfjsVersion: tf.version_core, startStep: group.stepOf(i) });
   const atEvaluation = (i: number): boolean => group.stepOf(i) % group.configOf(i).evalEvery === 0 || group.stepOf(i) >= group.configOf(i).steps;
@@ -70,8 +72,11 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
   };
   const checkpoint = async (i: number): Promise<void> => {
     const file = checkpointPath(task.members[i].checkpointDir, group.stepOf(i));
-    const edge = states[i].lastEdge;
-    saveCheckpoint(file, await group.snapshot(i), { updateEdge: edge && edge.step === group.stepOf(i) ? edge.edge : null });
+    const step = group.stepOf(i);
+    const { lastEdge: edge, solvedBefore: before } = states[i];
+    // What a run resumed here re-does is its evaluation at this step: the counts from before it.
+    const solvedEvals = before && before.step === step ? before.count : states[i].solvedEvals;
+    saveCheckpoint(file, await group.snapshot(i), { updateEdge: edge && edge.step === step ? edge.edge : null, solvedEvals });
     states[i].lastCheckpoint = file;
     say(i, { type: 'checkpoint', step: group.stepOf(i), file });
   };
@@ -106,6 +111,7 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
         const records = await evaluate(due, (i) => group.stepOf(i) % group.configOf(i).spectrumEvery === 0 || atEnd(i));
         for (const i of due) {
           const config = group.configOf(i);
+          states[i].solvedBefore = { step: group.stepOf(i), count: states[i].solvedEvals };
           states[i].solvedEvals = records.get(i)!.test_acc >= config.grokThreshold ? states[i].solvedEvals + 1 : 0;
           if (config.earlyStopEvals > 0 && states[i].solvedEvals >= config.earlyStopEvals && !atEnd(i)) earlyStop.add(i);
         }
@@ -165,20 +171,19 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
 }
 
 /**
- * A completed member's progress measures with its final key frequencies, from its snapshots,
- * which are then dropped. Derived data: where it cannot be computed the run still completes,
- * without it (null), and says so on stderr.
+ * A completed member's progress measures with its final key frequencies, from its snapshots (the
+ * host drops them once it has stored the result: a worker that dies first leaves them for the
+ * resumed run). Derived data: where it cannot be computed the run still completes, without it
+ * (null), and says so on stderr.
  */
 async function finalProgressOf(member: TrainTask['members'][number], step: number, keyFreqs: number[]): Promise<FinalProgress | null> {
   const c = member.config;
   try {
     const dataset = makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.splitSeed ?? c.seed });
-    return await finalProgress(c, dataset, member.checkpointDir, step, keyFreqs, member.logitTargets);
+    return await finalProgress(c, dataset, member.checkpointDir, step, keyFreqs, { normTargets: member.normTargets, logitTargets: member.logitTargets });
   } catch (err) {
     process.stderr.write(`run ${member.runId}: progress measures with the final key frequencies not computed: ${(err as Error).message}\n`);
     return null;
-  } finally {
-    dropProgressSnapshots(member.checkpointDir);
   }
 }
 

@@ -27,15 +27,19 @@ export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTr
 }
 
 /**
- * The scalars every evaluation recorded from their first one on, as columns (NaN before it: the
- * spectral-edge gap needs W updates first); those of some evaluations only (spectrum
- * evaluations, progress snapshots) are left out.
+ * The live scalars of a run's evaluations, as columns: those recorded at ≥ 90 % of the
+ * evaluations from their first one on (NaN where missing: before it — the spectral-edge gap needs
+ * W updates first — and at the odd evaluation without it, such as a window of rank one). Those of
+ * some evaluations only (spectrum evaluations) are left out, and so are the `progress_final/…`
+ * values, computed after the run with its final key frequencies: a warning must not see them.
  */
 function everyEvaluation(m: MetricRow[]): Record<string, Float64Array> {
   if (m.length === 0) return {};
   const names = [...new Set(m.flatMap((r) => Object.keys(r.scalars ?? {})))].filter((name) => {
+    if (name.startsWith('progress_final/')) return false;
     const first = m.findIndex((r) => r.scalars?.[name] !== undefined);
-    return m.slice(first).every((r) => r.scalars?.[name] !== undefined);
+    const rest = m.slice(first);
+    return rest.filter((r) => r.scalars?.[name] !== undefined).length >= 0.9 * rest.length;
   });
   return Object.fromEntries(names.map((name) => [name, Float64Array.from(m, (r) => r.scalars?.[name] ?? NaN)]));
 }

@@ -1,4 +1,6 @@
 import { archiveRun } from '../library/archive.js';
+import { checkpointDirFor } from '../library/paths.js';
+import { dropProgressSnapshots } from '../train/final-progress.js';
 import { Library, type RunStatus } from '../library/library.js';
 import { eventsFromMetrics } from '../library/traces.js';
 import type { EvalRecord } from '../schema/eval-record.js';
@@ -113,6 +115,8 @@ export class GroupStore {
     const config = m.prepared.config;
     const outcome = await Library.with(this.libraryDir, async (lib): Promise<RunOutcome> => {
       if (m.result?.finalProgress) await lib.replaceFinalProgress(m.runId, m.result.finalProgress);
+      // Stored (or not computable): a completed run's progress snapshots have served.
+      if (status === 'completed') dropProgressSnapshots(checkpointDirFor(this.libraryDir, m.runId));
       const rows = await lib.getMetrics(m.runId);
       const events = rows.length ? eventsFromMetrics(config, rows) : null;
       await lib.updateRun(m.runId, { status, events, error, ...(rows.length ? { stepsDone: rows[rows.length - 1].step } : {}) });

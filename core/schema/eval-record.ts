@@ -33,7 +33,7 @@ export interface EvalRecord {
    * Nanda's progress measures (docs/methods.md, "Progress measures"), for mod-add, mod-sub, mod-mul and mod-div:
    * cross-entropy of the logits restricted to the key frequencies on the test pairs, of the logits
    * with them excluded on the training pairs, the key frequencies (the embedding's fourierK
-   * strongest, strongest first), the logits' power share per frequency w = 1…(p−1)/2, and the
+   * strongest, strongest first), the logits' power share per frequency w = 1…⌊m/2⌋ (m: the residue's modulus, p or p − 1), and the
    * Gini over frequencies of the neuron-to-logit map W_out·W_U in the Fourier basis.
    */
   progress?: { restricted_loss: number; excluded_loss: number; key_freqs: number[]; logit_power: number[]; neuron_logit_gini?: number };

@@ -1,7 +1,8 @@
 /**
  * Fourier alignment of a cyclic task's embedding (docs/methods.md, "Fourier alignment"; claim C8). Our definition: centre the
  * p × d token embedding over tokens, take the DFT over Z/pZ per channel, and sum the power of each
- * non-constant frequency f = 1..⌊p/2⌋ (f and p − f together, i.e. its cosine and sine parts).
+ * non-constant frequency f = 1..⌊p/2⌋ (f and p − f together, i.e. its cosine and sine parts; at an
+ * even p, f = p/2 is its own mirror and its power is halved, so equal energy means equal power).
  * `topk_share` is the share of that power in the k strongest frequencies; `gini` is the Gini
  * coefficient of the per-frequency powers (0 = spread evenly, → 1 = concentrated on one).
  */
@@ -30,7 +31,9 @@ export function frequencyPower(embedding: ArrayLike<number>, p: number, d: numbe
       }
       total += re * re + im * im;
     }
-    power.push(total);
+    // At an even p the frequency p/2 is its own mirror (cosine only): its |X|² counts its energy
+    // twice over against the others' (whose mirror p − f is left out), so it is halved.
+    power.push(2 * f === p ? total / 2 : total);
   }
   return power;
 }

@@ -110,7 +110,7 @@ export interface ProgressMeasures {
   restricted_loss: number;
   excluded_loss: number;
   key_freqs: number[];
-  /** Share of the class-centred logits' squared norm along each frequency w = 1…(p−1)/2. */
+  /** Share of the class-centred logits' squared norm along each frequency w = 1…⌊m/2⌋ (m: the structure's modulus). */
   logit_power: number[];
   /** neuronLogitGini of W_out·W_U, where both matrices were given. */
   neuron_logit_gini?: number;
@@ -221,7 +221,8 @@ export function neuronLogitGini(wOut: ArrayLike<number>, wU: ArrayLike<number>, 
         a += row[k] * fc[o + k];
         b += row[k] * fs[o + k];
       }
-      power[w] += a * a + b * b;
+      // The cosine-only frequency m/2 of an even modulus weighed like the others (see frequencyPower).
+      power[w] += 2 * (w + 1) === m ? (a * a + b * b) / 2 : a * a + b * b;
     }
   }
   return gini(power);

@@ -27,11 +27,12 @@ export function primitiveRoot(p: number): number {
   for (let g = 2; g < p; g++) {
     let x = 1;
     let order = 0;
+    // At most p − 1 multiplications: for a composite p, g may never come back to 1.
     do {
       x = (x * g) % p;
       order++;
-    } while (x !== 1);
-    if (order === p - 1) return g;
+    } while (x !== 1 && order < p);
+    if (x === 1 && order === p - 1) return g;
   }
   if (p === 2) return 1;
   throw new Error(`${p} has no primitive root (not a prime)`);

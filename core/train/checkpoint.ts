@@ -42,11 +42,16 @@ export function checkpointSteps(dir: string): number[] {
 /**
  * What a checkpoint carries beside the state: the spectral-edge gap of the evaluation at its step
  * (its window of updates is not in the checkpoint, so a run resumed there records the gap its
- * uninterrupted twin did; the worker writes checkpoints only where no window is open). An extra
- * header field: readers that do not know it ignore it.
+ * uninterrupted twin did; the worker writes checkpoints only where no window is open), and the
+ * early-stop count. Extra header fields: readers that do not know them ignore them.
  */
 export interface CheckpointExtras {
   updateEdge?: { gap: number; k: number } | null;
+  /**
+   * The early-stop count (evaluations in a row at the grokking threshold) before the step's
+   * evaluation, which a resumed run re-does: so it stops early where its uninterrupted twin did.
+   */
+  solvedEvals?: number;
 }
 
 export function saveCheckpoint(file: string, state: TrainState, extras: CheckpointExtras = {}): void {
@@ -60,7 +65,8 @@ export function saveCheckpoint(file: string, state: TrainState, extras: Checkpoi
       offset += t.data.length;
     }
   }
-  const header = Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, step: state.step, tensors: entries, ...(extras.updateEdge ? { updateEdge: extras.updateEdge } : {}) }));
+  const extra = { ...(extras.updateEdge ? { updateEdge: extras.updateEdge } : {}), ...(extras.solvedEvals ? { solvedEvals: extras.solvedEvals } : {}) };
+  const header = Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, step: state.step, tensors: entries, ...extra }));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.length);
   const data = new Float32Array(offset);
@@ -91,7 +97,7 @@ export function loadCheckpoint(file: string): TrainState & CheckpointExtras {
   if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file} is not a Grokscope checkpoint`);
   const headerLen = buf.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4;
-  let header: { version: number; step: number; tensors: TensorEntry[]; updateEdge?: { gap: number; k: number } };
+  let header: { version: number; step: number; tensors: TensorEntry[]; updateEdge?: { gap: number; k: number }; solvedEvals?: number };
   try {
     header = JSON.parse(buf.subarray(start, start + headerLen).toString('utf8'));
   } catch {
@@ -105,7 +111,15 @@ export function loadCheckpoint(file: string): TrainState & CheckpointExtras {
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + dataStart, buf.byteOffset + dataStart + total * 4));
   const edge = header.updateEdge;
   const validEdge = edge !== null && typeof edge === 'object' && Number.isFinite(edge.gap) && Number.isInteger(edge.k);
-  const state: TrainState & CheckpointExtras = { step: header.step, params: {}, m: {}, v: {}, ...(validEdge ? { updateEdge: { gap: edge.gap, k: edge.k } } : {}) };
+  const solved = header.solvedEvals;
+  const state: TrainState & CheckpointExtras = {
+    step: header.step,
+    params: {},
+    m: {},
+    v: {},
+    ...(validEdge ? { updateEdge: { gap: edge.gap, k: edge.k } } : {}),
+    ...(Number.isInteger(solved) && solved! > 0 ? { solvedEvals: solved } : {}),
+  };
   for (const t of header.tensors) {
     (state[t.group] as HostParams)[t.name] = { shape: t.shape, data: data.slice(t.offset, t.offset + t.length) };
   }

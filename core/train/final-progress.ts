@@ -21,7 +21,7 @@ import { Trainer } from './trainer.js';
  * (no optimiser moments: a third of a checkpoint) at each of its spectrum evaluations and at its
  * last one, in `progress/` beside its checkpoints; when it ends, each snapshot's logits are
  * recomputed once and the two losses taken with the final key frequencies, and the snapshots are
- * deleted. The space is held only while the run trains (quick preset: 21 × 0.22 MB; reference:
+ * deleted once the host has stored them. The space is held only while the run trains (quick preset: 21 × 0.22 MB; reference:
  * 31 × 0.9 MB), and the curve has the spectrum cadence (every 500 steps at the quick preset).
  */
 
@@ -47,7 +47,8 @@ export function dropProgressSnapshots(checkpointDir: string): void {
 /**
  * The restricted and excluded loss at every snapshot up to `lastStep` with the key frequencies
  * `keyFreqs`, from the logits an evaluation at that step saw (temperature or logit target
- * included), computed on the thread's tfjs backend. Snapshots past `lastStep` (left by an earlier
+ * included), computed on the thread's tfjs backend; `targets` are the run's own (norm-matched,
+ * logit-matched). Snapshots past `lastStep` (left by an earlier
  * attempt that trained further before being resumed from an earlier checkpoint) are ignored.
  */
 export async function finalProgress(
@@ -56,7 +57,7 @@ export async function finalProgress(
   checkpointDir: string,
   lastStep: number,
   keyFreqs: number[],
-  logitTargets?: LogitTargets,
+  targets: { normTargets?: Float64Array; logitTargets?: LogitTargets } = {},
 ): Promise<FinalProgress | null> {
   const task = residueTask(config.task);
   if (!task || keyFreqs.length === 0) return null;
@@ -66,7 +67,8 @@ export async function finalProgress(
   for (const step of checkpointSteps(dir).filter((s) => s <= lastStep)) {
     const { params } = loadCheckpoint(checkpointPath(dir, step));
     const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
-    const trainer = new Trainer(config, dataset, { step, params, m: zeros(), v: zeros() }, { logitTargets });
+    // The run's targets: a controlled run's trainer needs them, and a logit-matched one's logits are scaled to them.
+    const trainer = new Trainer(config, dataset, { step, params, m: zeros(), v: zeros() }, targets);
     let logits: Float32Array;
     try {
       logits = await trainer.logits(true);
