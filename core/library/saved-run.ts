@@ -16,11 +16,14 @@ import { firstLine } from '../errors.js';
  *   run.json            config, seeds and split, backend, versions, events (RunJsonSchema)
  *   <table>.parquet     one per table of RUN_TABLES (metrics, probe_metrics, tensor_norms, spectra, step_norms,
  *                       eval_scalars; saved runs written before 2026-11-30 lack eval_scalars)
- *   checkpoints/        optional: step-NNNNNNNN.ckpt
+ *   checkpoints/        optional: step-NNNNNNNN.ckpt, and progress/step-NNNNNNNN.ckpt (a run not yet
+ *                       completed: the parameter snapshots its final-key-frequency losses need)
  *   manifest.json       SHA-256 and size of every other file
  * Documented in docs/formats.md.
  */
 export const RUN_JSON_VERSION = 1;
+/** A checkpoint's name inside `checkpoints/`: a checkpoint, or a progress snapshot in `progress/`. */
+const CHECKPOINT_NAME = /^(progress\/)?step-\d{8}\.ckpt$/;
 export const RUN_JSON = 'run.json';
 
 const ID = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, ".", "_" and "-" only (at most 128)');
@@ -46,7 +49,7 @@ export const RunJsonSchema = z
     tags: z.array(z.string().max(64)).max(1000).default([]),
     exportedAt: z.string(),
     exportedWith: z.record(z.string(), z.string()),
-    checkpoints: z.array(z.string().regex(/^step-\d{8}\.ckpt$/)).default([]),
+    checkpoints: z.array(z.string().regex(CHECKPOINT_NAME)).default([]),
   })
   .strict();
 
@@ -56,7 +59,7 @@ const TABLE_FILE = (t: RunTable): string => `${t}.parquet`;
 
 /** Names a saved run may contain (relative to its root). */
 export function isSavedRunName(name: string): boolean {
-  return name === RUN_JSON || name === 'manifest.json' || RUN_TABLE_NAMES.some((t) => name === TABLE_FILE(t)) || /^checkpoints\/step-\d{8}\.ckpt$/.test(name);
+  return name === RUN_JSON || name === 'manifest.json' || RUN_TABLE_NAMES.some((t) => name === TABLE_FILE(t)) || (name.startsWith('checkpoints/') && CHECKPOINT_NAME.test(name.slice('checkpoints/'.length)));
 }
 
 export function runJsonOf(run: RunRecord, checkpoints: string[]): RunJson {
@@ -98,7 +101,11 @@ export async function writeRunFolder(lib: Library, id: string, dir: string, with
   const ckptDir = checkpointDirFor(lib.dir, id);
   if (withCheckpoints && existsSync(ckptDir)) {
     mkdirSync(path.join(dir, 'checkpoints'));
-    for (const f of readdirSync(ckptDir).filter((n) => /^step-\d{8}\.ckpt$/.test(n)).sort()) {
+    const stepFiles = (sub: string): string[] => (existsSync(path.join(ckptDir, sub)) ? readdirSync(path.join(ckptDir, sub)).filter((n) => /^step-\d{8}\.ckpt$/.test(n)).sort().map((n) => (sub ? `${sub}/${n}` : n)) : []);
+    // The checkpoints, and a run in training's progress snapshots (core/train/final-progress.ts):
+    // resumed elsewhere, it needs them for its final-key-frequency losses.
+    for (const f of [...stepFiles(''), ...stepFiles('progress')]) {
+      mkdirSync(path.dirname(path.join(dir, 'checkpoints', f)), { recursive: true });
       copyFileSync(path.join(ckptDir, f), path.join(dir, 'checkpoints', f));
       checkpoints.push(f);
     }
@@ -150,7 +157,10 @@ export function installCheckpoints(libraryDir: string, id: string, runDir: strin
   if (names.length === 0) return;
   const dest = checkpointDirFor(libraryDir, id);
   mkdirSync(dest, { recursive: true });
-  for (const n of names) copyFileSync(path.join(runDir, 'checkpoints', n), path.join(dest, n));
+  for (const n of names) {
+    mkdirSync(path.dirname(path.join(dest, n)), { recursive: true });
+    copyFileSync(path.join(runDir, 'checkpoints', ...n.split('/')), path.join(dest, n));
+  }
 }
 
 /** A private scratch folder, removed by `cleanup`. */
