@@ -149,13 +149,14 @@ describe('serve survives hostile clients', () => {
       emit({ type: 'run-progress', id: 'r', step: i, totalSteps: 3000, stepsPerSecond: null, etaSeconds: null, backend: null, latest });
       if (i % 100 === 0) await new Promise((r) => setImmediate(r)); // let the reader's socket drain
     }
-    await expect.poll(() => received, { timeout: 20_000 }).toBe(3000);
+    // A bound, not a speed: 48 MB through a local socket took 21 s+ on a 2-core machine under load.
+    await expect.poll(() => received, { timeout: 60_000 }).toBe(3000);
     expect(server.stats.droppedEvents).toBeGreaterThan(0);
     expect(server.stats.maxBuffered).toBeLessThan(EVENT_BUFFER_BYTES + 100_000);
     raw.destroy();
     reader.close();
     await stillServes();
-  }, 60_000);
+  }, 90_000);
 
   it('survives clients that reset mid-handshake or mid-message', async () => {
     for (let i = 0; i < 20; i++) {
