@@ -31,7 +31,10 @@ function errorLine(r: CliResult): string {
   return errors[0];
 }
 
-const mlp = ['--preset', 'fast', '--arch', 'mlp', '--json'];
+// mod-sq-sum has no progress measures, so no progress snapshots: the database and the final
+// checkpoint are the first writes to outgrow the limits below (a mod-add run's step-0 snapshot
+// outgrows them first: the last test).
+const mlp = ['--preset', 'fast', '--arch', 'mlp', '--task', 'mod-sq-sum', '--json'];
 
 /** A library holding one completed run, archived as a trained run is (so `library check` has nothing else to say). */
 async function libraryWithKeptRun(): Promise<string> {
@@ -54,7 +57,7 @@ describe('a write that finds no room', () => {
     const r = cliWithFileLimit(16, ['run', ...mlp, '--steps', '2000', '--library', dir]);
     const line = errorLine(r);
     expect(line).toContain(`cannot write library database ${Library.dbPath(dir)}: no room left`);
-    expect(line).toMatch(/resume it: grokscope run --resume mod-add-mlp-s0-/);
+    expect(line).toMatch(/resume it: grokscope run --resume mod-sq-sum-mlp-s0-/);
 
     const failed = await newRun(dir);
     expect(failed.status).toBe('failed');
@@ -80,5 +83,14 @@ describe('a write that finds no room', () => {
     const copy = folder();
     cpSync(dir, copy, { recursive: true });
     expect(runCli(['library', 'check', '--library', copy]).code).toBe(0);
+  }, 120_000);
+
+  it('a progress snapshot: one line naming the file, no partial file left', async () => {
+    const dir = await libraryWithKeptRun();
+    const r = cliWithFileLimit(100, ['run', '--preset', 'fast', '--arch', 'mlp', '--json', '--steps', '400', '--library', dir]);
+    expect(errorLine(r)).toMatch(/cannot write checkpoint .*progress\/step-00000000\.ckpt: no room left \(EFBIG/);
+    const failed = await newRun(dir);
+    expect(failed.status).toBe('failed');
+    expect(readdirSync(path.join(dir, 'checkpoints', failed.id, 'progress')).filter((f) => f.includes('.tmp'))).toEqual([]);
   }, 120_000);
 });

@@ -109,7 +109,9 @@ if (probe.ok) {
       // tfjs's own webgpu device is what this test is about; the WGSL engine (the default for
       // webgpu groups) has its own ten-groups test in test/wgsl-group.test.ts.
       vi.stubEnv('GROKSCOPE_GROUP_ENGINE', 'stacked');
-      const pool = createTrainingPool(1);
+      // An idle worker normally leaves after 1 s; the host's work between two groups can take
+      // longer on a loaded machine, so the worker is kept: a thread gone at the end then died.
+      const pool = createTrainingPool(1, 600_000);
       try {
         const tinyGpu = parseRunConfig({ ...PRESETS.fast, p: 7, dModel: 8, nHeads: 2, dMlp: 16, steps: 6, evalEvery: 3, spectrumEvery: 6, checkpointEvery: 6, backend: 'webgpu' });
         for (let g = 0; g < 6; g++) {

@@ -27,6 +27,7 @@ export function defaultWorkerCount(cores = os.availableParallelism()): number {
   return cores <= 2 ? Math.max(1, cores) : cores - 1;
 }
 
-export function createTrainingPool(maxThreads = defaultWorkerCount()): Piscina {
-  return new Piscina({ filename: trainWorkerFile(), minThreads: 0, maxThreads, idleTimeout: 1000, concurrentTasksPerWorker: 1 });
+/** idleTimeoutMs: how long an idle worker lives (1 s: a finished worker gives its memory and device back soon). */
+export function createTrainingPool(maxThreads = defaultWorkerCount(), idleTimeoutMs = 1000): Piscina {
+  return new Piscina({ filename: trainWorkerFile(), minThreads: 0, maxThreads, idleTimeout: idleTimeoutMs, concurrentTasksPerWorker: 1 });
 }
