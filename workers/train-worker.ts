@@ -32,16 +32,16 @@ interface MemberState {
   lastCheckpoint: string | null;
   normsFrom: number;
   solvedEvals: number;
-  /** The early-stop count before the latest evaluation, and that evaluation's step (what a checkpoint there carries). */
-  solvedBefore: { step: number; count: number } | null;
   /** The key frequencies of the member's latest evaluation (residue tasks). */
   keyFreqs: number[];
   /** A checkpoint fell due inside an open update window: written at the window's end. */
   checkpointDue: boolean;
-  /** The spectral-edge gap at the step the member resumed from, from its checkpoint. */
-  resumedEdge: { step: number; edge: SpectralEdge } | null;
-  /** The spectral-edge gap of the member's latest evaluation (what a checkpoint at that step carries). */
-  lastEdge: { step: number; edge: SpectralEdge } | null;
+  /**
+   * The member's latest evaluation: its step, the early-stop count before it and its spectral-edge
+   * gap — what a checkpoint at that step carries, and, read back from that checkpoint, where a
+   * resumed member starts (its re-evaluation there has no window of updates, so it takes the gap).
+   */
+  lastEval: { step: number; solvedBefore: number; edge: SpectralEdge | null } | null;
   result: TrainResult | null;
 }
 
@@ -56,8 +56,9 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
   const note = engineNote(backend.note, group);
   const say = (run: number, m: MemberMessage): void => post({ ...m, run });
   const states: MemberState[] = task.members.map((m, i) => {
-    const edge = resumed[i]?.updateEdge;
-    return { lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: resumed[i]?.solvedEvals ?? 0, solvedBefore: null, keyFreqs: [], checkpointDue: false, resumedEdge: edge ? { step: resumed[i]!.step, edge } : null, lastEdge: null, result: null };
+    const r = resumed[i];
+    const lastEval = r ? { step: r.step, solvedBefore: r.solvedEvals ?? 0, edge: r.updateEdge ?? null } : null;
+    return { lastCheckpoint: m.resumeFrom ?? null, normsFrom: group.stepOf(i) + 1, solvedEvals: r?.solvedEvals ?? 0, keyFreqs: [], checkpointDue: false, lastEval, result: null };
   });
   for (let i = 0; i < group.size; i++) say(i, { type: 'started', backend: backend.name, backendNote: note, tfjsVersion: tf.version_core, startStep: group.stepOf(i) });
   const atEvaluation = (i: number): boolean => group.stepOf(i) % group.configOf(i).evalEvery === 0 || group.stepOf(i) >= group.configOf(i).steps;
@@ -71,14 +72,13 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
     return recordsUpdateGap(c) && !atEvaluation(i) && inUpdateWindow(group.stepOf(i), c.evalEvery, c.steps, UPDATE_WINDOW);
   };
   const checkpoint = async (i: number): Promise<void> => {
-    const file = checkpointPath(task.members[i].checkpointDir, group.stepOf(i));
     const step = group.stepOf(i);
-    const { lastEdge: edge, solvedBefore: before } = states[i];
-    // What a run resumed here re-does is its evaluation at this step: the counts from before it.
-    const solvedEvals = before && before.step === step ? before.count : states[i].solvedEvals;
-    saveCheckpoint(file, await group.snapshot(i), { updateEdge: edge && edge.step === step ? edge.edge : null, solvedEvals });
+    const file = checkpointPath(task.members[i].checkpointDir, step);
+    // What a run resumed here re-does is its evaluation at this step: the count from before it.
+    const last = states[i].lastEval?.step === step ? states[i].lastEval : null;
+    saveCheckpoint(file, await group.snapshot(i), { updateEdge: last?.edge ?? null, solvedEvals: last ? last.solvedBefore : states[i].solvedEvals });
     states[i].lastCheckpoint = file;
-    say(i, { type: 'checkpoint', step: group.stepOf(i), file });
+    say(i, { type: 'checkpoint', step, file });
   };
   const flushNorms = async (i: number): Promise<void> => {
     const norms = await group.takeNorms(i);
@@ -111,7 +111,10 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
         const records = await evaluate(due, (i) => group.stepOf(i) % group.configOf(i).spectrumEvery === 0 || atEnd(i));
         for (const i of due) {
           const config = group.configOf(i);
-          states[i].solvedBefore = { step: group.stepOf(i), count: states[i].solvedEvals };
+          const step = group.stepOf(i);
+          const prev = states[i].lastEval;
+          // A gap read back from a checkpoint at this step stays, for the re-evaluation below.
+          states[i].lastEval = { step, solvedBefore: states[i].solvedEvals, edge: prev?.step === step ? prev.edge : null };
           states[i].solvedEvals = records.get(i)!.test_acc >= config.grokThreshold ? states[i].solvedEvals + 1 : 0;
           if (config.earlyStopEvals > 0 && states[i].solvedEvals >= config.earlyStopEvals && !atEnd(i)) earlyStop.add(i);
         }
@@ -122,9 +125,9 @@ async function trainGroup(task: TrainTask, post: (m: WorkerMessage) => void): Pr
           const record = records.get(i)!;
           // The spectral-edge gap comes from the engine's window; at the step a member resumed
           // from, that window is gone and the gap comes from the checkpoint (docs/methods.md).
-          const carried = states[i].resumedEdge;
-          if (!record.update_edge && carried && carried.step === record.step && recordsUpdateGap(group.configOf(i))) record.update_edge = carried.edge;
-          states[i].lastEdge = record.update_edge ? { step: record.step, edge: record.update_edge } : null;
+          const last = states[i].lastEval!;
+          if (record.update_edge) last.edge = record.update_edge;
+          else if (last.edge) record.update_edge = last.edge;
           if (record.progress) states[i].keyFreqs = record.progress.key_freqs;
           if (keepsProgressSnapshot(group.configOf(i), record.step, atEnd(i) || earlyStop.has(i))) {
             saveProgressSnapshot(task.members[i].checkpointDir, record.step, (await group.snapshot(i)).params);

@@ -6,7 +6,7 @@ import { makeDataset } from '../tasks/dataset.js';
 import { makeTask, type TaskName } from '../tasks/groups.js';
 import { selectBackend } from '../train/backend.js';
 import { Trainer } from '../train/trainer.js';
-import type { HostParams } from '../models/init.js';
+import { zerosLike } from '../train/tfjs/tensors.js';
 import type { ModelConfig } from '../models/config.js';
 import { firstLine, GrokscopeError } from '../errors.js';
 
@@ -60,8 +60,7 @@ export async function measureModelFile(buf: Buffer, name: string, req: MeasureRe
   const config = parseRunConfig({ ...PRESETS.quick, task: req.task, p: req.p, ...model, seed: req.splitSeed, trainFraction: req.trainFraction, backend: 'wasm' }, 'measure options');
   await selectBackend('wasm');
   const dataset = makeDataset({ task: req.task, p: req.p, trainFraction: config.trainFraction, seed: config.seed });
-  const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
-  const trainer = new Trainer(config, dataset, { step: 0, params, m: zeros(), v: zeros() });
+  const trainer = new Trainer(config, dataset, { step: 0, params, m: zerosLike(params), v: zerosLike(params) });
   let record: EvalRecord;
   try {
     record = await trainer.evaluate(true);

@@ -9,6 +9,7 @@ import { cyclicStructure, residueTask } from '../spectra/residues.js';
 import { checkpointPath, checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { LogitTargets } from './logit-temperature.js';
 import { Trainer } from './trainer.js';
+import { zerosLike } from './tfjs/tensors.js';
 
 /**
  * Nanda's protocol for the progress measures (docs/methods.md, "Progress measures"): restricted
@@ -66,9 +67,8 @@ export async function finalProgress(
   const rows: FinalProgress['rows'] = [];
   for (const step of checkpointSteps(dir).filter((s) => s <= lastStep)) {
     const { params } = loadCheckpoint(checkpointPath(dir, step));
-    const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
     // The run's targets: a controlled run's trainer needs them, and a logit-matched one's logits are scaled to them.
-    const trainer = new Trainer(config, dataset, { step, params, m: zeros(), v: zeros() }, targets);
+    const trainer = new Trainer(config, dataset, { step, params, m: zerosLike(params), v: zerosLike(params) }, targets);
     let logits: Float32Array;
     try {
       logits = await trainer.logits(true);
