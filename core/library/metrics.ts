@@ -78,7 +78,7 @@ export async function appendEvals(db: LibraryDb, id: string, records: EvalRecord
 
 /**
  * Store a run's progress measures with its final key frequencies (eval_scalars `progress_final/…`),
- * replacing any from an earlier end of the same run (one resumed after it had completed).
+ * replacing any stored before (by an end whose other writes failed, so that the run was resumed).
  */
 export async function replaceFinalProgress(db: LibraryDb, id: string, f: FinalProgress): Promise<void> {
   const rid = str(id);

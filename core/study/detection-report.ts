@@ -41,7 +41,7 @@ export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe
     for (const signal of [LOGIT_SCALE_SIGNAL, ...ERANK_SIGNALS, ...PROGRESS_SIGNALS, DMD_SIGNAL, UPDATE_GAP_SIGNAL]) if (runs.some((r) => signal.falling(r.trace))) signals.push(signal);
     for (const signal of signals) rows.push(detectionRow(task, signal, runs, rules, rng, resamples));
     const kinds = idx.map((i) => negativeKindOf(data[i].key, traces[i]));
-    const negativeKinds = [...new Set(kinds.filter((_, k) => runs[k].observedToBudget && !grokked(traces[idx[k]], rules)))];
+    const negativeKinds = [...new Set(kinds.filter((_, k) => runs[k].observedToBudget && tGrok(traces[idx[k]], rules) === null))];
     if (negativeKinds.length < 2) continue;
     for (const kind of negativeKinds) {
       const kindRuns = runs.flatMap((r, k) => {
@@ -58,9 +58,5 @@ export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe
 /** A run's kind of negative: its detection control's name, else its architecture and condition. */
 function negativeKindOf(key: string, trace: RunTrace): string {
   const control = /baseline@([^/]+)\//.exec(key);
-  return control && isControlKey(key) ? control[1] : `${trace.arch} ${trace.condition}`;
-}
-
-function grokked(trace: RunTrace, rules: EventRules): boolean {
-  return tGrok(trace, rules) !== null;
+  return control ? control[1] : `${trace.arch} ${trace.condition}`;
 }
