@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import { bootstrapMeanDiffCI, cohensD, pearson, quantile, std, welchTest } from '../core/analysis/stats.js';
-import { bestThreshold, estimateThreshold, leaveOneSeedOut } from '../core/analysis/threshold.js';
+import { bestThreshold, checkWarning, estimateThreshold, leaveOneSeedOut, thresholdBand } from '../core/analysis/threshold.js';
 import { MAX_PAIRS_PER_RUN, fitPowerLaw, forecastPairs, leaveOneSeedOutForecast, onlineForecast, powerLaw } from '../core/analysis/forecast.js';
 import { phaseCheck } from '../core/analysis/phases.js';
 import { necessityTable } from '../core/analysis/necessity.js';
@@ -9,12 +9,6 @@ import { traceFromPoints, type RunTrace } from '../core/analysis/trace.js';
 import type { EventSeriesPoint } from '../core/analysis/events.js';
 
 const rules = { memThreshold: 0.99, grokThreshold: 0.95, crossPersistence: 3 };
-
-/** Evaluations every 50 steps resolve H̃* to about two grid steps (0.005 each). */
-function expectNearPlanted(h: number | null): void {
-  expect(h).not.toBeNull();
-  expect(Math.abs(h! - 0.61)).toBeLessThanOrEqual(0.0101);
-}
 
 /**
  * A synthetic run whose H̃ passes 0.61 exactly `lead` steps before T_grok, with a run-specific
@@ -75,35 +69,87 @@ describe('statistics against closed forms and textbook values', () => {
   });
 });
 
+/**
+ * Runs whose admissible band is known by construction: H̃ sits at `atMem` until `fallFrom`, then
+ * falls linearly to `atGrok` at T_grok and on below. A threshold h warns a run (from T_mem on, no
+ * later than T_grok) exactly when atGrok < h ≤ atMem, so the band of the set is
+ * (max atGrok, min atMem] on the grid.
+ */
+function banded(seed: number, atMem: number, atGrok: number, tGrok = 3000, fallFrom = 1000): RunTrace {
+  const points: EventSeriesPoint[] = [];
+  for (let step = 0; step <= tGrok + 1000; step += 50) {
+    const h = step <= fallFrom ? atMem : atMem - ((atMem - atGrok) * (step - fallFrom)) / (tGrok - fallFrom);
+    points.push({ step, train_acc: step >= 200 ? 1 : 0.5, test_acc: step >= tGrok ? 1 : 0.1, entropy: Math.max(0.05, h) });
+  }
+  return traceFromPoints({ id: `b${seed}`, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: tGrok + 1000 }, points);
+}
+// Band (0.452, 0.75]: on the grid 0.455 … 0.750, midpoint 0.6025.
+const bandRuns = [banded(0, 0.8, 0.4), banded(1, 0.75, 0.452, 4000), banded(2, 0.85, 0.35, 3500, 1500)];
+
 describe('threshold estimation', () => {
-  it('recovers a planted H̃* at which every run crosses the same time before grokking', () => {
-    expectNearPlanted(bestThreshold(runs, rules));
+  it('takes the midpoint of the admissible band, not its edge', () => {
+    const b = thresholdBand(bandRuns, rules)!;
+    expect(b.band).toEqual([0.455, 0.75]);
+    expect(b.warned).toBe(3);
+    expect(b.split).toBe(false);
+    expect(b.threshold).toBeCloseTo(0.6025, 10);
+    expect(bestThreshold(bandRuns, rules)).toBe(b.threshold);
+    // Strictly inside: every run is still warned a grid step either side of it.
+    for (const h of [b.threshold - 0.005, b.threshold, b.threshold + 0.005]) for (const r of bandRuns) expect(checkWarning(r, h, rules).warned).toBe(true);
+    // The edges hold too, one grid step outside them does not.
+    expect(checkWarning(bandRuns[1], 0.45, rules).warned).toBe(false);
+    expect(checkWarning(bandRuns[1], 0.755, rules)).toMatchObject({ warned: false, belowAtMem: true, T_cross: null });
   });
 
-  it('reports a bootstrap CI around it and the per-run spread', () => {
-    const est = estimateThreshold(runs, rules, new Rng(3), 200);
-    expectNearPlanted(est.threshold);
+  it('never counts a crossing before memorisation: a run below H̃* at T_mem is below at memorisation', () => {
+    // H̃ starts below 0.6, rises above it after memorisation, then falls through it again.
+    const points: EventSeriesPoint[] = [];
+    for (let step = 0; step <= 4000; step += 50) {
+      const h = step < 200 ? 0.5 : step < 2000 ? 0.7 : 0.4;
+      points.push({ step, train_acc: step >= 300 ? 1 : 0.2, test_acc: step >= 3000 ? 1 : 0.05, entropy: h });
+    }
+    const dips = traceFromPoints({ id: 'dip', task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, budget: 4000 }, points);
+    // The dip at step 0 is before T_mem (300) and does not count; the fall at 2,000 does.
+    expect(checkWarning(dips, 0.6, rules)).toMatchObject({ T_mem: 300, T_cross: 2000, warned: true, belowAtMem: false, lead: 1000 });
+    expect(checkWarning(dips, 0.6, { ...rules, alarmFrom: 'start' })).toMatchObject({ T_cross: 0, warned: false });
+    // Above 0.7 it is already below at memorisation: no warning, reported as such.
+    expect(checkWarning(dips, 0.75, rules)).toMatchObject({ T_cross: null, warned: false, belowAtMem: true });
+  });
+
+  it('reports the band with a bootstrap CI and the per-run spread', () => {
+    const est = estimateThreshold(bandRuns, rules, new Rng(3), 200);
+    expect(est.band!.band).toEqual([0.455, 0.75]);
+    expect(est.threshold).toBeCloseTo(0.6025, 10);
     expect(est.ci![0]).toBeLessThanOrEqual(est.threshold!);
     expect(est.ci![1]).toBeGreaterThanOrEqual(est.threshold!);
-    expect(est.ci![1] - est.ci![0]).toBeLessThan(0.05);
-    expect(est.nGrokked).toBe(5);
-    expect(est.perRun).toHaveLength(5);
+    expect(est.nGrokked).toBe(3);
+    // One run alone: its own band's midpoint, (0.4, 0.8] → 0.6025 as well for run 0.
+    expect(est.perRun[0].threshold).toBeCloseTo((0.405 + 0.8) / 2, 10);
   });
 
-  it('held-out seeds are warned with the planted lead', () => {
-    const held = leaveOneSeedOut(runs, rules);
-    expect(held).toHaveLength(5);
+  it('held-out seeds are warned at the threshold fitted on the others', () => {
+    const held = leaveOneSeedOut(bandRuns, rules);
+    expect(held).toHaveLength(3);
     for (const h of held) {
       expect(h.warned).toBe(true);
-      expect(h.lead).toBeGreaterThanOrEqual(950);
-      expect(h.lead).toBeLessThanOrEqual(1050);
+      expect(h.lead).toBeGreaterThan(0);
     }
+    // Held out, run 1's band (0.452, 0.75] still holds the others' midpoint (0.4, 0.8] → 0.6025.
+    expect(held[1].threshold).toBeCloseTo(0.6025, 10);
   });
 
   it('ignores runs that never grok and refuses when nothing warns', () => {
     const flat: RunTrace = { ...planted(0, 3000, 0.0002, 1000, 'transformer', (p) => ({ ...p, test_acc: 0, entropy: 0.95 })), id: 'flat' };
     expect(bestThreshold([flat], rules)).toBeNull();
-    expectNearPlanted(bestThreshold([...runs, flat], rules));
+    expect(bestThreshold([...bandRuns, flat], rules)).toBe(bestThreshold(bandRuns, rules));
+  });
+
+  it('takes the longest run of admissible values when they are split', () => {
+    // Two runs whose bands do not overlap: every value warns one run; the longer band wins.
+    const b = thresholdBand([banded(0, 0.5, 0.3), banded(1, 0.9, 0.6)], rules)!;
+    expect(b.warned).toBe(1);
+    expect(b.split).toBe(true);
+    expect(b.band).toEqual([0.605, 0.9]);
   });
 });
 

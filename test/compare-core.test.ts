@@ -4,10 +4,10 @@ import path from 'node:path';
 import { compareRuns } from '../core/service/compare.js';
 import type { TracedRunData } from '../core/study/analyze.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crossingStep } from '../core/analysis/events.js';
+import { crossingStep, warningCrossing } from '../core/analysis/events.js';
 import { crossingFromProfile, crossingProfile } from '../core/analysis/crossing.js';
 import { DEFAULT_GRID } from '../core/analysis/threshold.js';
-import { tCross, tCrossOnGrid, traceFromPoints } from '../core/analysis/trace.js';
+import { belowAtMem, tCross, tCrossOnGrid, traceFromPoints } from '../core/analysis/trace.js';
 import type { Band } from '../core/api.js';
 import { PRESETS } from '../core/schema/run-config.js';
 import { Library, type MetricRow, type RunRecord } from '../core/library/library.js';
@@ -23,9 +23,11 @@ describe('crossing steps from one profile per run', () => {
     const rng = new Rng(11);
     for (let trial = 0; trial < 200; trial++) {
       const n = 1 + Math.floor(rng.uniform() * 60);
+      // Memorised from a random evaluation on (sometimes never): warnings count from there.
+      const memAt = Math.floor(rng.uniform() * (n + 2));
       const points = Array.from({ length: n }, (_, i) => ({
         step: i * 10,
-        train_acc: 1,
+        train_acc: i >= memAt ? 1 : 0.5,
         test_acc: 0,
         // A random walk with missing values (undefined) and exact repeats of grid values.
         entropy: rng.uniform() < 0.1 ? undefined : rng.uniform() < 0.1 ? 0.5 : rng.uniform(),
@@ -36,10 +38,18 @@ describe('crossing steps from one profile per run', () => {
         for (const h of [0, 0.1, 0.5, 0.50001, 0.9, 1, 2, rng.uniform()]) {
           expect(crossingFromProfile(profile, h)).toBe(crossingStep(points, h, persistence));
         }
+        // The one definition of a warning: the profile from T_mem equals the live detector's scan.
         const rules = { memThreshold: 1, grokThreshold: 1, crossPersistence: persistence };
         const onGrid = tCrossOnGrid(trace, DEFAULT_GRID, rules);
-        DEFAULT_GRID.forEach((h, g) => expect(onGrid[g]).toBe(crossingStep(points, h, persistence) ?? NaN));
-        expect(tCross(trace, 0.5, rules)).toBe(crossingStep(points, 0.5, persistence));
+        DEFAULT_GRID.forEach((h, g) => expect(onGrid[g]).toBe(warningCrossing(points, h, persistence, 1).step ?? NaN));
+        for (const h of [0.5, rng.uniform()]) {
+          expect(tCross(trace, h, rules)).toBe(warningCrossing(points, h, persistence, 1).step);
+          expect(belowAtMem(trace, h, rules)).toBe(warningCrossing(points, h, persistence, 1).belowAtMem);
+        }
+        // The rule before 2026-12-05, kept as an option: any crossing from step 0.
+        const fromStart = { ...rules, alarmFrom: 'start' as const };
+        expect(tCross(trace, 0.5, fromStart)).toBe(crossingStep(points, 0.5, persistence));
+        expect(warningCrossing(points, 0.5, persistence, 1, 'start').step).toBe(crossingStep(points, 0.5, persistence));
       }
     }
   });
@@ -254,7 +264,7 @@ describe('aligned compare', () => {
         events: { T_mem: 50, T_grok: grok, T_grok_50: null, T_grok_99: null, T_cross: null, lead: null }, stepsDone: 300, error: null, origin: 'trained', note: null, sourceId: null, tags: [],
       } as RunRecord;
       const acc = steps.map((s) => (grok !== null && s >= grok ? 1 : 0.1));
-      const trace = { id: run.id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: 300, step: steps, train_acc: steps.map(() => 1), test_acc: acc, entropy: steps.map(() => 0.5), weight_norm: steps.map(() => 10), fourier: null };
+      const trace = { id: run.id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: 300, step: steps, train_acc: steps.map(() => 1), test_acc: acc, entropy: steps.map((s) => 0.9 - s / 500), weight_norm: steps.map(() => 10), fourier: null };
       return { key: run.id, run, trace };
     };
     const data = [make(0, 100), make(1, 200), make(2, null)];

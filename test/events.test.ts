@@ -38,7 +38,23 @@ describe('events', () => {
       [0.0, 0.1, 0.2, 0.4, 0.6, 0.96, 0.99, 1],
       [0.2, 1.0, 1, 1, 1, 1, 1, 1],
     );
-    expect(computeEvents(s, settings)).toEqual({ T_mem: 100, T_grok: 500, T_grok_50: 400, T_grok_99: 600, T_cross: 300, lead: 200, T_anti: null });
+    expect(computeEvents(s, settings)).toEqual({
+      T_mem: 100,
+      T_grok: 500,
+      T_grok_50: 400,
+      T_grok_99: 600,
+      T_cross: 300,
+      lead: 200,
+      T_anti: null,
+      // No chance level given: no T_rise; no test loss recorded: no T_loss_peak.
+      T_rise: null,
+      T_loss_peak: null,
+      lead_rise: null,
+      lead_loss_peak: null,
+      lead_grok_50: 100,
+      test_acc_at_cross: 0.4,
+      below_at_mem: false,
+    });
   });
 
   it('flags anti-grokking: test accuracy persistently well below the grokking threshold after grokking', () => {

@@ -1,21 +1,39 @@
+import { leadsAgainst, tLossPeakOf, tRiseOf, valueAtStep, type MarkerSteps } from './onset.js';
+
 /**
- * Per-run events (docs/methods.md, "Events of a run"): T_mem, T_grok at several accuracy thresholds, T_cross
- * with persistence, and the lead ΔT = T_grok − T_cross. Pure functions of a metric series, so
- * they can be recomputed whenever a threshold changes.
+ * Per-run events (docs/methods.md, "Events of a run"): T_mem, T_grok at several accuracy thresholds,
+ * the onset markers (onset.ts), T_cross with persistence — counted from memorisation on (the one
+ * definition of a warning, below) — and its leads against every marker. Pure functions of a metric
+ * series, so they can be recomputed whenever a threshold changes.
  */
 export interface EventSeriesPoint {
   step: number;
   train_acc: number;
   test_acc: number;
+  /** Test loss; undefined or NaN where not measured (T_loss_peak needs it). */
+  test_loss?: number;
   /** H̃ of the probe that defines crossings; undefined where not measured. */
   entropy?: number;
 }
+
+/**
+ * From when an alarm counts: `memorisation` (the default, and the only rule our tables use since
+ * 2026-12-05) counts a crossing only at or after T_mem, and a run whose signal is already past
+ * the threshold at T_mem is "below at memorisation", not warned; `start` is the rule before it
+ * (any crossing from step 0), kept so that earlier reports can be recomputed.
+ */
+export type AlarmFrom = 'memorisation' | 'start';
+export const ALARM_FROM: readonly AlarmFrom[] = ['memorisation', 'start'];
 
 export interface EventSettings {
   memThreshold: number;
   grokThreshold: number;
   entropyThreshold: number;
   crossPersistence: number;
+  /** Default `memorisation`. */
+  alarmFrom?: AlarmFrom;
+  /** Chance accuracy (1 / classes) for T_rise; without it T_rise is null. */
+  chance?: number;
 }
 
 export interface RunEvents {
@@ -24,9 +42,20 @@ export interface RunEvents {
   /** T_grok at the other stored test-accuracy thresholds. */
   T_grok_50: number | null;
   T_grok_99: number | null;
+  /** The warning crossing (from T_mem on, unless alarmFrom says otherwise). */
   T_cross: number | null;
   /** T_grok − T_cross, positive when the warning came first. */
   lead: number | null;
+  /** Onset markers (onset.ts) and the warning's lead against each; absent in events stored before 2026-12-05. */
+  T_rise?: number | null;
+  T_loss_peak?: number | null;
+  lead_rise?: number | null;
+  lead_loss_peak?: number | null;
+  lead_grok_50?: number | null;
+  /** Test accuracy at T_cross. */
+  test_acc_at_cross?: number | null;
+  /** H̃ was already below the threshold at T_mem: no warning possible (T_cross null). */
+  below_at_mem?: boolean;
   /** Anti-grokking: test accuracy fell back after grokking (AntiGrokDetector); absent in events stored before 2026-11-30. */
   T_anti?: number | null;
 }
@@ -146,17 +175,90 @@ export function crossingStep(series: EventSeriesPoint[], threshold: number, pers
   return detector.crossed;
 }
 
+/**
+ * The one definition of a warning (docs/methods.md, "Events of a run"), fed one evaluation at a
+ * time: nothing counts before T_mem (the first evaluation with train accuracy ≥ memThreshold);
+ * at the first evaluation from T_mem on that measured H̃, a value already below the threshold
+ * makes the run "below at memorisation" — it warns of nothing, whatever follows; otherwise the
+ * crossing rule (CrossingDetector) runs from there. The fit of H̃*, the verdicts, the detector's
+ * H̃ rows, stored events and the live `run-crossed` event all use it; trace.ts answers every
+ * threshold at once by the same rule (tested against this class).
+ */
+export class WarningDetector {
+  private memorised = false;
+  private judged = false;
+  /** H̃ was below the threshold at the first measured evaluation from T_mem on. */
+  belowAtMem = false;
+  private readonly crossing: CrossingDetector;
+
+  constructor(
+    readonly threshold: number,
+    readonly persistence: number,
+    readonly memThreshold: number,
+    readonly alarmFrom: AlarmFrom = 'memorisation',
+  ) {
+    this.crossing = new CrossingDetector(threshold, persistence);
+  }
+
+  get crossed(): number | null {
+    return this.crossing.crossed;
+  }
+
+  /** One evaluation in step order; the warning's step the first time it is confirmed, else null. */
+  push(step: number, trainAcc: number, entropy: number | undefined): number | null {
+    if (this.alarmFrom === 'start') return this.crossing.push(step, entropy);
+    if (!this.memorised) {
+      if (!(trainAcc >= this.memThreshold)) return null;
+      this.memorised = true;
+    }
+    if (this.belowAtMem) return null;
+    if (!this.judged && entropy !== undefined && !Number.isNaN(entropy)) {
+      this.judged = true;
+      if (entropy < this.threshold) {
+        this.belowAtMem = true;
+        return null;
+      }
+    }
+    return this.crossing.push(step, entropy);
+  }
+}
+
+/** The warning crossing of a series (WarningDetector), and whether it was below at memorisation. */
+export function warningCrossing(series: EventSeriesPoint[], threshold: number, persistence: number, memThreshold: number, alarmFrom: AlarmFrom = 'memorisation'): { step: number | null; belowAtMem: boolean } {
+  const detector = new WarningDetector(threshold, persistence, memThreshold, alarmFrom);
+  for (const p of series) if (detector.push(p.step, p.train_acc, p.entropy) !== null) break;
+  return { step: detector.crossed, belowAtMem: detector.belowAtMem };
+}
+
 export function computeEvents(series: EventSeriesPoint[], s: EventSettings): RunEvents {
   const T_mem = firstStep(series, (p) => p.train_acc >= s.memThreshold);
   const T_grok = firstStep(series, (p) => p.test_acc >= s.grokThreshold);
-  const T_cross = crossingStep(series, s.entropyThreshold, s.crossPersistence);
+  const warning = warningCrossing(series, s.entropyThreshold, s.crossPersistence, s.memThreshold, s.alarmFrom);
+  const T_cross = warning.step;
+  const step = series.map((p) => p.step);
+  const testAcc = series.map((p) => p.test_acc);
+  const testLoss = series.some((p) => p.test_loss !== undefined && !Number.isNaN(p.test_loss)) ? series.map((p) => p.test_loss ?? NaN) : undefined;
+  const markers: MarkerSteps = {
+    T_rise: tRiseOf(step, testAcc, s.chance ?? NaN),
+    T_loss_peak: tLossPeakOf(step, testLoss, T_mem, T_grok),
+    T_grok_50: firstStep(series, (p) => p.test_acc >= 0.5),
+    T_grok,
+  };
+  const leads = leadsAgainst(markers, T_cross);
   return {
     T_mem,
     T_grok,
-    T_grok_50: firstStep(series, (p) => p.test_acc >= 0.5),
+    T_grok_50: markers.T_grok_50,
     T_grok_99: firstStep(series, (p) => p.test_acc >= 0.99),
     T_cross,
-    lead: T_grok !== null && T_cross !== null ? T_grok - T_cross : null,
+    lead: leads.T_grok,
     T_anti: antiGrokStep(series, s.grokThreshold, s.crossPersistence),
+    T_rise: markers.T_rise,
+    T_loss_peak: markers.T_loss_peak,
+    lead_rise: leads.T_rise,
+    lead_loss_peak: leads.T_loss_peak,
+    lead_grok_50: leads.T_grok_50,
+    test_acc_at_cross: valueAtStep(step, testAcc, T_cross),
+    below_at_mem: warning.belowAtMem,
   };
 }

@@ -94,6 +94,12 @@ export function onlineForecast(trace: RunTrace, fit: PowerLawFit, threshold: num
   return out;
 }
 
+/** A forecast's errors at a run's forecast times: relative to T_grok, and to the time left (T_grok − t). */
+export interface ForecastErrors {
+  relError: number | null;
+  relErrorToGo: number | null;
+}
+
 export interface ForecastEvaluation {
   seed: number;
   id: string;
@@ -101,29 +107,56 @@ export interface ForecastEvaluation {
   fit: PowerLawFit | null;
   /** Mean |T̂ − T_grok| / T_grok over this run's forecast times. */
   meanRelError: number | null;
+  /** Mean |T̂ − T_grok| / (T_grok − t) over the same times. */
+  meanRelErrorToGo: number | null;
+  /**
+   * The nulls at the same forecast times (docs/methods.md, "Forecast"): `meanTGrok` predicts the
+   * mean T_grok of the training seeds' grokked runs whatever the run shows; `constantToGo`
+   * predicts t + c, with c the mean time left over the training pairs (the least-squares
+   * constant fitted on the same pairs as the power law).
+   */
+  nulls: { meanTGrok: ForecastErrors; constantToGo: ForecastErrors };
   /** Mean T_grok − t over forecast times: how early the forecasts came. */
   meanLead: number | null;
   forecasts: number;
 }
 
-/** Leave-one-seed-out: H̃* and the power law from the other seeds, forecasts on this seed's grokked runs. */
+/** Mean errors of predictions `predict(t)` at the forecast times `times` of a run that grokked at `grok`. */
+export function forecastErrors(times: readonly number[], grok: number, predict: (t: number, i: number) => number): ForecastErrors {
+  if (times.length === 0) return { relError: null, relErrorToGo: null };
+  const miss = times.map((t, i) => Math.abs(predict(t, i) - grok));
+  return { relError: mean(miss.map((m) => m / grok)), relErrorToGo: mean(miss.map((m, i) => m / (grok - times[i]))) };
+}
+
+/** Leave-one-seed-out: H̃* and the power law from the other seeds, forecasts on this seed's grokked runs, beside the nulls. */
 export function leaveOneSeedOutForecast(traces: RunTrace[], rules: EventRules): ForecastEvaluation[] {
   const seeds = [...new Set(traces.map((t) => t.seed))].sort((a, b) => a - b);
   const out: ForecastEvaluation[] = [];
   for (const seed of seeds) {
     const train = traces.filter((t) => t.seed !== seed);
     const threshold = bestThreshold(train, rules);
-    const fit = threshold === null ? null : fitPowerLaw(forecastPairs(train, threshold, rules));
+    const pairs = threshold === null ? [] : forecastPairs(train, threshold, rules);
+    const fit = threshold === null ? null : fitPowerLaw(pairs);
+    const trainGroks = train.map((t) => tGrok(t, rules)).filter((g): g is number => g !== null);
+    const meanGrok = trainGroks.length ? mean(trainGroks) : NaN;
+    const toGo = pairs.length ? mean(pairs.map((p) => p.dt)) : NaN;
     for (const t of traces.filter((x) => x.seed === seed)) {
       const grok = tGrok(t, rules);
       if (grok === null) continue;
       const fc = fit && threshold !== null ? onlineForecast(t, fit, threshold, grok) : [];
+      const times = fc.map((f) => f.step);
+      const power = forecastErrors(times, grok, (_, i) => fc[i].predicted);
       out.push({
         seed,
         id: t.id,
         threshold,
         fit,
-        meanRelError: fc.length ? mean(fc.map((f) => Math.abs(f.predicted - grok) / grok)) : null,
+        meanRelError: power.relError,
+        meanRelErrorToGo: power.relErrorToGo,
+        nulls: {
+          meanTGrok: Number.isNaN(meanGrok) ? { relError: null, relErrorToGo: null } : forecastErrors(times, grok, () => meanGrok),
+          constantToGo: Number.isNaN(toGo) ? { relError: null, relErrorToGo: null } : forecastErrors(times, grok, (x) => x + toGo),
+        },
         meanLead: fc.length ? mean(fc.map((f) => grok - f.step)) : null,
         forecasts: fc.length,
       });

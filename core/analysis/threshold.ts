@@ -1,34 +1,36 @@
 import { Rng } from '../rng.js';
-import { bootstrapCI, mean, median, std } from './stats.js';
-import { tCross, tCrossOnGrid, tGrok, tMem, type EventRules, type RunTrace } from './trace.js';
+import { bootstrapCI, median, std } from './stats.js';
+import { belowAtMem, tCross, tCrossOnGrid, tGrok, tMem, type EventRules, type RunTrace } from './trace.js';
 
 /**
- * Estimating H̃* (docs/methods.md, "Estimating H̃*"). Our definition of "the value that makes crossing precede grokking
- * in the most runs with the most stable lead": a crossing is a *warning* for a run when it falls
- * after memorisation and no later than grokking (T_mem ≤ T_cross ≤ T_grok) — a threshold above
- * the initial entropy "crosses" at step 0 and warns of nothing, so it must not count. Over a grid
- * of candidate thresholds we take the one with the most warnings, then the smallest spread
- * (standard deviation) of the lead T_grok − T_cross, then the median of any remaining tie.
- * Only grokked runs enter. The estimate is evaluated on held-out seeds (leaveOneSeedOut).
+ * Estimating H̃* (docs/methods.md, "Estimating H̃*"; rule registered in docs/preregistration.md §4
+ * on 2026-12-05 before any study used it). A crossing is a *warning* for a run under the one
+ * definition of events.ts: counted from T_mem on, none when H̃ is already below at memorisation,
+ * and it must come no later than grokking (T_cross ≤ T_grok). Over a grid of candidate thresholds,
+ * the *admissible band* is the longest run of consecutive grid values that warn the most grokked
+ * runs; H̃* is its midpoint.
+ *
+ * Why the midpoint (the rule before 2026-12-05 took, among the values warning the most runs, the
+ * one with the smallest spread of leads): leads shrink as the threshold drops, so the spread is
+ * smallest at the band's lower edge, and the old rule sat there — where a held-out run that
+ * collapses a little less deeply is the first to be missed. The band's upper edge fails the other
+ * way (a run already below at memorisation). The midpoint keeps the largest margin to both.
+ * Only grokked runs enter; the estimate is evaluated on held-out seeds (leaveOneSeedOut).
  */
 export const DEFAULT_GRID = Array.from({ length: 171 }, (_, i) => +(0.1 + i * 0.005).toFixed(3));
-
-export interface ThresholdScore {
-  threshold: number;
-  warned: number;
-  leadStd: number | null;
-  leadMean: number | null;
-}
 
 export interface WarningCheck {
   id: string;
   seed: number;
   T_mem: number | null;
   T_grok: number | null;
+  /** The warning crossing (from T_mem on). */
   T_cross: number | null;
   lead: number | null;
   /** T_mem ≤ T_cross ≤ T_grok */
   warned: boolean;
+  /** H̃ already below the threshold at T_mem: reported apart, never a warning. */
+  belowAtMem: boolean;
 }
 
 /** A crossing warns of grokking when T_mem ≤ T_cross ≤ T_grok. */
@@ -42,54 +44,73 @@ export function checkWarning(trace: RunTrace, threshold: number, rules: EventRul
   const cross = tCross(trace, threshold, rules);
   const lead = grok !== null && cross !== null ? grok - cross : null;
   const warned = warns(mem, cross, grok);
-  return { id: trace.id, seed: trace.seed, T_mem: mem, T_grok: grok, T_cross: cross, lead, warned };
+  return { id: trace.id, seed: trace.seed, T_mem: mem, T_grok: grok, T_cross: cross, lead, warned, belowAtMem: belowAtMem(trace, threshold, rules) };
 }
 
-/** A threshold's score from the leads of the runs it warned (in run order). */
-function scoreOf(threshold: number, leads: number[]): ThresholdScore {
-  return {
-    threshold,
-    warned: leads.length,
-    leadStd: leads.length >= 2 ? std(leads) : leads.length === 1 ? 0 : null,
-    leadMean: leads.length ? mean(leads) : null,
-  };
+export interface ThresholdBand {
+  /** The midpoint of the band. */
+  threshold: number;
+  /** The admissible band: lowest and highest grid value of the longest run of values warning the most runs. */
+  band: [number, number];
+  /** How many grokked runs every value of the band warns, of how many. */
+  warned: number;
+  n: number;
+  /** The values warning the most runs form more than one run of the grid (the band is the longest). */
+  split: boolean;
 }
 
-/**
- * The best threshold for a set of grokked runs, or null when no threshold warns of any.
- * A run is warned at a grid value as in `checkWarning`, computed from each run's crossing steps
- * on the whole grid at once (no check object per run and value): the leave-one-seed-out fit
- * calls this once per seed (measured: the fit was ~1.5 s of a 100-run compare before).
- */
-export function bestThreshold(traces: RunTrace[], rules: EventRules, grid = DEFAULT_GRID): number | null {
-  const grokked = traces.filter((t) => tGrok(t, rules) !== null);
-  if (grokked.length === 0) return null;
+/** Warned-run count at every grid value. */
+function warnedOnGrid(grokked: RunTrace[], rules: EventRules, grid: readonly number[]): number[] {
   const mems = grokked.map((t) => tMem(t, rules));
   const groks = grokked.map((t) => tGrok(t, rules)!);
   const crosses = grokked.map((t) => tCrossOnGrid(t, grid, rules));
-  const scores: ThresholdScore[] = [];
-  const leads: number[] = [];
-  for (let g = 0; g < grid.length; g++) {
-    const h = grid[g];
-    leads.length = 0;
+  return grid.map((_, g) => {
+    let warned = 0;
     for (let i = 0; i < grokked.length; i++) {
-      const cross = crosses[i][g]; // NaN: no crossing
-      if (!Number.isNaN(cross) && warns(mems[i], cross, groks[i])) leads.push(groks[i] - cross);
+      const cross = crosses[i][g]; // NaN: no warning
+      if (!Number.isNaN(cross) && warns(mems[i], cross, groks[i])) warned++;
     }
-    scores.push(scoreOf(h, leads));
+    return warned;
+  });
+}
+
+/**
+ * The admissible band and its midpoint for a set of runs (grokked ones enter), or null when no
+ * threshold warns of any. Equal longest runs: the one whose centre lies nearest the median of
+ * every value warning the most runs, then the lower.
+ */
+export function thresholdBand(traces: RunTrace[], rules: EventRules, grid: readonly number[] = DEFAULT_GRID): ThresholdBand | null {
+  const grokked = traces.filter((t) => tGrok(t, rules) !== null);
+  if (grokked.length === 0) return null;
+  const counts = warnedOnGrid(grokked, rules, grid);
+  const most = Math.max(...counts);
+  if (most === 0) return null;
+  const runs: [number, number][] = [];
+  for (let g = 0; g < grid.length; g++) {
+    if (counts[g] !== most) continue;
+    if (runs.length && runs[runs.length - 1][1] === g - 1) runs[runs.length - 1][1] = g;
+    else runs.push([g, g]);
   }
-  const maxWarned = Math.max(...scores.map((s) => s.warned));
-  if (maxWarned === 0) return null;
-  const top = scores.filter((s) => s.warned === maxWarned);
-  const minStd = Math.min(...top.map((s) => s.leadStd ?? Infinity));
-  const tied = top.filter((s) => (s.leadStd ?? Infinity) <= minStd + 1e-9).map((s) => s.threshold);
-  // The median of a tie, snapped to a grid value that is itself tied.
-  const m = median(tied);
-  return tied.reduce((best, h) => (Math.abs(h - m) < Math.abs(best - m) ? h : best), tied[0]);
+  const admissibleMedian = median(runs.flatMap(([a, b]) => grid.slice(a, b + 1)));
+  const centre = ([a, b]: [number, number]): number => (grid[a] + grid[b]) / 2;
+  const [a, b] = runs.reduce((best, r) => {
+    const len = r[1] - r[0];
+    const bestLen = best[1] - best[0];
+    if (len !== bestLen) return len > bestLen ? r : best;
+    return Math.abs(centre(r) - admissibleMedian) < Math.abs(centre(best) - admissibleMedian) ? r : best;
+  });
+  return { threshold: +centre([a, b]).toFixed(4), band: [grid[a], grid[b]], warned: most, n: grokked.length, split: runs.length > 1 };
+}
+
+/** H̃* for a set of runs (the midpoint of its admissible band), or null when no threshold warns of any. */
+export function bestThreshold(traces: RunTrace[], rules: EventRules, grid: readonly number[] = DEFAULT_GRID): number | null {
+  return thresholdBand(traces, rules, grid)?.threshold ?? null;
 }
 
 export interface ThresholdEstimate {
   threshold: number | null;
+  /** The admissible band the threshold is the midpoint of (thresholdBand), with its counts; null without a threshold. */
+  band: ThresholdBand | null;
   /** Percentile bootstrap CI over runs (resampled with replacement). */
   ci: [number, number] | null;
   /** Per-run best thresholds: their spread across seeds. */
@@ -98,13 +119,14 @@ export interface ThresholdEstimate {
   nGrokked: number;
 }
 
-export function estimateThreshold(traces: RunTrace[], rules: EventRules, rng: Rng, resamples = 500, grid = DEFAULT_GRID): ThresholdEstimate {
+export function estimateThreshold(traces: RunTrace[], rules: EventRules, rng: Rng, resamples = 500, grid: readonly number[] = DEFAULT_GRID): ThresholdEstimate {
   const grokked = traces.filter((t) => tGrok(t, rules) !== null);
-  const threshold = bestThreshold(grokked, rules, grid);
+  const band = thresholdBand(grokked, rules, grid);
+  const threshold = band?.threshold ?? null;
   const ci = grokked.length >= 2 && resamples > 0 ? bootstrapCI(grokked, (s) => bestThreshold(s, rules, grid) ?? NaN, rng, resamples) : null;
   const perRun = grokked.map((t) => ({ id: t.id, seed: t.seed, threshold: bestThreshold([t], rules, grid) }));
   const values = perRun.map((r) => r.threshold).filter((x): x is number => x !== null);
-  return { threshold, ci, perRun, perRunStd: values.length >= 2 ? std(values) : null, nGrokked: grokked.length };
+  return { threshold, band, ci, perRun, perRunStd: values.length >= 2 ? std(values) : null, nGrokked: grokked.length };
 }
 
 export interface HeldOutCheck extends WarningCheck {
@@ -113,13 +135,13 @@ export interface HeldOutCheck extends WarningCheck {
 }
 
 /** Leave-one-seed-out: fit H̃* on the other seeds' runs, test it on this seed's runs. */
-export function leaveOneSeedOut(traces: RunTrace[], rules: EventRules, grid = DEFAULT_GRID): HeldOutCheck[] {
+export function leaveOneSeedOut(traces: RunTrace[], rules: EventRules, grid: readonly number[] = DEFAULT_GRID): HeldOutCheck[] {
   const seeds = [...new Set(traces.map((t) => t.seed))].sort((a, b) => a - b);
   const out: HeldOutCheck[] = [];
   for (const seed of seeds) {
     const threshold = bestThreshold(traces.filter((t) => t.seed !== seed), rules, grid);
     for (const t of traces.filter((x) => x.seed === seed)) {
-      const check = threshold === null ? { ...checkWarning(t, -1, rules), T_cross: null, lead: null, warned: false } : checkWarning(t, threshold, rules);
+      const check = threshold === null ? { ...checkWarning(t, -1, rules), T_cross: null, lead: null, warned: false, belowAtMem: false } : checkWarning(t, threshold, rules);
       out.push({ ...check, threshold });
     }
   }

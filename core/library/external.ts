@@ -1,11 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PRESETS, type RunConfig } from '../schema/run-config.js';
-import { PROBES, type Arch as ArchName, type ProbeName } from '../models/config.js';
-import type { TaskName } from '../tasks/groups.js';
+import { CONDITIONS, PRESETS, RunConfigSchema, describeZodError, type RunConfig } from '../schema/run-config.js';
+import { ARCHS, PROBES, type Arch as ArchName, type ProbeName } from '../models/config.js';
+import { TASK_NAMES, isPrime, isS5Task, type TaskName } from '../tasks/groups.js';
 import { Library, type RunImportOutcome } from './library.js';
+import type { ExternalFacts } from './interchange.js';
 import { ImportError } from './zip.js';
-import { firstLine } from '../errors.js';
+import { GrokscopeError, firstLine } from '../errors.js';
 
 /**
  * Runs from other tools: a CSV or Parquet file with a step column and metric columns becomes a
@@ -38,13 +39,218 @@ const ENTROPY_NAMES = ['entropy', 'spectral_entropy', 'normalized_entropy', 'h_t
 const NUMERIC = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/;
 export const MAX_EXTERNAL_BYTES = 2 ** 30;
 
+export type Condition = (typeof CONDITIONS)[number];
+
+/**
+ * What an import is told about a run besides its file. Everything given lands in the stored
+ * RunConfig (and the run's note says which fields were given and which are placeholders from the
+ * `reference` preset), so that study analysis can group, pair and budget external runs like ours:
+ * task × arch × condition groups, seeds for leave-one-seed-out, p for the chance level, steps as
+ * the budget a run that did not grok was watched for.
+ */
 export interface ExternalOptions {
-  /** Name for a single-value TensorBoard CSV (default: the `-tag-NAME` of its file name). */
+  /** Name of the one value column of a single-metric file (default: the `-tag-NAME` of a TensorBoard CSV's file name). Refused for a file with several metric columns. */
   metric?: string;
   task?: TaskName;
   arch?: ArchName;
-  /** Probe the entropy columns without a probe name belong to. */
+  /** Probe the entropy columns without a probe name belong to; when given, the file must have an entropy column for it. */
   probe?: ProbeName;
+  /** Modulus of a Z/pZ task (a prime, as for our runs); refused for S5 tasks. */
+  p?: number;
+  condition?: Condition;
+  seed?: number;
+  /** Training budget (default: the file's last step). Refused below the file's last step. */
+  steps?: number;
+  trainFraction?: number;
+  /**
+   * Fields the file must have values for, besides the always-required step and accuracy (train_acc
+   * or test_acc): names of ours (REQUIRABLE), `entropy` for any probe or `entropy.<probe>`.
+   */
+  require?: string[];
+}
+
+/** Settings a config-table column (or the CLI flag of the same name, `_` written `-`) gives. */
+export const EXTERNAL_SETTINGS = ['task', 'p', 'arch', 'condition', 'seed', 'probe', 'steps', 'train_fraction', 'metric'] as const;
+export type ExternalSetting = (typeof EXTERNAL_SETTINGS)[number] | 'require';
+/** Settings as typed: CLI flag values or config-table cells. Empty strings count as not given. */
+export type RawExternalSettings = Partial<Record<ExternalSetting, string>>;
+/** What `require` may name. */
+export const REQUIRABLE: readonly string[] = [...Object.keys(METRIC_ALIASES), 'entropy', ...PROBES.map((p) => `entropy.${p}`)];
+
+/** A bad setting or config table: one line, naming the flag or column. */
+export class ExternalSettingsError extends GrokscopeError {}
+
+/** How a setting is named in messages: the CLI passes `--flag`, a config table its column. */
+export type SettingName = (key: ExternalSetting) => string;
+const asOption: SettingName = (k) => (k === 'train_fraction' ? 'trainFraction' : k);
+
+/** The first problem with a set of options, or null. Checks what RunConfigSchema would, so the stored config stays valid. */
+export function externalOptionsProblem(o: ExternalOptions, name: SettingName = asOption): string | null {
+  const one = (k: ExternalSetting, v: unknown, choices: readonly string[]): string | null =>
+    v !== undefined && !choices.includes(v as string) ? `${name(k)} must be one of ${choices.join(', ')} (got '${String(v)}')` : null;
+  const whole = (k: ExternalSetting, v: number | undefined, min: number): string | null =>
+    v !== undefined && !(Number.isInteger(v) && v >= min) ? `${name(k)} must be a whole number ≥ ${min} (got ${v})` : null;
+  const task = o.task ?? 'mod-add';
+  const problem =
+    one('task', o.task, TASK_NAMES) ??
+    one('arch', o.arch, ARCHS) ??
+    one('probe', o.probe, PROBES) ??
+    one('condition', o.condition, CONDITIONS) ??
+    whole('p', o.p, 2) ??
+    whole('seed', o.seed, 0) ??
+    whole('steps', o.steps, 1);
+  if (problem) return problem;
+  if (o.p !== undefined && isS5Task(task)) return `${name('p')} is the modulus of the Z/pZ tasks; ${task} has none (leave ${name('p')} out)`;
+  if (o.p !== undefined && !isPrime(o.p)) return `${name('p')} must be a prime for ${task}, as for our runs (got ${o.p})`;
+  if (o.trainFraction !== undefined && !(o.trainFraction > 0 && o.trainFraction < 1)) return `${name('train_fraction')} must be between 0 and 1, both excluded (got ${o.trainFraction})`;
+  if (o.arch === 'mlp' && o.probe === 'attn.out') return `the mlp has no 'attn.out' probe (${name('probe')})`;
+  if (o.metric !== undefined && o.metric.trim() === '') return `${name('metric')} is empty`;
+  for (const r of o.require ?? []) if (!REQUIRABLE.includes(r)) return `${name('require')}: '${r}' is none of ours (${[...Object.keys(METRIC_ALIASES), 'entropy', 'entropy.<probe>'].join(', ')})`;
+  return null;
+}
+
+/**
+ * Settings as typed (CLI flags or config-table cells) into ExternalOptions, checked; throws an
+ * ExternalSettingsError naming the flag or column. Empty or absent strings are not given.
+ */
+export function parseExternalSettings(raw: RawExternalSettings, name: SettingName = (k) => k): ExternalOptions {
+  const given = (k: ExternalSetting): string | undefined => {
+    const v = raw[k]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const whole = (k: ExternalSetting): number | undefined => {
+    const v = given(k);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new ExternalSettingsError(`${name(k)} must be a whole number (got '${v}')`);
+    return Number(v);
+  };
+  const fraction = given('train_fraction');
+  if (fraction !== undefined && (!/^[0-9.eE+-]+$/.test(fraction) || !Number.isFinite(Number(fraction)))) {
+    throw new ExternalSettingsError(`${name('train_fraction')} must be a number between 0 and 1 (got '${fraction}')`);
+  }
+  const require = given('require')
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const o: ExternalOptions = {
+    metric: given('metric'),
+    task: given('task') as TaskName | undefined,
+    arch: given('arch') as ArchName | undefined,
+    probe: given('probe') as ProbeName | undefined,
+    condition: given('condition') as Condition | undefined,
+    p: whole('p'),
+    seed: whole('seed'),
+    steps: whole('steps'),
+    trainFraction: fraction === undefined ? undefined : Number(fraction),
+    require: require?.length ? require : undefined,
+  };
+  for (const k of Object.keys(o) as (keyof ExternalOptions)[]) if (o[k] === undefined) delete o[k];
+  const problem = externalOptionsProblem(o, name);
+  if (problem) throw new ExternalSettingsError(problem);
+  return o;
+}
+
+/**
+ * The records of a small CSV, each with the line it starts on: RFC 4180 (fields in double quotes
+ * may hold commas, newlines and "" for a quote; LF or CRLF; a leading BOM is dropped); blank lines
+ * and rows of empty cells are skipped. Config tables are read with this rather than DuckDB's
+ * read_csv because they are a few hand- or pandas-written lines whose cells we want exactly as
+ * written: no type sniffing (a seed column read as BIGINT, '0.30' as 0.3, a one-column table's
+ * delimiter guessed), no library session, and the line numbers a refusal names.
+ */
+export function parseCsv(text: string): { line: number; cells: string[] }[] {
+  const rows: { line: number; cells: string[] }[] = [];
+  let cells: string[] = [];
+  let field = '';
+  let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  let quoteLine = 1;
+  const endRow = (): void => {
+    cells.push(field);
+    if (cells.some((c) => c.trim() !== '')) rows.push({ line: rowLine, cells });
+    cells = [];
+    field = '';
+  };
+  const t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  for (let i = 0; i < t.length; i++) {
+    const ch = t[i];
+    if (quoted) {
+      if (ch === '"' && t[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else {
+        if (ch === '\n') line++;
+        field += ch;
+      }
+    } else if (ch === '"' && field.trim() === '') {
+      quoted = true;
+      quoteLine = line;
+      field = '';
+    } else if (ch === ',') {
+      cells.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && t[i + 1] === '\n') i++;
+      endRow();
+      line++;
+      rowLine = line;
+    } else field += ch;
+  }
+  if (quoted) throw new ExternalSettingsError(`the quoted field that starts on line ${quoteLine} is not closed`);
+  endRow();
+  return rows;
+}
+
+export interface ConfigTableRow {
+  /** Line of the table the row starts on (the header is line 1). */
+  line: number;
+  /** The file to import, resolved against the table's folder. */
+  file: string;
+  settings: RawExternalSettings;
+  /** Why this row cannot be imported (its settings are not checked here: parseExternalSettings does that). */
+  error?: string;
+}
+
+export const MAX_CONFIG_TABLE_BYTES = 16 * 2 ** 20;
+
+/**
+ * A config table: one row per external file with its own settings. Columns: `file` (required;
+ * relative to the table's folder, or absolute) and any of EXTERNAL_SETTINGS (header names in any
+ * case, `-` or space for `_`). A problem with the table as a whole (unreadable, no `file` column,
+ * a column we do not know) throws an ExternalSettingsError; a problem with one row is that row's
+ * `error`, so the other rows can still be imported.
+ */
+export function readConfigTable(table: string): ConfigTableRow[] {
+  const what = `config table ${path.basename(table)}`;
+  if (!existsSync(table) || !statSync(table).isFile()) throw new ExternalSettingsError(`${what}: no such file`);
+  if (statSync(table).size > MAX_CONFIG_TABLE_BYTES) throw new ExternalSettingsError(`${what}: over ${MAX_CONFIG_TABLE_BYTES} bytes; a config table has a row per file`);
+  let records: { line: number; cells: string[] }[];
+  try {
+    records = parseCsv(readFileSync(table, 'utf8'));
+  } catch (err) {
+    throw new ExternalSettingsError(`${what}: ${firstLine(err)}`);
+  }
+  if (records.length === 0) throw new ExternalSettingsError(`${what}: empty (it needs a header with a 'file' column)`);
+  const header = records[0].cells.map((c) => c.trim().toLowerCase().replace(/[-\s]+/g, '_'));
+  const known: readonly string[] = ['file', ...EXTERNAL_SETTINGS];
+  const unknown = header.filter((h) => !known.includes(h));
+  if (unknown.length) throw new ExternalSettingsError(`${what}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `'${u}'`).join(', ')} (columns: ${known.join(', ')})`);
+  const twice = header.find((h, i) => header.indexOf(h) !== i);
+  if (twice) throw new ExternalSettingsError(`${what}: column '${twice}' appears twice`);
+  if (!header.includes('file')) throw new ExternalSettingsError(`${what}: no 'file' column (its columns are ${header.join(', ')})`);
+  const dir = path.dirname(path.resolve(table));
+  return records.slice(1).map(({ line, cells }) => {
+    const cell = (h: string): string => (cells[header.indexOf(h)] ?? '').trim();
+    const name = cell('file');
+    const settings: RawExternalSettings = {};
+    for (const h of EXTERNAL_SETTINGS) if (header.includes(h) && cell(h) !== '') settings[h] = cell(h);
+    const row: ConfigTableRow = { line, file: name === '' ? '' : path.resolve(dir, name), settings };
+    if (cells.length > header.length) row.error = `${cells.length} cells but the header has ${header.length} columns`;
+    else if (name === '') row.error = 'no file named';
+    return row;
+  });
 }
 
 function metricName(column: string): string {
@@ -66,6 +272,8 @@ const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
 const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 export async function importExternal(lib: Library, file: string, opts: ExternalOptions = {}): Promise<RunImportOutcome> {
+  const bad = externalOptionsProblem(opts);
+  if (bad) throw new ImportError(file, bad);
   if (!existsSync(file)) throw new ImportError(file, 'no such file');
   const bytes = statSync(file).size;
   if (bytes > MAX_EXTERNAL_BYTES) throw new ImportError(file, `file is ${bytes} bytes, over the ${MAX_EXTERNAL_BYTES}-byte limit`);
@@ -83,26 +291,89 @@ export async function importExternal(lib: Library, file: string, opts: ExternalO
   const probe = opts.probe ?? 'resid.final';
   const metricCols = columns.filter(([c, t]) => c !== stepCol[0] && !IGNORED.test(c) && !/__(min|max)$/i.test(c) && NUMERIC.test(t));
   if (metricCols.length === 0) throw new ImportError(file, 'no numeric metric columns besides the step');
+  if (opts.metric !== undefined && metricCols.length > 1) {
+    throw new ImportError(file, `metric name '${opts.metric}' was given, but it names the one value column of a single-metric file and this one has ${metricCols.length} (${metricCols.map(([c]) => c).join(', ')})`);
+  }
   const tbTag = /-tag-(.+)\.csv$/i.exec(path.basename(file))?.[1];
   const named = metricCols.map(([c]) => {
-    const name = metricCols.length === 1 && c === 'Value' ? (opts.metric ?? tbTag ?? path.basename(file, ext)) : metricName(c);
+    const name = metricCols.length === 1 && (opts.metric !== undefined || c === 'Value') ? (opts.metric ?? tbTag ?? path.basename(file, ext)) : metricName(c);
     return { column: c, name, target: mapColumn(name, probe) };
   });
+  const keyOf = (n: (typeof named)[number]): string | null => (n.target ? (n.target.table === 'metrics' ? n.target.field : `entropy.${n.target.probe}`) : null);
   const taken = new Set<string>();
   for (const n of named) {
-    const key = n.target ? (n.target.table === 'metrics' ? n.target.field : `entropy.${n.target.probe}`) : `x:${n.name}`;
+    const key = keyOf(n) ?? `x:${n.name}`;
     if (taken.has(key)) throw new ImportError(file, `two columns map to the same metric '${key.replace(/^x:/, '')}' (rename one)`);
     taken.add(key);
   }
+  const mapping = named.map((n) => `${n.column} → ${keyOf(n) ?? `extra '${n.name}'`}`).join(', ');
+
+  // What the file must yield: an accuracy always (else there is nothing of ours to analyse), the
+  // given probe's entropy, and whatever `require` names. Each is a set of columns at least one of
+  // which must be there now and hold a value once read.
+  const needs: { what: string; columns: number[] }[] = [];
+  const need = (what: string, match: (key: string) => boolean, missing: string): void => {
+    const cols = named.flatMap((n, i) => (keyOf(n) !== null && match(keyOf(n)!) ? [i] : []));
+    if (cols.length === 0) throw new ImportError(file, `${missing}; its columns map to: ${mapping}`);
+    needs.push({ what, columns: cols });
+  };
+  need('accuracy', (k) => k === 'train_acc' || k === 'test_acc', 'no accuracy column (train_acc or test_acc, or a name such as val_acc, accuracy/train): nothing of ours to analyse');
+  if (opts.probe !== undefined) need(`entropy.${opts.probe}`, (k) => k === `entropy.${opts.probe}`, `probe '${opts.probe}' was given but no entropy column maps to it`);
+  for (const r of opts.require ?? []) need(r, (k) => (r === 'entropy' ? k.startsWith('entropy.') : k === r), `required ${r} is missing`);
+
   const task = opts.task ?? 'mod-add';
   const arch = opts.arch ?? 'transformer';
-  const config: RunConfig = { ...PRESETS.reference, preset: 'external', task, arch, probe: arch === 'mlp' && probe === 'attn.out' ? 'resid.final' : probe };
+  const condition = opts.condition ?? 'baseline';
   const baseId = `ext-${path.basename(file, ext).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}`;
-  const note = `external run from ${path.basename(file)}; task '${task}' and arch '${arch}' as given at import, other config fields are placeholders; columns: ${named
-    .map((n) => `${n.column} → ${n.target ? (n.target.table === 'metrics' ? n.target.field : `entropy.${n.target.probe}`) : `extra '${n.name}'`}`)
-    .join(', ')}`;
+  const settle = (facts: ExternalFacts): { config: RunConfig; note: string } => {
+    for (const n of needs) {
+      if (n.columns.every((i) => facts.values[i] === 0)) throw new Error(`its ${n.what} column${n.columns.length > 1 ? 's' : ''} (${n.columns.map((i) => named[i].column).join(', ')}) ${n.columns.length > 1 ? 'hold' : 'holds'} no values`);
+    }
+    if (opts.steps !== undefined && opts.steps < facts.lastStep) throw new Error(`steps ${opts.steps} is below its last step ${facts.lastStep}: the budget is the steps the run trained for`);
+    const steps = opts.steps ?? facts.lastStep;
+    if (steps < 1) throw new Error('its only step is 0: give the training budget (steps)');
+    const config: RunConfig = {
+      ...PRESETS.reference,
+      preset: 'external',
+      task,
+      arch,
+      probe: arch === 'mlp' && probe === 'attn.out' ? 'resid.final' : probe,
+      p: opts.p ?? (isS5Task(task) ? PRESETS.s5.p : PRESETS.reference.p),
+      seed: opts.seed ?? PRESETS.reference.seed,
+      condition,
+      steps,
+      trainFraction: opts.trainFraction ?? PRESETS.reference.trainFraction,
+      // The matched conditions name the mix run they replay; an external run's is not known.
+      ...(condition === 'norm-matched' || condition === 'logit-matched' ? { normTargetRun: 'unknown' } : {}),
+    };
+    const parsed = RunConfigSchema.safeParse(config);
+    if (!parsed.success) throw new Error(`its config would not be valid: ${describeZodError(parsed.error)}`);
+    const fields: [string, unknown, unknown][] = [
+      ['task', opts.task, task],
+      ['arch', opts.arch, arch],
+      ['probe', opts.probe, config.probe],
+      ...(isS5Task(task) ? [] : [['p', opts.p, config.p] as [string, unknown, unknown]]),
+      ['seed', opts.seed, config.seed],
+      ['condition', opts.condition, condition],
+      ['train fraction', opts.trainFraction, config.trainFraction],
+    ];
+    const given = fields.filter(([, g]) => g !== undefined).map(([f, , v]) => `${f} ${String(v)}`);
+    const placeholders = fields.filter(([, g]) => g === undefined).map(([f]) => f);
+    if (opts.steps !== undefined) given.push(`steps ${steps}`);
+    const note = [
+      `external run from ${path.basename(file)}`,
+      `given at import: ${given.length ? given.join(', ') : 'nothing'}`,
+      opts.steps === undefined ? `steps ${steps}: the file's last step (no budget given)` : null,
+      `placeholders from the reference preset: ${[...placeholders, ...(config.normTargetRun ? ['normTargetRun'] : []), 'model size, optimiser and evaluation settings'].join(', ')}`,
+      isS5Task(task) ? `p not used (${task})` : null,
+      `columns: ${mapping}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
+    return { config: parsed.data, note };
+  };
   try {
-    return await lib.importExternalRows({ baseId, config, note, reader, stepColumn: stepCol[0], columns: named });
+    return await lib.importExternalRows({ baseId, reader, stepColumn: stepCol[0], columns: named, settle });
   } catch (err) {
     throw new ImportError(file, firstLine(err));
   }

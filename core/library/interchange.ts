@@ -191,15 +191,22 @@ export async function describeQuery(db: LibraryDb, sql: string): Promise<[string
   return r.getRowObjectsJS().map((x) => [String(x.column_name), String(x.column_type)]);
 }
 
+/** What importExternalRows has read of a file before it writes anything: its last step, and per column the values it holds (non-null cells). */
+export interface ExternalFacts {
+  lastStep: number;
+  values: number[];
+}
+
 /**
  * Import an external run (core/library/external.ts decides the mapping): rows of `reader`
  * grouped by step, mapped columns into metrics/probe_metrics, the rest into external_metrics;
- * one transaction.
+ * one transaction. `settle` sees what was read before anything is written and gives the run's
+ * config and note, or throws to refuse the file (nothing written). An id already in the library
+ * is never reused: the run gets the base id with a random suffix.
  */
 export async function importExternalRows(db: LibraryDb, args: {
   baseId: string;
-  config: RunConfig;
-  note: string;
+  settle: (facts: ExternalFacts) => { config: RunConfig; note: string };
   reader: string;
   stepColumn: string;
   columns: { column: string; name: string; target: { table: 'metrics'; field: string } | { table: 'probe'; probe: string } | null }[];
@@ -207,13 +214,17 @@ export async function importExternalRows(db: LibraryDb, args: {
   const qi = (s: string): string => `"${s.replace(/"/g, '""')}"`;
   const step = qi(args.stepColumn);
   const check = await db.con.runAndReadAll(
-    `SELECT count(*) FILTER (WHERE ${step} IS NOT NULL AND (CAST(${step} AS DOUBLE) < 0 OR CAST(${step} AS DOUBLE) <> floor(CAST(${step} AS DOUBLE)))) AS bad, count(${step}) AS n FROM ${args.reader}`,
+    `SELECT count(*) FILTER (WHERE ${step} IS NOT NULL AND (CAST(${step} AS DOUBLE) < 0 OR CAST(${step} AS DOUBLE) <> floor(CAST(${step} AS DOUBLE)))) AS bad, count(${step}) AS n,
+      max(CAST(${step} AS DOUBLE)) AS last${args.columns.map((c, i) => `, count(${qi(c.column)}) FILTER (WHERE ${step} IS NOT NULL) AS v${i}`).join('')} FROM ${args.reader}`,
   );
-  const { bad, n } = check.getRowObjectsJS()[0];
+  const facts = check.getRowObjectsJS()[0];
+  const { bad, n } = facts;
   if (Number(bad) > 0) throw new Error(`column ${args.stepColumn} has ${bad} values that are not non-negative whole numbers`);
   if (Number(n) === 0) throw new Error('no rows with a step');
+  const { config, note } = args.settle({ lastStep: Number(facts.last), values: args.columns.map((_c, i) => Number(facts[`v${i}`])) });
   const exists = async (id: string): Promise<boolean> => (await db.con.runAndReadAll(`SELECT 1 FROM runs WHERE id = ${str(id)}`)).getRowsJS().length > 0;
-  const id = (await exists(args.baseId)) ? `${args.baseId}-${randomBytes(3).toString('hex')}` : args.baseId;
+  let id = args.baseId;
+  while (await exists(id)) id = `${args.baseId}-${randomBytes(3).toString('hex')}`;
   const agg = args.columns.map((c, i) => `any_value(CAST(${qi(c.column)} AS DOUBLE)) AS c${i}`).join(', ');
   const grouped = `(SELECT CAST(${step} AS BIGINT) AS step, ${agg} FROM ${args.reader} WHERE ${step} IS NOT NULL GROUP BY 1)`;
   const metricCol = (field: string): string => {
@@ -223,8 +234,8 @@ export async function importExternalRows(db: LibraryDb, args: {
   const fields = ['train_loss', 'train_acc', 'test_loss', 'test_acc', 'weight_norm', 'fourier_topk_share', 'fourier_gini'];
   const statements = [
     `CREATE OR REPLACE TEMP TABLE ext_rows AS ${grouped.slice(1, -1)}`,
-    `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(nowIso())}, ${str(nowIso())}, 'completed', ${str(args.config.task)}, ${str(args.config.arch)},
-      'baseline', ${num(args.config.seed)}, 'external', ${str(JSON.stringify(args.config))}, 'external', NULL, '{}', NULL, 0, NULL, NULL, NULL, 'external', ${str(args.note)}, NULL, NULL)`,
+    `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${str(id)}, ${str(nowIso())}, ${str(nowIso())}, 'completed', ${str(config.task)}, ${str(config.arch)},
+      ${str(config.condition)}, ${num(config.seed)}, 'external', ${str(JSON.stringify(config))}, 'external', NULL, '{}', NULL, 0, NULL, NULL, NULL, 'external', ${str(note)}, NULL, NULL)`,
     `INSERT INTO metrics (run_id, step, ${fields.join(', ')}) SELECT ${str(id)}, step, ${fields.map(metricCol).join(', ')} FROM ext_rows`,
     ...args.columns.flatMap((c, i) =>
       c.target?.table === 'probe'
@@ -238,7 +249,7 @@ export async function importExternalRows(db: LibraryDb, args: {
   await db.transaction(statements);
   await db.con.run('DROP TABLE IF EXISTS ext_rows');
   const rows = await getMetrics(db, id);
-  const events = eventsFromMetrics(args.config, rows);
+  const events = eventsFromMetrics(config, rows);
   await updateRun(db, id, { events });
   return { id, sourceId: id, action: 'imported', message: `${id}: imported (${rows.length} steps)` };
 }

@@ -16,6 +16,8 @@ export interface RunSeries {
   train_acc: Float64Array;
   test_acc: Float64Array;
   weight_norm: Float64Array;
+  /** Test loss (T_loss_peak, onset.ts); NaN where not measured. Optional: series built elsewhere may lack it. */
+  test_loss?: Float64Array;
   /** H̃ of the probe asked for; NaN where it was not measured. */
   entropy: Float64Array;
 }
@@ -78,7 +80,7 @@ export async function readRunSeries(con: DuckDBConnection, ids: string[], probe:
   const inList = ids.map(str).join(', ');
   const metrics = readLists(
     (await con.run(
-      `SELECT run_id, list(step::DOUBLE), list(train_acc), list(test_acc), list(weight_norm) FROM metrics WHERE run_id IN (${inList}) GROUP BY run_id`,
+      `SELECT run_id, list(step::DOUBLE), list(train_acc), list(test_acc), list(weight_norm), list(test_loss) FROM metrics WHERE run_id IN (${inList}) GROUP BY run_id`,
     )) as DuckDBMaterializedResult,
   );
   const probes = readLists(
@@ -90,10 +92,10 @@ export async function readRunSeries(con: DuckDBConnection, ids: string[], probe:
     const m = metrics.get(id);
     if (!m) {
       const empty = new Float64Array(0);
-      out.set(id, { step: empty, train_acc: empty, test_acc: empty, weight_norm: empty, entropy: empty });
+      out.set(id, { step: empty, train_acc: empty, test_acc: empty, weight_norm: empty, test_loss: empty, entropy: empty });
       continue;
     }
-    const [step, train_acc, test_acc, weight_norm] = sortByStep(m);
+    const [step, train_acc, test_acc, weight_norm, test_loss] = sortByStep(m);
     // Align the probe's entropy to the metric steps (both sorted): NaN where the probe has no row.
     const entropy = new Float64Array(step.length).fill(NaN);
     const p = probes.get(id);
@@ -105,7 +107,7 @@ export async function readRunSeries(con: DuckDBConnection, ids: string[], probe:
         else i++;
       }
     }
-    out.set(id, { step, train_acc, test_acc, weight_norm, entropy });
+    out.set(id, { step, train_acc, test_acc, weight_norm, test_loss, entropy });
   }
   return out;
 }

@@ -3,8 +3,15 @@ import type { RunTrace } from '../analysis/trace.js';
 import type { RunConfig } from '../schema/run-config.js';
 import type { ProbeName } from '../models/config.js';
 import type { MetricRow } from './metrics.js';
+import { chanceOf } from '../analysis/onset.js';
+import { outputClasses } from '../tasks/groups.js';
 import type { RunRecord } from './runs.js';
 import type { RunSeries } from './series.js';
+
+/** Chance accuracy of a run's task (1 / output classes). */
+export function chanceOfConfig(c: Pick<RunConfig, 'task' | 'p'>): number {
+  return chanceOf(outputClasses(c.task, c.p));
+}
 
 /** A run of the library as the analysis sees it (analysis/trace.ts): from row objects, or from typed series. */
 export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTrace {
@@ -16,9 +23,11 @@ export function traceOf(run: RunRecord, m: MetricRow[], probe: ProbeName): RunTr
     condition: c.condition,
     seed: c.seed,
     budget: c.steps,
+    chance: chanceOfConfig(c),
     step: Float64Array.from(m, (r) => r.step),
     train_acc: Float64Array.from(m, (r) => r.train_acc),
     test_acc: Float64Array.from(m, (r) => r.test_acc),
+    test_loss: Float64Array.from(m, (r) => r.test_loss ?? NaN),
     entropy: Float64Array.from(m, (r) => r.entropy[probe] ?? NaN),
     weight_norm: Float64Array.from(m, (r) => r.weight_norm),
     fourier: m.every((r) => r.fourier_topk_share !== null) ? Float64Array.from(m, (r) => r.fourier_topk_share!) : null,
@@ -56,7 +65,7 @@ export function traceOfSeries(run: RunRecord, s: RunSeries): RunTrace {
   if (hit && hit.id === run.id) return hit;
   const c = run.config;
   // Fourier shares are not read into series (no view that uses series shows them).
-  const trace: RunTrace = { id: run.id, task: c.task, arch: c.arch, condition: c.condition, seed: c.seed, budget: c.steps, step: s.step, train_acc: s.train_acc, test_acc: s.test_acc, entropy: s.entropy, weight_norm: s.weight_norm, fourier: null };
+  const trace: RunTrace = { id: run.id, task: c.task, arch: c.arch, condition: c.condition, seed: c.seed, budget: c.steps, chance: chanceOfConfig(c), step: s.step, train_acc: s.train_acc, test_acc: s.test_acc, test_loss: s.test_loss, entropy: s.entropy, weight_norm: s.weight_norm, fourier: null };
   traceBySeries.set(s, trace);
   return trace;
 }
@@ -64,7 +73,7 @@ export function traceOfSeries(run: RunRecord, s: RunSeries): RunTrace {
 /** A run's events from its stored rows, by the rules in its config (docs/methods.md, "Events of a run"). */
 export function eventsFromMetrics(config: RunConfig, rows: MetricRow[]): RunEvents {
   return computeEvents(
-    rows.map((r) => ({ step: r.step, train_acc: r.train_acc, test_acc: r.test_acc, entropy: r.entropy[config.probe] })),
-    config,
+    rows.map((r) => ({ step: r.step, train_acc: r.train_acc, test_acc: r.test_acc, test_loss: r.test_loss, entropy: r.entropy[config.probe] })),
+    { ...config, chance: chanceOfConfig(config) },
   );
 }

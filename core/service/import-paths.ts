@@ -14,16 +14,21 @@ import { ImportError } from '../library/zip.js';
  * run that came in is kept beside the database, so that a rebuild brings imported runs back too
  * (library/archive.ts).
  */
-export async function importPaths(libraryDir: string, files: string[], o: { external: (file: string) => boolean; externalOptions?: ExternalOptions }): Promise<ImportReport[]> {
+export async function importPaths(
+  libraryDir: string,
+  files: string[],
+  // Options per file (by its index in `files`) for a config table's rows, or the same for all.
+  o: { external: (file: string) => boolean; externalOptions?: ExternalOptions | ((file: string, index: number) => ExternalOptions | undefined) },
+): Promise<ImportReport[]> {
   const reports = await Library.with(libraryDir, async (lib) => {
     const out: ImportReport[] = [];
-    for (const file of files) {
+    for (const [index, file] of files.entries()) {
       if (!o.external(file)) {
         out.push(...(await importSourcesInto(lib, [file])));
         continue;
       }
       try {
-        out.push({ source: file, ok: true, kind: 'external', outcomes: [await importExternal(lib, file, o.externalOptions)], warnings: [] });
+        out.push({ source: file, ok: true, kind: 'external', outcomes: [await importExternal(lib, file, typeof o.externalOptions === 'function' ? o.externalOptions(file, index) : o.externalOptions)], warnings: [] });
       } catch (err) {
         out.push({ source: file, ok: false, error: err instanceof ImportError ? err.message : `${path.basename(file)}: ${firstLine(err)}` });
       }

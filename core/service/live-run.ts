@@ -1,5 +1,5 @@
 import type { LiveEvent } from '../api.js';
-import { AntiGrokDetector, CrossingDetector } from '../analysis/events.js';
+import { AntiGrokDetector, WarningDetector } from '../analysis/events.js';
 import type { RunProgress } from '../runs/run-executor.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { pointFromRecord } from './points.js';
@@ -15,7 +15,8 @@ export const PROGRESS_EVERY_MS = 250;
 export function liveRunEvents(config: RunConfig, emit: (e: LiveEvent) => void, now: () => number = Date.now): (p: RunProgress) => void {
   let lastEmit = -Infinity;
   let grokked = false;
-  const crossing = new CrossingDetector(config.entropyThreshold, config.crossPersistence);
+  // The one definition of a warning (from T_mem on): the live event names the step the stored T_cross will have.
+  const crossing = new WarningDetector(config.entropyThreshold, config.crossPersistence, config.memThreshold);
   const anti = new AntiGrokDetector(config.grokThreshold, config.crossPersistence);
   return (p) => {
     const r = p.latest;
@@ -23,7 +24,7 @@ export function liveRunEvents(config: RunConfig, emit: (e: LiveEvent) => void, n
       grokked = true;
       emit({ type: 'run-grokked', id: p.runId, step: r.step });
     }
-    const crossedAt = r ? crossing.push(r.step, r.probes[config.probe]?.entropy) : null;
+    const crossedAt = r ? crossing.push(r.step, r.train_acc, r.probes[config.probe]?.entropy) : null;
     if (crossedAt !== null) emit({ type: 'run-crossed', id: p.runId, step: crossedAt, threshold: config.entropyThreshold });
     const fellAt = r ? anti.push(r.step, r.test_acc) : null;
     if (fellAt !== null) emit({ type: 'run-anti-grokking', id: p.runId, step: fellAt, testAcc: r!.test_acc });

@@ -9,7 +9,9 @@ import { necessityTable } from '../analysis/necessity.js';
 import { phaseCheck } from '../analysis/phases.js';
 import { bootstrapMeanDiffCI, cohensD, mean, pearson, summarize, welchTest } from '../analysis/stats.js';
 import { estimateThreshold, leaveOneSeedOut } from '../analysis/threshold.js';
-import { tCross, tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
+import { belowAtMem, markersOf, tCross, tGrok, tMem, warningTiming, type EventRules, type RunTrace } from '../analysis/trace.js';
+import type { AlarmFrom } from '../analysis/events.js';
+import { onsetRow, type OnsetRun } from './onset-report.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { judgeClaims } from './claims.js';
 import { isControlKey } from './spec.js';
@@ -21,8 +23,8 @@ export { SUMMARY_VERSION } from './summary.js';
 export { heldAboveThreshold, manipulationWindow } from './manipulation.js';
 export type { AnalysisInput, ClaimResult, Claims, GroupRow, InterventionRow, StudyRunData, StudySummary, TracedRunData, Verdict } from './summary.js';
 
-function rulesOf(config: RunConfig): EventRules {
-  return { memThreshold: config.memThreshold, grokThreshold: config.grokThreshold, crossPersistence: config.crossPersistence };
+function rulesOf(config: RunConfig, alarmFrom: AlarmFrom): EventRules {
+  return { memThreshold: config.memThreshold, grokThreshold: config.grokThreshold, crossPersistence: config.crossPersistence, alarmFrom };
 }
 
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
@@ -40,11 +42,15 @@ export interface AnalyzeOptions {
   thresholdResamples?: number;
   /** The detection table (the verdicts do not use it; stability resamples leave it out). */
   detection?: boolean;
+  /** The onset table, per probe (the verdicts do not use it; stability resamples leave it out). */
+  onset?: boolean;
+  /** From when a crossing counts as a warning (events.ts); default `memorisation`, recorded in `rules`. */
+  alarmFrom?: AlarmFrom;
 }
 
 export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, options: AnalyzeOptions = {}): StudySummary {
   if (data.length === 0) throw new Error(`study ${spec.name} has no completed runs to analyse`);
-  const rules = rulesOf(data[0].run.config);
+  const rules = rulesOf(data[0].run.config, options.alarmFrom ?? 'memorisation');
   const probe = data[0].run.config.probe;
   const rng = new Rng(seed, 0x5eed);
   const traces = data.map((d) => ('trace' in d ? d.trace : traceOf(d.run, d.metrics, probe)));
@@ -68,15 +74,19 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
       const estimate = estimateThreshold(base, rules, rng, options.thresholdResamples ?? 300);
       const held = leaveOneSeedOut(base, rules).filter((h) => h.T_grok !== null);
       held.forEach((h) => heldOutByRun.set(h.id, h));
+      // One definition of a warning: a crossing from T_mem on, no later than T_grok (`warned`);
+      // `precededGrokking` is the same count, kept under its old name for readers of version 1.
+      const warned = held.filter((h) => h.warned);
       thresholds.push({
         task,
         arch,
         estimate,
         heldOut: {
           n: held.length,
-          warned: held.filter((h) => h.warned).length,
-          precededGrokking: held.filter((h) => h.T_cross !== null && h.T_cross <= h.T_grok!).length,
-          lead: summarize(held.filter((h) => h.lead !== null).map((h) => h.lead!)),
+          warned: warned.length,
+          precededGrokking: warned.length,
+          belowAtMem: held.filter((h) => h.belowAtMem).length,
+          lead: summarize(warned.map((h) => h.lead!)),
         },
       });
       if (arch === 'transformer' || !taskThreshold.has(task)) taskThreshold.set(task, estimate.threshold);
@@ -100,6 +110,25 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     }
   }
 
+  // Onset: where each probe's held-out crossing falls in the climb (onset-report.ts).
+  const onset: StudySummary['onset'] = [];
+  const onsetByRun = new Map<string, OnsetRun>();
+  if (options.onset !== false) for (const task of tasks) {
+    for (const arch of archs) {
+      const base = select(task, arch, 'baseline');
+      if (base.length === 0) continue;
+      const runs = main.filter((d): d is StudyRunData => 'metrics' in d && d.run.config.task === task && d.run.config.arch === arch && d.run.config.condition === 'baseline');
+      for (const p of PROBES) {
+        // The study's probe from its traces (every input kind); the others from row objects that measured them.
+        const traces = p === probe ? base : runs.length === base.length && runs.every((d) => d.metrics.some((m) => m.entropy[p] !== undefined)) ? runs.map((d) => traceOf(d.run, d.metrics, p)) : null;
+        if (!traces) continue;
+        const { row, runs: perRun } = onsetRow(task, arch, p, traces, rules, rng);
+        onset.push(row);
+        if (p === probe) for (const r of perRun) onsetByRun.set(r.id, r);
+      }
+    }
+  }
+
   // Groups: crossing statistics with held-out thresholds for the runs H̃* was fitted on.
   const crossOf = (t: RunTrace): number | null => {
     const held = heldOutByRun.get(t.id);
@@ -107,12 +136,19 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     const h = taskThreshold.get(t.task);
     return h === null || h === undefined ? null : tCross(t, h, rules);
   };
+  const belowOf = (t: RunTrace): boolean => {
+    const held = heldOutByRun.get(t.id);
+    if (held && t.condition === 'baseline') return held.belowAtMem;
+    const h = taskThreshold.get(t.task);
+    return h === null || h === undefined ? false : belowAtMem(t, h, rules);
+  };
   const groups: GroupRow[] = [];
   for (const task of tasks) for (const arch of archs) for (const condition of spec.conditions) {
     const runs = select(task, arch, condition);
     if (runs.length === 0) continue;
     const groks = runs.map((t) => tGrok(t, rules));
     const crosses = runs.map(crossOf);
+    const below = runs.filter((t) => belowOf(t)).length;
     const leads = runs.map((_, i) => (groks[i] !== null && crosses[i] !== null ? groks[i]! - crosses[i]! : null)).filter((x): x is number => x !== null);
     groups.push({
       task,
@@ -121,6 +157,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
       n: runs.length,
       grokked: groks.filter((g) => g !== null).length,
       crossed: crosses.filter((c) => c !== null).length,
+      belowAtMem: below,
       T_grok: summarize(groks.filter((g): g is number => g !== null)),
       lead: summarize(leads),
     });
@@ -177,12 +214,25 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     if (base.length === 0 || h === null) continue;
     const fit = fitPowerLaw(forecastPairs(base, h, rules));
     const loso = leaveOneSeedOutForecast(base, rules).filter((e) => e.meanRelError !== null);
+    const avg = (f: (e: (typeof loso)[number]) => number | null): number | null => {
+      const xs = loso.map(f).filter((x): x is number => x !== null);
+      return xs.length ? mean(xs) : null;
+    };
+    const nulls = {
+      meanTGrok: { relError: avg((e) => e.nulls.meanTGrok.relError), relErrorToGo: avg((e) => e.nulls.meanTGrok.relErrorToGo) },
+      constantToGo: { relError: avg((e) => e.nulls.constantToGo.relError), relErrorToGo: avg((e) => e.nulls.constantToGo.relErrorToGo) },
+    };
+    const err = avg((e) => e.meanRelError);
+    const nullErrors = [nulls.meanTGrok.relError, nulls.constantToGo.relError];
     forecast.push({
       task,
       arch,
       fit,
-      heldOutMeanRelError: loso.length ? mean(loso.map((e) => e.meanRelError!)) : null,
-      heldOutMeanLead: loso.length ? mean(loso.map((e) => e.meanLead!)) : null,
+      heldOutMeanRelError: err,
+      heldOutMeanRelErrorToGo: avg((e) => e.meanRelErrorToGo),
+      heldOutMeanLead: avg((e) => e.meanLead),
+      nulls,
+      beatsNulls: err === null || nullErrors.some((x) => x === null) ? null : nullErrors.every((x) => err < x!),
       runs: loso.length,
     });
   }
@@ -201,7 +251,8 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     if (base.length === 0) continue;
     // The two-phase pattern is a claim about runs that grok.
     const grokked = base.filter((t) => tGrok(t, rules) !== null);
-    phases.push({ task, arch, n: grokked.length, twoPhases: grokked.filter((t) => phaseCheck(t).twoPhases).length });
+    const normed = grokked.filter((t) => Array.prototype.some.call(t.weight_norm, (w: number) => Number.isFinite(w)));
+    phases.push({ task, arch, n: normed.length, twoPhases: normed.filter((t) => phaseCheck(t).twoPhases).length, notMeasured: grokked.length - normed.length });
     const cors = base
       .filter((t) => t.fourier)
       .map((t) => pearson(t.fourier!, Array.from(t.entropy, (e) => -e)))
@@ -216,6 +267,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     probe,
     rules,
     groups,
+    onset,
     thresholds,
     probes,
     interventions,
@@ -228,7 +280,27 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
       const t = traces[i]; // the same trace objects: their event steps are memoised
       const g = tGrok(t, rules);
       const c = crossOf(t);
-      return { key: d.key, id: d.run.id, status: d.run.status, T_mem: d.run.events?.T_mem ?? null, T_grok: g, T_cross: c, lead: g !== null && c !== null ? g - c : null, heldAboveThreshold: heldByRun.get(t.id) ?? null };
+      const markers = markersOf(t, rules);
+      const timing = warningTiming(t, markers, c);
+      return {
+        key: d.key,
+        id: d.run.id,
+        status: d.run.status,
+        T_mem: tMem(t, rules),
+        T_rise: markers.T_rise,
+        T_loss_peak: markers.T_loss_peak,
+        T_grok_50: markers.T_grok_50,
+        T_grok: g,
+        T_cross: c,
+        belowAtMem: belowOf(t),
+        lead: timing.leads.T_grok,
+        leadRise: timing.leads.T_rise,
+        leadLossPeak: timing.leads.T_loss_peak,
+        leadGrok50: timing.leads.T_grok_50,
+        testAccAtCross: timing.testAccAtCross,
+        place: onsetByRun.get(t.id)?.place ?? null,
+        heldAboveThreshold: heldByRun.get(t.id) ?? null,
+      };
     }),
   };
   return { ...summary, claims: judgeClaims(summary, spec) };

@@ -52,7 +52,7 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
     })
     .join('');
   const groups = summary.groups
-    .map((g) => `<tr><td>${esc(g.task)}</td><td>${esc(g.arch)}</td><td>${esc(g.condition)}</td><td>${g.n}</td><td>${g.grokked}</td><td>${g.crossed}</td><td>${fmt(g.T_grok.mean, 4)}</td><td>${fmt(g.lead.mean, 4)}</td></tr>`)
+    .map((g) => `<tr><td>${esc(g.task)}</td><td>${esc(g.arch)}</td><td>${esc(g.condition)}</td><td>${g.n}</td><td>${g.grokked}</td><td>${g.crossed}</td><td>${g.belowAtMem ?? '—'}</td><td>${fmt(g.T_grok.mean, 4)}</td><td>${fmt(g.lead.mean, 4)}</td></tr>`)
     .join('');
   const interventions = summary.interventions
     .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${esc(r.condition)}</td><td>${fmt(r.delayMean, 4)}</td><td>${r.delayCI ? `${fmt(r.delayCI[0], 4)} … ${fmt(r.delayCI[1], 4)}` : '—'}</td><td>${fmt(r.p)}</td><td>${fmt(r.d)}</td><td>${r.censored}</td><td>${r.manipulation.assessed ? `${r.manipulation.held}/${r.manipulation.assessed}` : '—'}</td></tr>`)
@@ -64,15 +64,27 @@ export function reportHtml(summary: StudySummary, figures: { name: string; optio
   const detection = summary.detection
     .map((r) => `<tr><td>${esc(r.task)}</td><td>${esc(r.signal)}</td><td>${esc(r.negativeKind)}</td><td>${r.positives} vs ${r.negatives}</td><td>${fmt(r.auroc, 2)}</td><td>${r.aurocCI ? `${fmt(r.aurocCI[0], 2)} … ${fmt(r.aurocCI[1], 2)}` : '—'}</td><td>${fmt(r.threshold)}</td><td>${pct(r.falseAlarmRate)}</td><td>${pct(r.truePositiveRate)}</td><td>${fmt(r.leadMedian, 4)}</td><td>${fmt(r.leadAtFpr10, 4)}</td></tr>`)
     .join('');
+  const med = (x: { median: number | null }): string => fmt(x.median === null ? null : Math.round(x.median), 4);
+  const onset = (summary.onset ?? [])
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.task)}</td><td>${esc(r.arch)}</td><td>${esc(r.probe)}</td><td>${fmt(r.threshold)}${r.band ? ` (${fmt(r.band[0])} … ${fmt(r.band[1])})` : ''}</td><td>${r.n}</td><td>${r.place['before-onset']}</td><td>${r.place['during-climb']}</td><td>${r.place['after-grokking']}</td><td>${r.place['below-at-mem']}</td><td>${r.place.none}</td><td>${med(r.leads.T_rise)}</td><td>${med(r.leads.T_loss_peak)}</td><td>${med(r.leads.T_grok_50)}</td><td>${med(r.leads.T_grok)}</td><td>${fmt(r.testAccAtCross.median)}${r.testAccAtCross.max === null ? '' : ` (max ${fmt(r.testAccAtCross.max)})`}</td><td>${fmt(r.chance)}</td></tr>`,
+    )
+    .join('');
+  const forecastRows = summary.forecast
+    .map((f) => `<tr><td>${esc(f.task)}</td><td>${esc(f.arch)}</td><td>${f.runs}</td><td>${pct(f.heldOutMeanRelError)}</td><td>${pct(f.nulls?.meanTGrok.relError ?? null)}</td><td>${pct(f.nulls?.constantToGo.relError ?? null)}</td><td>${pct(f.heldOutMeanRelErrorToGo ?? null)}</td><td>${pct(f.nulls?.meanTGrok.relErrorToGo ?? null)}</td><td>${pct(f.nulls?.constantToGo.relErrorToGo ?? null)}</td><td>${f.beatsNulls === null || f.beatsNulls === undefined ? '—' : f.beatsNulls ? 'yes' : 'no'}</td></tr>`)
+    .join('');
   const divs = figures.map((f, i) => `<div class="chart" id="fig${i}"></div>`).join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Grokscope study ${esc(summary.study)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
-.chart{width:100%;height:380px;margin:1em 0}.v-reproduced{color:#1a7f37;font-weight:bold}.v-refuted{color:#c62828;font-weight:bold}.v-inconclusive{color:#9a6700}.v-not-run{color:#777}</style>
+.chart{width:100%;height:380px;margin:1em 0}.v-reproduced{color:#1a7f37;font-weight:bold}.v-refuted{color:#c62828;font-weight:bold}.v-inconclusive{color:#9a6700}.v-not-run{color:#777}.v-not-measured{color:#777;font-style:italic}</style>
 <script>${echartsJs}</script></head><body>
 <h1>Study ${esc(summary.study)}</h1>
-<p>Probe ${esc(summary.probe)}; T_grok at test accuracy ≥ ${summary.rules.grokThreshold}; crossings persist ${summary.rules.crossPersistence} evaluations. Thresholds and forecasts are judged on held-out seeds.</p>
+<p>Probe ${esc(summary.probe)}; T_grok at test accuracy ≥ ${summary.rules.grokThreshold}; crossings persist ${summary.rules.crossPersistence} evaluations and count ${summary.rules.alarmFrom === 'start' ? 'from step 0 (the rule before 2026-12-05)' : `from memorisation on (train accuracy ≥ ${summary.rules.memThreshold}); a run whose H̃ is below H̃* already at memorisation warns of nothing`}. Thresholds and forecasts are judged on held-out seeds; H̃* is the midpoint of its admissible band (the longest run of thresholds that warn the most grokked runs).</p>
 <h2>Claims</h2><p>Stability: the share of ${STABILITY_RESAMPLES} seed-bootstrap resamples whose analysis reaches the same verdict; below ${UNSTABLE_BELOW} a verdict is marked unstable.</p>${summary.check ? `<p>Checked on a second backend: the same runs trained with <code>${esc(summary.check.backend)}</code> (the study's runs ran on ${esc(summary.check.studyBackends.join(', '))}); ${summary.check.agreed} of 8 verdicts agree (✗: they differ).</p>` : ''}<table><tr><th>claim</th><th>verdict</th><th>stability</th>${summary.check ? `<th>on ${esc(summary.check.backend)}</th>` : ''}<th>rule</th></tr>${claims}</table>
-<h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
+<h2>Onset: does the collapse come before generalisation begins, or during it?</h2><p>Grokked baseline runs, each judged at the H̃* fitted on the other seeds' runs. T_rise: first evaluation with test accuracy ≥ 10 % of the way from chance to 1; T_loss_peak: the largest test loss between T_mem and T_grok (where it turns down); T_grok_50 and T_grok: 50 % and 95 %. "Before onset": the crossing at or before T_rise; "during the climb": after T_rise, no later than T_grok. Leads (marker − crossing, steps) and test accuracy at the crossing are medians over runs crossing no later than T_grok.</p><table><tr><th>task</th><th>arch</th><th>probe</th><th>H̃* (band)</th><th>grokked</th><th>before onset</th><th>during the climb</th><th>after grokking</th><th>below H̃* at T_mem</th><th>never crossed</th><th>lead vs T_rise</th><th>vs T_loss_peak</th><th>vs T_grok_50</th><th>vs T_grok</th><th>test acc at crossing</th><th>chance</th></tr>${onset}</table>
+<h2>Forecast against nulls (C5)</h2><p>Held-out mean error of the power-law forecast beside two nulls at the same forecast times: the other seeds' mean T_grok, and a constant time-to-go fitted on the training pairs; relative to T_grok and to the time left (T_grok − t).</p><table><tr><th>task</th><th>arch</th><th>runs</th><th>power law / T_grok</th><th>mean T_grok</th><th>constant time-to-go</th><th>power law / time left</th><th>mean T_grok</th><th>constant time-to-go</th><th>beats both</th></tr>${forecastRows}</table>
+<h2>Groups</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>n</th><th>grokked</th><th>crossed</th><th>below H̃* at T_mem</th><th>mean T_grok</th><th>mean lead</th></tr>${groups}</table>
 <h2>Interventions (vs baseline)</h2><table><tr><th>task</th><th>arch</th><th>condition</th><th>mean delay</th><th>95 % CI</th><th>p (Welch)</th><th>Cohen's d</th><th>censored</th><th>H̃ held above H̃* (manipulation check)</th></tr>${interventions}</table>
 ${s5Line(summary)}
 ${summary.claims.C4.logitMatched ? `<p>Logit scale: of the mix's mean delay, ${fmt(summary.claims.C4.delayLeftAfterLogitMatch === null ? null : (summary.claims.C4.delayLeftAfterLogitMatch as number) * 100, 3)} % is left once a baseline's logit scale replays the mix run's (logit-matched row; 100 %: logit scale accounts for none of it, 0 %: for all).</p>` : ''}

@@ -8,6 +8,7 @@ import type { Summary } from '../analysis/stats.js';
 import type { ThresholdEstimate } from '../analysis/threshold.js';
 import type { EventRules, RunTrace } from '../analysis/trace.js';
 import type { DetectionRow } from '../analysis/warning-detector.js';
+import type { OnsetPlace, OnsetRow } from './onset-report.js';
 
 // The shapes a study's analysis reads and writes, in one file below the modules that compute them
 // (analyze.ts, claims.ts, check.ts, detection-report.ts), so that none of those imports another's
@@ -18,7 +19,7 @@ import type { DetectionRow } from '../analysis/warning-detector.js';
  * fixed before looking at results, and written next to each claim:
  * thresholds and forecasts are always judged on held-out seeds (leave-one-seed-out).
  */
-export const SUMMARY_VERSION = 1;
+export const SUMMARY_VERSION = 2;
 
 
 export interface StudyRunData {
@@ -43,6 +44,8 @@ export interface GroupRow {
   n: number;
   grokked: number;
   crossed: number;
+  /** Runs whose H̃ was below H̃* already at memorisation (no warning possible). */
+  belowAtMem: number;
   T_grok: Summary;
   lead: Summary;
 }
@@ -75,12 +78,30 @@ export interface StudySummary {
   probe: ProbeName;
   rules: EventRules;
   groups: GroupRow[];
-  thresholds: { task: string; arch: string; estimate: ThresholdEstimate; heldOut: { n: number; warned: number; precededGrokking: number; lead: Summary } }[];
+  /** heldOut.warned: crossing from T_mem on and no later than T_grok (the one definition; precededGrokking is the same count, its version-1 name). */
+  thresholds: { task: string; arch: string; estimate: ThresholdEstimate; heldOut: { n: number; warned: number; precededGrokking: number; belowAtMem: number; lead: Summary } }[];
+  /** Where each probe's held-out crossing falls in the climb of generalisation (onset-report.ts). */
+  onset: OnsetRow[];
   probes: { task: string; arch: string; probe: string; threshold: number | null; heldOutWarned: number; heldOutN: number; leadMean: number | null }[];
   interventions: InterventionRow[];
-  forecast: { task: string; arch: string; fit: ReturnType<typeof fitPowerLaw>; heldOutMeanRelError: number | null; heldOutMeanLead: number | null; runs: number }[];
+  forecast: {
+    task: string;
+    arch: string;
+    fit: ReturnType<typeof fitPowerLaw>;
+    /** Mean |T̂ − T_grok| / T_grok (held out). */
+    heldOutMeanRelError: number | null;
+    /** Mean |T̂ − T_grok| / (T_grok − t): the error relative to the time left. */
+    heldOutMeanRelErrorToGo: number | null;
+    heldOutMeanLead: number | null;
+    /** The same errors for the nulls at the same forecast times (forecast.ts). */
+    nulls: Record<'meanTGrok' | 'constantToGo', { relError: number | null; relErrorToGo: number | null }>;
+    /** The power law's error is below both nulls' (null: not measurable). */
+    beatsNulls: boolean | null;
+    runs: number;
+  }[];
   necessity: (NecessityRow & { task: string; threshold: number | null })[];
-  phases: { task: string; arch: string; n: number; twoPhases: number }[];
+  /** n: grokked runs with a weight norm; notMeasured: grokked runs without one (imported runs). */
+  phases: { task: string; arch: string; n: number; twoPhases: number; notMeasured?: number }[];
   fourier: { task: string; arch: string; n: number; meanCorrelation: number | null }[];
   /** The early warning judged as a detector, per task and signal (detection-report.ts). */
   detection: DetectionRow[];
@@ -92,9 +113,22 @@ export interface StudySummary {
     id: string;
     status: string;
     T_mem: number | null;
+    /** Onset markers (analysis/onset.ts). */
+    T_rise: number | null;
+    T_loss_peak: number | null;
+    T_grok_50: number | null;
     T_grok: number | null;
+    /** The warning crossing (from T_mem on) at the run's H̃* (held out for baselines). */
     T_cross: number | null;
+    belowAtMem: boolean;
+    /** Leads of T_cross against T_grok, T_rise, T_loss_peak and T_grok_50 (marker − T_cross). */
     lead: number | null;
+    leadRise: number | null;
+    leadLossPeak: number | null;
+    leadGrok50: number | null;
+    testAccAtCross: number | null;
+    /** Baselines: where the held-out crossing falls in the climb (onset table). */
+    place: OnsetPlace | null;
     /** Intervention runs: whether H̃ stayed above H̃* through its baseline's crossing window (null: not assessable or a baseline). */
     heldAboveThreshold: boolean | null;
   }[];
@@ -104,7 +138,8 @@ export interface StudySummary {
  * The verdict on each of the paper's claims (docs/methods.md, "Verdict rules"): fixed before any
  * study result was seen, and each result carries its rule in words.
  */
-export type Verdict = 'reproduced' | 'refuted' | 'inconclusive' | 'not-run';
+/** `not-measured`: the runs lack what the claim needs (imported runs without a weight norm or Fourier shares): never a failure. */
+export type Verdict = 'reproduced' | 'refuted' | 'inconclusive' | 'not-run' | 'not-measured';
 
 export interface ClaimResult {
   verdict: Verdict;

@@ -43,6 +43,11 @@ export interface GroupTask {
   op(a: number, b: number): number;
 }
 
+/** Output classes of a task: the group's order (120 for S5, p for Z/pZ tasks); chance accuracy is its inverse. */
+export function outputClasses(task: string, p: number): number {
+  return isS5Task(task) ? 120 : p;
+}
+
 export function isPrime(n: number): boolean {
   if (!Number.isInteger(n) || n < 2) return false;
   for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;

@@ -183,12 +183,19 @@ export function buildProgram(): Command {
   withCommon(
     program
       .command('import')
-      .argument('<files...>', '.grokrun / .grokbundle files or their unpacked folders; with --external, CSV or Parquet files')
-      .option('--external', 'read CSV/Parquet from other tools (TensorBoard, W&B): a step column and metric columns')
-      .option('--metric <name>', 'external: name of the single value column of a TensorBoard CSV')
+      .argument('[files...]', '.grokrun / .grokbundle files or their unpacked folders; with --external, CSV or Parquet files')
+      .option('--external', 'read CSV/Parquet from other tools (TensorBoard, W&B): a step column, and train_acc or test_acc')
+      .option('--metric <name>', 'external: name of the one value column of a single-metric file (TensorBoard CSV: default its -tag-NAME)')
       .option('--task <task>', 'external: the task the run trained on (default mod-add)')
       .option('--arch <arch>', 'external: transformer or mlp (default transformer)')
-      .option('--probe <probe>', 'external: the probe its entropy column measures (default resid.final)')
+      .option('--probe <probe>', 'external: the probe its entropy column measures (default resid.final); the file must have one')
+      .option('--p <n>', 'external: the modulus of a Z/pZ task, a prime (not for S5 tasks)')
+      .option('--condition <condition>', 'external: baseline, mix, norm-matched or logit-matched (default baseline)')
+      .option('--seed <n>', 'external: the run’s seed, a whole number ≥ 0 (default 0)')
+      .option('--steps <n>', 'external: the training budget (default: the file’s last step)')
+      .option('--train-fraction <x>', 'external: share of pairs trained on, 0 < x < 1')
+      .option('--require <fields>', 'external: comma list the file must have, e.g. test_acc,entropy (train_acc, test_acc, train_loss, test_loss, weight_norm, entropy, entropy.<probe>)')
+      .option('--config-table <file>', 'a CSV with a row per external file: file (required), task, p, arch, condition, seed, probe, steps, train_fraction, metric; flags fill empty cells (implies --external)')
       .description('import saved runs and bundles, or other tools’ runs (each file all or nothing)'),
   ).action(async (files: string[], opts) => finish(await guarded(opts, () => cmdImport(files, opts))));
   withCommon(

@@ -14,6 +14,7 @@ import { verdictText } from '../../core/study/stability.js';
 import { checkSpecOf } from '../../core/study/check.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../core/schema/backend-choices.js';
 import { interruptible } from './interrupt.js';
+import { onsetLines } from './onset-lines.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
@@ -114,11 +115,12 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
     const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
     if (opts.json) {
       process.stdout.write(
-        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, stability: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.stability ?? null])), ...(summary.check ? { check: { backend: summary.check.backend, verdicts: summary.check.verdicts, agreed: summary.check.agreed } } : {}), threshold: summary.claims.C2.threshold ?? null, leadMean: summary.claims.C2.leadMean ?? null })}\n`,
+        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, stability: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.stability ?? null])), ...(summary.check ? { check: { backend: summary.check.backend, verdicts: summary.check.verdicts, agreed: summary.check.agreed } } : {}), threshold: summary.claims.C2.threshold ?? null, thresholdBand: summary.claims.C2.thresholdBand ?? null, leadMean: summary.claims.C2.leadMean ?? null, onset: summary.onset })}\n`,
       );
     } else {
       process.stdout.write(`${written.summaryPath}\n`);
       for (const [k, c] of Object.entries(summary.claims)) process.stdout.write(`  ${k}: ${verdictText(c)}${c.stability === null || c.stability === undefined ? '' : ` (stability ${c.stability.toFixed(2)})`}\n`);
+      for (const line of onsetLines(summary)) process.stdout.write(`${line}\n`);
       for (const r of summary.detection.filter((d) => d.signal === `H̃ ${summary.probe}`)) {
         const stats = r.auroc === null ? `no AUROC (${r.positives} grokked, ${r.negatives} trained to the budget without grokking)` : `AUROC ${r.auroc.toFixed(2)}${r.aurocCI ? ` (${r.aurocCI[0].toFixed(2)}–${r.aurocCI[1].toFixed(2)})` : ''}, ${r.positives} grokked vs ${r.negatives} not`;
         process.stdout.write(`  warning as a detector, ${r.task}${r.negativeKind === 'all' ? '' : ` (negatives: ${r.negativeKind})`}: ${stats}\n`);

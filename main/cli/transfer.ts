@@ -2,10 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Library } from '../../core/library/library.js';
 import { resolveLibraryDir } from '../../core/library/paths.js';
-import { exportRuns } from '../../core/library/transfer.js';
+import { exportRuns, type ImportReport } from '../../core/library/transfer.js';
 import { importPaths } from '../../core/service/import-paths.js';
-import { ARCHS, PROBES, type Arch, type ProbeName } from '../../core/models/config.js';
-import { TASK_NAMES, type TaskName } from '../../core/tasks/groups.js';
+import { parseExternalSettings, readConfigTable, type ExternalOptions, type ExternalSetting, type RawExternalSettings } from '../../core/library/external.js';
+import { firstLine } from '../../core/errors.js';
 import { scratchDir } from '../../core/library/saved-run.js';
 import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 import { reproduceBundle } from '../../core/runs/reproduce.js';
@@ -58,16 +58,79 @@ interface ImportOpts {
   task?: string;
   arch?: string;
   probe?: string;
+  p?: string;
+  condition?: string;
+  seed?: string;
+  steps?: string;
+  trainFraction?: string;
+  require?: string;
+  configTable?: string;
+}
+
+/** One file to import: its settings, or why it cannot be (a config-table row's bad value), and the row it came from. */
+interface ImportItem {
+  source: string;
+  options?: ExternalOptions;
+  error?: string;
+  row?: string;
 }
 
 export async function cmdImport(files: string[], opts: ImportOpts): Promise<number> {
   const libraryDir = resolveLibraryDir(opts.library);
-  const sources = files.map((f) => path.resolve(f));
-  if (opts.external && opts.task !== undefined && !(TASK_NAMES as readonly string[]).includes(opts.task)) throw new UserError(`--task must be one of ${TASK_NAMES.join(', ')} (got '${opts.task}')`);
-  if (opts.external && opts.arch !== undefined && !(ARCHS as readonly string[]).includes(opts.arch)) throw new UserError(`--arch must be one of ${ARCHS.join(', ')} (got '${opts.arch}')`);
-  if (opts.external && opts.probe !== undefined && !(PROBES as readonly string[]).includes(opts.probe)) throw new UserError(`--probe must be one of ${PROBES.join(', ')} (got '${opts.probe}')`);
-  const externalOptions = { metric: opts.metric, task: opts.task as TaskName | undefined, arch: opts.arch as Arch | undefined, probe: opts.probe as ProbeName | undefined };
-  const reports = await importPaths(libraryDir, sources, { external: () => Boolean(opts.external), externalOptions });
+  const external = Boolean(opts.external || opts.configTable);
+  const raw: RawExternalSettings = {
+    task: opts.task,
+    p: opts.p,
+    arch: opts.arch,
+    condition: opts.condition,
+    seed: opts.seed,
+    probe: opts.probe,
+    steps: opts.steps,
+    train_fraction: opts.trainFraction,
+    metric: opts.metric,
+    require: opts.require,
+  };
+  const flag = (k: ExternalSetting): string => `--${k.replace(/_/g, '-')}`;
+  const flagsGiven = (Object.keys(raw) as ExternalSetting[]).filter((k) => raw[k] !== undefined);
+  if (!external && flagsGiven.length) throw new UserError(`${flagsGiven.map(flag).join(', ')} ${flagsGiven.length > 1 ? 'are' : 'is'} for --external (or --config-table) imports`);
+  if (files.length === 0 && !opts.configTable) throw new UserError('import needs files (or --config-table FILE.csv)');
+  // Flags are checked whole here (a bad one stops the import before anything is read); in a config
+  // table they are the defaults of empty cells, and a row whose settings are bad fails alone.
+  let defaults: ExternalOptions = {};
+  if (external) {
+    try {
+      defaults = parseExternalSettings(raw, flag);
+    } catch (err) {
+      throw new UserError(firstLine(err));
+    }
+  }
+  const items: ImportItem[] = files.map((f) => ({ source: path.resolve(f), options: defaults }));
+  if (opts.configTable) {
+    const table = path.resolve(opts.configTable);
+    let rows;
+    try {
+      rows = readConfigTable(table);
+    } catch (err) {
+      throw new UserError(firstLine(err));
+    }
+    if (rows.length === 0) throw new UserError(`config table ${path.basename(table)} has no rows below its header`);
+    for (const r of rows) {
+      const item: ImportItem = { source: r.file || table, row: `${path.basename(table)} line ${r.line}` };
+      try {
+        if (r.error) throw new Error(r.error);
+        item.options = parseExternalSettings({ ...raw, ...r.settings });
+      } catch (err) {
+        item.error = r.file ? `${path.basename(r.file)}: ${firstLine(err)}` : firstLine(err);
+      }
+      items.push(item);
+    }
+  }
+  const todo = items.filter((i) => i.error === undefined);
+  const done = await importPaths(libraryDir, todo.map((i) => i.source), { external: () => external, externalOptions: (_file, index) => todo[index].options });
+  const reports: ImportReport[] = items.map((i) => {
+    const r = i.error === undefined ? done[todo.indexOf(i)] : { source: i.source, ok: false as const, error: i.error };
+    return i.row && !r.ok ? { ...r, error: `${i.row}: ${r.error}` } : r;
+  });
   let failed = 0;
   for (const r of reports) {
     if (!r.ok) {
