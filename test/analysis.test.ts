@@ -196,6 +196,41 @@ describe('power-law forecast', () => {
   });
 });
 
+describe('the forecast against its nulls (C5)', () => {
+  /** H̃ falls at one rate k from a run-specific start; the run groks when H̃ reaches 0.45, so T_grok − t = (H̃(t) − 0.45)/k exactly. */
+  function onLine(seed: number, start: number, k = 0.0002): RunTrace {
+    const grok = Math.round((start - 0.45) / k);
+    const points: EventSeriesPoint[] = [];
+    for (let step = 0; step <= grok + 500; step += 50) points.push({ step, train_acc: 1, test_acc: step >= grok ? 1 : 0.02, entropy: start - k * step });
+    return traceFromPoints({ id: `l${seed}`, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: grok + 500 }, points);
+  }
+
+  it('beats both nulls where T_grok follows the entropy gap exactly and differs by run', () => {
+    const runs = [onLine(0, 0.85), onLine(1, 0.8), onLine(2, 0.95), onLine(3, 0.7), onLine(4, 0.9)];
+    const evals = leaveOneSeedOutForecast(runs, rules).filter((e) => e.forecasts > 0);
+    expect(evals.length).toBeGreaterThanOrEqual(4);
+    for (const e of evals) {
+      expect(e.meanRelError!).toBeLessThan(1e-3);
+      expect(e.meanRelErrorToGo!).toBeLessThan(1e-2);
+      // The runs grok at 1,250–2,500: neither null can follow a run's own gap.
+      expect(e.nulls.meanTGrok.relError!).toBeGreaterThan(0.01);
+      expect(e.nulls.constantToGo.relError!).toBeGreaterThan(0.01);
+    }
+  });
+
+  it('loses to the mean-T_grok null, which is exact, where every run groks at the same step', () => {
+    // Same T_grok (3,000), different collapse shapes: the other seeds' mean T_grok is exactly right.
+    const same = [0.0002, 0.0003, 0.00015, 0.00025].map((slope, i) => planted(i, 3000, slope));
+    const evals = leaveOneSeedOutForecast(same, rules).filter((e) => e.forecasts > 0);
+    expect(evals.length).toBeGreaterThan(0);
+    for (const e of evals) {
+      expect(e.nulls.meanTGrok.relError).toBe(0);
+      expect(e.nulls.meanTGrok.relErrorToGo).toBe(0);
+      expect(e.meanRelError!).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe('phases and necessity', () => {
   it('sees norm expansion end before the steepest collapse', () => {
     const p = phaseCheck(runs[0]);

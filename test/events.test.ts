@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ANTI_GROK_DROP, AntiGrokDetector, CrossingDetector, antiGrokStep, computeEvents, crossingStep, type EventSeriesPoint } from '../core/analysis/events.js';
+import { ANTI_GROK_DROP, AntiGrokDetector, CrossingDetector, WarningDetector, antiGrokStep, computeEvents, crossingStep, warningCrossing, type EventSeriesPoint } from '../core/analysis/events.js';
+import { RISE_FRACTION, riseLevel, tLossPeakOf, tRiseOf, warningPlace } from '../core/analysis/onset.js';
+import { markersOf, traceFromPoints } from '../core/analysis/trace.js';
 
 const settings = { memThreshold: 0.99, grokThreshold: 0.95, entropyThreshold: 0.61, crossPersistence: 3 };
 
@@ -75,5 +77,51 @@ describe('events', () => {
     const e = computeEvents(series([0.9, 0.9], [0, 0], [1, 1]), settings);
     expect(e.T_grok).toBeNull();
     expect(e.lead).toBeNull();
+  });
+
+  it('marks the onset of generalisation: T_rise a tenth of the way from chance, the test-loss peak after T_mem, and every lead', () => {
+    // p = 47: chance 1/47; T_rise needs 1/47 + 0.1·(46/47) ≈ 0.1191.
+    const chance = 1 / 47;
+    expect(riseLevel(chance)).toBeCloseTo(chance + RISE_FRACTION * (1 - chance), 15);
+    const test = [0.02, 0.02, 0.05, 0.11, 0.12, 0.3, 0.6, 0.96, 1, 1];
+    const loss = [3, 4, 5, 6, 6.5, 6, 4, 1, 0.5, 0.4];
+    const entropy = [0.9, 0.9, 0.8, 0.55, 0.5, 0.45, 0.4, 0.4, 0.4, 0.4];
+    const train = [0.3, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+    const points: EventSeriesPoint[] = test.map((t, i) => ({ step: i * 100, train_acc: train[i], test_acc: t, test_loss: loss[i], entropy: entropy[i] }));
+    expect(tRiseOf(points.map((p) => p.step), test, chance)).toBe(400); // 0.11 < 0.1191 ≤ 0.12
+    expect(tRiseOf(points.map((p) => p.step), test, NaN)).toBeNull();
+    // The largest test loss between T_mem (100) and T_grok (700); none without grokking or a loss.
+    expect(tLossPeakOf(points.map((p) => p.step), loss, 100, 700)).toBe(400);
+    expect(tLossPeakOf(points.map((p) => p.step), loss, 100, null)).toBeNull();
+    expect(tLossPeakOf(points.map((p) => p.step), undefined, 100, 700)).toBeNull();
+    const e = computeEvents(points, { ...settings, chance });
+    expect(e).toMatchObject({ T_mem: 100, T_rise: 400, T_loss_peak: 400, T_grok_50: 600, T_grok: 700, T_cross: 300, lead: 400, lead_rise: 100, lead_loss_peak: 100, lead_grok_50: 300, test_acc_at_cross: 0.11, below_at_mem: false });
+    // The columnar trace gives the same markers.
+    const trace = traceFromPoints({ id: 't', task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, budget: 900, chance }, points);
+    expect(markersOf(trace, settings)).toEqual({ T_rise: 400, T_loss_peak: 400, T_grok_50: 600, T_grok: 700 });
+    // Where a warning falls in the climb.
+    const markers = { T_rise: 400, T_loss_peak: 400, T_grok_50: 600, T_grok: 700 };
+    expect([300, 400, 500, 700, 800, null].map((w) => warningPlace(markers, w))).toEqual(['before-onset', 'before-onset', 'during-climb', 'during-climb', 'after-grokking', 'none']);
+  });
+
+  it('one definition of a warning, live and over a series: nothing before T_mem, below at memorisation is no warning', () => {
+    // H̃ dips below 0.61 for three evaluations before memorisation (step 300), is back above at it, then falls at 600.
+    const entropy = [0.5, 0.5, 0.5, 0.7, 0.7, 0.7, 0.5, 0.5, 0.5, 0.5];
+    const train = [0.2, 0.5, 0.9, 1, 1, 1, 1, 1, 1, 1];
+    const points = series(entropy, Array(10).fill(0), train);
+    expect(crossingStep(points, 0.61, 3)).toBe(0); // the old rule counted the dip
+    expect(warningCrossing(points, 0.61, 3, 0.99)).toEqual({ step: 600, belowAtMem: false });
+    expect(computeEvents(points, settings).T_cross).toBe(600);
+    expect(computeEvents(points, { ...settings, alarmFrom: 'start' }).T_cross).toBe(0);
+    // Live: the same steps, confirmed once, at the third evaluation below.
+    const live = new WarningDetector(0.61, 3, 0.99);
+    expect(points.map((p) => live.push(p.step, p.train_acc, p.entropy))).toEqual([null, null, null, null, null, null, null, null, 600, null]);
+    // Above 0.7 the run is already below at memorisation: no warning, however it falls later.
+    expect(warningCrossing(points, 0.75, 3, 0.99)).toEqual({ step: null, belowAtMem: true });
+    expect(computeEvents(points, { ...settings, entropyThreshold: 0.75 })).toMatchObject({ T_cross: null, below_at_mem: true, lead: null });
+    // A missing H̃ at T_mem: judged at the first evaluation from T_mem on that measured it.
+    const gap = new WarningDetector(0.61, 1, 0.99);
+    expect([[0, 0.2, 0.9], [100, 1, NaN], [200, 1, 0.5]].map(([s, t, h]) => gap.push(s, t, h))).toEqual([null, null, null]);
+    expect(gap.belowAtMem).toBe(true);
   });
 });

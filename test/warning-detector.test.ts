@@ -48,6 +48,42 @@ describe('the early warning as a detector', () => {
     expect(row.negatives).toBe(2);
   });
 
+  it('protocol v2: alarms only from T_mem, negatives watched for the positives’ span, runs past the threshold at T_mem counted apart, leads against T_rise', () => {
+    // Memorised at `mem`; H̃ 0.9 with a dip to `low` at `collapse`; test accuracy climbs from
+    // 0.05 (chance 0.02, T_rise at 0.118) at `rise` to 1 at `grok`.
+    const run2 = (id: string, o: { mem: number; collapse: number | null; grok: number | null; rise?: number; startLow?: boolean }) => {
+      const points = [];
+      for (let step = 0; step <= BUDGET; step += EVERY) {
+        const acc = o.grok !== null && step >= o.grok ? 1 : o.rise !== undefined && step >= o.rise ? 0.3 : 0.05;
+        const h = o.startLow ? 0.3 : o.collapse !== null && step >= o.collapse ? 0.3 : 0.9;
+        points.push({ step, train_acc: step >= o.mem ? 1 : 0.5, test_acc: acc, entropy: h });
+      }
+      return { trace: traceFromPoints({ id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, budget: BUDGET, chance: 0.02 }, points), observedToBudget: true };
+    };
+    const positives = [
+      run2('p1', { mem: 200, collapse: 1000, rise: 1200, grok: 1400 }), // alarm known 1,040: lead 360, 160 before T_rise
+      run2('p2', { mem: 200, collapse: 1000, rise: 900, grok: 1400 }), // alarm after T_rise (lead −140), test acc 0.3 at the alarm
+    ];
+    // Span: median T_grok − T_mem of the positives = 1,200 steps from each negative's own T_mem.
+    const lateNegative = run2('n-late', { mem: 200, collapse: 2000, grok: null }); // collapses after 200 + 1,200: not a false alarm
+    const earlyNegative = run2('n-early', { mem: 200, collapse: 600, grok: null }); // a false alarm within the span
+    const row = detectionRow('mod-add', ENTROPY_SIGNAL, [...positives, lateNegative, earlyNegative], rules, new Rng(1), 50);
+    expect(row.negativeSpan).toBe(1200);
+    expect(row).toMatchObject({ positives: 2, negatives: 2, auroc: 0.75, truePositiveRate: 1, falseAlarmRate: 0.5 });
+    expect(row.leadMedian).toBe(360);
+    expect(row.leadRiseMedian).toBe((160 - 140) / 2);
+    expect(row.testAccAtAlarmMedian).toBeCloseTo((0.05 + 0.3) / 2, 12);
+    // A collapse before memorisation: H̃ is low from step 0; the only windows that count start at
+    // T_mem, where it is already past the threshold: detected by the score, counted apart.
+    const lowAtMem = run2('p-low', { mem: 600, collapse: null, grok: 1400, startLow: true });
+    const withLow = detectionRow('mod-add', ENTROPY_SIGNAL, [...positives, lowAtMem, lateNegative], rules, new Rng(1), 50);
+    expect(withLow.beyondAtMem).toEqual({ positives: 1, negatives: 0 });
+    // Nothing before T_mem counts: a run memorised only at 3,000 alarms no earlier than that.
+    const memLate = run2('p-mem-late', { mem: 3000, collapse: 1000, grok: 3500 });
+    const late = detectionRow('mod-add', ENTROPY_SIGNAL, [memLate, lateNegative], rules, new Rng(1), 50);
+    expect(late.leadMedian).toBe(3500 - 3040);
+  });
+
   it('leaves out runs that stopped early without grokking: they are neither class', () => {
     const stopped = run(trace('stopped', null, 1000, 0.3, 2000), false);
     const row = detectionRow('mod-add', ENTROPY_SIGNAL, [run(trace('p', 1500, 1000)), stopped], rules, new Rng(1), 100);
@@ -112,8 +148,12 @@ describe('the early warning as a detector', () => {
     });
     const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
     const h = summary.detection.filter((r) => r.signal === 'H̃ resid.final');
-    expect(h.map((r) => r.negativeKind)).toEqual(['all', 'transformer baseline', 'wd0', 'lr-small']);
-    const [all, base, wd0, small] = h;
+    expect(h.map((r) => r.negativeKind)).toEqual(['all', 'within transformer baseline', 'within lr-small (control)', 'transformer baseline', 'wd0', 'lr-small']);
+    const [all, withinBase, withinSmall, base, wd0, small] = h;
+    // Within-setting rows (the headline): positives and negatives of one setting only.
+    expect(withinBase).toMatchObject({ positives: 3, negatives: 1, auroc: 1, headline: true });
+    expect(withinSmall).toMatchObject({ positives: 1, negatives: 3, headline: true });
+    expect(base.headline).toBe(false);
     // All runs by outcome: 3 baselines + the lr-small run that grokked vs 1 + 4 + 3 non-grokkers.
     expect(all).toMatchObject({ positives: 4, negatives: 8 });
     expect(base).toMatchObject({ positives: 3, negatives: 1, auroc: 1 });
@@ -133,7 +173,10 @@ describe('the early warning as a detector', () => {
       return { key: t.id, run: record, trace: t };
     });
     const summary = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 });
-    expect(summary.detection.map((r) => r.signal)).toEqual(['H̃ resid.final', 'weight norm / peak', 'Fourier top-k share']);
+    const all = summary.detection.filter((r) => r.negativeKind === 'all');
+    // Test accuracy is the label-reading baseline every run has; these traces record no test loss.
+    expect(all.map((r) => r.signal)).toEqual(['H̃ resid.final', 'weight norm / peak', 'Fourier top-k share', 'test accuracy †']);
+    expect(summary.detection.filter((r) => r.negativeKind !== 'all').every((r) => r.negativeKind === 'within transformer baseline' && r.headline)).toBe(true);
     expect(summary.detection[0]).toMatchObject({ task: 'mod-add', positives: 3, negatives: 1, auroc: 1 });
     expect(analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0, detection: false }).detection).toEqual([]);
   });

@@ -2,21 +2,26 @@ import type { Rng } from '../rng.js';
 import { crossingProfile } from './crossing.js';
 import { auroc, aurocCI, operatingPoint, rocCurve, type RocPoint } from './detection.js';
 import { median } from './stats.js';
-import { tGrok, type EventRules, type RunTrace } from './trace.js';
+import { markersOf, tGrok, tMem, type EventRules, type RunTrace } from './trace.js';
+import { valueAtStep } from './onset.js';
 import { dmdResidual } from './dmd.js';
 import { LOGPROB_QUANTILES } from '../schema/eval-record.js';
 
 /**
- * The early warning judged as a detector (docs/methods.md, "The warning as a detector"): for a
- * signal, an alarm at threshold θ fires once the signal has stayed beyond θ for the crossing
- * persistence (the rule of T_cross), and it is known at the *last* evaluation of that window.
+ * The early warning judged as a detector (docs/methods.md, "The warning as a detector"; protocol
+ * v2 registered in docs/preregistration.md §4): for a signal, an alarm at threshold θ fires once
+ * the signal has stayed beyond θ for the crossing persistence (the rule of T_cross) in a window
+ * that starts at or after T_mem, and it is known at the *last* evaluation of that window.
  * A run that groks within its budget is a positive and counts as detected when its alarm is known
  * before T_grok; a run that was watched to its budget without grokking is a negative, and any
- * alarm in it is a false alarm. Runs that stopped early without grokking are neither.
+ * alarm in it within the span the positives were watched (the median T_grok − T_mem of the row's
+ * positives, from its own T_mem) is a false alarm. Runs that stopped early without grokking, or
+ * never memorised, are neither.
  *
- * Each run's score is the deepest level the signal held for a whole window before its cutoff
- * (T_grok, or the budget), so "alarm at θ" is exactly "score beyond θ" and one sorted list of
- * scores gives the ROC over all thresholds.
+ * Each run's score is the deepest level the signal held for a whole window before its cutoff, so
+ * "alarm at θ" is exactly "score beyond θ" and one sorted list of scores gives the ROC over all
+ * thresholds. Runs whose signal was already beyond the operating threshold at T_mem are counted
+ * apart at the operating point ("below at memorisation": under the crossing rule, no warning).
  */
 export interface WarningSignal {
   name: string;
@@ -97,6 +102,18 @@ export const DMD_SIGNAL: WarningSignal = {
   natural: (x) => -x,
 };
 
+/**
+ * Label-reading baselines (protocol v2): what the test set itself says, beside the signals that
+ * read test labels (restricted loss, DMD residual). Test loss over its running peak falls as the
+ * memorising solution's test loss turns down; test accuracy rises.
+ */
+export const TEST_LOSS_SIGNAL: WarningSignal = {
+  name: 'test loss / peak †',
+  falling: (t) => (t.test_loss && Array.prototype.some.call(t.test_loss, (x: number) => Number.isFinite(x)) ? overRunningPeak(t.test_loss) : null),
+  natural: (x) => x,
+};
+export const TEST_ACC_SIGNAL: WarningSignal = { name: 'test accuracy †', falling: (t) => Float64Array.from(t.test_acc, (x) => -x), natural: (x) => -x };
+
 /** Xu's warning: the spectral-edge gap of the last parameter updates (spectra/spectral-edge.ts) grows before grokking; negated. */
 export const UPDATE_GAP_SIGNAL: WarningSignal = {
   name: 'spectral-edge gap of updates',
@@ -119,40 +136,78 @@ export interface DetectionRow {
   truePositiveRate: number | null;
   /** Median steps from a detected positive's alarm to its T_grok, at that operating point. */
   leadMedian: number | null;
+  /** The same against T_rise (negative: the alarm came after test accuracy had begun to rise). */
+  leadRiseMedian?: number | null;
+  /** Median test accuracy at a detected positive's alarm (when it is known). */
+  testAccAtAlarmMedian?: number | null;
+  /** At the operating point: runs whose signal was already beyond the threshold at T_mem (counted in the rates above; no warning under the crossing rule). */
+  beyondAtMem?: { positives: number; negatives: number };
+  /** Steps a negative is watched from its T_mem: the median T_grok − T_mem of the row's positives (null: no positives, watched to the budget). */
+  negativeSpan?: number | null;
+  /** Within-setting negatives (same architecture, condition and hyperparameters as the positives): the headline column. */
+  headline?: boolean;
   /** The same median at the operating point with the most detections and a false-alarm rate ≤ 10 %. */
   leadAtFpr10: number | null;
 }
 
 interface Scored {
+  trace: RunTrace;
   /** Deepest window level before the cutoff (+∞: no complete window). */
   level: number;
-  /** Window levels (running minimum) and the step at which each window's alarm is known. */
+  /** Window levels (running minimum) and the step at which each window's alarm is known, windows from T_mem on. */
   levels: Float64Array;
   known: Float64Array;
   grok: number | null;
+  mem: number;
+  /** The signal at the first evaluation from T_mem on that measured it (+∞: none). */
+  atMem: number;
 }
 
-function scoreRun(trace: RunTrace, values: ArrayLike<number>, rules: EventRules): Scored {
+/** A run's windows from T_mem on (null: it never memorised, and takes no part). */
+function windowsOf(trace: RunTrace, values: ArrayLike<number>, rules: EventRules): Omit<Scored, 'level'> | null {
+  const mem = tMem(trace, rules);
+  if (mem === null) return null;
+  let from = 0;
+  while (from < trace.step.length && trace.step[from] < mem) from++;
   const p = Math.max(1, Math.floor(rules.crossPersistence));
-  const profile = crossingProfile(trace.step, values, p);
-  const known = Float64Array.from(profile.steps, (_, i) => trace.step[i + p - 1]);
-  const grok = tGrok(trace, rules);
-  const cutoff = grok ?? Infinity;
-  let level = Infinity;
-  for (let i = 0; i < known.length && known[i] < cutoff; i++) level = profile.level[i];
-  return { level, levels: profile.level, known, grok };
+  const tail = (a: ArrayLike<number>): number[] => Array.prototype.slice.call(a, from) as number[];
+  const steps = tail(trace.step);
+  const profile = crossingProfile(steps, tail(values), p);
+  const known = Float64Array.from(profile.steps, (_, i) => steps[i + p - 1]);
+  let atMem = Infinity;
+  for (let i = from; i < values.length; i++) {
+    if (!Number.isNaN(values[i])) {
+      atMem = values[i];
+      break;
+    }
+  }
+  return { trace, levels: profile.level, known, grok: tGrok(trace, rules), mem, atMem };
 }
 
-/** Median lead of the positives detected when the alarm is "level ≤ bound". */
-function medianLead(positives: Scored[], bound: number): number | null {
+function withCutoff(w: Omit<Scored, 'level'>, cutoff: number): Scored {
+  let level = Infinity;
+  for (let i = 0; i < w.known.length && w.known[i] < cutoff; i++) level = w.levels[i];
+  return { ...w, level };
+}
+
+/** Leads (against T_grok and T_rise) and test accuracy at the alarm of the positives detected when the alarm is "level ≤ bound". */
+function atOperatingPoint(positives: Scored[], bound: number, rules: EventRules): { lead: number | null; leadRise: number | null; acc: number | null } {
   const leads: number[] = [];
+  const rises: number[] = [];
+  const accs: number[] = [];
   for (const r of positives) {
     if (!(r.level <= bound)) continue;
     let i = 0;
     while (i < r.levels.length && !(r.levels[i] <= bound)) i++;
-    leads.push(r.grok! - r.known[i]);
+    const alarm = r.known[i];
+    leads.push(r.grok! - alarm);
+    const rise = markersOf(r.trace, rules).T_rise;
+    if (rise !== null) rises.push(rise - alarm);
+    const acc = valueAtStep(r.trace.step, r.trace.test_acc, alarm);
+    if (acc !== null) accs.push(acc);
   }
-  return leads.length ? median(leads) : null;
+  const med = (xs: number[]): number | null => (xs.length ? median(xs) : null);
+  return { lead: med(leads), leadRise: med(rises), acc: med(accs) };
 }
 
 export interface DetectionRun {
@@ -163,21 +218,26 @@ export interface DetectionRun {
   only?: 'positive' | 'negative';
 }
 
-export function detectionRow(task: string, signal: WarningSignal, runs: DetectionRun[], rules: EventRules, rng: Rng, resamples = 2000, negativeKind = 'all'): DetectionRow {
+export function detectionRow(task: string, signal: WarningSignal, runs: DetectionRun[], rules: EventRules, rng: Rng, resamples = 2000, negativeKind = 'all', headline = false): DetectionRow {
   const pos: Scored[] = [];
-  const neg: Scored[] = [];
+  const negWindows: Omit<Scored, 'level'>[] = [];
   for (const { trace, observedToBudget, only } of runs) {
     const values = signal.falling(trace);
     if (!values) continue;
-    const s = scoreRun(trace, values, rules);
-    if (s.grok !== null) {
-      if (only !== 'negative') pos.push(s);
-    } else if (observedToBudget && only !== 'positive') neg.push(s);
+    const w = windowsOf(trace, values, rules);
+    if (!w) continue;
+    if (w.grok !== null) {
+      if (only !== 'negative') pos.push(withCutoff(w, w.grok));
+    } else if (observedToBudget && only !== 'positive') negWindows.push(w);
   }
+  // The same span for both classes: a negative is watched from its T_mem for as long as the
+  // median positive was (T_mem to T_grok), at most to its budget.
+  const span = pos.length ? median(pos.map((r) => r.grok! - r.mem)) : null;
+  const neg = negWindows.map((w) => withCutoff(w, span === null ? Infinity : w.mem + span));
   // Higher score = earlier/deeper alarm: the negated level (+∞ level → −∞ score, never alarms).
   const ps = pos.map((r) => -r.level);
   const ns = neg.map((r) => -r.level);
-  const row: DetectionRow = { task, signal: signal.name, negativeKind, positives: pos.length, negatives: neg.length, auroc: auroc(ps, ns), aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null };
+  const row: DetectionRow = { task, signal: signal.name, negativeKind, positives: pos.length, negatives: neg.length, auroc: auroc(ps, ns), aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null, leadRiseMedian: null, testAccAtAlarmMedian: null, beyondAtMem: { positives: 0, negatives: 0 }, negativeSpan: span, headline };
   if (row.auroc === null) return row;
   row.aurocCI = aurocCI(ps, ns, rng, resamples);
   const finite = (p: RocPoint): boolean => Number.isFinite(p.threshold);
@@ -186,9 +246,14 @@ export function detectionRow(task: string, signal: WarningSignal, runs: Detectio
     row.threshold = signal.natural(-youden.threshold);
     row.falseAlarmRate = youden.fpr;
     row.truePositiveRate = youden.tpr;
-    row.leadMedian = medianLead(pos, -youden.threshold);
+    const bound = -youden.threshold;
+    const at = atOperatingPoint(pos, bound, rules);
+    row.leadMedian = at.lead;
+    row.leadRiseMedian = at.leadRise;
+    row.testAccAtAlarmMedian = at.acc;
+    row.beyondAtMem = { positives: pos.filter((r) => r.level <= bound && r.atMem <= bound).length, negatives: neg.filter((r) => r.level <= bound && r.atMem <= bound).length };
   }
   const at10 = operatingPoint(ps, ns, 0.1);
-  if (at10 && Number.isFinite(at10.threshold)) row.leadAtFpr10 = medianLead(pos, -at10.threshold);
+  if (at10 && Number.isFinite(at10.threshold)) row.leadAtFpr10 = atOperatingPoint(pos, -at10.threshold, rules).lead;
   return row;
 }

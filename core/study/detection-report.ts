@@ -1,4 +1,4 @@
-import { UPDATE_GAP_SIGNAL, DMD_SIGNAL, ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, PROGRESS_SIGNALS, detectionRow, type DetectionRow, type WarningSignal } from '../analysis/warning-detector.js';
+import { TEST_ACC_SIGNAL, TEST_LOSS_SIGNAL, UPDATE_GAP_SIGNAL, DMD_SIGNAL, ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, PROGRESS_SIGNALS, detectionRow, type DetectionRow, type WarningSignal } from '../analysis/warning-detector.js';
 import { tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
 import { PROBES, type ProbeName } from '../models/config.js';
 import type { Rng } from '../rng.js';
@@ -38,8 +38,21 @@ export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe
     }
     signals.push(NORM_SIGNAL);
     if (runs.some((r) => r.trace.fourier)) signals.push(FOURIER_SIGNAL);
-    for (const signal of [LOGIT_SCALE_SIGNAL, ...ERANK_SIGNALS, ...PROGRESS_SIGNALS, DMD_SIGNAL, UPDATE_GAP_SIGNAL]) if (runs.some((r) => signal.falling(r.trace))) signals.push(signal);
+    for (const signal of [LOGIT_SCALE_SIGNAL, ...ERANK_SIGNALS, ...PROGRESS_SIGNALS, DMD_SIGNAL, UPDATE_GAP_SIGNAL, TEST_LOSS_SIGNAL, TEST_ACC_SIGNAL]) if (runs.some((r) => signal.falling(r.trace))) signals.push(signal);
     for (const signal of signals) rows.push(detectionRow(task, signal, runs, rules, rng, resamples));
+    // Within-setting negatives, the headline (protocol v2): for each setting of the study's own
+    // runs (architecture and condition; a control is a setting of its own) with runs that grokked
+    // and runs trained to their budget without grokking, those runs alone — a signal cannot
+    // separate them by a hyperparameter.
+    const settingOf = (k: number): string => `${isControlKey(data[idx[k]].key) ? `${negativeKindOf(data[idx[k]].key, traces[idx[k]])} (control)` : negativeKindOf(data[idx[k]].key, traces[idx[k]])}`;
+    const settings = [...new Set(idx.map((_, k) => settingOf(k)))];
+    for (const setting of settings) {
+      const members = runs.filter((_, k) => settingOf(k) === setting);
+      const grokked = members.filter((r) => tGrok(r.trace, rules) !== null).length;
+      const failed = members.filter((r) => r.observedToBudget && tGrok(r.trace, rules) === null).length;
+      if (grokked === 0 || failed === 0) continue;
+      for (const signal of signals) rows.push(detectionRow(task, signal, members, rules, rng, resamples, `within ${setting}`, true));
+    }
     const kinds = idx.map((i) => negativeKindOf(data[i].key, traces[i]));
     const negativeKinds = [...new Set(kinds.filter((_, k) => runs[k].observedToBudget && tGrok(traces[idx[k]], rules) === null))];
     if (negativeKinds.length < 2) continue;

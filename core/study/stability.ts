@@ -3,6 +3,7 @@ import { Rng } from '../rng.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { analyzeStudy, type AnalysisInput, type StudySummary, type TracedRunData } from './analyze.js';
 import type { Claims } from './summary.js';
+import type { AlarmFrom } from '../analysis/events.js';
 
 /**
  * How firmly each verdict stands on the seeds that produced it: the share of seed-bootstrap
@@ -17,7 +18,7 @@ export const UNSTABLE_BELOW = 0.8;
 
 export type ClaimKey = keyof Claims;
 
-export function claimStability(spec: StudySpec, data: AnalysisInput[], claims: Claims, resamples = STABILITY_RESAMPLES, seed = 0): Record<ClaimKey, number | null> {
+export function claimStability(spec: StudySpec, data: AnalysisInput[], claims: Claims, resamples = STABILITY_RESAMPLES, seed = 0, alarmFrom?: AlarmFrom): Record<ClaimKey, number | null> {
   const keys = Object.keys(claims) as ClaimKey[];
   if (resamples <= 0 || data.length === 0) return Object.fromEntries(keys.map((k) => [k, null])) as Record<ClaimKey, number | null>;
   // Traces once (with Fourier shares, for C8): every resample reuses them and their memoised events.
@@ -32,7 +33,7 @@ export function claimStability(spec: StudySpec, data: AnalysisInput[], claims: C
     const sample = Array.from({ length: seeds.length }, () => seeds[rng.int(seeds.length)]).flatMap((s) => bySeed.get(s)!);
     let judged: StudySummary['claims'];
     try {
-      judged = analyzeStudy(spec, sample, b + 1, { probes: false, thresholdResamples: 0, detection: false }).claims;
+      judged = analyzeStudy(spec, sample, b + 1, { probes: false, thresholdResamples: 0, detection: false, onset: false, alarmFrom }).claims;
     } catch {
       continue; // a resample that cannot be analysed agrees with nothing
     }

@@ -10,11 +10,10 @@ import { StudySpecError, type StudySpec } from '../../core/schema/study-spec.js'
 import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 import { UserError } from './errors.js';
 import { formatDuration } from './progress.js';
-import { verdictText } from '../../core/study/stability.js';
 import { checkSpecOf } from '../../core/study/check.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../core/schema/backend-choices.js';
 import { interruptible } from './interrupt.js';
-import { onsetLines } from './onset-lines.js';
+import { summaryLines } from './summary-lines.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
@@ -119,13 +118,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
       );
     } else {
       process.stdout.write(`${written.summaryPath}\n`);
-      for (const [k, c] of Object.entries(summary.claims)) process.stdout.write(`  ${k}: ${verdictText(c)}${c.stability === null || c.stability === undefined ? '' : ` (stability ${c.stability.toFixed(2)})`}\n`);
-      for (const line of onsetLines(summary)) process.stdout.write(`${line}\n`);
-      for (const r of summary.detection.filter((d) => d.signal === `H̃ ${summary.probe}`)) {
-        const stats = r.auroc === null ? `no AUROC (${r.positives} grokked, ${r.negatives} trained to the budget without grokking)` : `AUROC ${r.auroc.toFixed(2)}${r.aurocCI ? ` (${r.aurocCI[0].toFixed(2)}–${r.aurocCI[1].toFixed(2)})` : ''}, ${r.positives} grokked vs ${r.negatives} not`;
-        process.stdout.write(`  warning as a detector, ${r.task}${r.negativeKind === 'all' ? '' : ` (negatives: ${r.negativeKind})`}: ${stats}\n`);
-      }
-      if (summary.check) process.stdout.write(`on ${summary.check.backend}: ${summary.check.agreed} of 8 verdicts agree${summary.check.agreed < 8 ? ` (differ: ${Object.entries(summary.check.agree).filter(([, a]) => !a).map(([k]) => `${k} ${summary.check!.verdicts[k as keyof typeof summary.check.verdicts]}`).join(', ')})` : ''}\n`);
+      for (const line of summaryLines(summary)) process.stdout.write(`${line}\n`);
       process.stdout.write(`report: ${written.reportPath}\n`);
     }
     return failed.length ? 1 : 0;
