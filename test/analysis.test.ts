@@ -242,10 +242,12 @@ describe('phases and necessity', () => {
   it('counts crossings and grokking per architecture', () => {
     const mlp: RunTrace = { ...planted(9, 3000, 0.0002, 1000, 'mlp', (p) => ({ ...p, test_acc: 0.2 })), id: 'mlp' };
     const lateCross = { ...planted(8, 3000, 0.0002, -500), id: 'late' };
-    const rows = necessityTable([...runs, lateCross, mlp], 0.61, rules);
+    // An MLP whose H̃ is low from the start: below H̃* at memorisation, not a crossing.
+    const lowMlp: RunTrace = { ...planted(10, 3000, 0.0002, 1000, 'mlp', (p) => ({ ...p, test_acc: 0.2, entropy: 0.4 })), id: 'low' };
+    const rows = necessityTable([...runs, lateCross, mlp, lowMlp], 0.61, rules);
     expect(rows).toEqual([
-      { arch: 'mlp', n: 1, crossed: 1, grokked: 0, grokkedWithoutCrossingFirst: 0, crossedWithoutGrokking: 1 },
-      { arch: 'transformer', n: 6, crossed: 6, grokked: 6, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 },
+      { arch: 'mlp', n: 2, crossed: 1, grokked: 0, grokkedWithoutCrossingFirst: 0, crossedWithoutGrokking: 1, belowAtMem: 1 },
+      { arch: 'transformer', n: 6, crossed: 6, grokked: 6, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0, belowAtMem: 0 },
     ]);
   });
 });
