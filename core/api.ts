@@ -33,6 +33,33 @@ export interface MetricPoint {
   scalars?: Record<string, number>;
 }
 
+/**
+ * A run's events (core/analysis/events.ts RunEvents; docs/methods.md, "Events of a run"): steps,
+ * null where not reached. T_cross is the warning, counted from T_mem on; each lead is a marker
+ * minus T_cross (positive: the warning came first). Fields marked optional are absent only from a
+ * run without evaluations whose events were stored before 2026-12-05.
+ */
+export interface RunEventsView {
+  T_mem: number | null;
+  T_grok: number | null;
+  T_grok_50: number | null;
+  T_grok_99: number | null;
+  T_cross: number | null;
+  /** T_grok − T_cross. */
+  lead: number | null;
+  /** First evaluation with test accuracy ≥ chance + 0.1·(1 − chance): the start of the climb. */
+  T_rise?: number | null;
+  /** The largest test loss between T_mem and T_grok of a run that grokked: where test loss turns down. */
+  T_loss_peak?: number | null;
+  lead_rise?: number | null;
+  lead_loss_peak?: number | null;
+  lead_grok_50?: number | null;
+  test_acc_at_cross?: number | null;
+  /** H̃ was already below H̃* at memorisation: no warning (T_cross null). */
+  below_at_mem?: boolean;
+  T_anti?: number | null;
+}
+
 /** What getRun may leave out (both default to true): the forecast fit and the spectra are its costly parts. */
 export interface RunDetailOptions {
   forecast?: boolean;
@@ -51,7 +78,8 @@ export interface RunDetail {
   origin: string;
   note: string | null;
   config: Record<string, unknown>;
-  events: Record<string, number | null> | null;
+  /** Recomputed from the metrics when read (null for a run without evaluations); see RunEventsView. */
+  events: RunEventsView | null;
   metrics: MetricPoint[];
   /** Steps of the run's checkpoints (for exporting the model at one of them). */
   checkpoints: number[];
@@ -149,6 +177,13 @@ export interface CompareData {
    * median lead at a false-alarm rate ≤ 10 %. Null statistics: the selection lacks a class.
    */
   detection: { task: string; signal: string; negativeKind: string; positives: number; negatives: number; auroc: number | null; aurocCI: [number, number] | null; threshold: number | null; falseAlarmRate: number | null; truePositiveRate: number | null; leadMedian: number | null; leadAtFpr10: number | null }[];
+  /**
+   * Does the collapse come before generalisation begins, or during it (docs/methods.md, "Onset of
+   * generalisation")? Per task and architecture, the selected grokked baselines judged held out:
+   * where each warning crossing falls (`place`: before-onset, during-climb, after-grokking,
+   * below-at-mem, none), the median leads against T_rise and T_grok, test accuracy at the crossing.
+   */
+  onset: { task: string; arch: string; probe: string; threshold: number | null; band: [number, number] | null; n: number; place: Record<string, number>; leadRiseMedian: number | null; leadGrokMedian: number | null; testAccAtCrossMedian: number | null; chance: number | null }[];
   /** The event the curves are aligned on (steps relative to it), or null. */
   align: 'T_mem' | 'T_grok' | null;
   /** Configuration fields whose values differ between the compared runs, with the runs per value. */

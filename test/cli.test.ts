@@ -60,10 +60,24 @@ describe('grokscope CLI', () => {
     const list = lastJson(cli(['list', '--json']).stdout) as { id: string; status: string }[];
     expect(list.map((x) => x.id)).toContain(out.id);
 
-    const show = lastJson(cli(['show', out.id.slice(0, -2), '--json']).stdout) as { id: string; metrics: { step: number; entropy: Record<string, number> }[] };
+    const show = lastJson(cli(['show', out.id.slice(0, -2), '--json']).stdout) as {
+      id: string;
+      metrics: { step: number; test_acc: number; entropy: Record<string, number> }[];
+      events: Record<string, number | boolean | null>;
+    };
     expect(show.id).toBe(out.id);
     expect(show.metrics.map((m) => m.step)).toEqual(Array.from({ length: 13 }, (_, i) => i * 10));
     expect(show.metrics[12].entropy['resid.final']).toBeCloseTo(out.final.entropy['resid.final'], 12);
+    // The events, recomputed when read, carry the onset markers and the warning's leads.
+    for (const k of ['T_mem', 'T_rise', 'T_loss_peak', 'T_grok_50', 'T_grok', 'T_cross', 'lead', 'lead_rise', 'lead_grok_50', 'test_acc_at_cross']) expect(show.events, k).toHaveProperty(k);
+    expect(typeof show.events.below_at_mem).toBe('boolean');
+    // T_rise: the first evaluation with test accuracy ≥ chance + 0.1·(1 − chance), chance 1/11.
+    expect(show.events.T_rise).toBe(show.metrics.find((m) => m.test_acc >= 1 / 11 + 0.1 * (1 - 1 / 11))?.step ?? null);
+    const text = cli(['show', out.id]).stdout;
+    const v = (x: number | boolean | null) => (x === null ? '—' : String(x));
+    expect(text).toContain(`events     T_mem ${v(show.events.T_mem)}  T_rise ${v(show.events.T_rise)}  T_loss_peak ${v(show.events.T_loss_peak)}  T_grok_50 ${v(show.events.T_grok_50)}  T_grok ${v(show.events.T_grok)}`);
+    expect(text).toMatch(show.events.below_at_mem ? /warning {4}T_cross — \(below H̃\* [\d.]+ at memorisation, on resid\.final\)/ : new RegExp(`warning {4}T_cross ${v(show.events.T_cross)} \\(H̃\\* [\\d.]+ on resid\\.final\\)`));
+    expect(text).toMatch(new RegExp(`lead vs T_rise ${v(show.events.lead_rise)}, vs T_grok ${v(show.events.lead)} {2}test acc at T_cross (—|0\\.\\d{3}|1\\.000)\n`));
 
     const csvFile = path.join(tmp.dir, 'm.csv');
     expect(cli(['export-csv', out.id, '-o', csvFile]).code).toBe(0);

@@ -75,7 +75,7 @@ function detail(over: Partial<RunDetail>): RunDetail {
   return {
     id: 'run-1', status: 'completed', backend: 'wasm+openblas', backendNote: 'auto: …', origin: 'trained', note: null,
     config: { entropyThreshold: 0.61, probe: 'resid.final' },
-    events: { T_mem: 100, T_cross: 300, T_grok: 500, lead: 200 },
+    events: { T_mem: 100, T_rise: 250, T_loss_peak: 350, T_grok_50: 400, T_grok: 500, T_grok_99: null, T_cross: 300, lead: 200, lead_rise: -50, lead_loss_peak: 50, lead_grok_50: 100, test_acc_at_cross: 0.2346, below_at_mem: false },
     metrics: [0, 100, 200].map((step) => ({ step, train_acc: step / 200, test_acc: 0, train_loss: 1, test_loss: 2, weight_norm: 30, entropy: { 'resid.final': 0.9 - step / 1000 } })),
     checkpoints: [], spectra: [], forecast: null, ...over,
   };
@@ -84,11 +84,33 @@ function detail(over: Partial<RunDetail>): RunDetail {
 describe('RunView', () => {
   it('shows the events, the backend and one chart per curve', () => {
     const w = mount(RunView, { props: { run: detail({}), live: null, theme: 'light' }, global: { stubs } });
-    expect(w.text()).toContain('T_mem 100 · T_cross 300 · T_grok 500 · lead 200');
+    expect(w.find('[data-field=events]').text()).toBe('T_mem 100 · T_rise 250 · T_loss_peak 350 · T_grok_50 400 · T_grok 500');
+    expect(w.find('[data-field=warning]').text()).toBe('T_cross 300 · lead vs T_rise -50, vs T_grok 200 · test acc at T_cross 0.235');
     expect(w.text()).toContain('backend wasm+openblas');
     expect(w.findAll('.chart-stub').map((c) => c.attributes('data-chart'))).toEqual(['accuracy', 'entropy', 'loss', 'weight-norm', 'spectrum']);
     expect(w.find('[data-field=forecast]').text()).toContain('needs at least two other completed baseline runs');
     expect(w.find('[data-field=anti-grokking]').exists()).toBe(false);
+  });
+
+  it('marks the onset markers beside T_mem and T_cross (T_loss_peak on the loss chart), and says when H̃ was below H̃* at memorisation', () => {
+    type Marks = { series: { markLine?: { data: { name?: string; xAxis?: number; label: { position?: string } }[] } }[] };
+    const option = (w: ReturnType<typeof mount>, name: string) => w.findAllComponents(stubs.EChart).find((c) => c.props('name') === name)!.props('option') as Marks;
+    const marks = (o: Marks) => o.series.flatMap((s) => s.markLine?.data ?? []).filter((d) => d.xAxis !== undefined).map((d) => [d.name, d.xAxis]);
+    const w = mount(RunView, { props: { run: detail({}), live: null, theme: 'light' }, global: { stubs } });
+    const onChart = [['T_mem', 100], ['T_rise', 250], ['T_cross', 300], ['T_grok_50', 400], ['T_grok', 500]];
+    expect(marks(option(w, 'accuracy'))).toEqual(onChart);
+    expect(marks(option(w, 'entropy'))).toEqual(onChart);
+    expect(marks(option(w, 'loss'))).toEqual([['T_loss_peak', 350]]);
+    // The onset markers' labels run inside the plot, one at the top and one at the bottom, away from the others above it.
+    const labels = option(w, 'accuracy').series[0].markLine!.data.map((d) => d.label.position ?? 'end');
+    expect(new Set(labels)).toEqual(new Set(['end', 'insideStartTop', 'insideEndTop']));
+    const below = mount(RunView, {
+      props: { run: detail({ events: { T_mem: 100, T_rise: null, T_loss_peak: null, T_grok_50: null, T_grok: null, T_grok_99: null, T_cross: null, lead: null, lead_rise: null, test_acc_at_cross: null, below_at_mem: true } }), live: null, theme: 'light' },
+      global: { stubs },
+    });
+    expect(below.find('[data-field=warning]').text()).toBe('T_cross — (below H̃* 0.61 at memorisation) · lead vs T_rise —, vs T_grok — · test acc at T_cross —');
+    expect(marks(option(below, 'accuracy'))).toEqual([['T_mem', 100]]);
+    expect(option(below, 'loss').series.some((s) => s.markLine)).toBe(false);
   });
 
   it('draws the logit scale and the weight spectra when the run recorded them', () => {
@@ -317,9 +339,15 @@ describe('CompareView', () => {
       { task: 'mod-add', signal: 'H̃ resid.final', negativeKind: 'all', positives: 8, negatives: 2, auroc: 0.875, aurocCI: [0.6, 1], threshold: 0.571, falseAlarmRate: 0.5, truePositiveRate: 1, leadMedian: 460, leadAtFpr10: null },
       { task: 'mod-add', signal: 'weight norm / peak', negativeKind: 'wd0', positives: 8, negatives: 0, auroc: null, aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null },
     ],
+    onset: [{ task: 'mod-add', arch: 'transformer', probe: 'resid.final', threshold: 0.6025, band: [0.455, 0.75], n: 5, place: { 'before-onset': 3, 'during-climb': 1, 'after-grokking': 0, 'below-at-mem': 1, none: 0 }, leadRiseMedian: 250, leadGrokMedian: 800, testAccAtCrossMedian: 0.021, chance: 1 / 47 }],
     align: null,
     configDiff: [],
   };
+
+  it('answers the onset question: where each warning falls in the climb', () => {
+    const w = mount(CompareView, { props: { data, theme: 'dark' }, global: { stubs } });
+    expect(w.findAll('[data-table=onset] tbody td').map((t) => t.text())).toEqual(['mod-add', 'transformer', '0.603 (0.455 … 0.750)', '5', '3', '1', '0', '1', '0', '250', '800', '0.021 (chance 0.021)']);
+  });
 
   it('puts the architectures side by side and fills the necessity and intervention tables', () => {
     const w = mount(CompareView, { props: { data, theme: 'dark' }, global: { stubs } });
@@ -411,7 +439,7 @@ describe('App', () => {
       expect(compare).toHaveBeenCalledWith(['a', 'b'], undefined);
       expect(w.find('[data-field=comparing]').text()).toBe('Comparing 2 run(s)…');
       const band = { mean: [0], min: [0], max: [0], n: [1] };
-      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], detection: [], align: null, configDiff: [] });
+      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], detection: [], onset: [], align: null, configDiff: [] });
       await flushPromises();
       expect(w.find('[data-field=comparing]').exists()).toBe(false);
       expect(w.find('.compare [data-arch=mlp]').exists()).toBe(true);

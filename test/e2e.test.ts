@@ -30,9 +30,12 @@ beforeAll(async () => {
   if (!exe) throw new Error('no Chromium: run `node scripts/setup-browser.mjs` (npm test does)');
   mkdirSync(artifacts, { recursive: true });
   const lib = path.join(tmp.dir, 'lib');
-  // Two seeds per group; salts make test accuracy reach 1 early so that some runs "grok".
+  // Two seeds per group. Salts 950–951 put the Transformer baselines' memorisation at step 0 and
+  // grokking at step 20, with H̃ above a threshold band at memorisation and below it from 20 on:
+  // a warning under the one definition (from T_mem on), so H̃* can be fitted and the tables fill.
+  // (At salt 1000 they grokked at step 0, where no crossing can count.)
   for (const seed of [0, 1]) {
-    await makeFixtureRun(lib, { id: `tf-base-${seed}`, salt: 1000 + seed, config: { seed, arch: 'transformer' } });
+    await makeFixtureRun(lib, { id: `tf-base-${seed}`, salt: 950 + seed, config: { seed, arch: 'transformer' } });
     await makeFixtureRun(lib, { id: `tf-mix-${seed}`, salt: 10 + seed, config: { seed, arch: 'transformer', condition: 'mix' } });
     await makeFixtureRun(lib, { id: `mlp-base-${seed}`, salt: 500 + seed, config: { seed, arch: 'mlp', probe: 'resid.final' } });
   }
@@ -130,6 +133,9 @@ describe('the workbench in a browser', () => {
     await page.waitForSelector('.run-view [data-field=status]:has-text("completed")', { timeout: 90_000 });
     const header = await page.locator('.run-header').textContent();
     expect(header).toMatch(/backend (wasm|wasm\+openblas|cpu|tensorflow)/);
+    // The events recomputed when read: the onset markers and the warning's lead against T_rise.
+    expect(header).toMatch(/T_mem (\d+|—) · T_rise (\d+|—) · T_loss_peak (\d+|—) · T_grok_50 (\d+|—) · T_grok (\d+|—)/);
+    expect(header).toMatch(/lead vs T_rise (-?\d+|—), vs T_grok (-?\d+|—) · test acc at T_cross ([01]\.\d{3}|—)/);
     await page.waitForSelector('[data-chart=accuracy] canvas');
     expect(await page.locator('[data-field=forecast]').textContent()).toMatch(/forecast/);
     await page.screenshot({ path: path.join(artifacts, 'run.png'), fullPage: true });

@@ -6,6 +6,7 @@ import { Library } from '../core/library/library.js';
 import { crc32c, decodeEvent, maskedCrc32c, readRecords } from '../core/interop/tfevents.js';
 import { decodeMessage } from '../core/interop/protobuf.js';
 import { scalarsOf } from '../core/library/exports/tensorboard.js';
+import { eventsFromMetrics } from '../core/library/traces.js';
 import { makeFixtureRun } from './helpers/fixture-run.js';
 import { expectCleanError, lastJson, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
@@ -21,7 +22,8 @@ const f32 = (x: number): number => Math.fround(x);
 let ids: string[];
 
 beforeAll(async () => {
-  ids = [await makeFixtureRun(library, { id: 'fx-a', salt: 0 }), await makeFixtureRun(library, { id: 'fx-b', salt: 3 })];
+  // fx-c's test accuracy (step + 100) / 1013 first reaches T_rise's level at step 40 (p = 31: chance + 0.1·(1 − chance) = 0.129).
+  ids = [await makeFixtureRun(library, { id: 'fx-a', salt: 0 }), await makeFixtureRun(library, { id: 'fx-b', salt: 3 }), await makeFixtureRun(library, { id: 'fx-c', salt: 100 })];
 });
 afterAll(() => tmp.cleanup());
 
@@ -39,7 +41,7 @@ describe('TensorBoard export', () => {
     const out = path.join(tmp.dir, 'tb');
     const r = runCli(['export', ...ids, '--format', 'tensorboard', '-o', out, '--library', library, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect((lastJson(r.stdout) as { files: string[] }).files).toHaveLength(2);
+    expect((lastJson(r.stdout) as { files: string[] }).files).toHaveLength(3);
     for (const id of ids) {
       const [file] = readdirSync(path.join(out, id));
       expect(file).toMatch(/^events\.out\.tfevents\.\d+\.grokscope$/);
@@ -55,10 +57,12 @@ describe('TensorBoard export', () => {
         expect(want.length).toBeGreaterThan(10);
         expect(scalarEvents[i].values.map((v) => [v.tag, v.simpleValue])).toEqual(want.map(([tag, v]) => [tag, f32(v)]));
       }
-      // Events as text at their step; the config as text.
+      // Events, recomputed from the metrics (the fixture's stored T_grok 60 is not in them), as text at their step; the config as text.
       const texts = new Map(decoded.flatMap((e) => e.values.filter((v) => v.plugin === 'text').map((v) => [v.tag, { text: v.text, step: e.step }])));
-      expect(texts.get('events/T_grok')).toEqual({ text: '60', step: 60 });
+      expect(texts.get('events/T_grok')).toEqual({ text: 'not reached', step: 0 });
       expect(texts.get('events/T_grok_99')).toEqual({ text: 'not reached', step: 0 });
+      expect(texts.get('events/T_rise')).toEqual(id === 'fx-c' ? { text: '40', step: 40 } : { text: 'not reached', step: 0 });
+      expect(texts.get('events/below_at_mem')).toEqual({ text: 'false', step: 0 });
       expect(JSON.parse(texts.get('config')!.text!.replace(/^```json\n|\n```$/g, ''))).toEqual(run.config);
 
       // HParams: version 0, session_start_info with the config's scalar fields; then the end.
@@ -144,11 +148,18 @@ describe('long tables', () => {
       });
       want.sort((a, b) => a[0].localeCompare(b[0]) || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0));
       expect(rows.map((x) => [x[0], Number(x[1]), x[2], Number(x[3])])).toEqual(want);
-      const runs = await query(`SELECT run, status, config, events FROM ${reader}('${file.replace(`.${format}`, `.runs.${format}`)}') ORDER BY run`);
+      const runs = await query(`SELECT run, status, config, events, t_grok, t_rise, below_at_mem FROM ${reader}('${file.replace(`.${format}`, `.runs.${format}`)}') ORDER BY run`);
       expect(runs.map((x) => x[0])).toEqual(ids);
-      const stored = await Library.with(library, (lib) => lib.getRun(ids[1]));
+      const { stored, rows: metricRows } = await Library.with(library, async (lib) => ({ stored: await lib.getRun(ids[1]), rows: await lib.getMetrics(ids[1]) }));
       expect(JSON.parse(String(runs[1][2]))).toEqual(stored.config);
-      expect(JSON.parse(String(runs[1][3]))).toEqual(stored.events);
+      // The events are recomputed from the metrics, not the fixture's stored ones (T_grok 60), and the library keeps those.
+      expect(JSON.parse(String(runs[1][3]))).toEqual(eventsFromMetrics(stored.config, metricRows));
+      expect(stored.events?.T_grok).toBe(60);
+      expect(runs.map((x) => [x[4], x[5] === null ? null : Number(x[5]), x[6]])).toEqual([
+        [null, null, false],
+        [null, null, false],
+        [null, 40, false],
+      ]);
     });
   }
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrokscopeService } from '../core/service/service.js';
+import { Library } from '../core/library/library.js';
 import { pointFromRecord } from '../core/service/points.js';
 import { liveRunEvents } from '../core/service/live-run.js';
 import type { LiveEvent } from '../core/api.js';
@@ -65,6 +66,18 @@ describe('service', () => {
     expect(run.metrics[1]).toEqual(pointFromRecord(fixtureRecord(20)));
   });
 
+  it('serves a run’s events recomputed from its metrics, with the onset markers, and leaves the stored ones alone', async () => {
+    // Salt 500: H̃ = 0.9 − (step + 500)/1777 is above H̃* 0.61 at T_mem (step 0) and below it from step 20 on;
+    // test accuracy (step + 500)/1013 is past T_rise's level (0.129 for p = 31) at once and reaches 50 % at step 20.
+    const onset = await makeFixtureRun(dir, { id: 'onset-run', salt: 500 });
+    const run = await service().getRun(onset);
+    expect(run.events).toMatchObject({ T_mem: 0, T_rise: 0, T_grok_50: 20, T_grok: null, T_loss_peak: null, T_cross: 20, lead: null, lead_rise: -20, lead_grok_50: 0, below_at_mem: false });
+    expect(run.events?.test_acc_at_cross).toBe(fixtureRecord(20, 500).test_acc);
+    const stored = await Library.with(dir, (l) => l.getRun(onset));
+    expect(stored.events).toEqual({ T_mem: 20, T_grok: 60, T_grok_50: 40, T_grok_99: null, T_cross: 40, lead: 20, below_at_mem: false }); // the fixture's, untouched
+    await service().deleteRuns([onset]);
+  });
+
   it('turns a live run’s progress into grokked and crossed once each, and throttled progress', () => {
     const events: LiveEvent[] = [];
     let clock = 0;
@@ -74,7 +87,8 @@ describe('service', () => {
     const acc = [0.1, 0.2, 0.5, 0.96, 0.99, 1];
     h.forEach((entropy, i) => {
       const step = i * 20;
-      const r = { ...fixtureRecord(step), test_acc: acc[i], probes: { 'resid.final': { entropy, eff_rank: 1, top5_share: 1 } } };
+      // Memorised from step 0: a warning counts from T_mem on.
+      const r = { ...fixtureRecord(step), train_acc: 1, test_acc: acc[i], probes: { 'resid.final': { entropy, eff_rank: 1, top5_share: 1 } } };
       clock += i === 5 ? 300 : 100; // progress at most every 250 ms, the last report always
       onProgress({ runId: 'r', step, totalSteps: i === 5 ? step : 1000, stepsPerSecond: 10, latest: r, backend: 'wasm' });
     });

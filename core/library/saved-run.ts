@@ -42,7 +42,8 @@ export const RunJsonSchema = z
     backend: z.string().nullable(),
     backendNote: z.string().nullable(),
     versions: z.record(z.string(), z.string()),
-    events: z.record(z.string(), z.number().nullable()).nullable(),
+    /** Steps and leads (numbers or null), and below_at_mem (a boolean) since 2026-12-05. */
+    events: z.record(z.string(), z.union([z.number(), z.boolean()]).nullable()).nullable(),
     stepsDone: z.number().int().nonnegative(),
     error: z.string().nullable(),
     note: z.string().nullable().default(null),
@@ -76,7 +77,7 @@ export function runJsonOf(run: RunRecord, checkpoints: string[]): RunJson {
     backend: run.backend,
     backendNote: run.backendNote,
     versions: run.versions,
-    events: run.events as unknown as Record<string, number | null> | null,
+    events: run.events as unknown as Record<string, number | boolean | null> | null,
     stepsDone: run.stepsDone,
     error: run.error,
     note: run.note,

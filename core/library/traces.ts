@@ -77,3 +77,13 @@ export function eventsFromMetrics(config: RunConfig, rows: MetricRow[]): RunEven
     { ...config, chance: chanceOfConfig(config) },
   );
 }
+
+/**
+ * A run's events as every view and export shows them: recomputed from its metric rows by today's
+ * rules (events are pure functions of the rows and the config, and those stored before 2026-12-05
+ * lack the onset markers and counted T_cross from step 0), else the stored ones (a run without
+ * evaluations). The stored object holds nothing else: it was always eventsFromMetrics' answer.
+ */
+export function currentEvents(run: Pick<RunRecord, 'config' | 'events'>, rows: MetricRow[]): RunEvents | null {
+  return rows.length ? eventsFromMetrics(run.config, rows) : run.events;
+}

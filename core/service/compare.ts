@@ -99,6 +99,7 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
   let necessity: CompareData['necessity'] = [];
   let interventions: CompareData['interventions'] = [];
   let detection: CompareData['detection'] = [];
+  let onset: CompareData['onset'] = [];
   if (data.some((d) => d.run.config.condition === 'baseline')) {
     const spec: StudySpec = {
       version: 1,
@@ -117,7 +118,20 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
     necessity = summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }));
     interventions = summary.interventions.map(({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d, manipulation }) => ({ arch, condition, n, nBaseline, censored, delayMean, delayCI, p, d, manipulation }));
     detection = summary.detection;
+    onset = summary.onset.map(({ task, arch, probe, threshold, band, n, place, leads, testAccAtCross, chance }) => ({
+      task,
+      arch,
+      probe,
+      threshold,
+      band,
+      n,
+      place,
+      leadRiseMedian: leads.T_rise.median,
+      leadGrokMedian: leads.T_grok.median,
+      testAccAtCrossMedian: testAccAtCross.median,
+      chance,
+    }));
   }
   const configDiff = configDifferences(data.map((d) => ({ id: d.run.id, config: d.run.config as unknown as Record<string, unknown> })));
-  return { probe, threshold, groups, necessity, interventions, detection, align, configDiff };
+  return { probe, threshold, groups, necessity, interventions, detection, onset, align, configDiff };
 }

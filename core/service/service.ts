@@ -11,7 +11,7 @@ import { speedFigures } from '../train/backend-speed.js';
 import { checkpointSteps } from '../train/checkpoint.js';
 import { Library, type RunRecord } from '../library/library.js';
 import type { TracedRunData } from '../study/analyze.js';
-import { traceOfSeries } from '../library/traces.js';
+import { currentEvents, traceOfSeries } from '../library/traces.js';
 import { compareRuns } from './compare.js';
 import { RunReader } from './run-reader.js';
 import { ReadCache } from './read-cache.js';
@@ -94,7 +94,8 @@ export class GrokscopeService implements GrokscopeApi {
         origin: run.origin,
         note: run.note,
         config: run.config as unknown as Record<string, unknown>,
-        events: run.events as unknown as Record<string, number | null> | null,
+        // Recomputed by today's rules (stored events may predate the onset markers and the warning from T_mem on).
+        events: currentEvents(run, rows),
         metrics: rows.map(pointFromRow),
         checkpoints: checkpointSteps(checkpointDirFor(this.libraryDir, run.id)),
         spectra: options.spectra === false ? [] : await lib.getSpectra(run.id),

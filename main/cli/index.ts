@@ -7,10 +7,12 @@ import { BACKEND_CHOICES } from '../../core/schema/backend-choices.js';
 import { ARCHS } from '../../core/models/config.js';
 import { isS5Task } from '../../core/tasks/groups.js';
 import type { BenchResult, BenchTask } from '../../core/runs/protocol.js';
+import type { RunDetail } from '../../core/api.js';
 import { UserError } from './errors.js';
 import { firstLine } from '../../core/errors.js';
 import { cmdWorker } from './worker.js';
 import { cmdStudy } from './study.js';
+import { cmdAnalyze } from './analyze.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
@@ -39,6 +41,21 @@ async function cmdList(opts: CommonOpts): Promise<number> {
   return 0;
 }
 
+/**
+ * `show`'s events: the markers in the order a run reaches them (docs/methods.md, "Events of a run"),
+ * then the warning — T_cross, counted from T_mem on — with its lead against the start of the climb
+ * (T_rise) and its end (T_grok), and the test accuracy it fired at.
+ */
+function eventLines(e: RunDetail['events'], c: RunConfig): string[] {
+  const v = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : String(x));
+  const cross = e?.below_at_mem ? `— (below H̃* ${c.entropyThreshold} at memorisation, on ${c.probe})` : `${v(e?.T_cross)} (H̃* ${c.entropyThreshold} on ${c.probe})`;
+  const acc = e?.test_acc_at_cross;
+  return [
+    `events     T_mem ${v(e?.T_mem)}  T_rise ${v(e?.T_rise)}  T_loss_peak ${v(e?.T_loss_peak)}  T_grok_50 ${v(e?.T_grok_50)}  T_grok ${v(e?.T_grok)}`,
+    `warning    T_cross ${cross}  lead vs T_rise ${v(e?.lead_rise)}, vs T_grok ${v(e?.lead)}  test acc at T_cross ${acc === null || acc === undefined ? '—' : acc.toFixed(3)}`,
+  ];
+}
+
 async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
   const run = await withService(opts, 0, (service) => service.getRun(runArg, { forecast: false, spectra: false }));
   const metrics = run.metrics;
@@ -52,7 +69,7 @@ async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
     `task       ${c.task}${isS5Task(c.task) ? '' : ` p=${c.p}`}, train fraction ${c.trainFraction}, seed ${c.seed}`,
     `model      ${c.arch} d=${c.dModel}${c.arch === 'transformer' ? ` heads=${c.nHeads}` : ''} d_mlp=${c.dMlp}; AdamW lr ${c.lr} wd ${c.weightDecay}`,
     `backend    ${run.backend ?? '—'}${run.backendNote ? ` (${run.backendNote})` : ''}`,
-    `events     T_mem ${run.events?.T_mem ?? '—'}  T_grok ${run.events?.T_grok ?? '—'}  T_cross ${run.events?.T_cross ?? '—'} (H̃* ${c.entropyThreshold} on ${c.probe})  lead ${run.events?.lead ?? '—'}`,
+    ...eventLines(run.events, c),
   ];
   if (run.error) out.push(`error      ${run.error}`);
   const shown = metrics.length <= 12 ? metrics : metrics.filter((_, i) => i % Math.ceil(metrics.length / 12) === 0 || i === metrics.length - 1);
@@ -168,6 +185,20 @@ export function buildProgram(): Command {
       .description('run a study through the worker pool (resumable) and write its report'),
   );
   study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));
+  withCommon(
+    program
+      .command('analyze')
+      .argument('[runs...]', 'run ids or unique prefixes (ours, or imported with import --external)')
+      .option('--study <name>', "every run of this study, under its planned keys (the study's analysis under today's rules; nothing is trained)")
+      .option('--all', 'every run in the library')
+      .option('--task <task>', 'keep only runs of this task')
+      .option('--arch <arch>', 'keep only runs of this architecture')
+      .option('--origin <origin>', 'keep only runs of this origin (trained, imported, external)')
+      .option('--out <dir>', 'report folder (default: ./analysis-<name>)')
+      .option('--name <name>', 'the analysis’ name in its report (default: the study’s, else "analysis")')
+      .option('--alarm-from <rule>', 'memorisation (default: a crossing counts from T_mem on) or start (the rule before 2026-12-05)')
+      .description('a study’s analysis (verdicts, H̃*, onset, forecast nulls, detector table, report.html) over runs of the library, trained here or anywhere'),
+  ).action(async (runs: string[], opts) => finish(await guarded(opts, () => cmdAnalyze(runs, opts))));
   withCommon(
     program
       .command('export')

@@ -43,7 +43,8 @@ export async function makeFixtureRun(libraryDir: string, opts: { id?: string; sa
       status: 'completed',
       backend: 'wasm',
       backendNote: 'fixture',
-      events: { T_mem: 20, T_grok: 60, T_grok_50: 40, T_grok_99: null, T_cross: 40, lead: 20 },
+      // Made up (not what its metrics give: views and exports recompute them); below_at_mem is the one boolean a saved run's run.json must carry.
+      events: { T_mem: 20, T_grok: 60, T_grok_50: 40, T_grok_99: null, T_cross: 40, lead: 20, below_at_mem: false },
     });
     return id;
   });

@@ -1,14 +1,19 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Library } from '../library.js';
-import { str } from '../sql.js';
+import { num, str } from '../sql.js';
+import { currentEvents } from '../traces.js';
+import type { RunEvents } from '../../analysis/events.js';
 import { ExportError } from './export-error.js';
 
 /**
  * `grokscope export RUN… --format csv|parquet -o FILE`: every metric of the runs as one long table
  * (run, step, metric, value) in FILE, and their runs (id, task, arch, condition, seed, status,
- * steps done, origin, T_grok, T_cross, config and events as JSON) in FILE's name with `.runs`
- * before the extension — the shape pandas, R and DuckDB users pivot from. Metric names: the
+ * steps done, origin, the events as columns — T_grok, T_cross, T_rise, T_loss_peak, T_grok_50,
+ * the leads against T_grok and T_rise, test accuracy at T_cross, below at memorisation — config
+ * and events as JSON) in FILE's name with `.runs` before the extension — the shape pandas, R and
+ * DuckDB users pivot from. The events are recomputed from the metrics (library/traces.ts
+ * currentEvents), as every view shows them; the stored ones are left as they are. Metric names: the
  * metrics table's columns, `entropy/…`, `eff_rank/…`, `top5_share/…` per probe, `norm/…` per
  * tensor, the evaluation scalars (logit_scale, max_softmax, train_margin) and imported runs' extra columns under their own names. Missing values are left out.
  */
@@ -18,6 +23,19 @@ export function runsTableFile(file: string): string {
 }
 
 const METRIC_COLUMNS = ['train_loss', 'train_acc', 'test_loss', 'test_acc', 'weight_norm', 'fourier_topk_share', 'fourier_gini'];
+
+/** The `.runs` table's event columns: name, type, and the SQL literal of a run's value (NULL where not reached or not known). */
+const EVENT_COLUMNS: [string, string, (e: RunEvents | null) => string][] = [
+  ['t_grok', 'INTEGER', (e) => num(e?.T_grok)],
+  ['t_cross', 'INTEGER', (e) => num(e?.T_cross)],
+  ['t_rise', 'INTEGER', (e) => num(e?.T_rise)],
+  ['t_loss_peak', 'INTEGER', (e) => num(e?.T_loss_peak)],
+  ['t_grok_50', 'INTEGER', (e) => num(e?.T_grok_50)],
+  ['lead', 'INTEGER', (e) => num(e?.lead)],
+  ['lead_rise', 'INTEGER', (e) => num(e?.lead_rise)],
+  ['test_acc_at_cross', 'DOUBLE', (e) => num(e?.test_acc_at_cross)],
+  ['below_at_mem', 'BOOLEAN', (e) => (e?.below_at_mem === undefined ? 'NULL' : String(e.below_at_mem))],
+];
 
 export async function exportLongTable(libraryDir: string, runArgs: string[], file: string, format: 'csv' | 'parquet'): Promise<{ metrics: string; runs: string; runIds: string[] }> {
   if (runArgs.length === 0) throw new ExportError('name at least one run to export');
@@ -35,8 +53,13 @@ export async function exportLongTable(libraryDir: string, runArgs: string[], fil
       `SELECT run_id, step, name, value FROM eval_scalars WHERE ${inRuns}`,
     ];
     await lib.copyQuery(`SELECT run_id AS run, step, metric, value FROM (${parts.join(' UNION ALL ')}) WHERE value IS NOT NULL AND NOT isnan(value) ORDER BY run, step, metric`, file, format);
+    const events: { id: string; events: RunEvents | null }[] = [];
+    for (const run of await lib.getRuns(ids)) events.push({ id: run.id, events: currentEvents(run, await lib.getMetrics(run.id)) });
+    // The recomputed events join the stored runs as a VALUES list in the query itself: nothing is written to the library.
+    const values = events.map(({ id, events: e }) => `(${[str(id), ...EVENT_COLUMNS.map(([, , of]) => of(e ?? null)), str(e ? JSON.stringify(e) : null)].join(', ')})`);
     await lib.copyQuery(
-      `SELECT id AS run, task, arch, condition, seed, status, steps_done, origin, t_grok, t_cross, config, events FROM runs WHERE id IN (${ids.map(str).join(', ')}) ORDER BY id`,
+      `SELECT r.id AS run, r.task, r.arch, r.condition, r.seed, r.status, r.steps_done, r.origin, ${EVENT_COLUMNS.map(([c, type]) => `CAST(e.${c} AS ${type}) AS ${c}`).join(', ')}, r.config, CAST(e.events AS VARCHAR) AS events
+       FROM runs r JOIN (VALUES ${values.join(', ')}) AS e(id, ${EVENT_COLUMNS.map(([c]) => c).join(', ')}, events) ON e.id = r.id ORDER BY r.id`,
       runsFile,
       format,
     );

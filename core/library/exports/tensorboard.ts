@@ -4,6 +4,7 @@ import { Library, type RunRecord } from '../library.js';
 import type { MetricRow } from '../metrics.js';
 import { events, frameRecord, type HParam } from '../../interop/tfevents.js';
 import { ExportError } from './export-error.js';
+import { currentEvents } from '../traces.js';
 
 /**
  * `grokscope export RUN… --format tensorboard -o DIR`: one folder per run with an event file
@@ -11,7 +12,8 @@ import { ExportError } from './export-error.js';
  * `aim convert tensorboard` show our runs. Per evaluation, one summary of scalars: losses,
  * accuracies, ‖θ‖, H̃, effective rank and top-5 share per probe, Fourier share and Gini (values
  * a run does not have, as an imported run's, are left out rather than written as NaN). The events
- * T_mem, T_cross, T_grok… as text at their step; the config as text and as the HParams plugin's
+ * T_mem, T_rise, T_cross, T_grok… (recomputed from the metrics) as text at their step, the leads,
+ * test accuracy at T_cross and below_at_mem as text at step 0; the config as text and as the HParams plugin's
  * session (its scalar fields), ended with the run's status.
  *
  * Wall times: we do not store when each evaluation happened, so every event carries the run's
@@ -47,7 +49,8 @@ export function eventFile(run: RunRecord, rows: MetricRow[]): Buffer {
     events.text(t0, 0, 'config', `\`\`\`json\n${JSON.stringify(run.config, null, 2)}\n\`\`\``),
   ];
   for (const row of rows) records.push(events.scalars(t0, row.step, scalarsOf(row)));
-  for (const [name, step] of Object.entries(run.events ?? {})) {
+  // Recomputed from the rows, as every view shows them (library/traces.ts currentEvents).
+  for (const [name, step] of Object.entries(currentEvents(run, rows) ?? {})) {
     records.push(events.text(t0, typeof step === 'number' && name.startsWith('T_') ? step : 0, `events/${name}`, step === null ? 'not reached' : String(step)));
   }
   records.push(events.sessionEnd(t1, rows.length ? rows[rows.length - 1].step : 0, STATUS[run.status] ?? 0, t1));

@@ -10,6 +10,7 @@ import type { RunConfig } from '../../schema/run-config.js';
 import { f32Tensor, writeSafetensors, type SafeTensor } from '../../interop/safetensors.js';
 import { hookedTransformerConfig, toTransformerLens } from '../../interop/transformerlens.js';
 import { ExportError } from './export-error.js';
+import { currentEvents } from '../traces.js';
 import { LOAD_MLP_PY, LOAD_TRANSFORMER_PY } from './load-py.js';
 
 /**
@@ -83,7 +84,7 @@ export async function exportTransformerLens(libraryDir: string, runArg: string, 
     final_metrics: final
       ? { step: final.step, train_acc: final.train_acc, test_acc: final.test_acc, train_loss: final.train_loss, test_loss: final.test_loss, weight_norm: final.weight_norm }
       : null,
-    events: run.events,
+    events: currentEvents(run, metrics),
   };
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
