@@ -3,6 +3,9 @@
  * web server over WebSocket, tests in-process). The renderer talks to nothing else, and computes
  * no science: curves, bands, statistics and verdicts arrive ready to draw.
  * Kept free of imports so that the preload bundle and the renderer can include it as it is.
+ * Why this file is over 300 lines: it is the whole contract in one place, each shape with its
+ * comment; split in two, a host or the renderer would import half of a type's neighbours from
+ * elsewhere, and the preload bundle would take two files where one is its rule.
  */
 export interface RunListItem {
   id: string;

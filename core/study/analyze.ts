@@ -4,7 +4,7 @@
 import type { RunConfig } from '../schema/run-config.js';
 import { PROBES } from '../models/config.js';
 import { Rng } from '../rng.js';
-import { fitPowerLaw, forecastPairs, leaveOneSeedOutForecast } from '../analysis/forecast.js';
+import { forecastRow } from './forecast-report.js';
 import { necessityTable } from '../analysis/necessity.js';
 import { phaseCheck } from '../analysis/phases.js';
 import { bootstrapMeanDiffCI, cohensD, mean, pearson, summarize, welchTest } from '../analysis/stats.js';
@@ -212,29 +212,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
     const base = select(task, arch, 'baseline');
     const h = thresholds.find((r) => r.task === task && r.arch === arch)?.estimate.threshold ?? null;
     if (base.length === 0 || h === null) continue;
-    const fit = fitPowerLaw(forecastPairs(base, h, rules));
-    const loso = leaveOneSeedOutForecast(base, rules).filter((e) => e.meanRelError !== null);
-    const avg = (f: (e: (typeof loso)[number]) => number | null): number | null => {
-      const xs = loso.map(f).filter((x): x is number => x !== null);
-      return xs.length ? mean(xs) : null;
-    };
-    const nulls = {
-      meanTGrok: { relError: avg((e) => e.nulls.meanTGrok.relError), relErrorToGo: avg((e) => e.nulls.meanTGrok.relErrorToGo) },
-      constantToGo: { relError: avg((e) => e.nulls.constantToGo.relError), relErrorToGo: avg((e) => e.nulls.constantToGo.relErrorToGo) },
-    };
-    const err = avg((e) => e.meanRelError);
-    const nullErrors = [nulls.meanTGrok.relError, nulls.constantToGo.relError];
-    forecast.push({
-      task,
-      arch,
-      fit,
-      heldOutMeanRelError: err,
-      heldOutMeanRelErrorToGo: avg((e) => e.meanRelErrorToGo),
-      heldOutMeanLead: avg((e) => e.meanLead),
-      nulls,
-      beatsNulls: err === null || nullErrors.some((x) => x === null) ? null : nullErrors.every((x) => err < x!),
-      runs: loso.length,
-    });
+    forecast.push(forecastRow(task, arch, base, h, rules));
   }
 
   const necessity: StudySummary['necessity'] = [];
