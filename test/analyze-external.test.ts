@@ -59,7 +59,7 @@ describe('grokscope analyze on runs trained elsewhere', () => {
     // Every Transformer crossing (collapse + 300) comes before onset (T_rise = collapse + 600):
     // 300 steps before T_rise, 400 before the test-loss peak is 200 later, 800 before T_grok.
     const row = summary.onset.find((o) => o.arch === 'transformer' && o.probe === 'resid.final')!;
-    expect(row.place).toEqual({ 'before-onset': 5, 'during-climb': 0, 'after-grokking': 0, 'below-at-mem': 0, none: 0 });
+    expect(row.place).toEqual({ 'before-onset': 5, 'during-climb': 0, 'after-grokking': 0, 'below-at-mem': 0, none: 0, unplaced: 0 });
     expect(row.leads.T_rise.median).toBe(300);
     expect(row.leads.T_loss_peak.median).toBe(200);
     expect(row.leads.T_grok.median).toBe(800);
@@ -78,6 +78,11 @@ describe('grokscope analyze on runs trained elsewhere', () => {
     expect(text.stdout).toMatch(/forecast, mod-add transformer: error .* nulls: other seeds' mean T_grok/);
 
     expectCleanError(runCli(['analyze', '--library', library]), /^grokscope: no runs selected: name run ids, --study NAME or --all$/);
+    // Runs imported without their seeds cannot be held out one seed at a time: refused, not judged.
+    writeFileSync(path.join(tmp.dir, 'noseed.csv'), 'file,arch\ntf0.csv,transformer\ntf1.csv,transformer\n');
+    const noSeed = path.join(tmp.dir, 'lib-noseed');
+    expect(runCli(['import', '--config-table', path.join(tmp.dir, 'noseed.csv'), '--p', '47', '--library', noSeed]).code).toBe(0);
+    expectCleanError(runCli(['analyze', '--all', '--out', path.join(tmp.dir, 'x'), '--library', noSeed]), /^grokscope: the 2 mod-add transformer baseline runs all have seed \d+: held-out checks need each run's own seed/);
     expectCleanError(runCli(['analyze', '--all', '--alarm-from', 'later', '--library', library]), /^grokscope: --alarm-from expects memorisation or start/);
   });
 });

@@ -37,6 +37,8 @@ describe('manipulation check of an intervention (C3)', () => {
     expect(heldAboveThreshold(late, 0.6, [1000, 1400], rules)).toBe(true);
     expect(heldAboveThreshold(early, 0.6, [1000, 1400], rules)).toBe(false);
     expect(heldAboveThreshold(inside, 0.6, [1000, 1400], rules)).toBe(false);
+    // Collapsed before memorisation: no warning, but it did not hold H̃ above H̃* either.
+    expect(heldAboveThreshold(run('mix', 0, 3000, 0).trace, 0.6, [1000, 1400], rules)).toBe(false);
     expect(heldAboveThreshold(late, 0.6, null, rules)).toBeNull();
     expect(heldAboveThreshold(late, 0.6, [7000, 8000], rules)).toBeNull(); // no evaluation inside
   });

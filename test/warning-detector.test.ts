@@ -180,4 +180,19 @@ describe('the early warning as a detector', () => {
     expect(summary.detection[0]).toMatchObject({ task: 'mod-add', positives: 3, negatives: 1, auroc: 1 });
     expect(analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0, detection: false }).detection).toEqual([]);
   });
+
+  it('keeps settings of one kind apart in the within-setting rows when their configurations differ', () => {
+    const spec: StudySpec = { version: 1, name: 't', preset: 'fast', overrides: {}, tasks: ['mod-add'], archs: ['transformer'], conditions: ['baseline'], seeds: [0, 1, 2, 3], earlyStopEvals: 0 };
+    // Weight decay 1 and 0 (e.g. picked together in compare): each setting has 2 grokked and 2 failed runs.
+    const data: TracedRunData[] = [1, 0].flatMap((wd) =>
+      [0, 1, 2, 3].map((seed) => {
+        const t = { ...trace(`wd${wd}-s${seed}`, seed < 2 ? 1500 + 100 * seed : null, seed < 2 ? 1000 : null), seed };
+        const record = { id: t.id, status: 'completed', stepsDone: BUDGET, config: { ...PRESETS.fast, seed, steps: BUDGET, weightDecay: wd }, events: null } as unknown as RunRecord;
+        return { key: t.id, run: record, trace: t };
+      }),
+    );
+    const rows = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 }).detection.filter((r) => r.headline && r.signal === 'H̃ resid.final');
+    expect(rows.map((r) => r.negativeKind)).toEqual(['within transformer baseline (setting 1 of 2)', 'within transformer baseline (setting 2 of 2)']);
+    expect(rows.every((r) => r.positives === 2 && r.negatives === 2)).toBe(true);
+  });
 });

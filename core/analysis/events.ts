@@ -180,9 +180,10 @@ export function crossingStep(series: EventSeriesPoint[], threshold: number, pers
  * time: nothing counts before T_mem (the first evaluation with train accuracy ≥ memThreshold);
  * at the first evaluation from T_mem on that measured H̃, a value already below the threshold
  * makes the run "below at memorisation" — it warns of nothing, whatever follows; otherwise the
- * crossing rule (CrossingDetector) runs from there. The fit of H̃*, the verdicts, the detector's
- * H̃ rows, stored events and the live `run-crossed` event all use it; trace.ts answers every
- * threshold at once by the same rule (tested against this class).
+ * crossing rule (CrossingDetector) runs from there. The fit of H̃*, the verdicts, stored events
+ * and the live `run-crossed` event use it; trace.ts answers every threshold at once by the same
+ * rule (tested against this class). The detector (warning-detector.ts) scores windows from T_mem
+ * the same way but keeps runs past the threshold at T_mem in its rates, counted apart.
  */
 export class WarningDetector {
   private memorised = false;

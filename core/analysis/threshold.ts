@@ -99,7 +99,11 @@ export function thresholdBand(traces: RunTrace[], rules: EventRules, grid: reado
     if (len !== bestLen) return len > bestLen ? r : best;
     return Math.abs(centre(r) - admissibleMedian) < Math.abs(centre(best) - admissibleMedian) ? r : best;
   });
-  return { threshold: +centre([a, b]).toFixed(4), band: [grid[a], grid[b]], warned: most, n: grokked.length, split: runs.length > 1 };
+  // Off the grid, the midpoint could in principle fall where a run's own interval ends: then the
+  // band's middle grid value (the lower of two) stands in, which warns the most by construction.
+  const mid = +centre([a, b]).toFixed(4);
+  const warnedAtMid = grokked.filter((t) => checkWarning(t, mid, rules).warned).length;
+  return { threshold: warnedAtMid === most ? mid : grid[a + Math.floor((b - a) / 2)], band: [grid[a], grid[b]], warned: most, n: grokked.length, split: runs.length > 1 };
 }
 
 /** H̃* for a set of runs (the midpoint of its admissible band), or null when no threshold warns of any. */

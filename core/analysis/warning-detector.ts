@@ -165,9 +165,11 @@ interface Scored {
 
 /** A run's windows from T_mem on (null: it never memorised, and takes no part). */
 function windowsOf(trace: RunTrace, values: ArrayLike<number>, rules: EventRules): Omit<Scored, 'level'> | null {
-  const mem = tMem(trace, rules);
+  const fromStart = rules.alarmFrom === 'start';
+  const mem = fromStart ? (trace.step.length ? trace.step[0] : null) : tMem(trace, rules);
   if (mem === null) return null;
   let from = 0;
+  // The rule before 2026-12-05 (alarmFrom 'start'): windows from the first evaluation.
   while (from < trace.step.length && trace.step[from] < mem) from++;
   const p = Math.max(1, Math.floor(rules.crossPersistence));
   const tail = (a: ArrayLike<number>): number[] => Array.prototype.slice.call(a, from) as number[];
@@ -232,7 +234,7 @@ export function detectionRow(task: string, signal: WarningSignal, runs: Detectio
   }
   // The same span for both classes: a negative is watched from its T_mem for as long as the
   // median positive was (T_mem to T_grok), at most to its budget.
-  const span = pos.length ? median(pos.map((r) => r.grok! - r.mem)) : null;
+  const span = pos.length && rules.alarmFrom !== 'start' ? median(pos.map((r) => r.grok! - r.mem)) : null;
   const neg = negWindows.map((w) => withCutoff(w, span === null ? Infinity : w.mem + span));
   // Higher score = earlier/deeper alarm: the negated level (+∞ level → −∞ score, never alarms).
   const ps = pos.map((r) => -r.level);

@@ -74,11 +74,24 @@ export async function selectRuns(lib: Library, sel: RunSelection, name: string):
     data.push({ key, run, metrics: await lib.getMetrics(run.id) });
   }
   if (data.length === 0) throw new AnalyzeError(`none of the ${ids.size} selected runs is a completed run${sel.task || sel.arch || sel.origin ? ' matching the filters' : ''}`);
+  // Leave-one-seed-out needs seeds: runs of one setting that all carry one seed (external runs
+  // imported without --seed get the preset's) would each be fitted on nothing.
+  const bySetting = new Map<string, Set<number>>();
+  const count = new Map<string, number>();
+  for (const d of data) {
+    const c = d.run.config;
+    const k = `${c.task} ${c.arch} ${c.condition}`;
+    bySetting.set(k, (bySetting.get(k) ?? new Set()).add(c.seed));
+    count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  for (const [k, seeds] of bySetting) {
+    if (seeds.size === 1 && count.get(k)! > 1) throw new AnalyzeError(`the ${count.get(k)} ${k} runs all have seed ${[...seeds][0]}: held-out checks need each run's own seed (import --external --seed N, or a seed column in --config-table)`);
+  }
   for (const field of SHARED) {
     const values = [...new Set(data.map((d) => String(d.run.config[field])))];
     if (values.length > 1) throw new AnalyzeError(`the selected runs differ in ${field} (${values.join(', ')}): one analysis needs one rule; select them apart`);
   }
-  const uniq = <T>(xs: T[]): T[] => [...new Set(xs)].sort();
+  const uniq = <T extends string | number>(xs: T[]): T[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const spec: StudySpec = studySpec ?? {
     version: 1,
     name,

@@ -235,7 +235,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
       .filter((t) => t.fourier)
       .map((t) => pearson(t.fourier!, Array.from(t.entropy, (e) => -e)))
       .filter((c): c is number => c !== null && Number.isFinite(c));
-    fourier.push({ task, arch, n: cors.length, meanCorrelation: cors.length ? mean(cors) : null });
+    fourier.push({ task, arch, n: cors.length, measured: base.filter((t) => t.fourier).length, meanCorrelation: cors.length ? mean(cors) : null });
   }
 
   const summary: Omit<StudySummary, 'claims'> = {

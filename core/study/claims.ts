@@ -124,7 +124,8 @@ export function judgeClaims(s: Omit<StudySummary, 'claims'>, spec: StudySpec): C
   const four = s.fourier.filter((f) => f.arch === 'transformer' && !isS5Task(f.task) && f.meanCorrelation !== null);
   const r = four.length ? mean(four.map((f) => f.meanCorrelation!)) : null;
   const s5Four = s.fourier.filter((f) => f.arch === 'transformer' && isS5Task(f.task) && f.meanCorrelation !== null);
-  const fourierMissing = s.fourier.filter((f) => f.arch === 'transformer' && !isS5Task(f.task)).every((f) => f.n === 0);
+  const fourierRows = s.fourier.filter((f) => f.arch === 'transformer' && !isS5Task(f.task));
+  const fourierMissing = fourierRows.length > 0 && fourierRows.every((f) => f.measured === 0);
   const C8: ClaimResult = {
     verdict: cyclicTasks.length === 0 ? 'not-run' : r === null ? (fourierMissing ? 'not-measured' : 'inconclusive') : r >= 0.5 ? 'reproduced' : r <= 0 ? 'refuted' : 'inconclusive',
     rule: 'mean per-run Pearson correlation between the Fourier top-k share and −H̃ (Transformer baselines, cyclic tasks): ≥ 0.5 reproduced, ≤ 0 refuted',

@@ -44,7 +44,21 @@ export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe
     // runs (architecture and condition; a control is a setting of its own) with runs that grokked
     // and runs trained to their budget without grokking, those runs alone — a signal cannot
     // separate them by a hyperparameter.
-    const settingOf = (k: number): string => `${isControlKey(data[idx[k]].key) ? `${negativeKindOf(data[idx[k]].key, traces[idx[k]])} (control)` : negativeKindOf(data[idx[k]].key, traces[idx[k]])}`;
+    // A setting is the run's kind and every configuration field but the seed and the run it
+    // replays: runs of one kind selected from different configurations (compare, analyze) are
+    // different settings; each is numbered when one kind has several.
+    const kindOf = (k: number): string => `${negativeKindOf(data[idx[k]].key, traces[idx[k]])}${isControlKey(data[idx[k]].key) ? ' (control)' : ''}`;
+    const signatureOf = (k: number): string => {
+      const { seed: _seed, normTargetRun: _target, backend: _backend, ...rest } = data[idx[k]].run.config;
+      return `${kindOf(k)}\u0000${JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)))}`;
+    };
+    const signatures = [...new Set(idx.map((_, k) => signatureOf(k)))];
+    const labelOf = new Map(signatures.map((sig) => {
+      const kind = sig.split('\u0000')[0];
+      const same = signatures.filter((x) => x.split('\u0000')[0] === kind);
+      return [sig, same.length > 1 ? `${kind} (setting ${same.indexOf(sig) + 1} of ${same.length})` : kind];
+    }));
+    const settingOf = (k: number): string => labelOf.get(signatureOf(k))!;
     const settings = [...new Set(idx.map((_, k) => settingOf(k)))];
     for (const setting of settings) {
       const members = runs.filter((_, k) => settingOf(k) === setting);

@@ -12,8 +12,9 @@ import type { Rng } from '../rng.js';
  * H̃* already at memorisation, or never — its lead against every onset marker, and test accuracy
  * at the crossing (docs/methods.md, "Onset of generalisation").
  */
-export type OnsetPlace = 'before-onset' | 'during-climb' | 'after-grokking' | 'below-at-mem' | 'none';
-export const ONSET_PLACES: readonly OnsetPlace[] = ['before-onset', 'during-climb', 'after-grokking', 'below-at-mem', 'none'];
+/** `unplaced`: the run's chance level is unknown, so it has no T_rise to place a crossing against. */
+export type OnsetPlace = 'before-onset' | 'during-climb' | 'after-grokking' | 'below-at-mem' | 'none' | 'unplaced';
+export const ONSET_PLACES: readonly OnsetPlace[] = ['before-onset', 'during-climb', 'after-grokking', 'below-at-mem', 'none', 'unplaced'];
 
 export interface OnsetRow {
   task: string;
@@ -46,7 +47,8 @@ function placeOf(cross: number | null, belowAtMem: boolean, markers: Record<Onse
   if (belowAtMem) return 'below-at-mem';
   if (cross === null) return 'none';
   if (markers.T_grok !== null && cross > markers.T_grok) return 'after-grokking';
-  if (markers.T_rise === null || cross <= markers.T_rise) return 'before-onset';
+  if (markers.T_rise === null) return 'unplaced';
+  if (cross <= markers.T_rise) return 'before-onset';
   return 'during-climb';
 }
 
@@ -61,7 +63,7 @@ export function onsetRow(task: string, arch: string, probe: string, traces: RunT
     const timing = warningTiming(trace, markers, h.T_cross);
     return { id: h.id, probe, T_cross: h.T_cross, place: placeOf(h.T_cross, h.belowAtMem, markers), leads: timing.leads, testAccAtCross: timing.testAccAtCross };
   });
-  const warned = runs.filter((r) => r.place === 'before-onset' || r.place === 'during-climb');
+  const warned = runs.filter((r) => r.place === 'before-onset' || r.place === 'during-climb' || r.place === 'unplaced');
   const place = Object.fromEntries(ONSET_PLACES.map((p) => [p, runs.filter((r) => r.place === p).length])) as Record<OnsetPlace, number>;
   const leads = Object.fromEntries(ONSET_MARKERS.map((m) => [m, summarize(warned.flatMap((r) => (r.leads[m] === null ? [] : [r.leads[m]!])))])) as Record<OnsetMarker, Summary>;
   const chance = traces.find((t) => t.chance !== undefined && Number.isFinite(t.chance))?.chance ?? null;
@@ -91,6 +93,7 @@ export function onsetSentence(r: OnsetRow): string {
     ...(r.place['after-grokking'] ? [`${r.place['after-grokking']} after grokking`] : []),
     ...(r.place['below-at-mem'] ? [`${r.place['below-at-mem']} below H̃* at memorisation`] : []),
     ...(r.place.none ? [`${r.place.none} never crossed`] : []),
+    ...(r.place.unplaced ? [`${r.place.unplaced} unplaced (chance unknown)`] : []),
   ];
   const lead = (m: OnsetMarker): string => (r.leads[m].median === null ? '—' : Math.round(r.leads[m].median!).toLocaleString('en-US'));
   const acc = r.testAccAtCross.median === null ? '—' : r.testAccAtCross.median.toFixed(3);

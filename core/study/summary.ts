@@ -102,7 +102,8 @@ export interface StudySummary {
   necessity: (NecessityRow & { task: string; threshold: number | null })[];
   /** n: grokked runs with a weight norm; notMeasured: grokked runs without one (imported runs). */
   phases: { task: string; arch: string; n: number; twoPhases: number; notMeasured?: number }[];
-  fourier: { task: string; arch: string; n: number; meanCorrelation: number | null }[];
+  /** n: runs with a finite correlation; measured: baseline runs that recorded Fourier shares (absent before version 2). */
+  fourier: { task: string; arch: string; n: number; measured?: number; meanCorrelation: number | null }[];
   /** The early warning judged as a detector, per task and signal (detection-report.ts). */
   detection: DetectionRow[];
   claims: Claims;
