@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { expectCleanError, lastJson, runCli } from './helpers/cli.js';
+import { expectCleanError, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 import type { StudySummary } from '../core/study/summary.js';
 
@@ -44,20 +44,21 @@ describe('grokscope analyze on runs trained elsewhere', () => {
     expect(imported.code, imported.stderr).toBe(0);
 
     const out = path.join(tmp.dir, 'report');
-    const r = runCli(['analyze', '--all', '--out', out, '--name', 'torch-runs', '--json', '--library', library], {}, 300_000);
+    const r = runCli(['analyze', '--all', '--out', out, '--name', 'torch-runs', '--library', library], {}, 300_000);
     expect(r.code, r.stderr).toBe(0);
-    const printed = lastJson(r.stdout) as { runs: number; claims: Record<string, string>; threshold: number; thresholdBand: [number, number] };
-    expect(printed.runs).toBe(8);
+    expect(r.stdout).toContain(`${path.join(out, 'summary.json')} (8 runs)`);
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as StudySummary;
+    expect(summary.study).toBe('torch-runs');
     expect(existsSync(path.join(out, 'report.html'))).toBe(true);
     // What the logs allow: C2 and C7 judged; the weight norm and the Fourier share were never
     // measured (not a failure); no intervention or S5 run (not run).
-    expect(printed.claims).toMatchObject({ C1: 'not-measured', C2: 'reproduced', C3: 'not-run', C4: 'not-run', C6: 'not-run', C7: 'reproduced', C8: 'not-measured' });
+    const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
+    expect(verdicts).toMatchObject({ C1: 'not-measured', C2: 'reproduced', C3: 'not-run', C4: 'not-run', C6: 'not-run', C7: 'reproduced', C8: 'not-measured' });
     // H̃* is the midpoint of the band (0.35, 0.85]: above H̃ at every T_grok, at most H̃ at T_mem.
-    expect(printed.thresholdBand).toEqual([0.355, 0.85]);
-    expect(printed.threshold).toBeCloseTo(0.6025, 10);
+    expect(summary.claims.C2.thresholdBand).toEqual([0.355, 0.85]);
+    expect(summary.claims.C2.threshold).toBeCloseTo(0.6025, 10);
     // Every Transformer crossing (collapse + 300) comes before onset (T_rise = collapse + 600):
-    // 300 steps before T_rise, 400 before the test-loss peak is 200 later, 800 before T_grok.
+    // 300 steps before T_rise, 200 before the test-loss peak, 800 before T_grok.
     const row = summary.onset.find((o) => o.arch === 'transformer' && o.probe === 'resid.final')!;
     expect(row.place).toEqual({ 'before-onset': 5, 'during-climb': 0, 'after-grokking': 0, 'below-at-mem': 0, none: 0, unplaced: 0 });
     expect(row.leads.T_rise.median).toBe(300);
@@ -70,12 +71,9 @@ describe('grokscope analyze on runs trained elsewhere', () => {
     const html = readFileSync(path.join(out, 'report.html'), 'utf8');
     expect(html).toContain('does the collapse come before generalisation begins');
     expect(html).toContain('v-not-measured');
-
-    // The text output answers the question on one line per probe.
-    const text = runCli(['analyze', '--all', '--arch', 'transformer', '--out', path.join(tmp.dir, 'tf-only'), '--library', library], {}, 300_000);
-    expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/onset, mod-add transformer resid\.final \(H̃\* 0\.603 \(band 0\.355–0\.850\)\): 5 of 5 before onset, 0 during the climb; median lead vs T_rise 300, vs T_grok 800 steps/);
-    expect(text.stdout).toMatch(/forecast, mod-add transformer: error .* nulls: other seeds' mean T_grok/);
+    // The printed lines answer the question on one line per probe, and set C5 beside its nulls.
+    expect(r.stdout).toMatch(/onset, mod-add transformer resid\.final \(H̃\* 0\.603 \(band 0\.355–0\.850\)\): 5 of 5 before onset, 0 during the climb; median lead vs T_rise 300, vs T_grok 800 steps/);
+    expect(r.stdout).toMatch(/forecast, mod-add transformer: error .* nulls: other seeds' mean T_grok/);
 
     expectCleanError(runCli(['analyze', '--library', library]), /^grokscope: no runs selected: name run ids, --study NAME or --all$/);
     // Runs imported without their seeds cannot be held out one seed at a time: refused, not judged.
