@@ -58,6 +58,9 @@ await Library.with(lib, async (l) => {
   await con.run(`INSERT INTO probe_metrics SELECT id, step, p.probe, 0.9 - 0.4 * acc + p.o, 10 + 5 * acc, 0.5 + 0.4 * acc FROM ${evals}, (VALUES ('resid.final', 0.0), ('embed', -0.05)) p(probe, o)`);
   await con.run(`INSERT INTO spectra SELECT id, step, 'resid.final', list_transform(range(64), j -> exp(-j / (8.0 - 6 * acc))) FROM ${evals} WHERE step % 500 = 0`);
   await con.run(`UPDATE runs SET status = 'completed', steps_done = ${(EVALS - 1) * 10}, backend = 'wasm', backend_note = 'bench fixture'`);
+  // Half the runs a study's, so that listing them pays for finding each run's study.
+  await con.run(`INSERT INTO studies VALUES ('bench', '{}', '2026-12-05T00:00:00.000Z', '2026-12-05T00:00:00.000Z', 'completed')`);
+  await con.run(`INSERT INTO study_runs SELECT 'bench', id, id FROM runs WHERE arch = 'mlp'`);
   con.closeSync();
   db.closeSync();
 }

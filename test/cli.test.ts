@@ -76,7 +76,7 @@ describe('grokscope CLI', () => {
     const text = cli(['show', out.id]).stdout;
     const v = (x: number | boolean | null) => (x === null ? '—' : String(x));
     expect(text).toContain(`events     T_mem ${v(show.events.T_mem)}  T_rise ${v(show.events.T_rise)}  T_loss_peak ${v(show.events.T_loss_peak)}  T_grok_50 ${v(show.events.T_grok_50)}  T_grok ${v(show.events.T_grok)}`);
-    expect(text).toMatch(show.events.below_at_mem ? /warning {4}T_cross — \(below H̃\* [\d.]+ at memorisation, on resid\.final\)/ : new RegExp(`warning {4}T_cross ${v(show.events.T_cross)} \\(H̃\\* [\\d.]+ on resid\\.final\\)`));
+    expect(text).toMatch(show.events.below_at_mem ? /warning {4}T_cross — \(below H̃\* [\d.]+, configured, at memorisation, on resid\.final\)/ : new RegExp(`warning {4}T_cross ${v(show.events.T_cross)} \\(H̃\\* [\\d.]+, configured, on resid\\.final\\)`));
     expect(text).toMatch(new RegExp(`lead vs T_rise ${v(show.events.lead_rise)}, vs T_grok ${v(show.events.lead)} {2}test acc at T_cross (—|0\\.\\d{3}|1\\.000)\n`));
 
     const csvFile = path.join(tmp.dir, 'm.csv');

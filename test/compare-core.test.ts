@@ -77,10 +77,10 @@ function evals(seed: number, count: number, every: number, opts: { noProbeEvery?
   });
 }
 
-/** Mean / min / max per step across runs from row objects: the reference the compare must match. */
+/** Mean / min / max / SD per step across runs from row objects (two-pass SD): the reference the compare must match. */
 function naiveBand(rowsPerRun: MetricRow[][], value: (m: MetricRow) => number | undefined): { steps: number[]; band: Band } {
   const steps = [...new Set(rowsPerRun.flat().map((m) => m.step))].sort((a, b) => a - b);
-  const band: Band = { mean: [], min: [], max: [], n: [] };
+  const band: Band = { mean: [], lower: [], upper: [], min: [], max: [], n: [] };
   for (const s of steps) {
     const vs = rowsPerRun.flatMap((rows) => rows.filter((m) => m.step === s).map(value)).filter((v): v is number => v !== undefined && Number.isFinite(v));
     band.mean.push(vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : null);
@@ -88,7 +88,19 @@ function naiveBand(rowsPerRun: MetricRow[][], value: (m: MetricRow) => number | 
     band.max.push(vs.length ? Math.max(...vs) : null);
     band.n.push(vs.length);
   }
+  // The default band kind is min–max.
+  band.lower = band.min;
+  band.upper = band.max;
   return { steps, band };
+}
+
+/** Equal up to rounding (Welford's running mean differs from sum / n in the last bits). */
+function expectBand(actual: Band, expected: Band): void {
+  expect(actual.n).toEqual(expected.n);
+  for (const key of ['mean', 'lower', 'upper', 'min', 'max'] as const) {
+    expect(actual[key].map((v) => v === null)).toEqual(expected[key].map((v) => v === null));
+    actual[key].forEach((v, i) => v !== null && expect(v).toBeCloseTo(expected[key][i]!, 12));
+  }
 }
 
 describe('compare from typed series', () => {
@@ -98,17 +110,18 @@ describe('compare from typed series', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'grokscope-compare-'));
     ids = [];
     await Library.with(dir, async (lib) => {
-      const make = async (arch: 'transformer' | 'mlp', condition: 'baseline' | 'mix', seed: number, records: EvalRecord[], batches = 1): Promise<void> => {
+      const make = async (arch: 'transformer' | 'mlp', condition: 'baseline' | 'mix', seed: number, records: EvalRecord[], batches = 1, status: RunRecord['status'] = 'completed'): Promise<void> => {
         const id = await lib.createRun({ ...PRESETS.fast, arch, condition, seed, steps: 3000 }, { node: process.version }, `cmp-${arch}-${condition}-${seed}`);
         // Later evaluations written first: the reader must not rely on insertion order.
         const size = Math.ceil(records.length / batches);
         for (let b = batches - 1; b >= 0; b--) await lib.appendEvals(id, records.slice(b * size, (b + 1) * size));
-        await lib.updateRun(id, { status: 'completed' });
+        await lib.updateRun(id, { status });
         ids.push(id);
       };
       for (let s = 0; s < 4; s++) await make('transformer', 'baseline', s, evals(s, 300, 10, { noProbeEvery: s === 1 ? 7 : undefined }), s === 2 ? 3 : 1);
       // A shorter run on another step grid: bands are taken over the union of steps.
-      await make('transformer', 'baseline', 4, evals(4, 140, 20));
+      // Stopped by hand, so not carried forward past its end (a completed run that stopped early after grokking would be).
+      await make('transformer', 'baseline', 4, evals(4, 140, 20), 1, 'stopped');
       for (let s = 0; s < 3; s++) await make('mlp', 'baseline', s, evals(10 + s, 300, 10));
       for (let s = 0; s < 3; s++) await make('transformer', 'mix', s, evals(20 + s, 300, 10, { onset: 2500 }));
     });
@@ -147,10 +160,10 @@ describe('compare from typed series', () => {
       const perRun = g.runs.map((id) => rows.get(id)!);
       const test = naiveBand(perRun, (m) => m.test_acc);
       expect(g.steps).toEqual(test.steps);
-      expect(g.test_acc).toEqual(test.band);
-      expect(g.entropy).toEqual(naiveBand(perRun, (m) => m.entropy['resid.final']).band);
-      expect(g.weight_norm).toEqual(naiveBand(perRun, (m) => m.weight_norm).band);
-      expect(g.train_acc).toEqual(naiveBand(perRun, (m) => m.train_acc).band);
+      expectBand(g.test_acc, test.band);
+      expectBand(g.entropy, naiveBand(perRun, (m) => m.entropy['resid.final']).band);
+      expectBand(g.weight_norm, naiveBand(perRun, (m) => m.weight_norm).band);
+      expectBand(g.train_acc, naiveBand(perRun, (m) => m.train_acc).band);
     }
     const spec = {
       version: 1 as const,
@@ -163,10 +176,16 @@ describe('compare from typed series', () => {
       seeds: [0, 1, 2, 3, 4],
       earlyStopEvals: 0,
     } as Parameters<typeof analyzeStudy>[0];
-    const summary = analyzeStudy(spec, runs.map((run) => ({ key: run.id, run, metrics: rows.get(run.id)! })), 0, { probes: false, forecast: false, thresholdResamples: 0 });
-    expect(c.threshold).not.toBeNull();
-    expect(c.threshold).toBe(summary.thresholds.find((t) => t.arch === 'transformer')!.estimate.threshold);
-    expect(c.necessity).toEqual(summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking })));
+    // The runs differ in seed, arch and condition only: one setting, no label.
+    expect(c.grouping).toEqual({ available: [], fields: [], pooled: [] });
+    expect(c.groups.every((g) => g.setting === '' && g.label === g.condition)).toBe(true);
+    // The tables judge crossings at the configured H̃* (the run view's); the fitted one is information.
+    const rowInput = runs.map((run) => ({ key: run.id, run, metrics: rows.get(run.id)! }));
+    const summary = analyzeStudy(spec, rowInput, 0, { probes: false, forecast: false, thresholdResamples: 0, threshold: 'configured' });
+    expect(c.threshold).toEqual({ value: PRESETS.fast.entropyThreshold, source: 'configured', detail: 'configured (entropyThreshold of all 11 runs)' });
+    const fitted = analyzeStudy(spec, rowInput, 0, { probes: false, forecast: false, thresholdResamples: 0 });
+    expect(c.fittedThresholds.find((t) => t.arch === 'transformer')!.value).toBe(fitted.thresholds.find((t) => t.arch === 'transformer')!.estimate.threshold);
+    expect(c.necessity).toEqual(summary.necessity.map(({ arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking }) => ({ setting: '', arch, n, crossed, grokked, grokkedWithoutCrossingFirst, crossedWithoutGrokking })));
     expect(c.interventions).toHaveLength(1);
     expect(c.interventions[0].delayMean).toBe(summary.interventions[0].delayMean);
     expect(c.interventions[0].p).toBe(summary.interventions[0].p);
@@ -255,35 +274,4 @@ describe('configuration differences', () => {
   });
 });
 
-describe('aligned compare', () => {
-  it('counts each run’s steps from its own event, leaves out runs without it, and keeps the tables unaligned', () => {
-    const steps = [0, 50, 100, 150, 200, 250, 300];
-    const make = (seed: number, grok: number | null): TracedRunData => {
-      const run = {
-        id: `r${seed}`, createdAt: '', updatedAt: '', status: 'completed', config: { ...PRESETS.fast, seed, steps: 300 }, backend: null, backendNote: null, versions: {},
-        events: { T_mem: 50, T_grok: grok, T_grok_50: null, T_grok_99: null, T_cross: null, lead: null }, stepsDone: 300, error: null, origin: 'trained', note: null, sourceId: null, tags: [],
-      } as RunRecord;
-      const acc = steps.map((s) => (grok !== null && s >= grok ? 1 : 0.1));
-      const trace = { id: run.id, task: 'mod-add', arch: 'transformer', condition: 'baseline', seed, budget: 300, step: steps, train_acc: steps.map(() => 1), test_acc: acc, entropy: steps.map((s) => 0.9 - s / 500), weight_norm: steps.map(() => 10), fourier: null };
-      return { key: run.id, run, trace };
-    };
-    const data = [make(0, 100), make(1, 200), make(2, null)];
-    const plain = compareRuns(data);
-    const aligned = compareRuns(data, { align: 'T_grok', lines: true });
-    expect(plain.align).toBeNull();
-    expect(aligned.align).toBe('T_grok');
-    const g = aligned.groups[0];
-    expect(g.runs).toEqual(['r0', 'r1']);
-    expect(g.unaligned).toEqual(['r2']);
-    // Steps from T_grok: r0 covers −100…200, r1 −200…100; at 0 both have just grokked.
-    expect(g.steps[0]).toBe(-200);
-    expect(g.steps.at(-1)).toBe(200);
-    const at = (s: number): number => g.test_acc.mean[g.steps.indexOf(s)]!;
-    expect(at(0)).toBe(1);
-    expect(at(-50)).toBeCloseTo(0.1, 12);
-    expect(g.lines!.map((l) => l.test_acc.step[0])).toEqual([-100, -200]);
-    // The tables are about the runs as they are: all three baselines count.
-    expect(aligned.necessity).toEqual(plain.necessity);
-    expect(aligned.necessity[0].n).toBe(3);
-  });
-});
+// The aligned compare's test: test/compare-grouping.test.ts.

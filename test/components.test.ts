@@ -7,7 +7,6 @@ import { GrokscopeService } from '../core/service/service.js';
 import LibraryView from '../renderer/src/views/LibraryView.vue';
 import RunView from '../renderer/src/views/RunView.vue';
 import LaunchView from '../renderer/src/views/LaunchView.vue';
-import CompareView from '../renderer/src/views/CompareView.vue';
 import App from '../renderer/src/App.vue';
 
 /**
@@ -18,7 +17,7 @@ import App from '../renderer/src/App.vue';
 const stubs = { EChart: { props: ['option', 'name'], template: '<div class="chart-stub" :data-chart="name" />' } };
 
 function item(over: Partial<RunListItem>): RunListItem {
-  return { id: 'r', task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, status: 'completed', backend: 'wasm', origin: 'trained', T_grok: null, T_cross: null, lead: null, stepsDone: 10, steps: 10, tags: [], ...over };
+  return { id: 'r', task: 'mod-add', arch: 'transformer', condition: 'baseline', seed: 0, status: 'completed', backend: 'wasm', origin: 'trained', T_grok: null, T_cross: null, lead: null, stepsDone: 10, steps: 10, tags: [], p: 31, lr: 3e-3, weightDecay: 1, trainFraction: 0.5, study: null, ...over };
 }
 
 describe('LibraryView', () => {
@@ -77,7 +76,7 @@ function detail(over: Partial<RunDetail>): RunDetail {
     config: { entropyThreshold: 0.61, probe: 'resid.final' },
     events: { T_mem: 100, T_rise: 250, T_loss_peak: 350, T_grok_50: 400, T_grok: 500, T_grok_99: null, T_cross: 300, lead: 200, lead_rise: -50, lead_loss_peak: 50, lead_grok_50: 100, test_acc_at_cross: 0.2346, below_at_mem: false },
     metrics: [0, 100, 200].map((step) => ({ step, train_acc: step / 200, test_acc: 0, train_loss: 1, test_loss: 2, weight_norm: 30, entropy: { 'resid.final': 0.9 - step / 1000 } })),
-    checkpoints: [], spectra: [], forecast: null, ...over,
+    checkpoints: [], spectra: [], forecast: null, study: null, presetDiff: null, ...over,
   };
 }
 
@@ -324,102 +323,7 @@ describe('LaunchView', () => {
   });
 });
 
-describe('CompareView', () => {
-  const band = { mean: [0, 1], min: [0, 1], max: [0, 1], n: [2, 2] };
-  const data: CompareData = {
-    probe: 'resid.final',
-    threshold: 0.58,
-    groups: [
-      { arch: 'transformer', condition: 'baseline', runs: ['a'], steps: [0, 10], test_acc: band, train_acc: band, entropy: band, weight_norm: band },
-      { arch: 'mlp', condition: 'baseline', runs: ['b'], steps: [0, 10], test_acc: band, train_acc: band, entropy: band, weight_norm: band },
-    ],
-    necessity: [{ arch: 'transformer', n: 5, crossed: 5, grokked: 5, grokkedWithoutCrossingFirst: 1, crossedWithoutGrokking: 0 }],
-    interventions: [{ arch: 'transformer', condition: 'mix', n: 5, nBaseline: 5, censored: 1, delayMean: -1352.4, delayCI: [-2500, -100], p: 0.0741, d: -1.234, manipulation: { assessed: 4, held: 1 } }],
-    detection: [
-      { task: 'mod-add', signal: 'H̃ resid.final', negativeKind: 'all', positives: 8, negatives: 2, auroc: 0.875, aurocCI: [0.6, 1], threshold: 0.571, falseAlarmRate: 0.5, truePositiveRate: 1, leadMedian: 460, leadAtFpr10: null },
-      { task: 'mod-add', signal: 'weight norm / peak', negativeKind: 'wd0', positives: 8, negatives: 0, auroc: null, aurocCI: null, threshold: null, falseAlarmRate: null, truePositiveRate: null, leadMedian: null, leadAtFpr10: null },
-    ],
-    onset: [{ task: 'mod-add', arch: 'transformer', probe: 'resid.final', threshold: 0.6025, band: [0.455, 0.75], n: 5, place: { 'before-onset': 3, 'during-climb': 1, 'after-grokking': 0, 'below-at-mem': 1, none: 0 }, leadRiseMedian: 250, leadGrokMedian: 800, testAccAtCrossMedian: 0.021, chance: 1 / 47 }],
-    align: null,
-    configDiff: [],
-  };
-
-  it('answers the onset question: where each warning falls in the climb', () => {
-    const w = mount(CompareView, { props: { data, theme: 'dark' }, global: { stubs } });
-    expect(w.findAll('[data-table=onset] tbody td').map((t) => t.text())).toEqual(['mod-add', 'transformer', '0.603 (0.455 … 0.750)', '5', '3', '1', '0', '1', '0', '250', '800', '0.021 (chance 0.021)']);
-  });
-
-  it('puts the architectures side by side and fills the necessity and intervention tables', () => {
-    const w = mount(CompareView, { props: { data, theme: 'dark' }, global: { stubs } });
-    expect(w.findAll('.column').map((c) => c.attributes('data-arch'))).toEqual(['transformer', 'mlp']);
-    expect(w.text()).toContain('H̃* 0.58');
-    expect(w.findAll('[data-table=necessity] tbody td').map((t) => t.text())).toEqual(['transformer', '5', '5', '5', '1', '0']);
-    expect(w.findAll('[data-table=interventions] tbody td').map((t) => t.text())).toEqual(['transformer', 'mix', '5 vs 5', '-1352', '-2500 … -100', '0.074', '-1.23', '1', '1/4']);
-    expect(w.find('[data-chart=deltas]').exists()).toBe(true);
-  });
-
-  it('shows the warning as a detector, and says why a selection has no AUROC', () => {
-    const w = mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } });
-    const rows = w.findAll('[data-table=detection] tbody tr').map((r) => r.findAll('td').map((t) => t.text()));
-    expect(rows[0]).toEqual(['mod-add', 'H̃ resid.final', 'all', '8 vs 2', '0.88', '0.60 … 1.00', '0.571', '50 %', '100 %', '460', '—']);
-    expect(rows[1].slice(2, 6)).toEqual(['wd0', '8 vs 0', '—', '—']);
-    expect(w.find('[data-field=detection-empty]').exists()).toBe(false);
-    const none = data.detection.map((r) => ({ ...r, negatives: 0, auroc: null, aurocCI: null }));
-    expect(mount(CompareView, { props: { data: { ...data, detection: none }, theme: 'light' }, global: { stubs } }).find('[data-field=detection-empty]').exists()).toBe(true);
-  });
-
-  it("asks for every run's own curves and draws them under the bands, gaps between runs", async () => {
-    const w = mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } });
-    const box = w.find('input[data-action=lines]');
-    expect((box.element as HTMLInputElement).checked).toBe(false);
-    await box.setValue(true);
-    expect(w.emitted('lines')).toEqual([[true]]);
-    expect((box.element as HTMLInputElement).checked).toBe(false); // not until the curves arrive
-    const line = (_id: string, v: number) => ({ step: [0, 10], value: [v, v + 0.5] });
-    const withLines: CompareData = {
-      ...data,
-      groups: data.groups.map((g) => ({ ...g, lines: g.runs.map((id, i) => ({ id, seed: i, test_acc: line(id, 0.1), entropy: line(id, 0.9), weight_norm: line(id, 20) })) })),
-    };
-    withLines.groups[0].lines!.push({ id: 'c', seed: 1, test_acc: { step: [0, 10], value: [0.2, 0.3] }, entropy: line('c', 0.8), weight_norm: line('c', 21) });
-    await w.setProps({ data: withLines });
-    expect((w.find('input[data-action=lines]').element as HTMLInputElement).checked).toBe(true);
-    const chart = w.findAllComponents(stubs.EChart).find((c) => c.props('name') === 'transformer-test-acc')!;
-    const option = chart.props('option') as { dataset: { source: { step: number[]; value: number[] } }[]; series: { datasetIndex?: number; name: string }[] };
-    // One series per run over its own dataset, drawn first (under the bands).
-    expect(option.dataset.map((d) => d.source)).toEqual([line('a', 0.1), { step: [0, 10], value: [0.2, 0.3] }]);
-    expect(option.series.slice(0, 2).map((s) => [s.name, s.datasetIndex])).toEqual([['baseline runs', 0], ['baseline runs', 1]]);
-    expect(option.series.slice(2).every((s) => s.datasetIndex === undefined)).toBe(true);
-  });
-
-  it('lists the configuration fields that differ, with the runs per value, or says they share all', () => {
-    expect(mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } }).find('[data-field=config-same]').exists()).toBe(true);
-    const configDiff = [{ field: 'lr', values: [{ value: '0.001', runs: ['a'] }, { value: '0.003', runs: ['b', 'c'] }] }];
-    const w = mount(CompareView, { props: { data: { ...data, configDiff }, theme: 'light' }, global: { stubs } });
-    expect(w.find('.config-diff summary').text()).toContain('1 field differ (lr)');
-    expect(w.findAll('[data-table=config-diff] tbody tr').map((r) => r.findAll('td').map((t) => t.text()))).toEqual([
-      ['lr', '0.001', '1: a'],
-      ['0.003', '2: b, c'],
-    ]);
-  });
-
-  it('asks to align on an event, and names the runs left out for lacking it', async () => {
-    const w = mount(CompareView, { props: { data, theme: 'light' }, global: { stubs } });
-    await w.find('select[data-action=align]').setValue('T_grok');
-    expect(w.emitted('align')).toEqual([['T_grok']]);
-    const aligned: CompareData = { ...data, align: 'T_grok', groups: data.groups.map((g, i) => ({ ...g, steps: [-10, 0], unaligned: i === 0 ? ['z'] : [] })) };
-    await w.setProps({ data: aligned });
-    expect((w.find('select[data-action=align]').element as HTMLSelectElement).value).toBe('T_grok');
-    expect(w.find('[data-field=unaligned]').text()).toBe('1 run without T_grok left out of the curves: z');
-    const chart = w.findAllComponents(stubs.EChart).find((c) => c.props('name') === 'transformer-test-acc')!;
-    expect((chart.props('option') as { xAxis: { name: string; min: number } }).xAxis).toMatchObject({ name: 'steps from T_grok', min: -10 });
-  });
-
-  it('says when H̃* cannot be estimated', () => {
-    const w = mount(CompareView, { props: { data: { ...data, threshold: null, interventions: [] }, theme: 'light' }, global: { stubs } });
-    expect(w.text()).toContain('H̃* not estimable');
-    expect(w.find('[data-chart=deltas]').exists()).toBe(false);
-  });
-});
+// CompareView's tests: test/components-compare.test.ts.
 
 describe('App', () => {
   it('says what it is comparing while a compare is on its way, then shows it', async () => {
@@ -438,8 +342,12 @@ describe('App', () => {
       await flushPromises();
       expect(compare).toHaveBeenCalledWith(['a', 'b'], undefined);
       expect(w.find('[data-field=comparing]').text()).toBe('Comparing 2 run(s)…');
-      const band = { mean: [0], min: [0], max: [0], n: [1] };
-      finish({ probe: 'resid.final', threshold: null, groups: [{ arch: 'mlp', condition: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }], necessity: [], interventions: [], detection: [], onset: [], align: null, configDiff: [] });
+      const band = { mean: [0], lower: [0], upper: [0], min: [0], max: [0], n: [1] };
+      finish({
+        probe: 'resid.final', probes: ['resid.final'], threshold: { value: 0.61, source: 'configured', detail: 'configured' }, fittedThresholds: [], band: 'minmax', smoothing: 0, grouping: { available: [], fields: [], pooled: [] },
+        groups: [{ arch: 'mlp', condition: 'baseline', setting: '', variant: '', label: 'baseline', runs: ['a', 'b'], steps: [0], test_acc: band, train_acc: band, entropy: band, weight_norm: band }],
+        necessity: [], interventions: [], detection: [], onset: [], align: null, configDiff: [],
+      });
       await flushPromises();
       expect(w.find('[data-field=comparing]').exists()).toBe(false);
       expect(w.find('.compare [data-arch=mlp]').exists()).toBe(true);

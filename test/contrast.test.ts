@@ -37,11 +37,21 @@ describe('colour contrast', () => {
       const v = themeVars(selector);
       const bg = rgb(v.bg);
       const ratios: Record<string, number> = {};
-      for (const name of ['fg', 'danger', 'ok', 'accent']) ratios[name] = contrast(rgb(v[name]), bg);
+      for (const name of ['fg', 'danger', 'ok', 'accent', 'link', 'visited']) ratios[name] = contrast(rgb(v[name]), bg);
       const alpha = Number(v.muted);
       const muted = rgb(v.fg).map((c, i) => alpha * c + (1 - alpha) * bg[i]);
       ratios.muted = contrast(muted, bg);
       for (const [name, r] of Object.entries(ratios)) expect(r, `${theme} ${name}: ${r.toFixed(2)}:1`).toBeGreaterThanOrEqual(4.5);
     });
   }
+
+  it('colours links, visited or not, with the theme’s link colours (not the browser’s #00e / #551a8b)', () => {
+    // The ratios above hold only if links use these variables: the rules must exist as written.
+    expect(css).toMatch(/^\.app a:link \{ color: var\(--link\); \}$/m);
+    expect(css).toMatch(/^\.app a:visited \{ color: var\(--visited\); \}$/m);
+    // The browser defaults fail on the dark background (why the rules exist).
+    const dark = rgb(themeVars('.app.dark').bg);
+    expect(contrast(rgb('#0000ee'), dark)).toBeLessThan(4.5);
+    expect(contrast(rgb('#551a8b'), dark)).toBeLessThan(4.5);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveForecast } from '../core/analysis/live-forecast.js';
+import { applyForecast, forecastModel, liveForecast } from '../core/analysis/live-forecast.js';
 import { traceFromPoints, type RunTrace } from '../core/analysis/trace.js';
 import { thresholdBand } from '../core/analysis/threshold.js';
 
@@ -37,6 +37,14 @@ describe('live forecast of the onset', () => {
     expect(f.relError).not.toBeNull();
     expect(last.lo!).toBeLessThanOrEqual(4200);
     expect(last.hi!).toBeGreaterThanOrEqual(4200);
+  });
+
+  it('judges at a given H̃* (the run\'s configured one) instead of fitting it, and forecasts from it', () => {
+    const model = forecastModel(reference, rules, 0.61)!;
+    expect(model.threshold).toBe(0.61);
+    // At 0.61 every planted run leads by exactly 1,000 steps: the forecast is close.
+    const last = applyForecast(model, planted(9, 4200, 0.0002, 2000)).points.at(-1)!;
+    expect(Math.abs(last.predicted - 4200) / 4200).toBeLessThan(0.1);
   });
 
   it('says nothing without enough reference runs', () => {

@@ -1,8 +1,10 @@
-/** mean and min–max band of one metric across the runs of a group, on a shared step grid. */
+/** Mean, min–max and standard deviation of one metric across the runs of a group, on a shared step grid. */
 export interface Band {
   mean: (number | null)[];
   min: (number | null)[];
   max: (number | null)[];
+  /** Sample standard deviation (n − 1); null where fewer than two runs are covered. */
+  sd: (number | null)[];
   /** How many runs the band covers at each step (runs carried forward included). */
   n: number[];
 }
@@ -44,14 +46,19 @@ function sameSteps(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
  */
 export function bandOf(grid: ArrayLike<number>, runs: readonly BandRun[]): Band {
   const n = grid.length;
-  const sum = new Float64Array(n);
+  // Welford's running mean and sum of squared deviations: a sum of squares loses the spread of
+  // weight norms (~30 ± 0.01) to cancellation.
+  const mean = new Float64Array(n);
+  const m2 = new Float64Array(n);
   const count = new Uint32Array(n);
   const min = new Float64Array(n).fill(Infinity);
   const max = new Float64Array(n).fill(-Infinity);
   let index: Map<number, number> | null = null;
   const add = (i: number, v: number): void => {
-    sum[i] += v;
     count[i]++;
+    const d = v - mean[i];
+    mean[i] += d / count[i];
+    m2[i] += d * (v - mean[i]);
     if (v < min[i]) min[i] = v;
     if (v > max[i]) max[i] = v;
   };
@@ -70,9 +77,10 @@ export function bandOf(grid: ArrayLike<number>, runs: readonly BandRun[]): Band 
     }
     if (carryForward && lastIndex >= 0) for (let i = lastIndex + 1; i < n; i++) add(i, lastValue);
   }
-  const out: Band = { mean: new Array(n), min: new Array(n), max: new Array(n), n: Array.from(count) };
+  const out: Band = { mean: new Array(n), min: new Array(n), max: new Array(n), sd: new Array(n), n: Array.from(count) };
   for (let i = 0; i < n; i++) {
-    out.mean[i] = count[i] ? sum[i] / count[i] : null;
+    out.mean[i] = count[i] ? mean[i] : null;
+    out.sd[i] = count[i] > 1 ? Math.sqrt(m2[i] / (count[i] - 1)) : null;
     out.min[i] = count[i] ? min[i] : null;
     out.max[i] = count[i] ? max[i] : null;
   }
@@ -82,7 +90,7 @@ export function bandOf(grid: ArrayLike<number>, runs: readonly BandRun[]): Band 
 /**
  * At most this many points per band: a chart is ~1,200 px wide, and 100 runs × 10,000
  * evaluations drew in seconds (docs/benchmarks.md). Consecutive steps are merged into buckets
- * (mean of the means, min of the minima, max of the maxima, fewest runs covered), so the band's envelope is kept
+ * (mean of the means, min of the minima, max of the maxima, largest SD, fewest runs covered), so the band's envelope is kept
  * exactly; the first step of each bucket labels it, and the last step is always its own bucket.
  */
 export const MAX_BAND_POINTS = 2000;
@@ -96,25 +104,28 @@ export function decimateBands(steps: ArrayLike<number>, bands: Band[], max = MAX
   starts.push(n - 1);
   const ends = starts.map((s, j) => (j + 1 < starts.length ? starts[j + 1] : n));
   const out = bands.map((b) => {
-    const r: Band = { mean: [], min: [], max: [], n: [] };
+    const r: Band = { mean: [], min: [], max: [], sd: [], n: [] };
     starts.forEach((from, j) => {
       let sum = 0;
       let count = 0;
       let lo = Infinity;
       let hi = -Infinity;
       let covered = Infinity;
+      let sd = -Infinity;
       for (let i = from; i < ends[j]; i++) {
         covered = Math.min(covered, b.n[i]);
         if (b.mean[i] !== null) {
           sum += b.mean[i]!;
           count++;
         }
+        if (b.sd[i] !== null && b.sd[i]! > sd) sd = b.sd[i]!;
         if (b.min[i] !== null && b.min[i]! < lo) lo = b.min[i]!;
         if (b.max[i] !== null && b.max[i]! > hi) hi = b.max[i]!;
       }
       r.mean.push(count ? sum / count : null);
       r.min.push(lo === Infinity ? null : lo);
       r.max.push(hi === -Infinity ? null : hi);
+      r.sd.push(sd === -Infinity ? null : sd); // the widest spread of the bucket: the envelope is kept
       r.n.push(covered); // the fewest runs any step of the bucket had
     });
     return r;

@@ -129,12 +129,13 @@ export function forecastErrors(times: readonly number[], grok: number, predict: 
 }
 
 /** Leave-one-seed-out: H̃* and the power law from the other seeds, forecasts on this seed's grokked runs, beside the nulls. */
-export function leaveOneSeedOutForecast(traces: RunTrace[], rules: EventRules): ForecastEvaluation[] {
+/** `fixed`: judge every fold at this H̃* (the configured one the live forecast uses) instead of fitting it on the other seeds. */
+export function leaveOneSeedOutForecast(traces: RunTrace[], rules: EventRules, fixed?: number): ForecastEvaluation[] {
   const seeds = [...new Set(traces.map((t) => t.seed))].sort((a, b) => a - b);
   const out: ForecastEvaluation[] = [];
   for (const seed of seeds) {
     const train = traces.filter((t) => t.seed !== seed);
-    const threshold = bestThreshold(train, rules);
+    const threshold = fixed ?? bestThreshold(train, rules);
     const pairs = threshold === null ? [] : forecastPairs(train, threshold, rules);
     const fit = threshold === null ? null : fitPowerLaw(pairs);
     const trainGroks = train.map((t) => tGrok(t, rules)).filter((g): g is number => g !== null);

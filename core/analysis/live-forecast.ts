@@ -5,7 +5,7 @@ import type { EventRules, RunTrace } from './trace.js';
 
 /**
  * The onset forecast for a run in progress (C5's online forecaster, made usable on a live run):
- * H̃* and the power law are fitted on *other* completed runs of the same setting (the reference),
+ * the power law (and H̃*, unless given) is fitted on *other* completed runs of the same setting (the reference),
  * never on the run itself; the interval comes from how wrong the same procedure was on the
  * reference runs when each was held out (80th percentile of their mean relative errors e):
  * T_grok ∈ [T̂/(1+e), T̂/(1−e)].
@@ -27,13 +27,17 @@ export interface ForecastModel {
   relError: number | null;
 }
 
-/** H̃*, the power law and the held-out error of the reference runs (one fit per held-out seed). */
-export function forecastModel(reference: RunTrace[], rules: EventRules): ForecastModel | null {
-  const threshold = bestThreshold(reference, rules);
+/**
+ * H̃*, the power law and the held-out error of the reference runs (one fit per held-out seed).
+ * `fixed`: the H̃* to use (the workbench passes the target run's configured one, so the forecast
+ * and the run view judge the run by the same H̃*); absent, fitted on the reference runs.
+ */
+export function forecastModel(reference: RunTrace[], rules: EventRules, fixed?: number): ForecastModel | null {
+  const threshold = fixed ?? bestThreshold(reference, rules);
   if (threshold === null) return null;
   const fit = fitPowerLaw(forecastPairs(reference, threshold, rules));
   if (!fit) return null;
-  const errors = reference.length >= 3 ? leaveOneSeedOutForecast(reference, rules).flatMap((e) => (e.meanRelError === null ? [] : [e.meanRelError])) : [];
+  const errors = reference.length >= 3 ? leaveOneSeedOutForecast(reference, rules, fixed).flatMap((e) => (e.meanRelError === null ? [] : [e.meanRelError])) : [];
   const relError = errors.length >= 2 ? quantile(errors, 0.8) : null;
   return { threshold, fit, referenceRuns: reference.length, relError };
 }

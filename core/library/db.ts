@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { GrokscopeError, firstLine, isOutOfSpace, outOfSpaceMessage } from '../errors.js';
+import { makeDirs } from './paths.js';
 
 /**
  * The run library: one DuckDB file per library folder. Runs (config, status, backend, versions,
@@ -122,7 +122,8 @@ export class LibraryDb {
   /** Open (creating if needed); waits up to `lockTimeoutMs` while another process holds it. */
   static async open(dir: string, lockTimeoutMs = 15_000): Promise<LibraryDb> {
     try {
-      mkdirSync(dir, { recursive: true });
+      // Not mkdirSync's recursive mode: it spins forever under /proc (paths.ts, makeDirs).
+      makeDirs(dir);
     } catch (err) {
       throw new LibraryError(`cannot create library folder ${dir}: ${(err as Error).message}`);
     }

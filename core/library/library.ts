@@ -86,6 +86,8 @@ export class Library {
   readonly upsertStudy = this.bound(studies.upsertStudy);
   readonly getStudyRuns = this.bound(studies.getStudyRuns);
   readonly setStudyRun = this.bound(studies.setStudyRun);
+  readonly listStudies = this.bound(studies.listStudies);
+  readonly studyOfRun = this.bound(studies.studyOfRun);
 
   readonly exportTable = this.bound(interchange.exportTable);
   readonly describeParquet = this.bound(interchange.describeParquet);

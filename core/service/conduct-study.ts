@@ -2,7 +2,7 @@ import type { Piscina } from 'piscina';
 import type { BackendChoice } from '../schema/backend-choices.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import { reportStudy } from '../study/finish.js';
-import { runStudy, type StudyProgress, type StudyRunResult } from '../study/runner.js';
+import { runStudy, type StudyProgress, type StudyRunHooks, type StudyRunResult } from '../study/runner.js';
 import { runStudyOnQueue, type QueueStudyProgress } from '../queue/coordinator.js';
 import type { QueueConnection } from '../queue/connection.js';
 import type { ResultStore } from '../queue/result-store.js';
@@ -26,6 +26,8 @@ export interface ConductOptions {
   check?: { spec: StudySpec; backend: BackendChoice } | null;
   /** Progress of the study being trained (the spec says which: the study or its check). */
   onProgress?: (spec: StudySpec, p: { local: StudyProgress } | { queue: QueueStudyProgress }) => void;
+  /** Each run trained on this host's pool, one by one (runner.ts StudyRunHooks); runs trained through a queue are not seen. */
+  onRun?: StudyRunHooks;
   /** One line for the user (a refused queue result). */
   log?: (line: string) => void;
   /** Write the report even when stopped (the service does: a stopped study's runs so far); the CLI stops without one. */
@@ -45,7 +47,7 @@ export async function conductStudy(o: ConductOptions): Promise<ConductResult> {
   const train = (spec: StudySpec): Promise<StudyRunResult[]> =>
     o.queue
       ? runStudyOnQueue({ spec, libraryDir: o.libraryDir, ...o.queue, signal: o.signal, log: o.log, onProgress: (p) => o.onProgress?.(spec, { queue: p }) })
-      : runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool!, signal: o.signal, onProgress: (p) => o.onProgress?.(spec, { local: p }) });
+      : runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool!, signal: o.signal, onRun: o.onRun, onProgress: (p) => o.onProgress?.(spec, { local: p }) });
   const results = await train(o.spec);
   const checkResults = o.check && !o.signal.aborted ? await train(o.check.spec) : null;
   const stopped = o.signal.aborted;

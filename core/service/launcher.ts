@@ -39,6 +39,20 @@ export class RunLauncher {
   }
 
   /**
+   * Runs that differ only in their seed (startRun with `seeds`, as `run --seeds`), as one run
+   * group: the ids of those that started, once created; why none could start otherwise.
+   */
+  async launchSeeds(configs: RunConfig[]): Promise<string[]> {
+    const group = this.launchGroup(configs.map((config) => ({ config })));
+    const started = (await group.created).filter((id): id is string => id !== null);
+    if (started.length) return started;
+    const outcomes = await group.finished.catch((err: unknown) => {
+      throw new ApiError(firstLine(err));
+    });
+    throw new ApiError(outcomes.find((o) => o.error)?.error ?? 'no run of the group could start');
+  }
+
+  /**
    * Train a run group: each member is registered (stoppable by stopRun) once created, and emits its
    * own progress and end. `created` settles with the members' ids (null where one could not
    * start), or rejects when the group could not start at all.

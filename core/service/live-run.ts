@@ -2,6 +2,7 @@ import type { LiveEvent } from '../api.js';
 import { AntiGrokDetector, WarningDetector } from '../analysis/events.js';
 import type { RunProgress } from '../runs/run-executor.js';
 import type { RunConfig } from '../schema/run-config.js';
+import type { StudyRunHooks } from '../study/runner.js';
 import { pointFromRecord } from './points.js';
 
 /** Progress events at most this often (the last one always): a renderer redraws on each. */
@@ -41,5 +42,33 @@ export function liveRunEvents(config: RunConfig, emit: (e: LiveEvent) => void, n
       backend: p.backend,
       latest: r ? pointFromRecord(r) : null,
     });
+  };
+}
+
+/**
+ * The live events of a study's runs trained in this host's pool (runner.ts StudyRunHooks): each
+ * run's progress, grokking and crossing as liveRunEvents gives them for a run started alone, its
+ * progress and end naming the study. `close` ends what is still open when the study ends (a run
+ * group that failed as a whole reports no run's end), so no run stays "training" in a view.
+ */
+export function studyRunEvents(study: string, emit: (e: LiveEvent) => void): StudyRunHooks & { close(): void } {
+  const open = new Map<string, (p: RunProgress) => void>();
+  return {
+    progress(config, p) {
+      let handler = open.get(p.runId);
+      if (!handler) {
+        handler = liveRunEvents(config, (e) => emit(e.type === 'run-progress' ? { ...e, study } : e));
+        open.set(p.runId, handler);
+      }
+      handler(p);
+    },
+    end(runId, status, error) {
+      if (!open.delete(runId)) return;
+      emit({ type: 'run-finished', id: runId, status, error, study });
+    },
+    close() {
+      for (const id of open.keys()) emit({ type: 'run-finished', id, status: 'failed', error: 'its run group ended without a result', study });
+      open.clear();
+    },
   };
 }

@@ -1,17 +1,13 @@
 import type { Piscina } from 'piscina';
-import path from 'node:path';
-import type { CompareData, CompareOptions, ExportKind, FormChoices, StudyPlan, StudyStartOptions, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunDetailOptions, RunListItem, RunRequest, UploadedFile } from '../api.js';
+import type { CompareData, CompareOptions, ExportKind, FormChoices, StudyListItem, StudyPlan, StudyReportView, StudyStartOptions, GrokscopeApi, ImportResult, LiveEvent, RunDetail, RunDetailOptions, RunListItem, RunRequest, UploadedFile } from '../api.js';
 import { API_METHODS, type ApiMethod } from '../api.js';
-import { CONDITIONS, PRESETS, describeZodError, type RunConfig } from '../schema/run-config.js';
-import { ARGS, ApiError, configFromRequest } from './validate.js';
+import { CONDITIONS, MIX_FORMS, PRESETS, describeZodError, type RunConfig } from '../schema/run-config.js';
+import { ARGS, ApiError, configsFromRequest } from './validate.js';
 import { exportFile, exportModelFile, importFiles } from './files.js';
-import { checkpointDirFor, speedFileFor } from '../library/paths.js';
+import { speedFileFor } from '../library/paths.js';
 import { deleteRunsAndFiles } from '../library/archive.js';
 import { speedFigures } from '../train/backend-speed.js';
-import { checkpointSteps } from '../train/checkpoint.js';
 import { Library, type RunRecord } from '../library/library.js';
-import type { TracedRunData } from '../study/analyze.js';
-import { currentEvents, traceOfSeries } from '../library/traces.js';
 import { compareRuns } from './compare.js';
 import { RunReader } from './run-reader.js';
 import { ReadCache } from './read-cache.js';
@@ -23,12 +19,14 @@ import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { QueueUrlError, type QueueConnection } from '../queue/connection.js';
 import { openQueue } from '../queue/open.js';
 import type { ResultStore } from '../queue/result-store.js';
-import { estimateStudy, type MeasuredRun } from '../study/estimate.js';
+import type { MeasuredRun } from '../study/estimate.js';
+import { ShapeRates, estimateWithProbes } from './shape-rate.js';
 import { conductStudy, type ConductOptions } from './conduct-study.js';
 import { verdictText } from '../study/stability.js';
 import type { MemberOutcome, RunOutcome } from '../runs/run-executor.js';
 import { RunLauncher } from './launcher.js';
-import { pointFromRow } from './points.js';
+import { studyRunEvents } from './live-run.js';
+import { listStudies, reportDirFor, studyReport } from './studies-view.js';
 import { firstLine } from '../errors.js';
 
 export { ApiError, configFromRequest } from './validate.js';
@@ -47,6 +45,8 @@ export class GrokscopeService implements GrokscopeApi {
   private readonly answers: ReadCache;
 
   private readonly launcher: RunLauncher;
+  /** Short measured runs of shapes the library has no completed run of, for planStudy (shape-rate.ts). */
+  private readonly shapeRates = new ShapeRates();
 
   constructor(
     readonly libraryDir: string,
@@ -81,42 +81,18 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   private async readRun(id: string, options: RunDetailOptions): Promise<RunDetail> {
-    return Library.with(this.libraryDir, async (lib) => {
-      const run = await lib.getRun(await lib.resolveRunId(id));
-      const rows = await lib.getMetrics(run.id);
-      return {
-        id: run.id,
-        status: run.status,
-        stepsDone: run.stepsDone,
-        error: run.error,
-        backend: run.backend,
-        backendNote: run.backendNote,
-        origin: run.origin,
-        note: run.note,
-        config: run.config as unknown as Record<string, unknown>,
-        // Recomputed by today's rules (stored events may predate the onset markers and the warning from T_mem on).
-        events: currentEvents(run, rows),
-        metrics: rows.map(pointFromRow),
-        checkpoints: checkpointSteps(checkpointDirFor(this.libraryDir, run.id)),
-        spectra: options.spectra === false ? [] : await lib.getSpectra(run.id),
-        forecast: options.forecast === false ? null : await this.reader.forecastFor(lib, run, rows),
-      };
-    });
+    return Library.with(this.libraryDir, (lib) => this.reader.runDetail(lib, this.libraryDir, id, options));
   }
 
   async compare(ids: string[], options: CompareOptions = {}): Promise<CompareData> {
-    const data: TracedRunData[] = [];
-    await Library.with(this.libraryDir, async (lib) => {
-      const runs = await lib.getRuns(await lib.resolveRunIds(ids));
-      const series = await this.reader.seriesOf(lib, runs, runs[0].config.probe);
-      for (const run of runs) data.push({ key: run.id, run, trace: traceOfSeries(run, series.get(run.id)!) });
-    });
-    return compareRuns(data, options);
+    return compareRuns(await Library.with(this.libraryDir, (lib) => this.reader.tracedRuns(lib, ids, options.probe)), options);
   }
 
   async startRun(request: RunRequest): Promise<{ id: string }> {
     this.requirePool();
-    return { id: await this.launcher.launch(configFromRequest(request), undefined).created };
+    const configs = configsFromRequest(request);
+    if (configs.length > 1) return { id: (await this.launcher.launchSeeds(configs))[0] };
+    return { id: await this.launcher.launch(configs[0], undefined).created };
   }
 
   async resumeRun(id: string): Promise<{ id: string }> {
@@ -206,10 +182,14 @@ export class GrokscopeService implements GrokscopeApi {
       this.emit({ type: 'study-progress', name: spec.name, done: p.done, failed: p.failed, total: p.total, running });
     };
     // The one path from spec to report (conduct-study.ts); a stopped study still gets its report.
-    const outDir = path.join(this.libraryDir, 'reports', spec.name);
+    const outDir = reportDirFor(this.libraryDir, spec.name);
+    // Its runs' own live events, so that they show under "Training now" as runs started alone do.
+    const runEvents = studyRunEvents(spec.name, (e) => this.emit(e));
     const onProgress: ConductOptions['onProgress'] = (_s, p) => ('queue' in p ? progress(p.queue, p.queue.active) : progress(p.local, p.local.running.size));
-    const trained = conductStudy({ spec, libraryDir: this.libraryDir, pool, queue, signal: controller.signal, outDir, reportWhenStopped: true, onProgress }).finally(() => queue?.store.close());
+    const trained = conductStudy({ spec, libraryDir: this.libraryDir, pool, queue, signal: controller.signal, outDir, reportWhenStopped: true, onProgress, onRun: runEvents }).finally(() => (runEvents.close(), queue?.store.close()));
+    // No longer this host's before study-finished goes out: a view listing the studies on it sees it finished.
     void trained
+      .finally(() => this.studies.delete(spec.name))
       .then(({ results, written: report }) => {
         const failed = results.filter((r) => r.status !== 'completed').length;
         const written = report!;
@@ -232,8 +212,16 @@ export class GrokscopeService implements GrokscopeApi {
     return { name: spec.name, runs: planned };
   }
 
+  async listStudies(): Promise<StudyListItem[]> {
+    return listStudies(this.libraryDir, new Set(this.studies.keys()));
+  }
+
+  async getStudyReport(name: string): Promise<StudyReportView> {
+    return studyReport(this.libraryDir, name);
+  }
+
   async formChoices(): Promise<FormChoices> {
-    return { presets: PRESETS, backends: [...BACKEND_CHOICES], probes: [...PROBES], tasks: [...TASK_NAMES], taskFormulas: TASK_FORMULAS, archs: [...ARCHS], conditions: [...CONDITIONS], studies: NAMED_STUDIES };
+    return { presets: PRESETS, backends: [...BACKEND_CHOICES], probes: [...PROBES], tasks: [...TASK_NAMES], taskFormulas: TASK_FORMULAS, archs: [...ARCHS], conditions: [...CONDITIONS], mixForms: [...MIX_FORMS], studies: NAMED_STUDIES };
   }
 
   async planStudy(specArg: string | Record<string, unknown>): Promise<StudyPlan> {
@@ -249,7 +237,7 @@ export class GrokscopeService implements GrokscopeApi {
       const done = (await lib.listRunsDetailed()).filter((r) => r.status === 'completed' && r.origin === 'trained').slice(-200);
       return (await lib.getRuns(done.map((r) => r.id))).map((r): MeasuredRun => ({ ...r.config, steps: r.stepsDone, seconds: (Date.parse(r.updatedAt) - Date.parse(r.createdAt)) / 1000 }));
     });
-    const estimate = estimateStudy(plan, measured, this.pool?.maxThreads ?? 1, speedFigures(speedFileFor(this.libraryDir)));
+    const estimate = await estimateWithProbes(plan, measured, this.pool?.maxThreads ?? 1, speedFigures(speedFileFor(this.libraryDir)), this.pool ? this.shapeRates : null);
     return { name: spec.name, ...estimate };
   }
 

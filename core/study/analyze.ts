@@ -26,7 +26,6 @@ export type { AnalysisInput, ClaimResult, Claims, GroupRow, InterventionRow, Stu
 function rulesOf(config: RunConfig, alarmFrom: AlarmFrom): EventRules {
   return { memThreshold: config.memThreshold, grokThreshold: config.grokThreshold, crossPersistence: config.crossPersistence, alarmFrom };
 }
-
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
 
 /**
@@ -46,14 +45,24 @@ export interface AnalyzeOptions {
   onset?: boolean;
   /** From when a crossing counts as a warning (events.ts); default `memorisation`, recorded in `rules`. */
   alarmFrom?: AlarmFrom;
+  /**
+   * Which H̃* judges the tables' crossings: `fitted` (a study's protocol, default), each baseline
+   * held out at the H̃* of the other seeds; `configured`, each run's own `entropyThreshold`, as
+   * every workbench view judges it (`thresholds` still reports the fitted one).
+   */
+  threshold?: 'fitted' | 'configured';
+  /** The probe whose H̃ the given traces carry (compare's probe selector); default the runs' configured probe. */
+  probe?: RunConfig['probe'];
 }
 
 export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, options: AnalyzeOptions = {}): StudySummary {
   if (data.length === 0) throw new Error(`study ${spec.name} has no completed runs to analyse`);
   const rules = rulesOf(data[0].run.config, options.alarmFrom ?? 'memorisation');
-  const probe = data[0].run.config.probe;
+  const probe = options.probe ?? data[0].run.config.probe;
   const rng = new Rng(seed, 0x5eed);
   const traces = data.map((d) => ('trace' in d ? d.trace : traceOf(d.run, d.metrics, probe)));
+  const configured = options.threshold === 'configured';
+  const configuredOf = (t: RunTrace): number => data.find((d) => d.run.id === t.id)!.run.config.entropyThreshold;
   // A spec's detection controls (spec.controls) join the detection table and the run list only.
   const main = data.filter((d) => !isControlKey(d.key));
   if (main.length === 0) throw new Error(`study ${spec.name} has no completed runs to analyse (only detection controls)`);
@@ -122,7 +131,9 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
         // The study's probe from its traces (every input kind); the others from row objects that measured them.
         const traces = p === probe ? base : runs.length === base.length && runs.every((d) => d.metrics.some((m) => m.entropy[p] !== undefined)) ? runs.map((d) => traceOf(d.run, d.metrics, p)) : null;
         if (!traces) continue;
-        const { row, runs: perRun } = onsetRow(task, arch, p, traces, rules, rng);
+        // Configured: the H̃* of the runs' configuration judges the probe shown (the others are fitted ones' business).
+        if (configured && p !== probe) continue;
+        const { row, runs: perRun } = onsetRow(task, arch, p, traces, rules, rng, configured ? configuredOf(traces[0]) : undefined);
         onset.push(row);
         if (p === probe) for (const r of perRun) onsetByRun.set(r.id, r);
       }
@@ -131,12 +142,14 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
 
   // Groups: crossing statistics with held-out thresholds for the runs H̃* was fitted on.
   const crossOf = (t: RunTrace): number | null => {
+    if (configured) return tCross(t, configuredOf(t), rules);
     const held = heldOutByRun.get(t.id);
     if (held && t.condition === 'baseline') return held.T_cross;
     const h = taskThreshold.get(t.task);
     return h === null || h === undefined ? null : tCross(t, h, rules);
   };
   const belowOf = (t: RunTrace): boolean => {
+    if (configured) return belowAtMem(t, configuredOf(t), rules);
     const held = heldOutByRun.get(t.id);
     if (held && t.condition === 'baseline') return held.belowAtMem;
     const h = taskThreshold.get(t.task);
@@ -172,7 +185,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
   for (const t of all) {
     if (t.condition === 'baseline') continue;
     const baseline = baselineOf.get(pairKey(t));
-    const h = taskThreshold.get(t.task);
+    const h = configured ? configuredOf(t) : taskThreshold.get(t.task);
     const window = baseline && h !== null && h !== undefined ? manipulationWindow(tCross(baseline, h, rules), tGrok(baseline, rules), baseline.budget) : null;
     heldByRun.set(t.id, window ? heldAboveThreshold(t, h!, window, rules) : null);
   }
@@ -217,9 +230,10 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
 
   const necessity: StudySummary['necessity'] = [];
   for (const task of tasks) {
-    const h = taskThreshold.get(task) ?? null;
+    const base = select(task, null, 'baseline');
+    const h = configured ? (base.length ? configuredOf(base[0]) : null) : taskThreshold.get(task) ?? null;
     if (h === null) continue;
-    for (const row of necessityTable(select(task, null, 'baseline'), h, rules)) necessity.push({ task, threshold: h, ...row });
+    for (const row of necessityTable(base, h, rules)) necessity.push({ task, threshold: h, ...row });
   }
 
   const phases: StudySummary['phases'] = [];

@@ -1,7 +1,7 @@
 import { ONSET_MARKERS, type OnsetMarker } from '../analysis/onset.js';
 import { summarize, type Summary } from '../analysis/stats.js';
 import { estimateThreshold, leaveOneSeedOut } from '../analysis/threshold.js';
-import { markersOf, warningTiming, type EventRules, type RunTrace } from '../analysis/trace.js';
+import { belowAtMem, markersOf, tCross, tGrok, warningTiming, type EventRules, type RunTrace } from '../analysis/trace.js';
 import type { Rng } from '../rng.js';
 
 /**
@@ -52,10 +52,17 @@ function placeOf(cross: number | null, belowAtMem: boolean, markers: Record<Onse
   return 'during-climb';
 }
 
-/** The onset row of one probe's traces (grokked baseline runs enter; others are ignored), and each held-out run's figures. */
-export function onsetRow(task: string, arch: string, probe: string, traces: RunTrace[], rules: EventRules, rng: Rng): { row: OnsetRow; runs: OnsetRun[] } {
-  const estimate = estimateThreshold(traces, rules, rng, 0);
-  const held = leaveOneSeedOut(traces, rules).filter((h) => h.T_grok !== null);
+/**
+ * The onset row of one probe's traces (grokked baseline runs enter; others are ignored), and each
+ * run's figures: judged held out (each at the H̃* fitted on the other seeds), or at a `fixed` H̃*
+ * (the configured one, as the workbench's views judge runs; no band then).
+ */
+export function onsetRow(task: string, arch: string, probe: string, traces: RunTrace[], rules: EventRules, rng: Rng, fixed?: number): { row: OnsetRow; runs: OnsetRun[] } {
+  const estimate = fixed === undefined ? estimateThreshold(traces, rules, rng, 0) : { threshold: fixed, band: null };
+  const held =
+    fixed === undefined
+      ? leaveOneSeedOut(traces, rules).filter((h) => h.T_grok !== null)
+      : traces.filter((t) => tGrok(t, rules) !== null).map((t) => ({ id: t.id, T_cross: tCross(t, fixed, rules), belowAtMem: belowAtMem(t, fixed, rules) }));
   const byId = new Map(traces.map((t) => [t.id, t]));
   const runs: OnsetRun[] = held.map((h) => {
     const trace = byId.get(h.id)!;

@@ -33,6 +33,16 @@ export interface StudyRunResult {
 
 export class StudyError extends GrokscopeError {}
 
+/**
+ * Each run a study trains, seen one by one (the workbench's live events for study runs, so that
+ * they show under "Training now" like runs started alone): its progress with its config, and its
+ * end. Runs the library already holds completed are not trained and not reported.
+ */
+export interface StudyRunHooks {
+  progress(config: RunConfig, p: RunProgress): void;
+  end(runId: string, status: string, error: string | null): void;
+}
+
 export async function runStudy(opts: {
   spec: StudySpec;
   libraryDir: string;
@@ -46,6 +56,7 @@ export async function runStudy(opts: {
   only?: ReadonlySet<string>;
   /** Train new runs on this backend instead of the spec's (a queue worker's `--backend`). */
   backend?: BackendChoice;
+  onRun?: StudyRunHooks;
 }): Promise<StudyRunResult[]> {
   const { spec, libraryDir, pool, only } = opts;
   const full = planRuns(spec);
@@ -97,6 +108,7 @@ export async function runStudy(opts: {
         onProgress: (p) => {
           progress.running.set(run.key, p);
           report();
+          opts.onRun?.progress(config, p);
         },
       },
     };
@@ -116,7 +128,10 @@ export async function runStudy(opts: {
       for (const m of members) finish({ key: m.run.key, runId: null, status: 'failed', error: firstLine(err) });
       return;
     }
-    outcomes.forEach((o, i) => finish({ key: members[i].run.key, runId: o.runId, status: o.status, error: o.error }));
+    outcomes.forEach((o, i) => {
+      if (o.runId !== null) opts.onRun?.end(o.runId, o.status, o.error);
+      finish({ key: members[i].run.key, runId: o.runId, status: o.status, error: o.error });
+    });
   };
 
   await Promise.all((await planGroups(spec, plan)).map(executeOne));

@@ -1,4 +1,6 @@
-import { resolveLibraryDir } from '../../core/library/paths.js';
+import type { Command } from 'commander';
+import { resolveLibraryDir, usableLibraryDir } from '../../core/library/paths.js';
+import { firstLine } from '../../core/errors.js';
 import { createTrainingPool } from '../../core/runs/pool.js';
 import { GrokscopeService } from '../../core/service/service.js';
 
@@ -28,4 +30,23 @@ export async function withService<T>(opts: CommonOpts, workers: number, fn: (ser
   } finally {
     await pool?.destroy();
   }
+}
+
+/** Commands that never open the library (bench times workers; measure reads one model file). */
+const NO_LIBRARY = new Set(['bench', 'measure']);
+
+/**
+ * Every other command checks its library folder before it starts workers or opens the database:
+ * one that cannot be created, read or written is refused in one line, at once, with exit 1
+ * (core/library/paths.ts, usableLibraryDir) — not a spin, a stack trace or a late failure.
+ */
+export function refuseUnusableLibrary(program: Command): void {
+  program.hook('preAction', (_program, action) => {
+    if (NO_LIBRARY.has(action.name())) return;
+    try {
+      usableLibraryDir((action.opts() as CommonOpts).library);
+    } catch (err) {
+      program.error(`grokscope: ${firstLine(err)}`, { exitCode: 1 });
+    }
+  });
 }

@@ -16,7 +16,7 @@ import { cmdAnalyze } from './analyze.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
 import { RUN_FLAGS, buildRunConfig } from './run-config.js';
-import { printJson, withService, type CommonOpts } from './common.js';
+import { printJson, refuseUnusableLibrary, withService, type CommonOpts } from './common.js';
 import { cmdRun } from './run.js';
 import { cmdMeasure } from './measure.js';
 import { cmdLibraryCheck, cmdLibraryRebuild } from './library.js';
@@ -48,7 +48,8 @@ async function cmdList(opts: CommonOpts): Promise<number> {
  */
 function eventLines(e: RunDetail['events'], c: RunConfig): string[] {
   const v = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : String(x));
-  const cross = e?.below_at_mem ? `— (below H̃* ${c.entropyThreshold} at memorisation, on ${c.probe})` : `${v(e?.T_cross)} (H̃* ${c.entropyThreshold} on ${c.probe})`;
+  // The configured H̃*, the one the run view, compare and the live forecast judge by (docs/decisions.md, "One H̃* in every view").
+  const cross = e?.below_at_mem ? `— (below H̃* ${c.entropyThreshold}, configured, at memorisation, on ${c.probe})` : `${v(e?.T_cross)} (H̃* ${c.entropyThreshold}, configured, on ${c.probe})`;
   const acc = e?.test_acc_at_cross;
   return [
     `events     T_mem ${v(e?.T_mem)}  T_rise ${v(e?.T_rise)}  T_loss_peak ${v(e?.T_loss_peak)}  T_grok_50 ${v(e?.T_grok_50)}  T_grok ${v(e?.T_grok)}`,
@@ -145,6 +146,7 @@ export function buildProgram(): Command {
     .description('Grokscope: watch spectral entropy collapse before grokking')
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  refuseUnusableLibrary(program);
 
   const run = withCommon(program.command('run').description('train a run (or, with --seeds, a group of runs) into the library'));
   run.addOption(new Option('--preset <name>', 'base configuration').choices(Object.keys(PRESETS)));

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { resolveLibraryDir } from '../../core/library/paths.js';
+import { usableLibraryDir } from '../../core/library/paths.js';
+import { Library } from '../../core/library/library.js';
 import { GrokscopeService } from '../../core/service/service.js';
 import { createTrainingPool, defaultWorkerCount } from '../../core/runs/pool.js';
 import { packageRoot } from '../../core/versions.js';
@@ -11,7 +12,10 @@ export async function cmdServe(opts: { library?: string; port?: string; workers?
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port expects 0–65535 (got '${opts.port}')`);
   const workers = opts.workers === undefined ? defaultWorkerCount() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers expects a positive integer (got '${opts.workers}')`);
-  const libraryDir = resolveLibraryDir(opts.library);
+  const libraryDir = usableLibraryDir(opts.library);
+  // Opened once before anything listens: a library it cannot open (no permission on its file, a
+  // damaged or newer database) is refused here in one line, not reported later inside the page.
+  await Library.with(libraryDir, async () => undefined);
   const pool = createTrainingPool(workers);
   const service = new GrokscopeService(libraryDir, pool);
   const staticDir = path.join(packageRoot() ?? process.cwd(), 'dist', 'renderer');

@@ -62,6 +62,8 @@ export function connectApi(): GrokscopeApi {
     tagRuns: (ids, add, remove) => call('tagRuns', ids, add, remove) as ReturnType<GrokscopeApi['tagRuns']>,
     startStudy: (spec, options) => call('startStudy', spec, ...(options ? [options] : [])) as ReturnType<GrokscopeApi['startStudy']>,
     planStudy: (spec) => call('planStudy', spec) as ReturnType<GrokscopeApi['planStudy']>,
+    listStudies: () => call('listStudies') as ReturnType<GrokscopeApi['listStudies']>,
+    getStudyReport: (name) => call('getStudyReport', name) as ReturnType<GrokscopeApi['getStudyReport']>,
     formChoices: () => call('formChoices') as ReturnType<GrokscopeApi['formChoices']>,
     importFiles: (files) => call('importFiles', files) as ReturnType<GrokscopeApi['importFiles']>,
     exportRuns: (ids, kind) => call('exportRuns', ids, kind) as ReturnType<GrokscopeApi['exportRuns']>,
