@@ -9,7 +9,9 @@ export default defineConfig({
   },
   preload: {
     plugins: [externalizeDepsPlugin()],
-    build: { rollupOptions: { input: { index: resolve(__dirname, 'preload/index.ts') } } },
+    // One CommonJS file: a sandboxed preload cannot be an ES module (electron-vite would write
+    // index.mjs for a "type": "module" package) nor load files beside it; main names index.cjs.
+    build: { rollupOptions: { input: { index: resolve(__dirname, 'preload/index.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } } },
   },
   renderer: {
     root: resolve(__dirname, 'renderer'),

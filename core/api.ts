@@ -496,3 +496,10 @@ export const API_CHANNELS = {
   exportModel: 'grokscope:exportModel',
   event: 'grokscope:event',
 } as const;
+
+/**
+ * What an IPC handler answers (main/electron → preload): the result, or the service's one-line
+ * error as a value. A thrown error would reach the renderer as Electron words it, "Error invoking
+ * remote method 'grokscope:getRun': ApiError: …", with every line of the message.
+ */
+export type IpcReply = { ok: true; result: unknown } | { ok: false; error: string };

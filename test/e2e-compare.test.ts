@@ -82,6 +82,7 @@ describe('compare by configuration', () => {
     await page.click('button[data-tab=library]');
     await page.click('tr[data-run="tf-wd0-0"] [data-action=open], tr[data-run="tf-wd0-0"] a');
     await page.waitForSelector('[data-chart] canvas');
-    expect(await page.locator('main').textContent()).toContain('H̃* 0.61');
+    expect(await page.locator('[data-field=threshold]').textContent()).toBe('H̃* 0.61 (configured)');
+    await page.screenshot({ path: path.join(artifacts, 'run-threshold.png') });
   });
 });

@@ -192,7 +192,7 @@ describe('the early warning as a detector', () => {
       }),
     );
     const rows = analyzeStudy(spec, data, 0, { probes: false, forecast: false, thresholdResamples: 0 }).detection.filter((r) => r.headline && r.signal === 'H̃ resid.final');
-    expect(rows.map((r) => r.negativeKind)).toEqual(['within transformer baseline (setting 1 of 2)', 'within transformer baseline (setting 2 of 2)']);
+    expect(rows.map((r) => r.negativeKind)).toEqual(['within transformer baseline (weightDecay 1)', 'within transformer baseline (weightDecay 0)']);
     expect(rows.every((r) => r.positives === 2 && r.negatives === 2)).toBe(true);
   });
 });

@@ -24,11 +24,20 @@ export async function importFiles(libraryDir: string, files: UploadedFile[]): Pr
       writeFileSync(file, Buffer.from(f.base64, 'base64'));
       return file;
     });
-    const reports = await importPaths(libraryDir, paths, { external: (file) => /\.(csv|tsv|parquet)$/i.test(file) });
-    return reports.map((r, i) => (r.ok ? { file: files[i].name, ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: files[i].name, ok: false, messages: [r.error] }));
+    return await importLocalFiles(libraryDir, paths, files.map((f) => f.name));
   } finally {
     scratch.cleanup();
   }
+}
+
+/**
+ * Files on this machine into the library by the one path (import-paths.ts): another tool's
+ * metrics by extension, else saved runs and bundles. What importFiles does once the upload is on
+ * disk; the desktop host calls it with the paths its Import dialog or a dropped file gives.
+ */
+export async function importLocalFiles(libraryDir: string, paths: string[], names: string[] = paths.map((p) => path.basename(p))): Promise<ImportResult[]> {
+  const reports = await importPaths(libraryDir, paths, { external: (file) => /\.(csv|tsv|parquet)$/i.test(file) });
+  return reports.map((r, i) => (r.ok ? { file: names[i], ok: true, messages: [...r.outcomes.map((o) => o.message), ...r.warnings] } : { file: names[i], ok: false, messages: [r.error] }));
 }
 
 /** A run's model for TransformerLens as one zip (exports/transformerlens.ts writes the folder). */

@@ -3,7 +3,7 @@ import type { CompareData, CompareOptions, ExportKind, FormChoices, StudyListIte
 import { API_METHODS, type ApiMethod } from '../api.js';
 import { CONDITIONS, MIX_FORMS, PRESETS, describeZodError, type RunConfig } from '../schema/run-config.js';
 import { ARGS, ApiError, configsFromRequest } from './validate.js';
-import { exportFile, exportModelFile, importFiles } from './files.js';
+import { exportFile, exportModelFile, importFiles, importLocalFiles } from './files.js';
 import { speedFileFor } from '../library/paths.js';
 import { deleteRunsAndFiles } from '../library/archive.js';
 import { speedFigures } from '../train/backend-speed.js';
@@ -255,6 +255,13 @@ export class GrokscopeService implements GrokscopeApi {
 
   async importFiles(files: UploadedFile[]): Promise<ImportResult[]> {
     const results = await importFiles(this.libraryDir, files);
+    if (results.some((r) => r.ok)) this.emit({ type: 'library-changed' });
+    return results;
+  }
+
+  /** importFiles for files already on this machine (the desktop's Import dialog and dropped paths); not on the transport: a page names no local path. */
+  async importLocalFiles(paths: string[]): Promise<ImportResult[]> {
+    const results = await importLocalFiles(this.libraryDir, paths);
     if (results.some((r) => r.ok)) this.emit({ type: 'library-changed' });
     return results;
   }

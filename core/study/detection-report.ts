@@ -1,3 +1,4 @@
+import { settingOf as runSetting, varyingSettingFields } from '../analysis/settings.js';
 import { TEST_ACC_SIGNAL, TEST_LOSS_SIGNAL, UPDATE_GAP_SIGNAL, DMD_SIGNAL, ENTROPY_SIGNAL, ERANK_SIGNALS, FOURIER_SIGNAL, LOGIT_SCALE_SIGNAL, NORM_SIGNAL, PROGRESS_SIGNALS, detectionRow, type DetectionRow, type WarningSignal } from '../analysis/warning-detector.js';
 import { tGrok, type EventRules, type RunTrace } from '../analysis/trace.js';
 import { PROBES, type ProbeName } from '../models/config.js';
@@ -48,15 +49,21 @@ export function detectionReport(data: AnalysisInput[], traces: RunTrace[], probe
     // replays: runs of one kind selected from different configurations (compare, analyze) are
     // different settings; each is numbered when one kind has several.
     const kindOf = (k: number): string => `${negativeKindOf(data[idx[k]].key, traces[idx[k]])}${isControlKey(data[idx[k]].key) ? ' (control)' : ''}`;
-    const signatureOf = (k: number): string => {
-      const { seed: _seed, normTargetRun: _target, backend: _backend, ...rest } = data[idx[k]].run.config;
-      return `${kindOf(k)}\u0000${JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)))}`;
+    // A setting as compare has it (core/analysis/settings.ts): every configuration field but the
+    // seed, the record-keeping and the mix run a matched run replays; named by the fields that
+    // differ ("transformer baseline (weightDecay 0)").
+    const configs = idx.map((i) => ({ id: data[i].run.id, config: data[i].run.config as unknown as Record<string, unknown> }));
+    const fields = varyingSettingFields(configs);
+    const words = (k: number): string => {
+      const s = runSetting(configs[k].config, fields);
+      return [s.setting, s.variant].filter(Boolean).join(' · ');
     };
+    const signatureOf = (k: number): string => `${kindOf(k)}\u0000${words(k)}`;
     const signatures = [...new Set(idx.map((_, k) => signatureOf(k)))];
     const labelOf = new Map(signatures.map((sig) => {
-      const kind = sig.split('\u0000')[0];
+      const [kind, setting] = sig.split('\u0000');
       const same = signatures.filter((x) => x.split('\u0000')[0] === kind);
-      return [sig, same.length > 1 ? `${kind} (setting ${same.indexOf(sig) + 1} of ${same.length})` : kind];
+      return [sig, same.length > 1 ? `${kind} (${setting || 'the others'})` : kind];
     }));
     const settingOf = (k: number): string => labelOf.get(signatureOf(k))!;
     const settings = [...new Set(idx.map((_, k) => settingOf(k)))];
