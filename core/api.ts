@@ -298,6 +298,8 @@ export interface RunRequest {
   temperature?: number;
   /** Every initial weight multiplied by this (absent = 1). */
   initScale?: number;
+  /** How the initial parameters are drawn: 'normal-fan-in' (absent) or 'torch-linear' (RunConfig.init). */
+  init?: string;
   /** Stop after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never; a mix run must train its whole budget). */
   earlyStopEvals?: number;
   checkpointEvery?: number;
@@ -361,6 +363,8 @@ export interface FormChoices {
   conditions: string[];
   /** The forms of the `mix` intervention (RunConfig.mixForm). */
   mixForms: string[];
+  /** The initialisation schemes (RunConfig.init; the first is what its absence means). */
+  inits: string[];
   /** Named study → its spec (the study form's "start from"). */
   studies: Record<string, { name: string; preset: string; tasks: string[]; archs: string[]; conditions: string[]; seeds: number[]; earlyStopEvals: number }>;
 }

@@ -106,6 +106,9 @@ describe('settings', () => {
     expect(sameSetting(a, { ...a, seed: 7, backend: 'wgsl', checkpointEvery: 5, mixStrength: 0.9 })).toBe(true);
     expect(sameSetting(a, { ...a, weightDecay: 0 })).toBe(false);
     expect(sameSetting(a, { ...a, lr: 1e-2 })).toBe(false);
+    // An optional field written out at the value its absence means is the same setting.
+    expect(sameSetting(a, { ...a, init: 'normal-fan-in', initScale: 1, temperature: 1 })).toBe(true);
+    expect(sameSetting(a, { ...a, initScale: 2 })).toBe(false);
     expect(varyingSettingFields([{ id: 'a', config: a }, { id: 'b', config: { ...a, condition: 'mix', mixStrength: 0.9 } }])).toEqual([]);
     expect(settingOf({ ...a, condition: 'mix', weightDecay: 0 }, ['weightDecay', 'mixStrength'])).toMatchObject({ setting: 'weightDecay 0', variant: 'mixStrength 0.5' });
   });

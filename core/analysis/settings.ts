@@ -22,7 +22,13 @@ export const NOT_SETTING_FIELDS: readonly string[] = ['seed', 'splitSeed', 'arch
 export const CONDITION_FIELDS: Readonly<Record<string, readonly string[]>> = { mix: ['mixForm', 'mixStrength'] };
 const ALL_CONDITION_FIELDS = new Set(Object.values(CONDITION_FIELDS).flat());
 
+/** Optional fields whose absence means a value: written out or left out, the setting is the same. */
+const ABSENT_MEANS: Readonly<Record<string, unknown>> = { init: 'normal-fan-in', initScale: 1, temperature: 1 };
+
 type Config = Record<string, unknown>;
+
+/** A setting field's value, its default standing in where the run leaves it out. */
+const fieldValue = (config: Config, f: string): string => valueText(config[f] ?? ABSENT_MEANS[f]);
 interface Run {
   id: string;
   config: Config;
@@ -47,7 +53,7 @@ export function varyingSettingFields(runs: readonly Run[]): string[] {
   const fields = [...new Set(runs.flatMap((r) => fieldsOf(r.config)))].sort();
   return fields.filter((f) => {
     const readers = ALL_CONDITION_FIELDS.has(f) ? runs.filter((r) => (CONDITION_FIELDS[String(r.config.condition)] ?? []).includes(f)) : runs;
-    return new Set(readers.map((r) => valueText(r.config[f]))).size > 1;
+    return new Set(readers.map((r) => fieldValue(r.config, f))).size > 1;
   });
 }
 
@@ -68,11 +74,11 @@ export function settingOf(config: Config, fields: readonly string[]): RunSetting
   const own = CONDITION_FIELDS[String(config.condition)] ?? [];
   const common = fields.filter((f) => !ALL_CONDITION_FIELDS.has(f));
   const variant = fields.filter((f) => own.includes(f));
-  const words = (fs: string[]): string => fs.map((f) => `${f} ${valueText(config[f])}`).join(' · ');
+  const words = (fs: string[]): string => fs.map((f) => `${f} ${fieldValue(config, f)}`).join(' · ');
   return {
-    settingKey: JSON.stringify(common.map((f) => valueText(config[f]))),
+    settingKey: JSON.stringify(common.map((f) => fieldValue(config, f))),
     setting: words(common),
-    variantKey: JSON.stringify(variant.map((f) => valueText(config[f]))),
+    variantKey: JSON.stringify(variant.map((f) => fieldValue(config, f))),
     variant: words(variant),
   };
 }

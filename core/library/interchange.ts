@@ -60,11 +60,16 @@ export interface RunImportOutcome {
   message: string;
 }
 
-/** Write one table's rows of a run as Parquet (columns of RUN_TABLES, canonical order). */
-export async function exportTable(db: LibraryDb, id: string, table: RunTable, file: string): Promise<void> {
+/**
+ * Write one table's rows of a run as Parquet (columns of RUN_TABLES, canonical order). For a
+ * compact export (saved-run.ts): `empty`, the table's columns without its rows; `small`, Parquet 2
+ * encodings (delta steps, byte-stream-split doubles) under zstd — half the bytes of per-step norms,
+ * the same values (every reader of Parquet 2, DuckDB and pyarrow among them, reads it).
+ */
+export async function exportTable(db: LibraryDb, id: string, table: RunTable, file: string, o: { empty?: boolean; small?: boolean } = {}): Promise<void> {
   const cols = RUN_TABLES[table].columns.map(([c]) => c).join(', ');
   await db.con.run(
-    `COPY (SELECT ${cols} FROM ${table} WHERE run_id = ${str(id)} ORDER BY ${RUN_TABLES[table].order}) TO ${str(file)} (FORMAT parquet)`,
+    `COPY (SELECT ${cols} FROM ${table} WHERE run_id = ${str(id)}${o.empty ? ' AND false' : ''} ORDER BY ${RUN_TABLES[table].order}) TO ${str(file)} (FORMAT parquet${o.small ? ', COMPRESSION zstd, PARQUET_VERSION v2' : ''})`,
   );
 }
 

@@ -88,8 +88,22 @@ export function runJsonOf(run: RunRecord, checkpoints: string[]): RunJson {
   };
 }
 
-/** Write run `id` of `lib` as a saved-run folder at `dir` (without manifest: the caller writes it). */
-export async function writeRunFolder(lib: Library, id: string, dir: string, withCheckpoints: boolean, inProgress = false): Promise<RunJson> {
+/**
+ * What a compact export (a study's runs for analysis elsewhere, transfer.ts) leaves out of a run:
+ * the eigenvalue spectra and per-tensor norms, which no study analysis reads (the run view's
+ * spectrum and norm charts do), and the per-step weight norms except a `mix` run's, the target a
+ * norm-matched run replays (core/runs/prepare.ts). The tables stay in the saved run, empty, so
+ * the format is the same; docs/formats.md.
+ */
+export function compactOmits(condition: string): RunTable[] {
+  return condition === 'mix' ? ['spectra', 'tensor_norms'] : ['spectra', 'tensor_norms', 'step_norms'];
+}
+
+/** The tag a run exported compact carries (its spectra and norms were left out). */
+export const COMPACT_TAG = 'compact-export';
+
+/** Write run `id` of `lib` as a saved-run folder at `dir` (without manifest: the caller writes it); `compact`: without what compactOmits names. */
+export async function writeRunFolder(lib: Library, id: string, dir: string, withCheckpoints: boolean, inProgress = false, compact = false): Promise<RunJson> {
   const stored = await lib.getRun(id);
   if (stored.origin === 'external') throw new Error(`run ${id} is an external run; export it as CSV instead`);
   if (!inProgress && (stored.status === 'running' || stored.status === 'queued')) throw new Error(`run ${id} is still ${stored.status}; stop it or let it finish before exporting`);
@@ -97,7 +111,8 @@ export async function writeRunFolder(lib: Library, id: string, dir: string, with
   // run to resume from its checkpoints.
   const run = inProgress && (stored.status === 'running' || stored.status === 'queued') ? { ...stored, status: 'stopped' as const } : stored;
   mkdirSync(dir, { recursive: true });
-  for (const table of RUN_TABLE_NAMES) await lib.exportTable(id, table, path.join(dir, TABLE_FILE(table)));
+  const omit = compact ? compactOmits(stored.config.condition) : [];
+  for (const table of RUN_TABLE_NAMES) await lib.exportTable(id, table, path.join(dir, TABLE_FILE(table)), { empty: omit.includes(table), small: compact });
   const checkpoints: string[] = [];
   const ckptDir = checkpointDirFor(lib.dir, id);
   if (withCheckpoints && existsSync(ckptDir)) {
@@ -111,7 +126,7 @@ export async function writeRunFolder(lib: Library, id: string, dir: string, with
       checkpoints.push(f);
     }
   }
-  const json = runJsonOf(run, checkpoints);
+  const json = runJsonOf(compact && !run.tags.includes(COMPACT_TAG) ? { ...run, tags: [...run.tags, COMPACT_TAG] } : run, checkpoints);
   writeFileSync(path.join(dir, RUN_JSON), `${JSON.stringify(json, null, 2)}\n`);
   return json;
 }

@@ -52,6 +52,11 @@ export interface ExportOptions {
   /** A .grokrun of a run still training, as a stopped run (a queue worker's upload). */
   inProgress?: boolean;
   study?: StudySpec | null;
+  /**
+   * A compact bundle (a study's runs for analysis elsewhere): no checkpoints, and each run without
+   * the tables no study analysis reads (saved-run.ts compactOmits), tagged `compact-export`.
+   */
+  compact?: boolean;
 }
 
 export interface ExportResult {
@@ -92,7 +97,8 @@ export async function exportRuns(libraryDir: string, ids: string[], out: string,
         ordered.push(id);
       };
       for (const id of resolved) await visit(id);
-      for (const id of ordered) await writeRunFolder(lib, id, path.join(scratch.dir, 'runs', id), opts.checkpoints ?? false);
+      if (opts.compact && opts.checkpoints) throw new Error('a compact export has no checkpoints');
+      for (const id of ordered) await writeRunFolder(lib, id, path.join(scratch.dir, 'runs', id), opts.checkpoints ?? false, false, opts.compact ?? false);
       const bundle: BundleJson = { format: 'grokbundle', version: BUNDLE_VERSION, createdAt: new Date().toISOString(), createdWith: versions(), runs: ordered, study: opts.study ?? null };
       writeFileSync(path.join(scratch.dir, BUNDLE_JSON), `${JSON.stringify(bundle, null, 2)}\n`);
       writeFileSync(path.join(scratch.dir, 'environment.json'), `${JSON.stringify(collectEnvironment(), null, 2)}\n`);
@@ -181,7 +187,9 @@ export async function readStaged(lib: Library, staged: StagedSource): Promise<St
   return { bundle, runs };
 }
 
-export type ImportReport = { source: string; ok: true; kind: ExportKind | 'external'; outcomes: RunImportOutcome[]; warnings: string[] } | { source: string; ok: false; error: string };
+export type ImportReport =
+  | { source: string; ok: true; kind: ExportKind | 'external'; outcomes: RunImportOutcome[]; warnings: string[]; /** A bundle's study spec, when it carries one. */ study?: StudySpec | null; /** Lines for the user besides the outcomes (the study the runs joined). */ notes?: string[] }
+  | { source: string; ok: false; error: string };
 
 /**
  * Import each source into the library at `libraryDir`. Each source is all or nothing: a bad file
@@ -219,7 +227,7 @@ async function importOne(lib: Library, source: string, limits: ZipLimits): Promi
         warnings.push(`${out.id}: metrics imported, but its checkpoints could not be copied (${firstLine(err)}); it cannot be resumed`);
       }
     }
-    return { source, ok: true, kind: staged.kind, outcomes, warnings };
+    return { source, ok: true, kind: staged.kind, outcomes, warnings, study: content.bundle?.study ?? null };
   } finally {
     staged.cleanup();
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TASK_NAMES, isPrime, isS5Task } from '../tasks/groups.js';
 import { ARCHS, PROBES } from '../models/config.js';
+import { INIT_SCHEMES } from '../models/init.js';
 import { BACKEND_CHOICES } from './backend-choices.js';
 import { GrokscopeError } from '../errors.js';
 
@@ -58,6 +59,12 @@ export const RunConfigSchema = z
      * shrunk the norm, which lengthens the plateau. Measured as a quick-preset lever in docs/presets.md.
      */
     initScale: z.number().positive().optional(),
+    /**
+     * How the initial parameters are drawn (core/models/init.ts; docs/methods.md, "Models"). Absent =
+     * 'normal-fan-in', the scheme of every run before the field existed, bit for bit; 'torch-linear'
+     * is PyTorch's nn.Linear default (and nn.Embedding's for the token and position tables).
+     */
+    init: z.enum(INIT_SCHEMES).optional(),
     backend: z.enum(BACKEND_CHOICES),
     /** Probe whose H̃ defines T_cross. */
     probe: z.enum(PROBES),

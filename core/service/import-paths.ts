@@ -5,6 +5,7 @@ import { importExternal, type ExternalOptions } from '../library/external.js';
 import { Library } from '../library/library.js';
 import { importSourcesInto, type ImportReport } from '../library/transfer.js';
 import { ImportError } from '../library/zip.js';
+import { adoptStudyRuns } from '../study/adopt.js';
 
 /**
  * Files into the library, the one path for every host (the app's drop and upload through
@@ -24,7 +25,17 @@ export async function importPaths(
     const out: ImportReport[] = [];
     for (const [index, file] of files.entries()) {
       if (!o.external(file)) {
-        out.push(...(await importSourcesInto(lib, [file])));
+        const reports = await importSourcesInto(lib, [file]);
+        // A bundle of a study's runs: they take their planned places in the study here (study/adopt.ts).
+        for (const r of reports) {
+          if (!r.ok || !r.study) continue;
+          const a = await adoptStudyRuns(lib, r.study, r.outcomes.map((x) => x.id));
+          r.notes = [
+            a.refused ??
+              `study ${a.study}: ${a.adopted} run(s) added to it${a.kept ? `, ${a.kept} already there` : ''}${a.unplanned.length ? `, ${a.unplanned.length} not in its plan` : ''}; it now holds ${a.completed} of ${a.planned} planned runs completed`,
+          ];
+        }
+        out.push(...reports);
         continue;
       }
       try {

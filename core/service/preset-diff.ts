@@ -1,6 +1,7 @@
 import type { RunDetail } from '../api.js';
 import type { Library, RunRecord } from '../library/library.js';
 import { PRESETS, RunConfigSchema } from '../schema/run-config.js';
+import { DEFAULT_INIT } from '../models/init.js';
 
 /**
  * How a run's configuration departs from the preset it names (config.preset): what the run view
@@ -11,7 +12,7 @@ import { PRESETS, RunConfigSchema } from '../schema/run-config.js';
  */
 export interface PresetDifference {
   field: string;
-  /** The run's value; null where its config lacks the field (a field whose absence means a value, temperature and initScale 1, has that value). */
+  /** The run's value; null where its config lacks the field (a field whose absence means a value, temperature and initScale 1, init 'normal-fan-in', has that value). */
   value: unknown;
   /** The preset's value, the same way. */
   preset: unknown;
@@ -26,7 +27,7 @@ export interface PresetDifference {
 const NOT_SETTINGS = new Set(['preset', 'seed', 'splitSeed', 'normTargetRun']);
 
 /** Optional fields whose absence means a value (run-config.ts: "absent = 1"): written out, that value is no difference. */
-const ABSENT_MEANS: Record<string, unknown> = { temperature: 1, initScale: 1 };
+const ABSENT_MEANS: Record<string, unknown> = { temperature: 1, initScale: 1, init: DEFAULT_INIT };
 
 /** The schema's field order (task, p, train fraction, model, optimiser, budget, …), which reads better than a stored config's. */
 const SCHEMA_ORDER = Object.keys(RunConfigSchema.shape);

@@ -14,6 +14,7 @@ import { ReadCache } from './read-cache.js';
 import { NAMED_STUDIES, planRuns, resolveStudySpec } from '../study/spec.js';
 import { BACKEND_CHOICES } from '../schema/backend-choices.js';
 import { ARCHS, PROBES } from '../models/config.js';
+import { INIT_SCHEMES } from '../models/init.js';
 import { TASK_FORMULAS, TASK_NAMES } from '../tasks/groups.js';
 import { StudySpecError, type StudySpec } from '../schema/study-spec.js';
 import { QueueUrlError, type QueueConnection } from '../queue/connection.js';
@@ -221,7 +222,7 @@ export class GrokscopeService implements GrokscopeApi {
   }
 
   async formChoices(): Promise<FormChoices> {
-    return { presets: PRESETS, backends: [...BACKEND_CHOICES], probes: [...PROBES], tasks: [...TASK_NAMES], taskFormulas: TASK_FORMULAS, archs: [...ARCHS], conditions: [...CONDITIONS], mixForms: [...MIX_FORMS], studies: NAMED_STUDIES };
+    return { presets: PRESETS, backends: [...BACKEND_CHOICES], probes: [...PROBES], tasks: [...TASK_NAMES], taskFormulas: TASK_FORMULAS, archs: [...ARCHS], conditions: [...CONDITIONS], mixForms: [...MIX_FORMS], inits: [...INIT_SCHEMES], studies: NAMED_STUDIES };
   }
 
   async planStudy(specArg: string | Record<string, unknown>): Promise<StudyPlan> {

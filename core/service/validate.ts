@@ -27,6 +27,7 @@ const RunRequestSchema = z
     normTargetRun: z.string().optional(),
     temperature: z.number().positive().optional(),
     initScale: z.number().positive().optional(),
+    init: z.string().optional(),
     earlyStopEvals: z.number().int().min(0).optional(),
     checkpointEvery: z.number().int().positive().optional(),
     spectrumEvery: z.number().int().positive().optional(),

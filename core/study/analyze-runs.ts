@@ -5,6 +5,7 @@ import { GrokscopeError } from '../errors.js';
 import { analyzeStudy, type StudyRunData, type StudySummary } from './analyze.js';
 import { writeReport } from './report.js';
 import { claimStability } from './stability.js';
+import { planRuns } from './spec.js';
 
 /**
  * A study's analysis over any selection of library runs (`grokscope analyze`): runs we trained,
@@ -36,6 +37,8 @@ export interface SelectedRuns {
   skipped: { id: string; why: string }[];
   /** The study's own spec with --study, else one made from the runs. */
   spec: StudySpec;
+  /** With --study: the runs its spec plans (the analysis covers data.length of them), else null. */
+  planned: number | null;
 }
 
 /** Run settings that must agree for one analysis: they define its events and its probe. */
@@ -103,7 +106,20 @@ export async function selectRuns(lib: Library, sel: RunSelection, name: string):
     seeds: uniq(data.map((d) => d.run.config.seed)),
     earlyStopEvals: 0,
   };
-  return { data, skipped, spec };
+  let planned: number | null = null;
+  try {
+    const plan = studySpec ? planRuns(studySpec) : null;
+    planned = plan ? plan.length : null;
+    // In plan order, as the study's own report has them: resamples then do not depend on the
+    // order a library stores its runs in (runs merged from several libraries analyse the same).
+    if (plan) {
+      const at = new Map(plan.map((p, i) => [p.key, i]));
+      data.sort((a, b) => (at.get(a.key) ?? Infinity) - (at.get(b.key) ?? Infinity) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+  } catch {
+    planned = null; // a spec today's rules cannot plan
+  }
+  return { data, skipped, spec, planned };
 }
 
 export interface AnalyzeRunsResult {
@@ -112,15 +128,17 @@ export interface AnalyzeRunsResult {
   reportPath: string;
   figures: string[];
   runs: number;
+  /** With --study: how many runs its spec plans (`runs` of them are covered). */
+  planned: number | null;
   skipped: SelectedRuns['skipped'];
 }
 
 export async function analyzeLibraryRuns(libraryDir: string, sel: RunSelection, outDir: string, opts: { name?: string; alarmFrom?: AlarmFrom } = {}): Promise<AnalyzeRunsResult> {
   const name = opts.name ?? sel.study ?? 'analysis';
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new AnalyzeError(`--name '${name}': letters, digits, ".", "_" and "-" only`);
-  const { data, skipped, spec } = await Library.with(libraryDir, (lib) => selectRuns(lib, sel, name));
+  const { data, skipped, spec, planned } = await Library.with(libraryDir, (lib) => selectRuns(lib, sel, name));
   const summary = analyzeStudy(spec, data, 0, { alarmFrom: opts.alarmFrom });
   const stability = claimStability(spec, data, summary.claims, undefined, 0, opts.alarmFrom);
   for (const k of Object.keys(summary.claims) as (keyof typeof summary.claims)[]) summary.claims[k].stability = stability[k];
-  return { summary, ...writeReport(outDir, summary, data), runs: data.length, skipped };
+  return { summary, ...writeReport(outDir, summary, data), runs: data.length, planned, skipped };
 }

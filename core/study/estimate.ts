@@ -93,7 +93,7 @@ export function estimateStudy(plan: PlannedRun[], measured: MeasuredRun[], worke
   return { runs: plan.length, totalSteps, seconds: seconds / Math.max(1, workers), basis: `${source}, over ${workers} worker${workers === 1 ? '' : 's'}; less if runs stop early after grokking` };
 }
 
-function rateTables(measured: MeasuredRun[], speeds: MeasuredRun[]): { rates: Map<string, number[]>; speedRates: Map<string, number> } {
+export function rateTables(measured: MeasuredRun[], speeds: MeasuredRun[]): { rates: Map<string, number[]>; speedRates: Map<string, number> } {
   const rates = new Map<string, number[]>();
   for (const m of measured) if (m.seconds > 0 && m.steps > 0) rates.set(shapeOf(m), [...(rates.get(shapeOf(m)) ?? []), m.steps / m.seconds]);
   const speedRates = new Map<string, number>();

@@ -9,6 +9,7 @@ import { packGroups, type PlannedGroup } from './groups.js';
 import type { StudySpec } from '../schema/study-spec.js';
 import type { BackendChoice } from '../schema/backend-choices.js';
 import { GrokscopeError, firstLine } from '../errors.js';
+import { trainWithinBudget, type SliceReport, type TimeBudget } from './slice.js';
 
 /**
  * Runs a study through the worker pool, resumably: the library remembers which run stands for
@@ -27,6 +28,7 @@ export interface StudyProgress {
 export interface StudyRunResult {
   key: string;
   runId: string | null;
+  /** A run's status; `deferred` for a run of a group a time budget left for the next invocation (slice.ts). */
   status: string;
   error: string | null;
 }
@@ -57,6 +59,8 @@ export async function runStudy(opts: {
   /** Train new runs on this backend instead of the spec's (a queue worker's `--backend`). */
   backend?: BackendChoice;
   onRun?: StudyRunHooks;
+  /** Start only the groups expected to end within this time (slice.ts); `onDone` hears what was left. */
+  budget?: TimeBudget & { onDone?: (report: SliceReport) => void };
 }): Promise<StudyRunResult[]> {
   const { spec, libraryDir, pool, only } = opts;
   const full = planRuns(spec);
@@ -78,16 +82,23 @@ export async function runStudy(opts: {
     return r;
   };
 
+  /** First and last step seen of each run trained in this invocation (a slice's timing). */
+  const steps = new Map<string, { first: number; last: number }>();
+  /** Under a budget: checks the time limit at each progress report of a run. */
+  let tick: (() => void) | null = null;
+
   /** A planned run as a member of its group, or its result when there is nothing to train. */
-  const memberOf = async (run: PlannedRun): Promise<{ run: PlannedRun; request: MemberRequest } | StudyRunResult> => {
+  const memberOf = async (run: PlannedRun, signal: AbortSignal | undefined): Promise<{ run: PlannedRun; request: MemberRequest } | StudyRunResult> => {
     let normTargetRun: string | undefined;
     if (run.dependsOn) {
       const dep = await results.get(run.dependsOn)!;
+      // Its mix run was left for a later slice: so is this run.
+      if (dep.status === 'deferred') return { key: run.key, runId: known.map.get(run.key) ?? null, status: 'deferred', error: null };
       if (dep.status !== 'completed' || !dep.runId) return { key: run.key, runId: null, status: 'failed', error: `its mix run ${run.dependsOn} did not complete` };
       normTargetRun = dep.runId;
     }
     const existing = known.map.get(run.key);
-    if (opts.signal?.aborted) return { key: run.key, runId: existing ?? null, status: 'stopped', error: null };
+    if (signal?.aborted) return { key: run.key, runId: existing ?? null, status: 'stopped', error: null };
     const status = existing ? known.statuses.get(run.key) : undefined;
     if (existing && status === 'completed') return { key: run.key, runId: existing, status: 'completed', error: null };
     const config: RunConfig = { ...run.config, ...(normTargetRun ? { normTargetRun } : {}), ...(opts.backend ? { backend: opts.backend } : {}) };
@@ -106,6 +117,9 @@ export async function runStudy(opts: {
         // The new run and its key are written in one transaction: no run without its key.
         studyKey: { study: spec.name, key: run.key },
         onProgress: (p) => {
+          tick?.();
+          const seen = steps.get(run.key);
+          steps.set(run.key, { first: seen?.first ?? p.step, last: p.step });
           progress.running.set(run.key, p);
           report();
           opts.onRun?.progress(config, p);
@@ -114,16 +128,16 @@ export async function runStudy(opts: {
     };
   };
 
-  const executeOne = async (group: PlannedGroup): Promise<void> => {
+  const executeOne = async (group: PlannedGroup, signal = opts.signal): Promise<void> => {
     const members: { run: PlannedRun; request: MemberRequest }[] = [];
-    for (const m of await Promise.all(group.runs.map(memberOf))) {
+    for (const m of await Promise.all(group.runs.map((r) => memberOf(r, signal)))) {
       if ('request' in m) members.push(m);
       else finish(m);
     }
     if (members.length === 0) return;
     let outcomes: MemberOutcome[];
     try {
-      outcomes = await executeGroup({ libraryDir, pool, members: members.map((m) => m.request), signal: opts.signal });
+      outcomes = await executeGroup({ libraryDir, pool, members: members.map((m) => m.request), signal });
     } catch (err) {
       for (const m of members) finish({ key: m.run.key, runId: null, status: 'failed', error: firstLine(err) });
       return;
@@ -134,7 +148,38 @@ export async function runStudy(opts: {
     });
   };
 
-  await Promise.all((await planGroups(spec, plan)).map(executeOne));
+  const groups = await planGroups(spec, plan);
+  if (!opts.budget) await Promise.all(groups.map((g) => executeOne(g)));
+  else {
+    const isDone = (key: string): boolean => known.map.has(key) && known.statuses.get(key) === 'completed';
+    const report = await trainWithinBudget(opts.budget, groups, {
+      isDone,
+      settled: (key) => results.get(key)!,
+      execute: executeOne,
+      defer: (group) => {
+        for (const r of group.runs) finish(isDone(r.key) ? { key: r.key, runId: known.map.get(r.key)!, status: 'completed', error: null } : { key: r.key, runId: known.map.get(r.key) ?? null, status: 'deferred', error: null });
+      },
+      stepsTrained: (runs) => Math.max(0, ...runs.map((r) => (steps.get(r.key) ? steps.get(r.key)!.last - steps.get(r.key)!.first : 0))),
+      signal: opts.signal,
+      onTick: (f) => (tick = f),
+    });
+    const final = await Promise.all(plan.map((p) => results.get(p.key)!));
+    const byKey = new Map(final.map((r) => [r.key, r]));
+    // Left: groups with a run deferred or stopped (a failed run is reported as failed, as without a budget).
+    const leftGroups = groups.filter((g) => g.runs.some((r) => ['deferred', 'stopped'].includes(byKey.get(r.key)!.status)));
+    const clock = report.clock;
+    const leftEstimates = leftGroups.map((g) => clock.estimate(g.runs.filter((r) => byKey.get(r.key)!.status !== 'completed')));
+    opts.budget.onDone?.({
+      budgetSeconds: opts.budget.seconds,
+      groups: groups.length,
+      trained: report.started,
+      doneBefore: groups.filter((g) => g.runs.every((r) => isDone(r.key))).length,
+      left: leftGroups.length,
+      leftSeconds: leftEstimates.some((e) => e === null) ? null : leftEstimates.reduce((a: number, b) => a + b!, 0) / Math.max(1, opts.budget.workers),
+      stoppedAtLimit: report.stoppedAtLimit ? final.filter((r) => r.status === 'stopped').length : 0,
+      elapsedSeconds: report.elapsedSeconds,
+    });
+  }
   const all = await Promise.all(plan.map((p) => results.get(p.key)!));
   await recordStudyEnd(libraryDir, spec, all, opts.signal, !only);
   return all;

@@ -9,7 +9,7 @@ import type { RunConfig } from '../schema/run-config.js';
 import type { EvalRecord } from '../schema/eval-record.js';
 import type { Dataset } from '../tasks/dataset.js';
 import { probesFor, type ModelConfig } from '../models/config.js';
-import { initParams, type HostParams } from '../models/init.js';
+import { initParamsFor, type HostParams } from '../models/init.js';
 import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from './tfjs/forward.js';
 import { batchOf, cloneHost, column, oneHot, readAndDispose, toVariables, zerosLike } from './tfjs/tensors.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
@@ -79,12 +79,8 @@ export class Trainer {
     this.config = config;
     this.dataset = dataset;
     const model = modelConfigOf(config);
-    const init = state ?? {
-      step: 0,
-      params: initParams(model, dataset.vocab, dataset.classes, config.seed, config.initScale),
-      m: zerosLike(initParams(model, dataset.vocab, dataset.classes, config.seed)),
-      v: zerosLike(initParams(model, dataset.vocab, dataset.classes, config.seed)),
-    };
+    const fresh = state ? null : initParamsFor(config, model, dataset.vocab, dataset.classes);
+    const init = state ?? { step: 0, params: fresh!, m: zerosLike(fresh!), v: zerosLike(fresh!) };
     this.names = Object.keys(init.params);
     this.params = toVariables(init.params, this.names);
     this.simdAdam = SimdAdam.create(init, this.names);

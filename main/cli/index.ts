@@ -184,6 +184,7 @@ export function buildProgram(): Command {
       .option('--check <backend>', 'train the same runs again on this backend and report, per claim, whether the verdicts agree')
       .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT/DB: enqueue the run groups for `grokscope worker`s and import their runs as they arrive')
       .option('--results <dir>', 'with --queue: a folder shared with the workers, where finished runs arrive (default: through Redis)')
+      .option('--time-budget <duration>', 'a slice: start only the run groups expected to end within this time (90s, 9m, 1.5h), store them and exit 0 saying what is left; run it again to continue')
       .description('run a study through the worker pool (resumable) and write its report'),
   );
   study.action(async (specArg: string, opts) => finish(await guarded(opts, () => cmdStudy(specArg, opts))));
@@ -209,6 +210,7 @@ export function buildProgram(): Command {
       .option('--format <format>', 'grokrun or grokbundle (the default, from the file name); transformerlens (weights as safetensors under HookedTransformer names, config.json, load.py); tensorboard (a folder of event files per run); csv or parquet (one long table of metrics and a .runs table)')
       .option('--study <name>', 'add every run of this study (and its spec) to the bundle')
       .option('--checkpoints', 'include checkpoints (lets the importer resume the runs)')
+      .option('--compact', 'a .grokbundle for analysis elsewhere: with --study its completed runs only, no checkpoints, no spectra or per-tensor norms, per-step norms of mix runs only (docs/formats.md)')
       .option('--step <n>', 'transformerlens: the checkpoint at this step (default: the latest)')
       .option('--all-checkpoints', 'transformerlens: every checkpoint, as checkpoints/step_N.safetensors')
       .description('save runs as a .grokrun or a reproducibility .grokbundle, or for another tool'),

@@ -26,6 +26,7 @@ export const RUN_FLAGS: { flag: string; field: keyof RunConfig; kind: 'int' | 'n
   { flag: 'norm-target', field: 'normTargetRun', kind: 'string', help: 'norm-matched / logit-matched: the mix run whose ‖θ‖ / logit-scale trajectory to replay' },
   { flag: 'temperature', field: 'temperature', kind: 'number', help: 'fixed output temperature: the loss sees logits / T (default 1)' },
   { flag: 'init-scale', field: 'initScale', kind: 'number', help: 'multiply every initial weight by this (default 1; > 1 lengthens the plateau, docs/presets.md)' },
+  { flag: 'init', field: 'init', kind: 'string', help: "initialisation: normal-fan-in (default: N(0, 1/fan_in) weights, zero biases) | torch-linear (PyTorch's nn.Linear default, docs/methods.md)" },
   { flag: 'early-stop', field: 'earlyStopEvals', kind: 'int', help: 'stop after this many evaluations in a row at test accuracy ≥ the grokking threshold (0 = never)' },
   { flag: 'probe', field: 'probe', kind: 'string', help: 'probe defining T_cross: resid.final | mlp.hidden | attn.out | embed' },
 ];

@@ -14,6 +14,7 @@ import { checkSpecOf } from '../../core/study/check.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../core/schema/backend-choices.js';
 import { interruptible } from './interrupt.js';
 import { summaryLines } from './summary-lines.js';
+import { parseTimeBudget, type SliceReport } from '../../core/study/slice.js';
 
 /** A named study, or a spec JSON file (read here; checked by core's resolveStudySpec). */
 export function loadStudySpec(arg: string): StudySpec {
@@ -65,8 +66,21 @@ async function dryRun(spec: StudySpec, json: boolean, check: StudySpec | null): 
   return 0;
 }
 
-export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string; dryRun?: boolean; check?: string; queue?: string; results?: string }): Promise<number> {
+/** "time budget 9m: trained 6 of 30 run groups; 24 left (≈ 36 min at the measured rate); run the same command again to continue". */
+export function sliceLine(budgetText: string, s: SliceReport): string {
+  const before = s.doneBefore ? ` (${s.doneBefore} done before)` : '';
+  const head = `time budget ${budgetText}: trained ${s.trained} of ${s.groups} run groups${before} in ${formatDuration(s.elapsedSeconds)}`;
+  if (s.left === 0) return `${head}; none left`;
+  const eta = s.leftSeconds === null ? 'time not known yet' : `≈ ${formatDuration(s.leftSeconds)} at the measured rate`;
+  const stopped = s.stoppedAtLimit ? `; ${s.stoppedAtLimit} run(s) still training past the budget were stopped at a checkpoint and resume from it` : '';
+  return `${head}; ${s.left} left (${eta})${stopped}; no report until every run is done; run the same command again to continue`;
+}
+
+export async function cmdStudy(specArg: string, opts: { library?: string; json?: boolean; workers?: string; out?: string; dryRun?: boolean; check?: string; queue?: string; results?: string; timeBudget?: string }): Promise<number> {
   const spec = loadStudySpec(specArg);
+  const budgetSeconds = opts.timeBudget === undefined ? null : parseTimeBudget(opts.timeBudget);
+  if (opts.timeBudget !== undefined && budgetSeconds === null) throw new UserError(`--time-budget expects a duration such as 90s, 9m, 1.5h or 1h30m (got '${opts.timeBudget}')`);
+  if (budgetSeconds !== null && (opts.check !== undefined || opts.queue !== undefined)) throw new UserError('--time-budget slices a study trained here; run it without --check and --queue');
   if (opts.check !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(opts.check)) throw new UserError(`--check expects one of ${BACKEND_CHOICES.join(', ')} (got '${opts.check}')`);
   const checkSpec = opts.check === undefined ? null : checkSpecOf(spec, opts.check as BackendChoice);
   if (opts.dryRun) return await dryRun(spec, Boolean(opts.json), checkSpec);
@@ -92,7 +106,7 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
     };
     const queueProgress = (name: string, p: QueueStudyProgress): string =>
       `study ${name}: ${p.done}/${p.total} runs in${p.failed ? `, ${p.failed} failed` : ''} · jobs ${p.active} active, ${p.waiting} waiting · elapsed ${formatDuration((Date.now() - started) / 1000)}`;
-    const { results, checkResults, stopped, written } = await conductStudy({
+    const { results, checkResults, stopped, written, slice } = await conductStudy({
       spec,
       libraryDir,
       pool,
@@ -102,10 +116,18 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
       check: checkSpec ? { spec: checkSpec, backend: opts.check as BackendChoice } : null,
       log: (line) => process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
       onProgress: (s, p) => draw('queue' in p ? queueProgress(s.name, p.queue) : progressLine(s.name, p.local, started)),
+      budget: budgetSeconds === null ? null : { seconds: budgetSeconds, workers },
     });
     if (tty) process.stderr.write('\n');
     const failed = [...results, ...(checkResults ?? [])].filter((r) => r.status === 'failed');
     for (const f of failed) process.stderr.write(`run ${f.key} failed: ${f.error}\n`);
+    if (slice && !stopped && !written) {
+      // A slice: its runs are stored; the rest waits for the next invocation.
+      const line = sliceLine(opts.timeBudget!, slice);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ slice: { ...slice, line }, runs: results.length, completed: results.filter((r) => r.status === 'completed').length, failed: failed.length })}\n`);
+      else process.stdout.write(`${line}\n`);
+      return failed.length ? 1 : 0;
+    }
     if (stopped || !written) {
       process.stderr.write(`study ${spec.name} stopped; run the same command again to resume it\n`);
       return 130;
@@ -114,9 +136,10 @@ export async function cmdStudy(specArg: string, opts: { library?: string; json?:
     const verdicts = Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.verdict]));
     if (opts.json) {
       process.stdout.write(
-        `${JSON.stringify({ summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, stability: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.stability ?? null])), ...(summary.check ? { check: { backend: summary.check.backend, verdicts: summary.check.verdicts, agreed: summary.check.agreed } } : {}), threshold: summary.claims.C2.threshold ?? null, thresholdBand: summary.claims.C2.thresholdBand ?? null, leadMean: summary.claims.C2.leadMean ?? null, onset: summary.onset })}\n`,
+        `${JSON.stringify({ ...(slice ? { slice: { ...slice, line: sliceLine(opts.timeBudget!, slice) } } : {}), summary: written.summaryPath, report: written.reportPath, runs: results.length, failed: failed.length, claims: verdicts, stability: Object.fromEntries(Object.entries(summary.claims).map(([k, c]) => [k, c.stability ?? null])), ...(summary.check ? { check: { backend: summary.check.backend, verdicts: summary.check.verdicts, agreed: summary.check.agreed } } : {}), threshold: summary.claims.C2.threshold ?? null, thresholdBand: summary.claims.C2.thresholdBand ?? null, leadMean: summary.claims.C2.leadMean ?? null, onset: summary.onset })}\n`,
       );
     } else {
+      if (slice) process.stdout.write(`${sliceLine(opts.timeBudget!, slice)}\n`);
       process.stdout.write(`${written.summaryPath}\n`);
       for (const line of summaryLines(summary)) process.stdout.write(`${line}\n`);
       process.stdout.write(`report: ${written.reportPath}\n`);

@@ -21,6 +21,7 @@ interface ExportOpts {
   output?: string;
   study?: string;
   checkpoints?: boolean;
+  compact?: boolean;
   format?: string;
   step?: string;
   allCheckpoints?: boolean;
@@ -34,17 +35,29 @@ export async function cmdExport(ids: string[], opts: ExportOpts): Promise<number
   if (opts.step !== undefined || opts.allCheckpoints) throw new UserError('--step and --all-checkpoints are for --format transformerlens');
   if (!opts.output) throw new UserError('export needs -o FILE.grokrun or -o FILE.grokbundle');
   const libraryDir = resolveLibraryDir(opts.library);
+  if (opts.compact && opts.checkpoints) throw new UserError('--compact leaves checkpoints out; drop --checkpoints');
+  if (opts.compact && !opts.output.endsWith('.grokbundle')) throw new UserError('--compact writes a .grokbundle');
   let study: StudySpec | null = null;
   let runIds = [...ids];
+  let leftOut = 0;
   if (opts.study) {
-    const found = await Library.with(libraryDir, async (lib) => ({ spec: await lib.getStudySpec(opts.study!), runs: await lib.getStudyRuns(opts.study!) }));
+    const found = await Library.with(libraryDir, async (lib) => {
+      const runs = await lib.getStudyRuns(opts.study!);
+      const statuses = new Map((await lib.getRuns([...runs.values()])).map((r) => [r.id, r.status]));
+      return { spec: await lib.getStudySpec(opts.study!), runs, statuses };
+    });
     if (found.spec === null) throw new UserError(`no study '${opts.study}' in library ${libraryDir}`);
     const parsed = StudySpecSchema.safeParse(JSON.parse(found.spec));
     if (parsed.success) study = parsed.data;
-    runIds = [...new Set([...runIds, ...[...found.runs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, id]) => id)])];
+    // A compact export carries the study's completed runs (a slice's, or a whole study's).
+    const entries = [...found.runs.entries()].filter(([, id]) => found.statuses.has(id) && (!opts.compact || found.statuses.get(id) === 'completed'));
+    leftOut = found.runs.size - entries.length;
+    runIds = [...new Set([...runIds, ...entries.sort(([a], [b]) => a.localeCompare(b)).map(([, id]) => id)])];
+    if (runIds.length === 0) throw new UserError(`study '${opts.study}' has no ${opts.compact ? 'completed ' : ''}runs in library ${libraryDir}`);
   }
   const out = path.resolve(opts.output);
-  const r = await exportRuns(libraryDir, runIds, out, { checkpoints: opts.checkpoints ?? false, study });
+  const r = await exportRuns(libraryDir, runIds, out, { checkpoints: opts.checkpoints ?? false, study, compact: opts.compact ?? false });
+  if (leftOut) process.stderr.write(`left out ${leftOut} run(s) of study ${opts.study} that ${opts.compact ? 'are not completed' : 'are no longer in the library'}\n`);
   for (const id of r.added) process.stderr.write(`added ${id}: a norm-matched run in the bundle replays its weight norm\n`);
   if (opts.json) process.stdout.write(`${JSON.stringify({ file: r.file, kind: r.kind, runs: r.runs, bytes: r.bytes })}\n`);
   else process.stdout.write(`${r.file}: ${r.runs.length} run(s), ${r.bytes} bytes\n`);
@@ -141,6 +154,7 @@ export async function cmdImport(files: string[], opts: ImportOpts): Promise<numb
     }
     for (const o of r.outcomes) process.stderr.write(`${path.basename(r.source)}: ${o.message}\n`);
     for (const w of r.warnings) process.stderr.write(`${path.basename(r.source)}: warning: ${w}\n`);
+    for (const n of r.notes ?? []) process.stderr.write(`${path.basename(r.source)}: ${n}\n`);
   }
   const imported = reports.flatMap((r) => (r.ok ? r.outcomes.map((o) => ({ id: o.id, source_id: o.sourceId, action: o.action, file: r.source })) : []));
   if (opts.json) {

@@ -5,11 +5,13 @@ import { num, str } from '../sql.js';
 import { currentEvents } from '../traces.js';
 import type { RunEvents } from '../../analysis/events.js';
 import { ExportError } from './export-error.js';
+import { DEFAULT_INIT } from '../../models/init.js';
 
 /**
  * `grokscope export RUN… --format csv|parquet -o FILE`: every metric of the runs as one long table
  * (run, step, metric, value) in FILE, and their runs (id, task, arch, condition, seed, status,
- * steps done, origin, the events as columns — T_grok, T_cross, T_rise, T_loss_peak, T_grok_50,
+ * steps done, origin, init — the initialisation scheme, written out where the config leaves it to
+ * its default, NULL for a run trained elsewhere —, the events as columns — T_grok, T_cross, T_rise, T_loss_peak, T_grok_50,
  * the leads against T_grok and T_rise, test accuracy at T_cross, below at memorisation — config
  * and events as JSON) in FILE's name with `.runs` before the extension — the shape pandas, R and
  * DuckDB users pivot from. The events are recomputed from the metrics (library/traces.ts
@@ -53,13 +55,15 @@ export async function exportLongTable(libraryDir: string, runArgs: string[], fil
       `SELECT run_id, step, name, value FROM eval_scalars WHERE ${inRuns}`,
     ];
     await lib.copyQuery(`SELECT run_id AS run, step, metric, value FROM (${parts.join(' UNION ALL ')}) WHERE value IS NOT NULL AND NOT isnan(value) ORDER BY run, step, metric`, file, format);
-    const events: { id: string; events: RunEvents | null }[] = [];
-    for (const run of await lib.getRuns(ids)) events.push({ id: run.id, events: currentEvents(run, await lib.getMetrics(run.id)) });
+    const events: { id: string; init: string | null; events: RunEvents | null }[] = [];
+    // A run trained elsewhere (import --external) has no init we know of: NULL, not our default.
+    const initOf = (run: { origin: string; config: object }): string | null => (run.origin === 'external' ? null : ((run.config as { init?: string }).init ?? DEFAULT_INIT));
+    for (const run of await lib.getRuns(ids)) events.push({ id: run.id, init: initOf(run), events: currentEvents(run, await lib.getMetrics(run.id)) });
     // The recomputed events join the stored runs as a VALUES list in the query itself: nothing is written to the library.
-    const values = events.map(({ id, events: e }) => `(${[str(id), ...EVENT_COLUMNS.map(([, , of]) => of(e ?? null)), str(e ? JSON.stringify(e) : null)].join(', ')})`);
+    const values = events.map(({ id, init, events: e }) => `(${[str(id), str(init), ...EVENT_COLUMNS.map(([, , of]) => of(e ?? null)), str(e ? JSON.stringify(e) : null)].join(', ')})`);
     await lib.copyQuery(
-      `SELECT r.id AS run, r.task, r.arch, r.condition, r.seed, r.status, r.steps_done, r.origin, ${EVENT_COLUMNS.map(([c, type]) => `CAST(e.${c} AS ${type}) AS ${c}`).join(', ')}, r.config, CAST(e.events AS VARCHAR) AS events
-       FROM runs r JOIN (VALUES ${values.join(', ')}) AS e(id, ${EVENT_COLUMNS.map(([c]) => c).join(', ')}, events) ON e.id = r.id ORDER BY r.id`,
+      `SELECT r.id AS run, r.task, r.arch, r.condition, r.seed, r.status, r.steps_done, r.origin, CAST(e.init AS VARCHAR) AS init, ${EVENT_COLUMNS.map(([c, type]) => `CAST(e.${c} AS ${type}) AS ${c}`).join(', ')}, r.config, CAST(e.events AS VARCHAR) AS events
+       FROM runs r JOIN (VALUES ${values.join(', ')}) AS e(id, init, ${EVENT_COLUMNS.map(([c]) => c).join(', ')}, events) ON e.id = r.id ORDER BY r.id`,
       runsFile,
       format,
     );

@@ -5,6 +5,7 @@ import type { MetricRow } from '../metrics.js';
 import { events, frameRecord, type HParam } from '../../interop/tfevents.js';
 import { ExportError } from './export-error.js';
 import { currentEvents } from '../traces.js';
+import { DEFAULT_INIT } from '../../models/init.js';
 
 /**
  * `grokscope export RUN… --format tensorboard -o DIR`: one folder per run with an event file
@@ -14,7 +15,8 @@ import { currentEvents } from '../traces.js';
  * a run does not have, as an imported run's, are left out rather than written as NaN). The events
  * T_mem, T_rise, T_cross, T_grok… (recomputed from the metrics) as text at their step, the leads,
  * test accuracy at T_cross and below_at_mem as text at step 0; the config as text and as the HParams plugin's
- * session (its scalar fields), ended with the run's status.
+ * session (its scalar fields, and `init` written out where the config leaves it to its default, except
+ * for a run trained elsewhere), ended with the run's status.
  *
  * Wall times: we do not store when each evaluation happened, so every event carries the run's
  * creation time and the session end its last update — TensorBoard's step axis is the one to read.
@@ -43,6 +45,7 @@ export function eventFile(run: RunRecord, rows: MetricRow[]): Buffer {
   const t1 = Date.parse(run.updatedAt) / 1000;
   const hparams: Record<string, HParam> = {};
   for (const [k, v] of Object.entries(run.config)) if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') hparams[k] = v;
+  if (run.origin !== 'external') hparams.init ??= DEFAULT_INIT;
   const records: Uint8Array[] = [
     events.fileVersion(t0),
     events.sessionStart(t0, hparams, t0),

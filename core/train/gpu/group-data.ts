@@ -1,7 +1,7 @@
 import type { Dataset } from '../../tasks/dataset.js';
 import { groupMismatch, type GroupMember } from '../run-group.js';
 import type { ModelConfig } from '../../models/config.js';
-import { initParams } from '../../models/init.js';
+import { initParamsFor } from '../../models/init.js';
 import type { TrainState } from '../trainer.js';
 import { targetScaleAt, usesTemperature, type LogitTargets } from '../logit-temperature.js';
 import type { ModelLayout } from './plans.js';
@@ -70,7 +70,7 @@ export function wgslRefusal(members: GroupMember[]): string | null {
  */
 export function hostSetup(members: GroupMember[], l: ModelLayout, model: ModelConfig, ds: Dataset) {
   const S = members.length;
-  const states: TrainState[] = members.map((m) => m.state ?? { step: 0, params: initParams(model, ds.vocab, ds.classes, m.config.seed, m.config.initScale), m: {}, v: {} });
+  const states: TrainState[] = members.map((m) => m.state ?? { step: 0, params: initParamsFor(m.config, model, ds.vocab, ds.classes), m: {}, v: {} });
   const flat = (part: 'params' | 'm' | 'v'): Float32Array => {
     const out = new Float32Array(S * l.P);
     states.forEach((st, s) => {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../schema/run-config.js';
 import type { EvalRecord } from '../../schema/eval-record.js';
 import { makeDataset, type Dataset } from '../../tasks/dataset.js';
-import { initParams, type HostParams } from '../../models/init.js';
+import { initParamsFor, type HostParams } from '../../models/init.js';
 import { makeHeadMatrices } from './forward.js';
 import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from './forward-stacked.js';
 import { adamwStacked, byRun, normSquares, stackedMix } from './stacked-update.js';
@@ -81,7 +81,7 @@ export class StackedGroup implements GroupEngine {
     const model = modelConfigOf(c0);
     const states: TrainState[] = members.map((m) => {
       if (m.state) return m.state;
-      const params = initParams(model, ds0.vocab, ds0.classes, m.config.seed, m.config.initScale);
+      const params = initParamsFor(m.config, model, ds0.vocab, ds0.classes);
       const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
       return { step: 0, params, m: zeros(), v: zeros() };
     });
