@@ -5,6 +5,7 @@ import { PRESETS } from '../core/schema/run-config.js';
 import { orderedConfig, presetDiff } from '../core/service/preset-diff.js';
 import { GrokscopeService } from '../core/service/service.js';
 import { makeFixtureRun } from './helpers/fixture-run.js';
+import { runCli } from './helpers/cli.js';
 import { scratchFolders } from './helpers/tmp.js';
 
 /**
@@ -81,6 +82,12 @@ describe('a run against its preset', () => {
     const base = await service.getRun('base', { forecast: false, spectra: false });
     expect(base.presetDiff).toEqual([]);
     expect(base.study).toBeNull();
+    // `grokscope show` says the same: its study and what makes it unlike its preset.
+    const shown = runCli(['show', 'wd0', '--library', dir]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^study {6}wd-sweep$/m);
+    expect(shown.stdout).toMatch(/^unlike {5}fast: lr 0\.0025 \(preset 0\.003\), weightDecay 0 \(preset 1\)$/m);
+    expect(runCli(['show', 'base', '--library', dir]).stdout).not.toMatch(/^(study|unlike) /m);
   });
 
   it('orders fields as the schema does, counts fields the preset or the run lacks, and knows no unnamed preset', () => {

@@ -61,7 +61,7 @@ async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
   const run = await withService(opts, 0, (service) => service.getRun(runArg, { forecast: false, spectra: false }));
   const metrics = run.metrics;
   if (opts.json) {
-    printJson({ id: run.id, config: run.config, backend: run.backend, status: run.status, events: run.events, metrics });
+    printJson({ id: run.id, config: run.config, study: run.study, presetDiff: run.presetDiff, backend: run.backend, status: run.status, events: run.events, threshold: run.threshold, metrics });
     return 0;
   }
   const c = run.config as unknown as RunConfig;
@@ -70,6 +70,9 @@ async function cmdShow(runArg: string, opts: CommonOpts): Promise<number> {
     `task       ${c.task}${isS5Task(c.task) ? '' : ` p=${c.p}`}, train fraction ${c.trainFraction}, seed ${c.seed}`,
     `model      ${c.arch} d=${c.dModel}${c.arch === 'transformer' ? ` heads=${c.nHeads}` : ''} d_mlp=${c.dMlp}; AdamW lr ${c.lr} wd ${c.weightDecay}`,
     `backend    ${run.backend ?? '—'}${run.backendNote ? ` (${run.backendNote})` : ''}`,
+    // Its study, and what makes it unlike its preset (the run view's header says the same).
+    ...(run.study ? [`study      ${run.study}`] : []),
+    ...(run.presetDiff?.length ? [`unlike     ${c.preset}: ${run.presetDiff.map((d) => `${d.field} ${JSON.stringify(d.value) ?? '—'} (preset ${JSON.stringify(d.preset) ?? '—'})`).join(', ')}`] : []),
     ...eventLines(run.events, c),
   ];
   if (run.error) out.push(`error      ${run.error}`);
