@@ -172,10 +172,13 @@ function windowsOf(trace: RunTrace, values: ArrayLike<number>, rules: EventRules
   // The rule before 2026-12-05 (alarmFrom 'start'): windows from the first evaluation.
   while (from < trace.step.length && trace.step[from] < mem) from++;
   const p = Math.max(1, Math.floor(rules.crossPersistence));
-  const tail = (a: ArrayLike<number>): number[] => Array.prototype.slice.call(a, from) as number[];
+  // Views, not copies, of typed columns (a generic slice of 100 runs × 10,000 values per signal
+  // was most of a compare's detector table: measured 760 ms of ~650 ms × 3 repetitions' profile).
+  const tail = (a: ArrayLike<number>): ArrayLike<number> => (ArrayBuffer.isView(a) ? (a as Float64Array).subarray(from) : (Array.prototype.slice.call(a, from) as number[]));
   const steps = tail(trace.step);
   const profile = crossingProfile(steps, tail(values), p);
-  const known = Float64Array.from(profile.steps, (_, i) => steps[i + p - 1]);
+  const known = new Float64Array(profile.steps.length);
+  for (let i = 0; i < known.length; i++) known[i] = steps[i + p - 1];
   let atMem = Infinity;
   for (let i = from; i < values.length; i++) {
     if (!Number.isNaN(values[i])) {
