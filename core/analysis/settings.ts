@@ -1,3 +1,5 @@
+import { ABSENT_MEANS } from '../schema/run-config.js';
+
 /**
  * What makes two runs "the same setting": every configuration field but the seed, so that a
  * group of runs averages over seeds and nothing else (W&B's and Aim's "group by", a long-standing
@@ -22,12 +24,9 @@ export const NOT_SETTING_FIELDS: readonly string[] = ['seed', 'splitSeed', 'arch
 export const CONDITION_FIELDS: Readonly<Record<string, readonly string[]>> = { mix: ['mixForm', 'mixStrength'] };
 const ALL_CONDITION_FIELDS = new Set(Object.values(CONDITION_FIELDS).flat());
 
-/** Optional fields whose absence means a value: written out or left out, the setting is the same. */
-const ABSENT_MEANS: Readonly<Record<string, unknown>> = { init: 'normal-fan-in', initScale: 1, temperature: 1 };
-
 type Config = Record<string, unknown>;
 
-/** A setting field's value, its default standing in where the run leaves it out. */
+/** A setting field's value, what its absence means standing in where the run leaves it out (run-config.ts). */
 const fieldValue = (config: Config, f: string): string => valueText(config[f] ?? ABSENT_MEANS[f]);
 interface Run {
   id: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TASK_NAMES, isPrime, isS5Task } from '../tasks/groups.js';
 import { ARCHS, PROBES } from '../models/config.js';
-import { INIT_SCHEMES } from '../models/init.js';
+import { DEFAULT_INIT, INIT_SCHEMES } from '../models/init.js';
 import { BACKEND_CHOICES } from './backend-choices.js';
 import { GrokscopeError } from '../errors.js';
 
@@ -113,6 +113,12 @@ export const RunConfigSchema = z
   });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+/**
+ * What an optional field's absence means: a run that writes one of these at this value is the
+ * same run as one that leaves it out (the run view's preset diff and compare's settings read it).
+ */
+export const ABSENT_MEANS: Readonly<Record<string, unknown>> = { temperature: 1, initScale: 1, init: DEFAULT_INIT };
 
 const common = {
   task: 'mod-add',

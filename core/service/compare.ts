@@ -122,11 +122,13 @@ export function compareRuns(data: TracedRunData[], options: CompareOptions = {})
     return out;
   };
   // Groups in a stable order: architecture (Transformer first), setting, condition, variant.
-  const groupKey = (d: TracedRunData): string => {
+  // Each run's group key, once (the groups below select their runs by it).
+  const keyOf = new Map(data.map((d) => {
     const s = settings.get(d.run.id)!;
-    return JSON.stringify([d.run.config.arch, s.setting, ORDER.indexOf(d.run.config.condition), d.run.config.condition, s.variant]);
-  };
-  const keys = [...new Set(data.map(groupKey))].sort((a, b) => {
+    return [d.run.id, JSON.stringify([d.run.config.arch, s.setting, ORDER.indexOf(d.run.config.condition), d.run.config.condition, s.variant])];
+  }));
+  const groupKey = (d: TracedRunData): string => keyOf.get(d.run.id)!;
+  const keys = [...new Set(keyOf.values())].sort((a, b) => {
     const [x, y] = [JSON.parse(a), JSON.parse(b)];
     return y[0].localeCompare(x[0]) || x[1].localeCompare(y[1]) || x[2] - y[2] || x[4].localeCompare(y[4]);
   });

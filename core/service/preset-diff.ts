@@ -1,7 +1,6 @@
 import type { RunDetail } from '../api.js';
 import type { Library, RunRecord } from '../library/library.js';
-import { PRESETS, RunConfigSchema } from '../schema/run-config.js';
-import { DEFAULT_INIT } from '../models/init.js';
+import { ABSENT_MEANS, PRESETS, RunConfigSchema } from '../schema/run-config.js';
 
 /**
  * How a run's configuration departs from the preset it names (config.preset): what the run view
@@ -26,8 +25,6 @@ export interface PresetDifference {
  */
 const NOT_SETTINGS = new Set(['preset', 'seed', 'splitSeed', 'normTargetRun']);
 
-/** Optional fields whose absence means a value (run-config.ts: "absent = 1"): written out, that value is no difference. */
-const ABSENT_MEANS: Record<string, unknown> = { temperature: 1, initScale: 1, init: DEFAULT_INIT };
 
 /** The schema's field order (task, p, train fraction, model, optimiser, budget, …), which reads better than a stored config's. */
 const SCHEMA_ORDER = Object.keys(RunConfigSchema.shape);

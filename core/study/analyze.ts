@@ -62,7 +62,8 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
   const rng = new Rng(seed, 0x5eed);
   const traces = data.map((d) => ('trace' in d ? d.trace : traceOf(d.run, d.metrics, probe)));
   const configured = options.threshold === 'configured';
-  const configuredOf = (t: RunTrace): number => data.find((d) => d.run.id === t.id)!.run.config.entropyThreshold;
+  const configuredById = new Map(data.map((d) => [d.run.id, d.run.config.entropyThreshold]));
+  const configuredOf = (t: RunTrace): number => configuredById.get(t.id)!;
   // A spec's detection controls (spec.controls) join the detection table and the run list only.
   const main = data.filter((d) => !isControlKey(d.key));
   if (main.length === 0) throw new Error(`study ${spec.name} has no completed runs to analyse (only detection controls)`);
@@ -131,8 +132,7 @@ export function analyzeStudy(spec: StudySpec, data: AnalysisInput[], seed = 0, o
         // The study's probe from its traces (every input kind); the others from row objects that measured them.
         const traces = p === probe ? base : runs.length === base.length && runs.every((d) => d.metrics.some((m) => m.entropy[p] !== undefined)) ? runs.map((d) => traceOf(d.run, d.metrics, p)) : null;
         if (!traces) continue;
-        // Configured: the H̃* of the runs' configuration judges the probe shown (the others are fitted ones' business).
-        if (configured && p !== probe) continue;
+        if (configured && p !== probe) continue; // the configured H̃* is the shown probe's alone
         const { row, runs: perRun } = onsetRow(task, arch, p, traces, rules, rng, configured ? configuredOf(traces[0]) : undefined);
         onset.push(row);
         if (p === probe) for (const r of perRun) onsetByRun.set(r.id, r);
