@@ -52,7 +52,7 @@ if (probe.ok) {
     beforeAll(hostBackend);
 
     for (const arch of ['transformer', 'mlp'] as const) {
-      it(`trains each ${arch} slice as the run alone on the host engine: seeds, lr, decay, mix, norm-matched, logit-matched, a temperature, one frozen half-way (100 steps)`, async () => {
+      it(`trains each ${arch} slice as the run alone on the host engine: seeds, lr, decay, mix, norm-matched, logit-matched, a temperature, the entropy penalty, one frozen half-way (100 steps)`, async () => {
         const base = { ...tiny, arch };
         const mix = { ...base, seed: 3, condition: 'mix' as const };
         const normTargets = await normTrajectory(mix, 100);
@@ -64,19 +64,28 @@ if (probe.ok) {
           { config: { ...base, seed: 5, temperature: 2 } },
           // Its logit scale held to a line from 0.3 to 0.9 over the 100 steps (τ set before every step).
           { config: { ...base, seed: 6, condition: 'logit-matched' as const, logitTargetRun: 'x' }, logitTargets: { steps: Float64Array.from([0, 100]), values: Float64Array.from([0.3, 0.9]) } },
+          // The entropy penalty (its gradient on the device: penalty-kernels.ts) against tfjs's autograd of interventions.ts.
+          { config: { ...base, seed: 7, condition: 'mix' as const, mixForm: 'entropy-penalty' as const, mixStrength: 0.1 } },
         ];
+        const PENALISED = 6;
         const group = await WgslGroup.create(members);
         // Each run alone: member by member (a CPU-style run group keeps each member's own window of updates).
         const aloneGroup = new RunGroup(members);
         const alone = aloneGroup.trainers;
         try {
           let worst = 0;
+          let worstPenalised = 0;
           let frozenState = null;
           for (let s = 0; s <= 100; s++) {
             const got = await group.trainLosses();
             for (let i = 0; i < members.length; i++) {
               const want = await alone[i].trainLoss();
-              worst = Math.max(worst, Math.abs(got[i] - want) / want);
+              const gap = Math.abs(got[i] - want) / want;
+              // The penalised run is held to the first 50 steps: past them its trajectory amplifies
+              // float32 rounding (λ changed by 1e-6 moves the WGSL engine's own loss by ~1e-4 by step
+              // 85 at this size, measured 2026-12-05), which says nothing about the kernels.
+              if (i === PENALISED) worstPenalised = s <= 50 ? Math.max(worstPenalised, gap) : worstPenalised;
+              else worst = Math.max(worst, gap);
             }
             if (s === 100) break;
             if (s === 50) {
@@ -88,6 +97,7 @@ if (probe.ok) {
             await aloneGroup.trainStep();
           }
           expect(worst).toBeLessThan(1e-4);
+          expect(worstPenalised).toBeLessThan(1e-5);
           // The frozen slice: not one bit moved over 50 steps, and no norms after its freeze.
           const after = await group.snapshot(0);
           expect(after.step).toBe(50);
@@ -97,7 +107,7 @@ if (probe.ok) {
           expect(matched).toHaveLength(100);
           expect(Math.abs(matched[99] - normTargets[100])).toBeLessThan(1e-4 * normTargets[100]);
           // Evaluation records at the same parameters as the single-run trainer's, spectra included.
-          const records = await group.evaluate([0, 1, 2, 3, 4, 5], true);
+          const records = await group.evaluate([0, 1, 2, 3, 4, 5, 6], true);
           // The logit-matched run records its target's scale (0.9 at step 100).
           expect(Math.abs(records[5].logits!.scale - 0.9)).toBeLessThan(1e-5);
           for (const [i, m] of members.entries()) {
@@ -109,6 +119,7 @@ if (probe.ok) {
           // An update is a difference of nearly equal parameters (lr·|θ| ≈ 1e-3·|θ|): the runs' 1e-6
           // relative agreement in θ is ~1e-3 in the updates, hence 1e-2 on their singular-value ratio.
           for (let i = 1; i < members.length; i++) {
+            if (i === PENALISED) continue; // its θ agrees to ~1e-4 only at step 100 (above): too loose for updates
             const want = (await aloneGroup.evaluate([i], false))[0].update_edge!;
             expect(records[i].update_edge!.k, `run ${i}`).toBe(want.k);
             expect(Math.abs(records[i].update_edge!.gap - want.gap) / want.gap, `run ${i}`).toBeLessThan(1e-2);
@@ -164,6 +175,16 @@ if (probe.ok) {
         expect(steps.dispatches).toBe(group.counts.dispatches);
         expect(steps.dispatches / 16).toBeLessThanOrEqual(40);
         expect(steps).toMatchObject({ submits: 16 / 8 + 1, reads: 1 }); // two batches of 8 steps, then the norms' one read
+        // A group with a penalised run: the penalty's four dispatches a step (μ, C, M, dF += X·M), no more.
+        const penalised = await WgslGroup.create([{ config: { ...tiny, seed: 1 } }, { config: { ...tiny, seed: 2, condition: 'mix', mixForm: 'entropy-penalty', mixStrength: 0.1 } }]);
+        try {
+          const at = penalised.counts.dispatches;
+          for (let s = 0; s < 8; s++) await penalised.trainStep();
+          await penalised.takeNorms(0);
+          expect((penalised.counts.dispatches - at) / 8).toBe(steps.dispatches / 16 + 4);
+        } finally {
+          penalised.dispose();
+        }
         // One more kernel of our own goes through the same counters.
         const ctx = await gpuContext();
         const rec = new Recorder(ctx);
@@ -182,8 +203,8 @@ if (probe.ok) {
       }
     });
 
-    it('refuses what it has no kernels for, saying why', () => {
-      expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, condition: 'mix', mixForm: 'entropy-penalty' } }])).toBe('the entropy-penalty mix has no WGSL kernels');
+    it('takes the entropy penalty and refuses what it has no kernels for, saying why', () => {
+      expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, condition: 'mix', mixForm: 'entropy-penalty' } }])).toBeNull();
       expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, beta2: 0.99 } }])).toBe('runs differ in β₁, β₂ or ε');
       expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, p: 13 } }])).toMatch(/differs from run 1 in p/);
     });

@@ -54,7 +54,6 @@ export function wgslRefusal(members: GroupMember[]): string | null {
   const mismatch = groupMismatch(configs);
   if (mismatch) return mismatch;
   const c0 = configs[0];
-  if (configs.some((c) => c.condition === 'mix' && c.mixForm === 'entropy-penalty' && c.mixStrength > 0)) return 'the entropy-penalty mix has no WGSL kernels';
   if (configs.some((c) => c.beta1 !== c0.beta1 || c.beta2 !== c0.beta2 || c.eps !== c0.eps)) return 'runs differ in β₁, β₂ or ε';
   if (c0.dModel % c0.nHeads !== 0) return `dModel (${c0.dModel}) is not divisible by nHeads (${c0.nHeads})`;
   const steps = new Set(members.map((m) => m.state?.step ?? 0));
@@ -65,7 +64,7 @@ export function wgslRefusal(members: GroupMember[]): string | null {
 /**
  * The group's starting state on the host: parameters and moments flattened run after run (a
  * fresh run starts from its seeded initialisation with zero moments), per-run constants (8 floats
- * a run: lr, 1 − lr·wd, active, norm-matched, mix α, τ, logit-matched), the norm-matched targets
+ * a run: lr, 1 − lr·wd, active, norm-matched, mix α, τ, logit-matched, entropy-penalty λ), the norm-matched targets
  * and the logit-matched target scales.
  */
 export function hostSetup(members: GroupMember[], l: ModelLayout, model: ModelConfig, ds: Dataset) {
@@ -83,9 +82,10 @@ export function hostSetup(members: GroupMember[], l: ModelLayout, model: ModelCo
     if (m.config.condition === 'logit-matched' && !m.logitTargets) throw new Error('a logit-matched run needs the target logit-scale trajectory');
   });
   const mixing = members.map(({ config: c }) => c.condition === 'mix' && c.mixForm === 'orthogonal' && c.mixStrength > 0);
+  const penalised = members.map(({ config: c }) => c.condition === 'mix' && c.mixForm === 'entropy-penalty' && c.mixStrength > 0);
   const hyper = new Float32Array(S * 8);
   const logitMatched = members.map(({ config: c }) => c.condition === 'logit-matched');
-  members.forEach(({ config: c }, s) => hyper.set([c.lr, 1 - c.lr * c.weightDecay, 1, c.condition === 'norm-matched' ? 1 : 0, mixing[s] ? c.mixStrength : 0, usesTemperature(c) && !logitMatched[s] ? (c.temperature ?? 1) : 1, logitMatched[s] ? 1 : 0], s * 8));
+  members.forEach(({ config: c }, s) => hyper.set([c.lr, 1 - c.lr * c.weightDecay, 1, c.condition === 'norm-matched' ? 1 : 0, mixing[s] ? c.mixStrength : 0, usesTemperature(c) && !logitMatched[s] ? (c.temperature ?? 1) : 1, logitMatched[s] ? 1 : 0, penalised[s] ? c.mixStrength : 0], s * 8));
   // A logit-matched run's target scale at every step of its budget (NaN where its target run has none: that step fails with targetScaleAt's message).
   const scaleSteps = members[0].config.steps + 1;
   const scaleTargets = new Float32Array(S * scaleSteps);
@@ -103,7 +103,7 @@ export function hostSetup(members: GroupMember[], l: ModelLayout, model: ModelCo
   const targetsPerRun = Math.max(1, ...normTargets.map((t) => t?.length ?? 0));
   const targets = new Float32Array(S * targetsPerRun);
   normTargets.forEach((t, s) => t && targets.set(t, s * targetsPerRun));
-  return { step: states[0].step, flat, mixing, hyper, normTargets, targetsPerRun, targets, logitMatched, scaleSteps, scaleTargets };
+  return { step: states[0].step, flat, mixing, penalised, hyper, normTargets, targetsPerRun, targets, logitMatched, scaleSteps, scaleTargets };
 }
 
 /** Throws, in the trainer's words, where an active run's target trajectory has no value for step t. */

@@ -2,6 +2,7 @@
 import type { ProbeName } from '../../models/config.js';
 import { MM, crossEntropyKernel, evalStatsKernel } from './kernels.js';
 import { mixBackKernel, mixBackMeanKernel, mixForwardKernel } from './mix-kernels.js';
+import { penaltyMatrixKernel } from './penalty-kernels.js';
 import { TENSOR_NORMS } from './update-kernels.js';
 import { attnCombineKernel, attnPrepKernel, mlpGatherKernel, mlpScatterKernel, prepLayout, type TransformerDims } from './model-kernels.js';
 import { attnBackScoresKernel, attnBackTablesKernel, attnBackTokensKernel, queryBackKernel } from './attention-back-kernels.js';
@@ -65,7 +66,7 @@ export interface Activations {
   back?: Record<string, GPUBuffer>;
 }
 
-export function activations(rec: Recorder, l: ModelLayout, runs: number, n: number, o: { backward: boolean; mix: boolean }): Activations {
+export function activations(rec: Recorder, l: ModelLayout, runs: number, n: number, o: { backward: boolean; mix: boolean; penalty?: boolean }): Activations {
   const { d, h, heads, vocab: V, classes: C } = l;
   const b = (words: number, label: string): GPUBuffer => rec.buffer(runs * words, label);
   const a: Activations = { runs, n, hidden: b(n * h, 'hidden'), final: b(n * d, 'final'), logits: b(n * C, 'logits'), loss: b(n, 'loss') };
@@ -76,6 +77,7 @@ export function activations(rec: Recorder, l: ModelLayout, runs: number, n: numb
   if (o.backward) {
     const back: Record<string, GPUBuffer> = { dFinal: b(n * d, 'dFinal'), dHidden: b(n * h, 'dHidden') };
     if (o.mix) Object.assign(back, { dRep: b(n * d, 'dRep'), dTmp: b(n * d, 'dTmp'), dmu: b(d, 'dmu') });
+    if (o.penalty) Object.assign(back, { penMu: b(d, 'penalty μ'), penM: b(d * d, 'penalty C, then M') });
     if (l.arch === 'transformer') {
       Object.assign(back, { dMid: b(n * d, 'dMid'), dAttn: b(n * d, 'dAttn'), ds: b(n * heads * 3, 'ds'), dtab: b((V + 1) * 2 * d, 'dtab'), dst: b((V + 1) * 2 * heads, 'dst'), dKV: b((V + 3) * 2 * d, 'dKV'), dq: b(2 * d, 'dq') });
     } else back.dT = b(V * 2 * h, 'dT');
@@ -152,6 +154,13 @@ export function backwardEntries(rec: Recorder, l: ModelLayout, a: Activations, x
     out.push(rec.dispatch(mixBackKernel(d), 'mix backward', [k.dRep, x.hyper, k.dTmp, k.dFinal, rec.quad([n], 'mix')], grid(n * d, R)));
     out.push(rec.colsum('dμ', { rows: n, cols: d, xOff: 0, xRun: n * d, xRs: d, oOff: 0, oRun: d }, k.dTmp, k.dmu, R));
     out.push(rec.dispatch(mixBackMeanKernel(d), 'mix backward (mean)', [k.dmu, k.dFinal, rec.quad([n], 'mix')], grid(n * d, R)));
+  }
+  if (k.penM) {
+    // The entropy penalty on F = resid.final (penalty-kernels.ts): dF += (F − μ)·λ(4C/A − 4I/B).
+    out.push(rec.colsum('penalty μ', { rows: n, cols: d, xOff: 0, xRun: n * d, xRs: d, oOff: 0, oRun: d, alpha: 1 / n }, a.final, k.penMu, R));
+    out.push(rec.matmul('penalty C = (F − μ)ᵀ(F − μ)', { M: d, N: d, K: n, aRun: n * d, aRs: 1, aCs: d, bRun: n * d, bRs: d, bCs: 1, cRun: d * d, cRs: d, xRun: d, flags: MM.centreARow | MM.centreBCol }, a.final, a.final, k.penM, R, k.penMu, null, x.spare));
+    out.push(rec.dispatch(penaltyMatrixKernel(d), 'penalty M = λ(4C/A − 4I/B)', [x.hyper, k.penM], [1, 1, R]));
+    out.push(rec.matmul('dF += (F − μ)·M', { M: n, N: d, K: d, aRun: n * d, aRs: d, aCs: 1, bRun: d * d, bRs: d, bCs: 1, cRun: n * d, cRs: d, xRun: d, flags: MM.centreACol | MM.accumulate }, a.final, k.penM, k.dFinal, R, k.penMu, null, x.spare));
   }
   out.push(rec.colsum('gb_out', { rows: n, cols: d, xOff: 0, xRun: n * d, xRs: d, oOff: off.b_out, oRun: P }, k.dFinal, g, R));
   out.push(rec.matmul('gW_out = hiddenᵀ·dfinal', { M: h, N: d, K: n, aRun: n * h, aRs: 1, aCs: h, bRun: n * d, bRs: d, bCs: 1, cOff: off.W_out, cRun: P, cRs: d }, a.hidden, k.dFinal, g, R, null, null, x.spare));

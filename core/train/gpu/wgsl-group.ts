@@ -20,7 +20,7 @@ import { partsOf, updateEntries } from './update.js';
 /**
  * The WGSL engine (docs/backends.md, "The WGSL engine"): a run group's whole training step — forward,
  * loss, backward, AdamW with decoupled decay, the per-step ‖θ‖, the norm-matched rescale, the
- * orthogonal mix, fixed and logit-matched temperatures — as our own compute kernels on one Dawn device, the run index a dispatch
+ * orthogonal mix, the entropy penalty, fixed and logit-matched temperatures — as our own compute kernels on one Dawn device, the run index a dispatch
  * dimension. Parameters, moments and gradients of all S runs live in flat storage buffers;
  * pipelines, buffers and bind groups are made once per group; a step replays a recorded list of
  * dispatches (about 30) in one compute pass, several steps go in one queue submit, and nothing is
@@ -129,7 +129,7 @@ export class WgslGroup implements GroupEngine {
         logitTargets: rec.buffer(host.logitMatched.some(Boolean) ? S * host.scaleSteps : 1, 'logit-matched target scales', host.logitMatched.some(Boolean) ? host.scaleTargets : undefined),
       };
       if (anyMix) this.buf.mixQ = rec.buffer(STEPS_PER_SUBMIT * S * l.d * l.d, 'mix Q');
-      this.train = activations(rec, l, S, n, { backward: true, mix: anyMix });
+      this.train = activations(rec, l, S, n, { backward: true, mix: anyMix, penalty: host.penalised.some(Boolean) });
       const inputs = { params: this.buf.params, pBase: 0, tok: this.buf.tok, tokRun: 2 * n, hyper: this.buf.hyper, spare: this.buf.spare };
       const mixQ = anyMix ? { buffer: this.buf.mixQ, slots: STEPS_PER_SUBMIT, groupRuns: S } : undefined;
       const loss = lossEntry(rec, l, this.train, this.buf.labels, this.buf.hyper);
