@@ -96,6 +96,16 @@ export function importCircles(graph: Map<string, string[]>): string[][] {
 /** The floors whose code is pure computation: no Node built-in, no tfjs (docs/architecture.md). */
 const PURE = /^core\/(tasks|models|spectra|analysis|interop)\//;
 
+/** The one core module `grokscope study` may use (besides the contract's types in core/api.ts). */
+const STUDY_SERVICE = 'core/service/study-command.ts';
+
+/** A file's imports of core other than the study service and core/api.ts, as "file:line imports target". */
+function coreReachOf(file: string, text?: string): string[] {
+  return importsOf(file, text)
+    .filter((i) => i.target.startsWith('core/') && i.target !== STUDY_SERVICE && i.target !== 'core/api.ts')
+    .map((i) => `${file}:${i.line} imports ${i.target}`);
+}
+
 describe('layers', () => {
   it('puts every source file on a floor', () => {
     expect(files.filter((f) => floorOf(f) < 0)).toEqual([]);
@@ -139,6 +149,18 @@ describe('layers', () => {
       .flatMap((f) => ts.preProcessFile(readFileSync(path.join(root, f), 'utf8'), true, true).importedFiles.map((i) => ({ f, name: i.fileName })))
       .filter(({ name }) => name.startsWith('node:') || name.includes('tfjs') || ['fs', 'path', 'os', 'worker_threads', 'child_process'].includes(name));
     expect(bad.map(({ f, name }) => `${f} imports ${name}`)).toEqual([]);
+  });
+
+  it('lets `grokscope study` reach core through the study service alone', () => {
+    // Why: a host that assembles core's study parts itself (pool, queue, spec files, slices)
+    // drifts from the desktop service's path; the CLI keeps its display and exit codes only.
+    expect(coreReachOf('main/cli/study.ts')).toEqual([]);
+    expect(importsOf('main/cli/study.ts').some((i) => i.target === STUDY_SERVICE)).toBe(true);
+  });
+
+  it('catches a study command that reaches around the service (the check itself)', () => {
+    const text = "import { runStudyCommand } from '../../core/service/study-command.js';\nimport type { RunDetail } from '../../core/api.js';\nimport { createTrainingPool } from '../../core/runs/pool.js';";
+    expect(coreReachOf('main/cli/study.ts', text)).toEqual(['main/cli/study.ts:3 imports core/runs/pool.ts']);
   });
 
   it('catches an import of a higher floor (the check itself)', () => {

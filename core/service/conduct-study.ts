@@ -40,6 +40,8 @@ export interface ConductOptions {
    * of the study is done; until then `slice` says what is left.
    */
   budget?: { seconds: number; workers: number; graceSeconds?: number } | null;
+  /** One part of the study (`study --part`): these planned keys and what they depend on (runner.ts `only`). */
+  only?: ReadonlySet<string> | null;
 }
 
 export interface ConductResult {
@@ -55,12 +57,13 @@ export async function conductStudy(o: ConductOptions): Promise<ConductResult> {
   if (!o.pool && !o.queue) throw new Error('conductStudy needs a pool or a queue');
   if (o.check && o.queue) throw new Error('a backend check trains on this host’s pool, not through a queue');
   if (o.budget && (o.queue || o.check)) throw new Error('a time budget slices a study trained on this host’s pool, without --check or a queue');
+  if (o.only && (o.queue || o.check)) throw new Error('one part of a study trains on this host’s pool, without --check or a queue');
   let slice: SliceReport | undefined;
   const budget = o.budget ? { ...o.budget, startedAt: Date.now(), measured: await Library.with(o.libraryDir, measuredRuns), onDone: (r: SliceReport) => (slice = r) } : undefined;
   const train = (spec: StudySpec): Promise<StudyRunResult[]> =>
     o.queue
       ? runStudyOnQueue({ spec, libraryDir: o.libraryDir, ...o.queue, signal: o.signal, log: o.log, onProgress: (p) => o.onProgress?.(spec, { queue: p }) })
-      : runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool!, signal: o.signal, onRun: o.onRun, onProgress: (p) => o.onProgress?.(spec, { local: p }), budget });
+      : runStudy({ spec, libraryDir: o.libraryDir, pool: o.pool!, signal: o.signal, onRun: o.onRun, onProgress: (p) => o.onProgress?.(spec, { local: p }), budget, ...(o.only && spec === o.spec ? { only: o.only } : {}) });
   const results = await train(o.spec);
   // A slice that left groups: no analysis of a part (the next invocation writes it when all are in).
   if (slice && slice.left > 0 && !o.signal.aborted) return { results, checkResults: null, stopped: false, written: null, slice };

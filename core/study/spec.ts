@@ -18,15 +18,34 @@ export function isControlKey(key: string): boolean {
   return key.includes('@');
 }
 
+/** The parts of a spec that select this task, architecture and condition (spec.parts; none without parts). */
+export function partsOf(spec: StudySpec, task: string, arch: string, condition: string): string[] {
+  return (spec.parts ?? []).filter((p) => (p.tasks ?? spec.tasks).includes(task as never) && (p.archs ?? spec.archs).includes(arch as never) && (p.conditions ?? spec.conditions).includes(condition as never)).map((p) => p.name);
+}
+
+/** Whether the study plans runs of this task, architecture and condition (with parts: some part selects it). */
+function planned(spec: StudySpec, task: string, arch: string, condition: string): boolean {
+  return !spec.parts || partsOf(spec, task, arch, condition).length > 0;
+}
+
+/** The keys of one part of a study (its runs, not the runs they depend on: runStudy's `only` adds those). */
+export function partKeys(spec: StudySpec, part: string): Set<string> {
+  const known = (spec.parts ?? []).map((p) => p.name);
+  if (!known.includes(part)) throw new StudySpecError(known.length ? `study ${spec.name} has no part '${part}': its parts are ${known.join(', ')}` : `study ${spec.name} has no parts`);
+  return new Set(planRuns(spec).filter((r) => !isControlKey(r.key) && partsOf(spec, r.config.task, r.config.arch, r.config.condition).includes(part)).map((r) => r.key));
+}
+
 export function planRuns(spec: StudySpec): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const task of spec.tasks) {
     for (const arch of spec.archs) {
       for (const seed of spec.seeds) {
         for (const condition of spec.conditions) {
+          if (!planned(spec, task, arch, condition)) continue;
           const raw = {
             ...PRESETS[spec.preset],
             ...spec.overrides,
+            ...spec.taskOverrides?.[task],
             task,
             arch,
             seed,
@@ -48,7 +67,7 @@ export function planRuns(spec: StudySpec): PlannedRun[] {
       for (const arch of spec.archs) {
         for (const seed of spec.seeds) {
           const key = runKey(task, arch, `baseline@${control.name}`, seed);
-          const raw = { ...PRESETS[spec.preset], ...spec.overrides, ...control.overrides, task, arch, seed, condition: 'baseline', earlyStopEvals: spec.earlyStopEvals };
+          const raw = { ...PRESETS[spec.preset], ...spec.overrides, ...spec.taskOverrides?.[task], ...control.overrides, task, arch, seed, condition: 'baseline', earlyStopEvals: spec.earlyStopEvals };
           const parsed = RunConfigSchema.safeParse(raw);
           if (!parsed.success) throw new Error(`study ${spec.name}: run ${key}: ${describeZodError(parsed.error)}`);
           const { normTargetRun: _none, ...config } = parsed.data;
@@ -60,7 +79,14 @@ export function planRuns(spec: StudySpec): PlannedRun[] {
   return runs;
 }
 
-/** Named studies: `quick` is the README's main job on a 2-core CPU; `paper` the full size for a GPU. */
+const SEEDS_0_9 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+
+/**
+ * Named studies: `quick` is the README's main job on a 2-core CPU; `paper` the paper's experiment
+ * at its own scale, for a GPU, registered in docs/preregistration.md (section 5) before any of its
+ * runs: a `baselines` part (C1, C2, C6, C7, C8) and an `interventions` part (C3, C4) with the
+ * entropy penalty, which blocks the collapse where the orthogonal mix does not (docs/science.md).
+ */
 export const NAMED_STUDIES: Record<'quick' | 'paper', StudySpec> = {
   quick: {
     version: 1,
@@ -71,19 +97,24 @@ export const NAMED_STUDIES: Record<'quick' | 'paper', StudySpec> = {
     archs: ['transformer', 'mlp'],
     conditions: ['baseline', 'mix', 'norm-matched'],
     // Ten seeds (the science issue): five let a CPU's rounding flip a verdict.
-    seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    seeds: SEEDS_0_9,
     earlyStopEvals: 10,
   },
   paper: {
     version: 1,
     name: 'paper',
     preset: 'reference',
-    overrides: {},
+    // λ = 0.1 provisionally: the registered pilot (docs/preregistration.md §5) confirms or replaces it before any paper run.
+    overrides: { mixForm: 'entropy-penalty', mixStrength: 0.1 },
     tasks: ['mod-add', 'mod-sub', 'mod-mul', 's5'],
     archs: ['transformer', 'mlp'],
-    conditions: ['baseline', 'mix', 'norm-matched'],
-    seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    conditions: ['baseline', 'mix', 'norm-matched', 'logit-matched'],
+    seeds: SEEDS_0_9,
     earlyStopEvals: 20,
+    parts: [
+      { name: 'baselines', about: 'C1, C2, C6, C7, C8: every task and both architectures, baselines only', conditions: ['baseline'] },
+      { name: 'interventions', about: 'C3, C4: the entropy penalty and its norm-matched and logit-matched controls on mod-add Transformers', tasks: ['mod-add'], archs: ['transformer'] },
+    ],
   },
 };
 

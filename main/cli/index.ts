@@ -11,7 +11,7 @@ import type { RunDetail } from '../../core/api.js';
 import { UserError } from './errors.js';
 import { firstLine } from '../../core/errors.js';
 import { cmdWorker } from './worker.js';
-import { cmdStudy } from './study.js';
+import { cmdStudy, studyArgumentHelp } from './study.js';
 import { cmdAnalyze } from './analyze.js';
 import { cmdExport, cmdImport, cmdReproduce } from './transfer.js';
 import { cmdServe } from './serve.js';
@@ -180,13 +180,14 @@ export function buildProgram(): Command {
   const study = withCommon(
     program
       .command('study')
-      .argument('<spec>', "'quick', 'paper' or a study spec JSON file")
+      .argument('<spec>', studyArgumentHelp())
       .option('--workers <n>', 'training workers (default: cores − 1)')
       .option('--out <dir>', 'report folder (default: ./study-<name>)')
       .option('--dry-run', 'print what it would train (runs, groups, steps) and stop')
       .option('--check <backend>', 'train the same runs again on this backend and report, per claim, whether the verdicts agree')
       .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT/DB: enqueue the run groups for `grokscope worker`s and import their runs as they arrive')
       .option('--results <dir>', 'with --queue: a folder shared with the workers, where finished runs arrive (default: through Redis)')
+      .option('--part <name>', 'train one part of a study that has parts (the paper study: baselines, interventions); its report covers the runs trained so far')
       .option('--time-budget <duration>', 'a slice: start only the run groups expected to end within this time (90s, 9m, 1.5h), store them and exit 0 saying what is left; run it again to continue')
       .description('run a study through the worker pool (resumable) and write its report'),
   );
