@@ -2,16 +2,19 @@ import { parentPort, Worker } from 'node:worker_threads';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { loadBlas } from '../core/train/host/blas.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
+import { NAMED_STUDIES, planRuns } from '../core/study/spec.js';
 
 /**
  * A slice of the `paper` study on one GPU, the way a study runs it: `groups` worker threads at once,
  * each with its own Dawn device and one WGSL group of `size` runs (the first half Transformers, the
- * second MLPs; 8 × 30 is the paper's 240 runs), every group training `steps` steps with evaluations
+ * second MLPs; 8 × 30 was the first paper design's 240 runs), every group training `steps` steps with evaluations
  * on the preset's schedule (every `evalEvery` steps, spectra on every (spectrumEvery/evalEvery)-th
  * evaluation counted from the first). Set-up (pipelines, uploads) is timed apart and the timed phase
  * starts in all workers together. What it leaves out of a real study: checkpoints, the library's
  * writes, other tasks than mod-add, and the interventions' extra kernels.
  */
+const PAPER_RUN_STEPS = planRuns(NAMED_STUDIES.paper).reduce((a, r) => a + r.config.steps, 0);
+
 export interface SliceOptions {
   preset: 'quick' | 'reference';
   groups: number;
@@ -100,9 +103,11 @@ export async function paperSlice(o: SliceOptions, entry: URL): Promise<Record<st
     wallSeconds: wallMs / 1000,
     runSteps,
     msPerRunStepWithEvals: msPerRunStep,
-    // The paper study's 240 × 30,000 run-steps at this slice's rate (evaluations included at the
-    // preset's cadence; set-up, checkpoints and library writes not).
-    paperHoursAtThisRate: (240 * 30000 * msPerRunStep) / 3.6e6,
+    // The paper study's planned run-steps (core/study/spec.ts; no early stop) at this slice's rate
+    // (evaluations included at the preset's cadence; set-up, checkpoints, library writes and the
+    // logit-matched runs' extra forward not).
+    paperRunSteps: PAPER_RUN_STEPS,
+    paperHoursAtThisRate: (PAPER_RUN_STEPS * msPerRunStep) / 3.6e6,
     workers: results.map((r) => ({ ...r, setupMs: Math.round(r.setupMs), stepMs: Math.round(r.stepMs), evalMs: Math.round(r.evalMs) })),
   };
 }
