@@ -3,7 +3,8 @@ import { PRESETS, parseRunConfig, type RunConfig } from '../core/schema/run-conf
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { loadBlas } from '../core/train/host/blas.js';
-import { RunGroup, groupMismatch } from '../core/train/run-group.js';
+import { RunGroup } from '../core/train/run-group.js';
+import { groupMismatch } from '../core/train/engine.js';
 import { Trainer } from '../core/train/trainer.js';
 import { executeGroup, executeRun, type RunOutcome } from '../core/runs/run-executor.js';
 import { Library } from '../core/library/library.js';

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RunConfig } from '../schema/run-config.js';
-import type { EvalRecord, FinalProgress } from '../schema/eval-record.js';
 import type { LogitTargets } from '../train/logit-temperature.js';
+import type { LoopEvent, LoopResult } from '../train/loop.js';
 
 /** One run of a group task. */
 export interface MemberTask {
@@ -30,29 +30,15 @@ export interface TrainTask {
   speedFile?: string;
 }
 
-export type MemberMessage =
-  | { type: 'started'; backend: string; backendNote: string; tfjsVersion: string; startStep: number }
-  | { type: 'eval'; record: EvalRecord }
-  | { type: 'progress'; step: number; stepsPerSecond: number }
-  /** ‖θ‖ after steps fromStep, fromStep + 1, … */
-  | { type: 'norms'; fromStep: number; norms: number[] }
-  | { type: 'checkpoint'; step: number; file: string }
-  /** The member's last message: it completed or stopped (result), or failed alone (error). */
-  | { type: 'ended'; result: TrainResult };
+export type MemberMessage = { type: 'started'; backend: string; backendNote: string; tfjsVersion: string; startStep: number } | LoopEvent;
 
 export type WorkerMessage =
   | (MemberMessage & { run: number })
   /** Always the last message of the task: the host knows the stream is complete. */
   | { type: 'done' };
 
-export interface TrainResult {
-  status: 'completed' | 'stopped';
-  step: number;
-  /** Last checkpoint written (the resume point). */
-  checkpoint: string | null;
-  /** A completed run of a residue task: its progress measures with its final key frequencies (core/train/final-progress.ts). */
-  finalProgress?: FinalProgress | null;
-}
+/** How a member's training ended (core/train/loop.ts). */
+export type TrainResult = LoopResult;
 
 /** A timing task for `grokscope bench`: `group` runs (seeds 0…group−1) stepped together. */
 export interface BenchTask {

@@ -3,7 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { Library } from '../library/library.js';
 import type { TrainTask, WorkerMessage } from './protocol.js';
-import { groupMismatch } from '../train/run-group.js';
+import { groupMismatch } from '../train/engine.js';
 import { prepare, type Prepared } from './prepare.js';
 import { GroupStore, type MemberStream } from './group-store.js';
 import { versions } from '../versions.js';

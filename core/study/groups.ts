@@ -1,5 +1,5 @@
 import type { PlannedRun } from './spec.js';
-import { groupShapeKey } from '../train/run-group.js';
+import { groupShapeKey } from '../train/engine.js';
 import type { RunConfig } from '../schema/run-config.js';
 
 /**

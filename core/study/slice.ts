@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Library } from '../library/library.js';
 import type { RunConfig } from '../schema/run-config.js';
-import { groupShapeKey } from '../train/run-group.js';
+import { groupShapeKey } from '../train/engine.js';
 import { rateTables, shapeOf, type MeasuredRun } from './estimate.js';
 import type { PlannedRun } from './spec.js';
 import type { PlannedGroup } from './groups.js';

@@ -1,4 +1,5 @@
-import { RunGroup, type GroupEngine, type GroupMember } from './run-group.js';
+import { RunGroup } from './run-group.js';
+import type { GroupEngine, GroupMember } from './engine.js';
 import { StackedGroup } from './tfjs/stacked-group.js';
 import { WgslGroup } from './gpu/wgsl-group.js';
 

@@ -4,7 +4,7 @@ import { makeDataset } from '../tasks/dataset.js';
 import { Trainer, type TrainState } from './trainer.js';
 import { UPDATE_WINDOW, type EvalRecord } from '../schema/eval-record.js';
 import { UpdateWindow, spectralEdgeGap } from '../spectra/spectral-edge.js';
-import type { LogitTargets } from './logit-temperature.js';
+import { groupMismatch, recordsUpdateGap, type GroupEngine, type GroupMember } from './engine.js';
 
 /**
  * A run group: S runs of one shape trained together in one worker, each still its own run (its
@@ -19,66 +19,6 @@ import type { LogitTargets } from './logit-temperature.js';
  * run at the library's speed; elsewhere each member is a tfjs Trainer on the thread's one backend
  * (one WebGPU device for the worker's life, core/train/gpu/webgpu.ts).
  */
-export interface GroupMember {
-  config: RunConfig;
-  /** A checkpoint to continue from. */
-  state?: TrainState;
-  /** norm-matched: the target ‖θ‖ after each step (index = step). */
-  normTargets?: Float64Array;
-  /** logit-matched: the mix run's logit scale at its evaluations. */
-  logitTargets?: LogitTargets;
-}
-
-/** The fields that must agree for runs to share a group (the computation's shape and schedule). */
-export const GROUP_SHAPE_FIELDS = ['arch', 'task', 'p', 'trainFraction', 'dModel', 'nHeads', 'dMlp', 'steps', 'evalEvery', 'spectrumEvery', 'checkpointEvery', 'backend'] as const satisfies readonly (keyof RunConfig)[];
-
-/** A key equal for exactly the configs that can share a group. */
-export function groupShapeKey(config: RunConfig): string {
-  return JSON.stringify(GROUP_SHAPE_FIELDS.map((f) => config[f]));
-}
-
-/** Why these configs cannot be one group, or null when they can. */
-export function groupMismatch(configs: RunConfig[]): string | null {
-  if (configs.length === 0) return 'a group needs at least one run';
-  const first = configs[0];
-  for (let i = 1; i < configs.length; i++) {
-    const differing = GROUP_SHAPE_FIELDS.filter((f) => configs[i][f] !== first[f]);
-    if (differing.length) return `run ${i + 1} differs from run 1 in ${differing.join(', ')}: a group shares its shape and schedule`;
-  }
-  return null;
-}
-
-/**
- * What the worker drives: a run group, however its members are computed. Members are indexed
- * 0…size−1; a frozen member gets no update and no evaluation.
- */
-export interface GroupEngine {
-  readonly size: number;
-  /** How the members are computed, for the run's backend note. */
-  readonly engine: string;
-  configOf(i: number): RunConfig;
-  stepOf(i: number): number;
-  active(): number[];
-  freeze(i: number): void;
-  /** One AdamW step of every member that is not frozen. */
-  trainStep(): Promise<void>;
-  /** ‖θ‖ of member i after each of its steps since the last call. */
-  takeNorms(i: number): Promise<number[]>;
-  /**
-   * Evaluations of these members at their current parameters; with the spectral-edge gap
-   * (`update_edge`) where the engine kept the window of updates before this step whole.
-   */
-  evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]>;
-  /** A host copy of member i's training state (for checkpoints). */
-  snapshot(i: number): Promise<TrainState>;
-  dispose(): void;
-}
-
-/** Whether runs of this config record the spectral-edge gap: evaluations at least a window apart, so that windows never overlap. */
-export function recordsUpdateGap(config: RunConfig): boolean {
-  return config.evalEvery >= UPDATE_WINDOW;
-}
-
 export class RunGroup implements GroupEngine {
   readonly trainers: Trainer[];
   readonly engine: string;

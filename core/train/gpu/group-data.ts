@@ -1,5 +1,5 @@
 import type { Dataset } from '../../tasks/dataset.js';
-import { groupMismatch, type GroupMember } from '../run-group.js';
+import { groupMismatch, type GroupMember } from '../engine.js';
 import type { ModelConfig } from '../../models/config.js';
 import { initParamsFor } from '../../models/init.js';
 import type { TrainState } from '../trainer.js';

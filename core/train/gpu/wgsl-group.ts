@@ -4,7 +4,7 @@ import type { EvalRecord } from '../../schema/eval-record.js';
 import { makeDataset, type Dataset } from '../../tasks/dataset.js';
 import type { HostParams } from '../../models/init.js';
 import { paramShapes } from '../../models/config.js';
-import { recordsUpdateGap, type GroupEngine, type GroupMember } from '../run-group.js';
+import { recordsUpdateGap, type GroupEngine, type GroupMember } from '../engine.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { randomOrthogonal } from '../interventions.js';
 import type { LogitTargets } from '../logit-temperature.js';
@@ -32,6 +32,7 @@ export const STEPS_PER_SUBMIT = 8;
 
 export class WgslGroup implements GroupEngine {
   readonly engine = 'WGSL: our own kernels, one computation for the whole group';
+  readonly namesEngine = true;
   readonly size: number;
   private readonly configs: RunConfig[];
   private readonly datasets: Dataset[];

@@ -6,7 +6,7 @@ import { initParamsFor, type HostParams } from '../../models/init.js';
 import { makeHeadMatrices } from './forward.js';
 import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from './forward-stacked.js';
 import { adamwStacked, byRun, normSquares, stackedMix } from './stacked-update.js';
-import { groupMismatch, type GroupEngine, type GroupMember } from '../run-group.js';
+import { groupMismatch, type GroupEngine, type GroupMember } from '../engine.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { eigenSolver } from '../measure.js';
 import { evaluateStacked } from './stacked-eval.js';
