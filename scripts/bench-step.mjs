@@ -8,7 +8,8 @@
  * medians and the spread. A group step costs S run-steps, so larger groups time fewer group
  * steps (at least 3). The pure-JS `cpu` backend is timed at S = 1 only (seconds per step).
  * On webgpu each row also has what a group step sends to the device (dispatches, submits, reads)
- * and the backend note (which engine ran). Prints a table on stderr and, last on stdout, one JSON array.
+ * and the backend note (which engine ran). Each row also has the evaluation's share of a run at
+ * the preset's cadence (one evaluation per evalEvery run-steps; median over the runs). Prints a table on stderr and, last on stdout, one JSON array.
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -40,6 +41,7 @@ for (const backend of backends) {
       const steps = Math.max(3, Math.ceil(base / group));
       const per = [];
       const evals = [];
+      const shares = [];
       let counts = null;
       for (let i = 0; i < (backend === 'cpu' ? 1 : runs); i++) {
         const r = spawnSync(process.execPath, [bin, 'bench', '--preset', preset, '--arch', arch, '--backend', backend, '--steps', String(steps), '--group', String(group), '--json'], { encoding: 'utf8' });
@@ -52,13 +54,14 @@ for (const backend of backends) {
         lastNote = out.backend_note;
         per.push(out.ms_per_run_step);
         evals.push(out.ms_per_eval_median);
+        shares.push(out.eval_share);
         if (out.dispatches_per_step !== null && out.dispatches_per_step !== undefined) counts = { dispatches_per_step: out.dispatches_per_step, submits_per_step: out.submits_per_step, reads_per_step: out.reads_per_step };
       }
       if (!available) break;
-      const row = { backend, preset, arch, group, runs: per.length, steps, ms_per_run_step: +median(per).toFixed(3), ms_per_run_step_runs: per, ms_per_eval_median: +median(evals).toFixed(3), ...(counts ?? {}), backend_note: lastNote };
+      const row = { backend, preset, arch, group, runs: per.length, steps, ms_per_run_step: +median(per).toFixed(3), ms_per_run_step_runs: per, ms_per_eval_median: +median(evals).toFixed(3), eval_share: +median(shares).toFixed(4), ...(counts ?? {}), backend_note: lastNote };
       results.push(row);
       process.stderr.write(
-        `${backend.padEnd(14)} ${preset.padEnd(9)} ${arch.padEnd(11)} S=${String(group).padEnd(3)} ${String(row.ms_per_run_step).padStart(9)} ms/run-step (runs: ${per.map((x) => x.toFixed(2)).join(', ')})  eval ${row.ms_per_eval_median} ms${counts ? `  ${counts.dispatches_per_step} dispatches, ${counts.submits_per_step} submits, ${counts.reads_per_step} reads a step` : ''}\n`,
+        `${backend.padEnd(14)} ${preset.padEnd(9)} ${arch.padEnd(11)} S=${String(group).padEnd(3)} ${String(row.ms_per_run_step).padStart(9)} ms/run-step (runs: ${per.map((x) => x.toFixed(2)).join(', ')})  eval ${row.ms_per_eval_median} ms (${(100 * row.eval_share).toFixed(1)} % of a run)${counts ? `  ${counts.dispatches_per_step} dispatches, ${counts.submits_per_step} submits, ${counts.reads_per_step} reads a step` : ''}\n`,
       );
     }
     if (!available) break;

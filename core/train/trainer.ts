@@ -13,10 +13,10 @@ import { initParamsFor, type HostParams } from '../models/init.js';
 import { crossEntropy, forward, makeHeadMatrices, type Batch, type ForwardContext } from './tfjs/forward.js';
 import { batchOf, cloneHost, column, oneHot, readAndDispose, toVariables, zerosLike } from './tfjs/tensors.js';
 import { negRenyi2, orthogonalMix, randomOrthogonal } from './interventions.js';
-import { blasGemm, blasMatMulRegistered, loadBlas } from './host/blas.js';
 import { HostMlpStep } from './host/host-mlp.js';
-import { HostTransformerStep, type HostMix } from './host/host-transformer.js';
-import { instantiateHostKernels } from './host/host-kernels.js';
+import type { HostMix, HostTransformerStep } from './host/host-transformer.js';
+import { fusedStepApplies, makeHostEvaluator, makeHostStep } from './host/host-choice.js';
+import type { HostEvaluator } from './host/host-eval.js';
 import { SimdAdam } from './host/simd-adam.js';
 import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
 import { meanLogitScale, targetScaleAt, usesTemperature, type LogitTargets } from './logit-temperature.js';
@@ -68,6 +68,8 @@ export class Trainer {
   private temperature = 1;
   /** The fused host loss-and-gradient (host-mlp.ts, host-transformer.ts), where it applies. */
   private readonly hostStep: HostMlpStep | HostTransformerStep | null;
+  /** The host evaluation where sgemm is (made at the first evaluation), null where not. */
+  private hostEval: HostEvaluator | null | undefined;
   /** Eigenvalues of the probes' covariances (LAPACK on wasm+openblas, see lapackEigen). */
   private readonly eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   /** The host parameters changed since the tfjs variables were last written. */
@@ -75,7 +77,7 @@ export class Trainer {
   /** AdamW in WebAssembly SIMD over the flat parameter, moment and gradient buffers, where the kernels loaded. */
   private readonly simdAdam: SimdAdam | null;
 
-  constructor(config: RunConfig, dataset: Dataset, state?: TrainState, options: { normTargets?: Float64Array; logitTargets?: LogitTargets } = {}) {
+  constructor(config: RunConfig, dataset: Dataset, state?: TrainState, options: { normTargets?: Float64Array; logitTargets?: LogitTargets; /** false: evaluate with the tfjs graph even where sgemm is (tests hold the two together). */ hostEvaluation?: boolean } = {}) {
     this.config = config;
     this.dataset = dataset;
     const model = modelConfigOf(config);
@@ -102,31 +104,18 @@ export class Trainer {
     this.normTargets = options.normTargets ?? null;
     if (config.condition === 'norm-matched' && !this.normTargets) throw new Error('a norm-matched run needs the target weight-norm trajectory');
     this.logitTargets = options.logitTargets ?? null;
+    if (options.hostEvaluation === false) this.hostEval = null;
     // A fixed temperature holds from the start (trainLoss before the first step sees it too).
     if (!this.logitTargets) this.temperature = config.temperature ?? 1;
     if (config.condition === 'logit-matched' && !this.logitTargets) throw new Error('a logit-matched run needs the target logit-scale trajectory');
     this.norm = this.computeNorm();
-    this.hostStep = Trainer.fusedStepApplies(config) ? Trainer.makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;
+    this.hostStep = fusedStepApplies(config) ? makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;
     this.eigenvalues = eigenSolver();
   }
 
-  /**
-   * The fused host steps run on `wasm+openblas` (sgemm is there): the MLP's for baseline and
-   * norm-matched runs, the Transformer's for those and orthogonal-mix runs. The entropy penalty
-   * (and the MLP's mix) change the graph in ways only tfjs's autodiff follows here.
-   */
+  /** Whether this run trains on a fused host step (host/host-choice.ts). */
   static fusedStepApplies(config: RunConfig): boolean {
-    if (tf.getBackend() !== 'wasm' || !blasMatMulRegistered()) return false;
-    if (usesTemperature(config)) return false; // the fused steps have no temperature: tfjs's autodiff does
-    if (config.condition !== 'mix') return true;
-    return config.arch === 'transformer' && (config.mixForm === 'orthogonal' || config.mixStrength === 0);
-  }
-
-  private static makeHostStep(config: RunConfig, dataset: Dataset, a: Int32Array, b: Int32Array, labels: Int32Array): HostMlpStep | HostTransformerStep {
-    const gemm = blasGemm(loadBlas() as Exclude<ReturnType<typeof loadBlas>, Error>);
-    const { vocab, classes } = dataset;
-    if (config.arch === 'mlp') return new HostMlpStep({ vocab, classes, dModel: config.dModel, dMlp: config.dMlp }, a, b, labels, gemm, instantiateHostKernels());
-    return new HostTransformerStep({ vocab, classes, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp, eqToken: dataset.eqToken }, a, b, labels, gemm, instantiateHostKernels());
+    return fusedStepApplies(config);
   }
 
   /** Whether this run's steps use a fused host step. */
@@ -319,6 +308,10 @@ export class Trainer {
       logitStats: MeasureInput['logitStats'];
       logits?: Float32Array;
     }
+    const measured = { step: this.stepCount, dataset, config, names: this.names, eigenvalues: this.eigenvalues, withSpectra, weights: this.hostParams };
+    // Where sgemm is, the host reads the model out (host/host-eval.ts); else the tfjs graph below.
+    if (this.hostEval === undefined) this.hostEval = makeHostEvaluator(config, dataset);
+    if (this.hostEval) return measure({ ...measured, ...this.hostEval.readout(this.hostParams, this.names, (raw) => this.evaluatedFactor(raw), residueTask(config.task) !== null) });
     this.syncVariables();
     const kept = tf.tidy(() => {
       const out = forward(this.ctx, this.params, this.allBatch, true);
@@ -349,17 +342,15 @@ export class Trainer {
     } finally {
       tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.logits]);
     }
-    return measure({
-      step: this.stepCount,
-      dataset,
-      config,
-      names: this.names,
-      ...read,
-      eigenvalues: this.eigenvalues,
-      withSpectra,
-      // The host mirror is the parameters (checkpoints are written from it too).
-      weights: this.hostParams,
-    });
+    // The host mirror is the parameters (checkpoints are written from it too).
+    return measure({ ...measured, ...read });
+  }
+
+  /** What asEvaluated multiplies the raw logits by, given their mean scale: target/scale (logit-matched), 1/τ or 1. */
+  private evaluatedFactor(rawScale: number): number {
+    const target = this.logitTargets ? targetScaleAt(this.logitTargets, this.stepCount) : null;
+    if (target !== null) return target / rawScale;
+    return usesTemperature(this.config) ? 1 / (this.config.temperature ?? 1) : 1;
   }
 
   /** The parameters' host mirror, read-only (the update window of run-group.ts reads it after each step). */

@@ -128,15 +128,16 @@ async function cmdBench(opts: CommonOpts & Record<string, unknown>): Promise<num
       dispatches_per_step: r.counts?.dispatchesPerStep ?? null,
       submits_per_step: r.counts?.submitsPerStep ?? null,
       reads_per_step: r.counts?.readsPerStep ?? null,
+      // An evaluation's share of a run at the preset's cadence (one, without spectra, per evalEvery run-steps).
+      eval_every: config.evalEvery,
+      eval_share: +(median(r.msPerEval) / (median(r.msPerEval) + config.evalEvery * (median(r.msPerStep) / r.group))).toFixed(4),
     };
     if (opts.json) printJson(out);
-    else
-      process.stdout.write(
+    else process.stdout.write(
         `${out.preset}/${out.arch} on ${out.backend}: ${out.ms_per_step_median} ms/step median (min ${out.ms_per_step_min}) over ${steps} steps` +
           (group > 1 ? ` of a group of ${group} (${out.ms_per_run_step} ms per run-step)` : '') +
-          `; evaluation ${out.ms_per_eval_median} ms` +
-          (r.counts ? `; ${out.dispatches_per_step} dispatches, ${out.submits_per_step} submits, ${out.reads_per_step} reads per step` : '') +
-          '\n',
+          `; evaluation ${out.ms_per_eval_median} ms (${(100 * out.eval_share).toFixed(1)} % of a run at one every ${out.eval_every} steps)` +
+          (r.counts ? `; ${out.dispatches_per_step} dispatches, ${out.submits_per_step} submits, ${out.reads_per_step} reads per step` : '') + '\n',
       );
     return 0;
   } finally {
@@ -292,8 +293,6 @@ async function guarded(opts: CommonOpts, fn: () => Promise<number>): Promise<num
   }
 }
 
-function finish(code: number): void {
-  process.exitCode = code;
-}
+const finish = (code: number): void => void (process.exitCode = code);
 
 await buildProgram().parseAsync(process.argv);

@@ -25,6 +25,7 @@ const require = createRequire(import.meta.url);
 const CBLAS_ROW_MAJOR = 101;
 const CBLAS_NO_TRANS = 111;
 const CBLAS_TRANS = 112;
+const CBLAS_UPPER = 121;
 
 type Sgemm = (
   order: number,
@@ -60,8 +61,13 @@ type Dsyevd = (
   uploLength: number,
 ) => void;
 
+/** cblas_ssyrk: C = α·op(A)ᵀop(A) + β·C, one triangle of C written. */
+type Ssyrk = (order: number, uplo: number, trans: number, n: number, k: number, alpha: number, a: Float32Array, lda: number, beta: number, c: Float32Array, ldc: number) => void;
+
 export interface Blas {
   sgemm: Sgemm;
+  /** The symmetric rank-k product (half a Gram matrix's work), where the library has it. */
+  ssyrk?: Ssyrk | null;
   /** LAPACK's symmetric eigensolver, where the library has it (OpenBLAS builds do). */
   dsyevd: Dsyevd | null;
   library: string;
@@ -148,6 +154,10 @@ export function loadBlas(): Blas | Error {
       } catch {
         /* not OpenBLAS's own build: nothing to set */
       }
+      let ssyrk: Ssyrk | null = null;
+      try {
+        ssyrk = lib.func('void cblas_ssyrk(int, int, int, int, int, float, float *, int, float, _Inout_ float *, int)') as unknown as Ssyrk;
+      } catch {} // a BLAS without it: Gram matrices take sgemm
       let dsyevd: Dsyevd | null = null;
       try {
         dsyevd = lib.func(
@@ -163,7 +173,7 @@ export function loadBlas(): Blas | Error {
       } catch {
         /* not OpenBLAS: no kernel name to report */
       }
-      return (cached = { sgemm, dsyevd, library: name, core });
+      return (cached = { sgemm, ssyrk, dsyevd, library: name, core });
     } catch (err) {
       tried.push(`${name}: ${firstLine(err)}`);
     }
@@ -233,6 +243,20 @@ export function blasGemm(blas: Blas): Gemm {
       return;
     }
     blas.sgemm(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, 1, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc);
+  };
+}
+
+/** α·AᵀA of a row-major rows × width A into the full width² C: ssyrk's upper triangle, mirrored (else sgemm). */
+export function blasGram(blas: Blas): (a: Float32Array, rows: number, width: number, alpha: number, c: Float32Array) => void {
+  const gemm = blasGemm(blas);
+  return (a, rows, width, alpha, c) => {
+    if (!blas.ssyrk) {
+      gemm(true, false, width, width, rows, a, width, a, width, false, c, width);
+      for (let k = 0; k < c.length; k++) c[k] *= alpha;
+      return;
+    }
+    blas.ssyrk(CBLAS_ROW_MAJOR, CBLAS_UPPER, CBLAS_TRANS, width, rows, alpha, a, width, 0, c, width);
+    for (let i = 1; i < width; i++) for (let j = 0; j < i; j++) c[i * width + j] = c[j * width + i];
   };
 }
 

@@ -153,10 +153,19 @@ export class HostMlpStep {
     return this.simd !== null;
   }
 
-  /** Mean cross-entropy over the training examples and its gradient for every parameter. */
-  lossAndGradients(params: HostParams): { loss: number; grads: HostParams } {
+  /**
+   * The forward pass over this step's examples: logits (before the softmax), the hidden layer and
+   * the representation — what an evaluation measures (host-eval.ts). Views of this step's
+   * buffers, valid until its next pass.
+   */
+  forwardOnly(params: HostParams): { logits: Float32Array; hidden: Float32Array; rep: Float32Array } {
+    this.forward(params);
+    return { logits: this.logits, hidden: this.hidden, rep: this.rep };
+  }
+
+  private forward(params: HostParams): void {
     const { vocab, classes: c, dModel: d, dMlp: h } = this.shape;
-    const { n, a, b, labels, gemm, tableA, tableB, hidden, rep, logits, dRep, dHidden, dTableA, dTableB } = this;
+    const { n, a, b, gemm, tableA, tableB, hidden, rep, logits } = this;
     const E = params.embed.data;
     const WIn = params.W_in.data;
     const WInB = WIn.subarray(d * h);
@@ -187,6 +196,20 @@ export class HostMlpStep {
     for (let i = 0; i < n; i++) rep.set(bOut, i * d);
     gemm(false, false, n, d, h, hidden, h, WOut, d, true, rep, d);
     gemm(false, false, n, c, d, rep, d, WU, c, false, logits, c);
+
+  }
+
+  /** Mean cross-entropy over the training examples and its gradient for every parameter. */
+  lossAndGradients(params: HostParams): { loss: number; grads: HostParams } {
+    const { vocab, classes: c, dModel: d, dMlp: h } = this.shape;
+    const { n, a, b, labels, gemm, hidden, rep, logits, dRep, dHidden, dTableA, dTableB } = this;
+    const E = params.embed.data;
+    const WIn = params.W_in.data;
+    const WInB = WIn.subarray(d * h);
+    const WOut = params.W_out.data;
+    const WU = params.W_U.data;
+    this.forward(params);
+    const { simd } = this;
 
     const loss = softmaxCrossEntropyInPlace(logits, labels, n, c);
     const dLogits = logits;

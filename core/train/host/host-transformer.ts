@@ -101,10 +101,21 @@ export class HostTransformerStep {
     this.ones = new Float32Array(n).fill(1);
   }
 
-  /** Mean cross-entropy over the training examples and its gradient for every parameter. */
-  lossAndGradients(params: HostParams, mix: HostMix | null = null): { loss: number; grads: HostParams } {
+  /**
+   * The forward pass over this step's examples: logits (before the softmax) and the activations
+   * an evaluation measures (host-eval.ts). `mid` = r2 + attn·W_O differs from `attn.out` by one
+   * row added to every example, which no covariance sees. Views of this step's buffers, valid
+   * until its next pass.
+   */
+  forwardOnly(params: HostParams): { logits: Float32Array; final: Float32Array; hidden: Float32Array; mid: Float32Array } {
+    this.forward(params, null);
+    return { logits: this.logits, final: this.final, hidden: this.hidden, mid: this.mid };
+  }
+
+  /** Forward into the work space; returns the representation the unembedding read and `=`'s key. */
+  private forward(params: HostParams, mix: HostMix | null): { rep: Float32Array; k2: Float32Array } {
     const { vocab, classes: c, dModel: d, nHeads: heads, dMlp: h, eqToken: eq } = this.shape;
-    const { n, labels, gemm, EK, EV, PK, PV, r2, q, attn, mid, hidden, final, logits, ones } = this;
+    const { n, gemm, EK, EV, PK, PV, r2, q, attn, mid, hidden, final, logits } = this;
     const dh = d / heads;
     const scale = 1 / Math.sqrt(dh);
     const E = params.embed.data;
@@ -163,6 +174,24 @@ export class HostTransformerStep {
       gemm(false, false, n, d, d, centred, d, qa, d, true, rep, d);
     }
     gemm(false, false, n, c, d, rep, d, WU, c, false, logits, c);
+
+    return { rep, k2 };
+  }
+
+  /** Mean cross-entropy over the training examples and its gradient for every parameter. */
+  lossAndGradients(params: HostParams, mix: HostMix | null = null): { loss: number; grads: HostParams } {
+    const { vocab, classes: c, dModel: d, nHeads: heads, dMlp: h, eqToken: eq } = this.shape;
+    const { n, labels, gemm, EK, PK, r2, q, attn, mid, hidden, logits, ones } = this;
+    const E = params.embed.data;
+    const pos = params.pos.data;
+    const WQ = params.W_Q.data;
+    const WK = params.W_K.data;
+    const WV = params.W_V.data;
+    const WO = params.W_O.data;
+    const WIn = params.W_in.data;
+    const WOut = params.W_out.data;
+    const WU = params.W_U.data;
+    const { rep, k2 } = this.forward(params, mix);
 
     // ---- Loss and dL/dlogits, in place of the logits.
     const loss = softmaxCrossEntropyInPlace(logits, labels, n, c);

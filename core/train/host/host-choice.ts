@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { RunConfig } from '../../schema/run-config.js';
+import type { Dataset } from '../../tasks/dataset.js';
+import { blasGemm, blasGram, blasMatMulRegistered, loadBlas, type Blas } from './blas.js';
+import { HostMlpStep } from './host-mlp.js';
+import { HostTransformerStep } from './host-transformer.js';
+import { instantiateHostKernels } from './host-kernels.js';
+import { HostEvaluator } from './host-eval.js';
+import { usesTemperature } from '../logit-temperature.js';
+
+/** Whether sgemm is here: the tfjs backend is `wasm` with OpenBLAS's products registered (`wasm+openblas`). */
+function hostGemmHere(): boolean {
+  return tf.getBackend() === 'wasm' && blasMatMulRegistered();
+}
+
+/**
+ * The fused host steps run on `wasm+openblas` (sgemm is there): the MLP's for baseline and
+ * norm-matched runs, the Transformer's for those and orthogonal-mix runs. The entropy penalty
+ * (and the MLP's mix) change the graph in ways only tfjs's autodiff follows here.
+ */
+export function fusedStepApplies(config: RunConfig): boolean {
+  if (!hostGemmHere()) return false;
+  if (usesTemperature(config)) return false; // the fused steps have no temperature: tfjs's autodiff does
+  if (config.condition !== 'mix') return true;
+  return config.arch === 'transformer' && (config.mixForm === 'orthogonal' || config.mixStrength === 0);
+}
+
+function gemmHere() {
+  return blasGemm(loadBlas() as Blas);
+}
+
+export function makeHostStep(config: RunConfig, dataset: Dataset, a: Int32Array, b: Int32Array, labels: Int32Array): HostMlpStep | HostTransformerStep {
+  const { vocab, classes } = dataset;
+  if (config.arch === 'mlp') return new HostMlpStep({ vocab, classes, dModel: config.dModel, dMlp: config.dMlp }, a, b, labels, gemmHere(), instantiateHostKernels());
+  return new HostTransformerStep({ vocab, classes, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp, eqToken: dataset.eqToken }, a, b, labels, gemmHere(), instantiateHostKernels());
+}
+
+/**
+ * The host evaluation (host-eval.ts) wherever sgemm is, whatever the run's condition or
+ * temperature: an evaluation measures the model without interventions, so it needs only the
+ * plain forward pass. Null elsewhere (the tfjs graph evaluates).
+ */
+export function makeHostEvaluator(config: RunConfig, dataset: Dataset): HostEvaluator | null {
+  return hostGemmHere() ? new HostEvaluator(config, dataset, gemmHere(), instantiateHostKernels(), blasGram(loadBlas() as Blas)) : null;
+}
