@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS, parseRunConfig } from '../core/schema/run-config.js';
 import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
-import { logitStatsOf, splitLogitStats } from '../core/train/measure.js';
+import { logitStatsOf, splitLogitStats } from '../core/train/tfjs/logit-stats.js';
 import { Trainer } from '../core/train/trainer.js';
 import { Rng } from '../core/rng.js';
 import { correlationTraps, effectiveRank, esd, powerLawAlpha } from '../core/spectra/weight-spectrum.js';

@@ -5,8 +5,7 @@ import type { EvalRecord } from '../schema/eval-record.js';
 import { makeDataset } from '../tasks/dataset.js';
 import { makeTask, type TaskName } from '../tasks/groups.js';
 import { selectBackend } from '../train/backend.js';
-import { Trainer } from '../train/trainer.js';
-import { zerosLike } from '../train/tfjs/tensors.js';
+import { ParameterEvaluator } from '../train/eval/parameters.js';
 import type { ModelConfig } from '../models/config.js';
 import { firstLine, GrokscopeError } from '../errors.js';
 
@@ -31,8 +30,8 @@ export interface ModelMeasurement {
 
 /**
  * Our observables for a model trained elsewhere (a TransformerLens safetensors file): the model
- * goes through the layer training uses — a Trainer from a checkpoint-shaped state, evaluated by
- * Trainer.evaluate like every run of ours — on plain wasm. `grokscope measure` is its host.
+ * is evaluated from its parameters as every run of ours is (train/eval/parameters.ts: the same
+ * readout and record, no optimiser state) — on plain wasm. `grokscope measure` is its host.
  */
 export async function measureModelFile(buf: Buffer, name: string, req: MeasureRequest): Promise<ModelMeasurement> {
   let group;
@@ -60,12 +59,12 @@ export async function measureModelFile(buf: Buffer, name: string, req: MeasureRe
   const config = parseRunConfig({ ...PRESETS.quick, task: req.task, p: req.p, ...model, seed: req.splitSeed, trainFraction: req.trainFraction, backend: 'wasm' }, 'measure options');
   await selectBackend('wasm');
   const dataset = makeDataset({ task: req.task, p: req.p, trainFraction: config.trainFraction, seed: config.seed });
-  const trainer = new Trainer(config, dataset, { step: 0, params, m: zerosLike(params), v: zerosLike(params) });
+  const evaluator = new ParameterEvaluator(config, dataset);
   let record: EvalRecord;
   try {
-    record = await trainer.evaluate(true);
+    record = await evaluator.evaluate(params, 0, true);
   } finally {
-    trainer.dispose();
+    evaluator.dispose();
   }
   // Every pair is in the train or the test set: the counts behind the two accuracies add up.
   const correct = Math.round(record.train_acc * dataset.trainIndices.length) + Math.round(record.test_acc * dataset.testIndices.length);

@@ -15,7 +15,7 @@ const STEP_MS = 400;
 const MAX_STEPS = 40;
 /**
  * Evaluations are timed only for shapes whose steps take less than this: there an evaluation costs
- * ten steps or more (measure.ts's spectra dominate), and timing it costs little. A larger shape's
+ * ten steps or more (the evaluation's spectra dominate), and timing it costs little. A larger shape's
  * first evaluation alone takes a second or more (its set-up), and its evaluation is worth only a
  * few steps per evaluation interval: left out (the estimate says so).
  */

@@ -76,7 +76,7 @@ export function rowsInResidueOrder(embed: ArrayLike<number>, s: CyclicStructure,
 /**
  * The k strongest frequencies of a power-per-frequency list (index w − 1), strongest first: the
  * key frequencies are the k with the largest embedding Fourier power (frequencyPower, which
- * measure.ts has from the Fourier alignment already).
+ * eval/record.ts has from the Fourier alignment already).
  */
 export function strongest(power: number[], k: number): number[] {
   return power

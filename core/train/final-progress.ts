@@ -8,8 +8,7 @@ import { progressMeasures } from '../spectra/progress.js';
 import { cyclicStructure, residueTask } from '../spectra/residues.js';
 import { checkpointPath, checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { LogitTargets } from './logit-temperature.js';
-import { Trainer } from './trainer.js';
-import { zerosLike } from './tfjs/tensors.js';
+import { ParameterEvaluator } from './eval/parameters.js';
 
 /**
  * Nanda's protocol for the progress measures (docs/methods.md, "Progress measures"): restricted
@@ -65,18 +64,17 @@ export async function finalProgress(
   const structure = cyclicStructure(task, dataset.task.order);
   const dir = progressSnapshotDir(checkpointDir);
   const rows: FinalProgress['rows'] = [];
-  for (const step of checkpointSteps(dir).filter((s) => s <= lastStep)) {
-    const { params } = loadCheckpoint(checkpointPath(dir, step));
-    // The run's targets: a controlled run's trainer needs them, and a logit-matched one's logits are scaled to them.
-    const trainer = new Trainer(config, dataset, { step, params, m: zerosLike(params), v: zerosLike(params) }, targets);
-    let logits: Float32Array;
-    try {
-      logits = await trainer.logits(true);
-    } finally {
-      trainer.dispose();
+  // A logit-matched run's logits are scaled to its target's scale, as its evaluations were.
+  const evaluator = new ParameterEvaluator(config, dataset, targets.logitTargets ?? null);
+  try {
+    for (const step of checkpointSteps(dir).filter((s) => s <= lastStep)) {
+      const { params } = loadCheckpoint(checkpointPath(dir, step));
+      const logits = await evaluator.logits(params, step);
+      const m = progressMeasures({ structure, classes: dataset.classes, logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
+      rows.push({ step, restricted_loss: m.restricted_loss, excluded_loss: m.excluded_loss });
     }
-    const m = progressMeasures({ structure, classes: dataset.classes, logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
-    rows.push({ step, restricted_loss: m.restricted_loss, excluded_loss: m.excluded_loss });
+  } finally {
+    evaluator.dispose();
   }
   return { keyFreqs, rows };
 }

@@ -41,3 +41,21 @@ export function meanLogitScale(logits: tf.Tensor): tf.Scalar {
 export function usesTemperature(config: RunConfig): boolean {
   return config.condition === 'logit-matched' || (config.temperature !== undefined && config.temperature !== 1);
 }
+
+/**
+ * What an evaluation multiplies a model's logits by (the loss's view at `step`), given their raw
+ * mean scale: target/scale for a logit-matched run, 1/τ for a fixed temperature, else 1. The host
+ * readout applies it to numbers, the tfjs one (`evaluatedLogits`) to a tensor.
+ */
+export function evaluationFactor(config: RunConfig, targets: LogitTargets | null, step: number, rawScale: number): number {
+  const target = targets ? targetScaleAt(targets, step) : null;
+  if (target !== null) return target / rawScale;
+  return usesTemperature(config) ? 1 / (config.temperature ?? 1) : 1;
+}
+
+/** evaluationFactor on a tensor of logits (classes last). */
+export function evaluatedLogits(z: tf.Tensor2D, config: RunConfig, targets: LogitTargets | null, step: number): tf.Tensor2D {
+  const target = targets ? targetScaleAt(targets, step) : null;
+  if (target !== null) return tf.mul(z, tf.div(target, meanLogitScale(z)));
+  return usesTemperature(config) ? tf.div(z, config.temperature ?? 1) : z;
+}

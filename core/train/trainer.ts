@@ -18,8 +18,10 @@ import type { HostMix, HostTransformerStep } from './host/host-transformer.js';
 import { fusedStepApplies, makeHostEvaluator, makeHostStep } from './host/host-choice.js';
 import type { HostEvaluator } from './host/host-eval.js';
 import { SimdAdam } from './host/simd-adam.js';
-import { eigenSolver, logitStatsOf, measure, splitLogitStats, type MeasureInput } from './measure.js';
-import { meanLogitScale, targetScaleAt, usesTemperature, type LogitTargets } from './logit-temperature.js';
+import { measure } from './eval/record.js';
+import { tfjsReadout } from './tfjs/readout.js';
+import { eigenvaluesHere } from './eval/eigen.js';
+import { evaluatedLogits, evaluationFactor, meanLogitScale, targetScaleAt, type LogitTargets } from './logit-temperature.js';
 import { residueTask } from '../spectra/residues.js';
 
 /** Everything needed to continue training bit-for-bit: parameters and AdamW moments. */
@@ -110,7 +112,7 @@ export class Trainer {
     if (config.condition === 'logit-matched' && !this.logitTargets) throw new Error('a logit-matched run needs the target logit-scale trajectory');
     this.norm = this.computeNorm();
     this.hostStep = fusedStepApplies(config) ? makeHostStep(config, dataset, trainA, trainB, trainLabelIds) : null;
-    this.eigenvalues = eigenSolver();
+    this.eigenvalues = eigenvaluesHere();
   }
 
   /** Whether this run trains on a fused host step (host/host-choice.ts). */
@@ -291,67 +293,23 @@ export class Trainer {
 
   /** The logits an evaluation sees (the loss's at this step): a logit-matched run's scaled to its target's scale, a fixed temperature's divided by it. */
   private asEvaluated(z: tf.Tensor2D): tf.Tensor2D {
-    const target = this.logitTargets ? targetScaleAt(this.logitTargets, this.stepCount) : null;
-    if (target !== null) return tf.mul(z, tf.div(target, meanLogitScale(z)));
-    return usesTemperature(this.config) ? tf.div(z, this.config.temperature ?? 1) : z;
+    return evaluatedLogits(z, this.config, this.logitTargets, this.stepCount);
   }
 
   /** Measure every observable at the current parameters. */
   async evaluate(withSpectra: boolean): Promise<EvalRecord> {
     const { dataset, config } = this;
-    const probes = probesFor(config.arch);
-    interface Readback {
-      loss: Float32Array;
-      correct: Uint8Array | Int32Array;
-      covs: Float32Array[];
-      norms: Float32Array;
-      logitStats: MeasureInput['logitStats'];
-      logits?: Float32Array;
-    }
-    const measured = { step: this.stepCount, dataset, config, names: this.names, eigenvalues: this.eigenvalues, withSpectra, weights: this.hostParams };
-    // Where sgemm is, the host reads the model out (host/host-eval.ts); else the tfjs graph below.
-    if (this.hostEval === undefined) this.hostEval = makeHostEvaluator(config, dataset);
-    if (this.hostEval) return measure({ ...measured, ...this.hostEval.readout(this.hostParams, this.names, (raw) => this.evaluatedFactor(raw), residueTask(config.task) !== null) });
-    this.syncVariables();
-    const kept = tf.tidy(() => {
-      const out = forward(this.ctx, this.params, this.allBatch, true);
-      const logits = this.asEvaluated(out.logits);
-      const perExample = tf.neg(tf.sum(tf.mul(this.allLabels, tf.logSoftmax(logits)), 1));
-      const correct = tf.equal(tf.argMax(logits, 1), this.allLabelIds);
-      const covs = probes.map((name) => {
-        const r = out.probes[name]!;
-        const centred = tf.sub(r, tf.mean(r, 0, true));
-        // Explicit transpose: transposed products are far slower on wasm (see matmul-grad.ts).
-        return tf.div(tf.matMul(tf.transpose(centred), centred), r.shape[0] - 1);
-      });
-      const norms = tf.stack(this.names.map((n) => tf.sum(tf.square(this.params[n]))));
-      const stats = logitStatsOf(logits, this.allLabels, 1);
-      // Every example's logits only where the task has progress measures.
-      return { perExample, correct, covs, norms, stats, logits: residueTask(config.task) ? [logits] : [] };
-    });
-    let read: Readback;
-    try {
-      read = {
-        loss: (await kept.perExample.data()) as Float32Array,
-        correct: (await kept.correct.data()) as Uint8Array | Int32Array,
-        covs: (await Promise.all(kept.covs.map((c: tf.Tensor) => c.data()))) as Float32Array[],
-        norms: (await kept.norms.data()) as Float32Array,
-        logitStats: splitLogitStats((await kept.stats.data()) as Float32Array),
-        logits: kept.logits.length ? ((await kept.logits[0].data()) as Float32Array) : undefined,
-      };
-    } finally {
-      tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.logits]);
-    }
     // The host mirror is the parameters (checkpoints are written from it too).
+    const measured = { step: this.stepCount, dataset, config, names: this.names, eigenvalues: this.eigenvalues, withSpectra, weights: this.hostParams };
+    const withLogits = residueTask(config.task) !== null;
+    // Where sgemm is, the host reads the model out (host/host-eval.ts); else the tfjs graph.
+    if (this.hostEval === undefined) this.hostEval = makeHostEvaluator(config, dataset);
+    if (this.hostEval) return measure({ ...measured, ...this.hostEval.readout(this.hostParams, this.names, (raw) => evaluationFactor(config, this.logitTargets, this.stepCount, raw), withLogits) });
+    this.syncVariables();
+    const read = await tfjsReadout({ ctx: this.ctx, params: this.params, names: this.names, batch: this.allBatch, labels: this.allLabels, labelIds: this.allLabelIds, probes: probesFor(config.arch), asEvaluated: (z) => this.asEvaluated(z), withLogits });
     return measure({ ...measured, ...read });
   }
 
-  /** What asEvaluated multiplies the raw logits by, given their mean scale: target/scale (logit-matched), 1/τ or 1. */
-  private evaluatedFactor(rawScale: number): number {
-    const target = this.logitTargets ? targetScaleAt(this.logitTargets, this.stepCount) : null;
-    if (target !== null) return target / rawScale;
-    return usesTemperature(this.config) ? 1 / (this.config.temperature ?? 1) : 1;
-  }
 
   /** The parameters' host mirror, read-only (the update window of run-group.ts reads it after each step). */
   get parameters(): Readonly<HostParams> {

@@ -3,13 +3,13 @@ import type { RunConfig } from '../../schema/run-config.js';
 import type { EvalRecord } from '../../schema/eval-record.js';
 import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
-import { measure } from '../measure.js';
+import { measure } from '../eval/record.js';
+import { readoutPlan } from '../eval/plan.js';
 import type { ReadRegion } from './device.js';
 import type { Dispatch, Entry, Recorder } from './program.js';
 import { logitScaleKernel } from './kernels.js';
 import { UPDATE_GRAM } from './update-kernels.js';
 import { UPDATE_WINDOW } from '../../schema/eval-record.js';
-import { residueTask } from '../../spectra/residues.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**
@@ -17,7 +17,7 @@ import { activations, evalEntries, forwardEntries, type Activations, type ModelL
  * then on the device the per-example numbers, the probes' means and covariances and Σθ² per
  * tensor; one read brings back those, and the weight matrices the record needs (embedding and
  * unembedding every evaluation, every 2-D matrix at spectrum evaluations). Eigenvalues and the
- * record itself are computed on the host by measure.ts, as for every other engine.
+ * record itself are computed on the host by eval/record.ts, as for every other engine.
  *
  * Chunks: as many runs as fit in EVAL_BUDGET bytes of activations and the adapter's largest
  * binding; the chunk's dispatches are recorded the first time it is evaluated.
@@ -153,10 +153,9 @@ export class GpuEvaluator {
   ): Promise<EvalRecord[]> {
     const { l, bufs: b, chunk, nAll: n } = this;
     const records = new Map<number, EvalRecord>();
-    const matrices = l.names.filter((name) => l.shapes[name].length === 2);
-    // Every pair's logits and W_out (the neuron-to-logit map) where the task has progress measures.
-    const withLogits = residueTask(this.configs[0].task) !== null;
-    const wanted = withSpectra ? matrices : ['embed', 'W_U', ...(withLogits ? ['W_out'] : [])];
+    const plan = readoutPlan(this.configs[0], l.shapes, withSpectra);
+    const withLogits = plan.logits;
+    const wanted = plan.matrices;
     const covRun = this.widths.reduce((a, w) => a + w * w, 0);
     // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
     // any between them) are computed.

@@ -6,8 +6,6 @@ import type { TrainState } from '../trainer.js';
 import { targetScaleAt, usesTemperature, type LogitTargets } from '../logit-temperature.js';
 import type { ModelLayout } from './plans.js';
 import { inUpdateWindow } from '../../spectra/spectral-edge.js';
-import { symmetricEigenvalues } from '../../spectra/eigen.js';
-import { lapackEigenvalues, loadBlas } from '../host/blas.js';
 
 /** What a WGSL group uploads once (its runs' training sets) and computes on the host (eigenvalues). */
 
@@ -40,12 +38,6 @@ export function trainingData(datasets: Dataset[], vocab: number): { tok: Uint32A
     });
   });
   return { tok, labels, csr };
-}
-
-/** The probes' eigenvalues on the host: LAPACK where OpenBLAS loads (whatever the tfjs backend), else spectra/eigen.ts. */
-export function hostEigenvalues(): (matrix: Float32Array, n: number) => Float64Array {
-  const blas = loadBlas();
-  return (blas instanceof Error ? null : lapackEigenvalues(blas)) ?? symmetricEigenvalues;
 }
 
 /** Why these members cannot run on the WGSL engine, or null when they can. */

@@ -8,13 +8,14 @@ import { recordsUpdateGap, type GroupEngine, type GroupMember } from '../engine.
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { randomOrthogonal } from '../interventions.js';
 import type { LogitTargets } from '../logit-temperature.js';
-import { checkTargets, hostEigenvalues, hostSetup, RingSteps, trainingData, wgslRefusal } from './group-data.js';
+import { checkTargets, hostSetup, RingSteps, trainingData, wgslRefusal } from './group-data.js';
 import { UPDATE_WINDOW } from '../../schema/eval-record.js';
 import { gpuContext, readRegions, withErrorScopes, type GpuContext, type GpuCounters, type ReadRegion } from './device.js';
 import { encode, Recorder, type Entry } from './program.js';
 import { activations, backwardEntries, forwardEntries, layoutOf, lossEntry, type Activations, type ModelLayout } from './plans.js';
 import { stepUniform } from './update-kernels.js';
 import { GpuEvaluator } from './evaluator.js';
+import { eigenvaluesHere } from '../eval/eigen.js';
 import { partsOf, updateEntries } from './update.js';
 
 /**
@@ -62,7 +63,7 @@ export class WgslGroup implements GroupEngine {
   /** This group's own counts (the device's counters are per thread). */
   readonly counts: GpuCounters & { steps: number } = { dispatches: 0, submits: 0, reads: 0, steps: 0 };
   private disposed = false;
-  private readonly eigenvalues = hostEigenvalues();
+  private readonly eigenvalues = eigenvaluesHere();
 
   /** Why these members cannot run on the WGSL engine, or null when they can. */
   static refusal(members: GroupMember[]): string | null {

@@ -4,15 +4,16 @@ import type { EvalRecord } from '../../schema/eval-record.js';
 import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { forwardStacked, type StackedBatch, type StackedContext } from './forward-stacked.js';
-import { logitStatsOf, measure, splitLogitStats } from '../measure.js';
-import { residueTask } from '../../spectra/residues.js';
+import { measure } from '../eval/record.js';
+import { readoutPlan } from '../eval/plan.js';
+import { logitStatsOf, splitLogitStats } from './logit-stats.js';
 
 /**
  * Evaluations of some runs of a stacked group (stacked-group.ts) in one pass on the device: their
  * slices of every parameter, a forward pass over every pair of the task with the probes, and per
  * run the per-example losses and correctness, the probes' covariances (batched products), the
  * tensors' squared norms and the weight matrices the record needs, read back once; the records are then built on the
- * host by measure.ts, as for a run trained alone.
+ * host by eval/record.ts, as for a run trained alone.
  */
 export interface StackedEvalInput {
   /** Which runs of the group (their slice indices). */
@@ -37,10 +38,9 @@ export async function evaluateStacked(e: StackedEvalInput): Promise<EvalRecord[]
   const probes = probesFor(c0.arch);
   const ds0 = datasets[0];
   const pairs = ds0.labels.length;
-  const matrices = names.filter((n) => shapes[n].length === 2);
-  // W_out too every evaluation where the task has progress measures (the neuron-to-logit map).
-  const progress = residueTask(c0.task) !== null;
-  const read = withSpectra ? matrices : matrices.filter((n) => n === 'embed' || n === 'W_U' || (progress && n === 'W_out'));
+  const plan = readoutPlan(c0, shapes, withSpectra);
+  const progress = plan.logits;
+  const read = plan.matrices;
   const kept = tf.tidy(() => {
     const idx = tf.tensor1d(indices, 'int32');
     const P = Object.fromEntries(names.map((n) => [n, tf.gather(e.params[n], idx)]));

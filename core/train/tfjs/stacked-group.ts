@@ -8,7 +8,7 @@ import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedCont
 import { adamwStacked, byRun, normSquares, stackedMix } from './stacked-update.js';
 import { groupMismatch, type GroupEngine, type GroupMember } from '../engine.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
-import { eigenSolver } from '../measure.js';
+import { eigenvaluesHere } from '../eval/eigen.js';
 import { evaluateStacked } from './stacked-eval.js';
 import { usesTemperature } from '../logit-temperature.js';
 
@@ -52,7 +52,7 @@ export class StackedGroup implements GroupEngine {
   /** ‖θ‖ per run after each step since the last take ([S] on the device), and who was active. */
   private pendingNorms: { norms: tf.Tensor1D; active: boolean[] }[] = [];
   private readonly takenNorms: number[][];
-  private readonly eigenvalues = eigenSolver();
+  private readonly eigenvalues = eigenvaluesHere();
   private readonly allBatches = new Map<number, StackedBatch>();
   private disposed = false;
 

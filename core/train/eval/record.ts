@@ -1,55 +1,21 @@
-import type { RunConfig } from '../schema/run-config.js';
-import { LOGPROB_QUANTILES, UPDATE_WINDOW, type EvalRecord } from '../schema/eval-record.js';
-import { spectralEdgeGap } from '../spectra/spectral-edge.js';
-import type { Dataset } from '../tasks/dataset.js';
-import { probesFor, probeWidth } from '../models/config.js';
-import { spectralSummary } from '../spectra/entropy.js';
-import { fourierAlignment } from '../spectra/fourier.js';
-import { irrepAlignment } from '../spectra/s5-irreps.js';
-import { neuronLogitGini, progressMeasures } from '../spectra/progress.js';
-import { cyclicStructure, keyFrequencies, residueTask } from '../spectra/residues.js';
-import { symmetricEigenvalues } from '../spectra/eigen.js';
-import { effectiveRank, weightSpectrum } from '../spectra/weight-spectrum.js';
-import * as tf from '@tensorflow/tfjs-core';
-import { blasMatMulRegistered, lapackEigenvalues, loadBlas } from './host/blas.js';
+import type { RunConfig } from '../../schema/run-config.js';
+import { LOGPROB_QUANTILES, UPDATE_WINDOW, type EvalRecord } from '../../schema/eval-record.js';
+import { spectralEdgeGap } from '../../spectra/spectral-edge.js';
+import type { Dataset } from '../../tasks/dataset.js';
+import { probesFor, probeWidth } from '../../models/config.js';
+import { spectralSummary } from '../../spectra/entropy.js';
+import { fourierAlignment } from '../../spectra/fourier.js';
+import { irrepAlignment } from '../../spectra/s5-irreps.js';
+import { neuronLogitGini, progressMeasures } from '../../spectra/progress.js';
+import { cyclicStructure, keyFrequencies, residueTask } from '../../spectra/residues.js';
+import { effectiveRank, weightSpectrum } from '../../spectra/weight-spectrum.js';
 
 /**
- * The probes' eigenvalues: LAPACK from the same library on `wasm+openblas` (a 256-wide
- * covariance: ~6× faster than in JS, `npm run bench:eigen`), else spectra/eigen.ts. The two agree
- * to ~1e-13 (test/blas.test.ts), and the backend is recorded with every run.
+ * The evaluation room's last step (docs/architecture.md, "The evaluation room"): a record from
+ * what an engine read out of one run's model over every input of its task. Every engine — the
+ * host readout, the tfjs graphs (single and stacked), the WGSL evaluator — ends here, so every
+ * engine measures the same way and writes the same keys (test/eval-keys.test.ts).
  */
-/**
- * Per-example logit statistics on the device: the standard deviation across classes (population),
- * the largest softmax probability and the margin of the correct logit over the largest other.
- * `logits` has its classes on `axis` (the last); the three come back stacked at `axis − 1`, so
- * [N, C] gives [3, N] and a group's [S, N, C] gives [S, 3, N] (one run's three rows contiguous).
- * `labels` is the one-hot of the correct classes.
- */
-export function logitStatsOf(logits: tf.Tensor, labels: tf.Tensor, axis: number): tf.Tensor {
-  const { variance } = tf.moments(logits, axis);
-  const std = tf.sqrt(variance);
-  const maxProb = tf.exp(tf.sub(tf.max(logits, axis), tf.logSumExp(logits, axis)));
-  const correctLogit = tf.sum(tf.mul(labels, logits), axis);
-  // The largest other logit: the correct one pushed far below every other.
-  const otherMax = tf.max(tf.sub(logits, tf.mul(labels, 1e30)), axis);
-  return tf.stack([std, maxProb, tf.sub(correctLogit, otherMax)], axis - 1);
-}
-
-/** One run's [3, N] read of logitStatsOf as the three per-example arrays. */
-export function splitLogitStats(a: Float32Array): NonNullable<MeasureInput['logitStats']> {
-  const n = a.length / 3;
-  return { std: a.subarray(0, n), maxProb: a.subarray(n, 2 * n), margin: a.subarray(2 * n) };
-}
-
-export function eigenSolver(): (matrix: Float32Array, n: number) => Float64Array {
-  if (tf.getBackend() === 'wasm' && blasMatMulRegistered()) {
-    const blas = loadBlas();
-    const lapack = blas instanceof Error ? null : lapackEigenvalues(blas);
-    if (lapack) return lapack;
-  }
-  return symmetricEigenvalues;
-}
-
 /**
  * An evaluation's record from what the device computed for one run over every input of its task
  * (docs/methods.md, "Evaluations"): per-example losses and correctness, the probes' covariances,

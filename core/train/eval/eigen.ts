@@ -1,0 +1,14 @@
+import { symmetricEigenvalues } from '../../spectra/eigen.js';
+import { lapackEigenvalues, loadBlas } from '../host/blas.js';
+
+/**
+ * The one choice of eigen-solver for every evaluation, whatever the engine or the tfjs backend:
+ * LAPACK's dsyevd where OpenBLAS loads (a 256-wide covariance ~6× faster than in JS, `npm run
+ * bench:eigen`), else spectra/eigen.ts. The two agree to ~1e-13 (test/blas.test.ts). Until
+ * 2026-12-05 the single-run trainer took LAPACK only on `wasm+openblas` and the WGSL engine
+ * wherever it loaded: one rule now.
+ */
+export function eigenvaluesHere(): (matrix: Float32Array, n: number) => Float64Array {
+  const blas = loadBlas();
+  return (blas instanceof Error ? null : lapackEigenvalues(blas)) ?? symmetricEigenvalues;
+}
