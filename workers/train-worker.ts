@@ -5,6 +5,7 @@ import type { GroupEngine } from '../core/train/engine.js';
 import { runTrainingLoop, type LoopMember } from '../core/train/loop.js';
 import { deviceWorkPerStep } from '../core/train/gpu/webgpu.js';
 import { loadCheckpoint } from '../core/train/checkpoint.js';
+import { evalCounters, resetEvalCounters } from '../core/train/eval/counters.js';
 import type { BenchResult, BenchTask, TrainResult, TrainTask, WorkerMessage } from '../core/runs/protocol.js';
 
 /**
@@ -96,12 +97,14 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
       done += block;
     }
     const msPerEval: number[] = [];
+    resetEvalCounters();
     for (let i = 0; i < task.evals; i++) {
       const t0 = performance.now();
       await group.evaluate([0], false);
       msPerEval.push(performance.now() - t0);
     }
-    return { backend: backend.name, backendNote: engineNote(backend.note, group), msPerStep, msPerEval, group: size, counts };
+    const perEval = (x: number): number => (evalCounters.records ? x / evalCounters.records : 0);
+    return { backend: backend.name, backendNote: engineNote(backend.note, group), msPerStep, msPerEval, group: size, counts, readBytesPerEval: perEval(evalCounters.readBytes), hostMsPerEval: perEval(evalCounters.hostMs) };
   } finally {
     group.dispose();
   }

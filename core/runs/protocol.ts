@@ -56,6 +56,9 @@ export interface BenchResult {
   /** Milliseconds per evaluation of one member. */
   msPerEval: number[];
   group: number;
+  /** Per run-evaluation: bytes read back from the compute device, and host milliseconds building the record (core/train/eval/counters.ts). */
+  readBytesPerEval?: number;
+  hostMsPerEval?: number;
   /** What one group step sent to the WebGPU device (Dawn's counts; null off WebGPU). */
   counts?: { dispatchesPerStep: number; submitsPerStep: number; readsPerStep: number } | null;
 }

@@ -9,6 +9,7 @@ import { irrepAlignment } from '../../spectra/s5-irreps.js';
 import { neuronLogitGini, progressMeasures } from '../../spectra/progress.js';
 import { cyclicStructure, keyFrequencies, residueTask } from '../../spectra/residues.js';
 import { effectiveRank, weightSpectrum } from '../../spectra/weight-spectrum.js';
+import { evalCounters } from './counters.js';
 
 /**
  * The evaluation room's last step (docs/architecture.md, "The evaluation room"): a record from
@@ -72,6 +73,16 @@ function meanAt(values: ArrayLike<number>, idx: Int32Array): number {
 }
 
 export function measure(m: MeasureInput): EvalRecord {
+  const started = performance.now();
+  try {
+    return buildRecord(m);
+  } finally {
+    evalCounters.records++;
+    evalCounters.hostMs += performance.now() - started;
+  }
+}
+
+function buildRecord(m: MeasureInput): EvalRecord {
   const { dataset, config } = m;
   const model = { arch: config.arch, dModel: config.dModel, nHeads: config.nHeads, dMlp: config.dMlp };
   const tensor_norms: Record<string, number> = {};

@@ -5,6 +5,7 @@ import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { measure } from '../eval/record.js';
 import { readoutPlan } from '../eval/plan.js';
+import { countRead } from '../eval/counters.js';
 import type { ReadRegion } from './device.js';
 import type { Dispatch, Entry, Recorder } from './program.js';
 import { logitScaleKernel } from './kernels.js';
@@ -180,6 +181,7 @@ export class GpuEvaluator {
         ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
       const [stats, covs, norms, hyper, gram, ...rest] = await read(regions);
+      countRead(stats, covs, norms, hyper, gram, ...rest);
       const logits = withLogits ? rest.splice(0, mine.length) : [];
       const weights = rest;
       mine.forEach((i, m) => {

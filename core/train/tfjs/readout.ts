@@ -3,6 +3,7 @@ import type { ProbeName } from '../../models/config.js';
 import type { MeasureInput } from '../eval/record.js';
 import { forward, type Batch, type ForwardContext } from './forward.js';
 import { logitStatsOf, splitLogitStats } from './logit-stats.js';
+import { countRead } from '../eval/counters.js';
 
 /** What an evaluation reads out of a model (eval/record.ts builds the record from it). */
 export type Readout = Pick<MeasureInput, 'loss' | 'correct' | 'covs' | 'norms' | 'logitStats' | 'logits'>;
@@ -40,14 +41,17 @@ export async function tfjsReadout(o: {
     return { perExample, correct, covs, norms, stats, logits: o.withLogits ? [logits] : [] };
   });
   try {
-    return {
+    const read = {
       loss: (await kept.perExample.data()) as Float32Array,
       correct: (await kept.correct.data()) as Uint8Array | Int32Array,
       covs: (await Promise.all(kept.covs.map((c: tf.Tensor) => c.data()))) as Float32Array[],
       norms: (await kept.norms.data()) as Float32Array,
-      logitStats: splitLogitStats((await kept.stats.data()) as Float32Array),
+      stats: (await kept.stats.data()) as Float32Array,
       logits: kept.logits.length ? ((await kept.logits[0].data()) as Float32Array) : undefined,
     };
+    countRead(read.loss, read.correct, ...read.covs, read.norms, read.stats, read.logits);
+    const { stats, ...rest } = read;
+    return { ...rest, logitStats: splitLogitStats(stats) };
   } finally {
     tf.dispose([kept.perExample, kept.correct, ...kept.covs, kept.norms, kept.stats, ...kept.logits]);
   }

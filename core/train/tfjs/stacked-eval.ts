@@ -7,6 +7,7 @@ import { forwardStacked, type StackedBatch, type StackedContext } from './forwar
 import { measure } from '../eval/record.js';
 import { readoutPlan } from '../eval/plan.js';
 import { logitStatsOf, splitLogitStats } from './logit-stats.js';
+import { countRead } from '../eval/counters.js';
 
 /**
  * Evaluations of some runs of a stacked group (stacked-group.ts) in one pass on the device: their
@@ -69,6 +70,7 @@ export async function evaluateStacked(e: StackedEvalInput): Promise<EvalRecord[]
     const [loss, correct, norms, stats, ...rest] = await Promise.all([kept.perExample.data(), kept.correct.data(), kept.norms.data(), kept.stats.data(), ...kept.covs.map((c) => c.data())]);
     const covs = rest as Float32Array[];
     const logits = kept.logits.length ? ((await kept.logits[0].data()) as Float32Array) : null;
+    countRead(...weights, loss, correct, norms, stats, ...covs, logits ?? undefined);
     const nNames = names.length;
     return indices.map((run, s) => {
       // Views of run s's part of each read: measure() only reads them.
