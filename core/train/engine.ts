@@ -74,3 +74,73 @@ export function recordsUpdateGap(config: RunConfig): boolean {
   return config.evalEvery >= UPDATE_WINDOW;
 }
 
+
+/**
+ * The per-member bookkeeping of an engine that steps its members together (the stacked tfjs and
+ * the WGSL engines), written once: the shared step, who is frozen and since which step, and each
+ * member's ‖θ‖ after each of its steps — each step noted with who was active at it, the norms
+ * handed out per member when the engine has read them (from its device, in blocks).
+ */
+export class LockstepMembers {
+  readonly frozen: boolean[];
+  private readonly frozenAt: number[];
+  /** Who was active at each step whose norms are not handed out yet. */
+  private pending: boolean[][] = [];
+  private readonly taken: number[][];
+
+  constructor(
+    size: number,
+    public step: number,
+  ) {
+    this.frozen = Array.from({ length: size }, () => false);
+    this.frozenAt = Array.from({ length: size }, () => step);
+    this.taken = Array.from({ length: size }, () => []);
+  }
+
+  stepOf(i: number): number {
+    return this.frozen[i] ? this.frozenAt[i] : this.step;
+  }
+
+  active(): number[] {
+    return this.frozen.flatMap((f, i) => (f ? [] : [i]));
+  }
+
+  activeMask(): boolean[] {
+    return this.frozen.map((f) => !f);
+  }
+
+  /** Freezes member i at the current step; false when it already was frozen. */
+  freeze(i: number): boolean {
+    if (this.frozen[i]) return false;
+    this.frozen[i] = true;
+    this.frozenAt[i] = this.step;
+    return true;
+  }
+
+  /** The active members took one step (its norms still on the engine's side). */
+  stepped(): void {
+    this.pending.push(this.activeMask());
+    this.step++;
+  }
+
+  /** Steps whose norms are not handed out yet. */
+  get pendingSteps(): number {
+    return this.pending.length;
+  }
+
+  /** Hands out the pending steps' norms: `valueAt(k, s)` is member s's ‖θ‖ after pending step k. */
+  handOut(valueAt: (k: number, s: number) => number): void {
+    const steps = this.pending;
+    this.pending = [];
+    steps.forEach((active, k) => {
+      active.forEach((on, s) => {
+        if (on) this.taken[s].push(valueAt(k, s));
+      });
+    });
+  }
+
+  /** Member i's norms handed out since the last call. */
+  take(i: number): number[] {
+    return this.taken[i].splice(0);
+  }
+}

@@ -4,7 +4,7 @@ import type { EvalRecord } from '../../schema/eval-record.js';
 import { makeDataset, type Dataset } from '../../tasks/dataset.js';
 import type { HostParams } from '../../models/init.js';
 import { paramShapes } from '../../models/config.js';
-import { recordsUpdateGap, type GroupEngine, type GroupMember } from '../engine.js';
+import { LockstepMembers, recordsUpdateGap, type GroupEngine, type GroupMember } from '../engine.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { randomOrthogonal } from '../interventions.js';
 import type { LogitTargets } from '../logit-temperature.js';
@@ -45,20 +45,16 @@ export class WgslGroup implements GroupEngine {
   private readonly forwardOnly: Entry[];
   private readonly slotUniforms: GPUBuffer[];
   private readonly evaluator: GpuEvaluator;
-  private readonly frozen: boolean[];
-  private readonly frozenAt: number[];
+  /** The shared step, who is frozen, and the per-step norms handed out per member (engine.ts). */
+  private readonly book: LockstepMembers;
   private readonly hyper: Float32Array;
   private readonly mixing: boolean[];
   private readonly histCapacity: number;
   private readonly targetsPerRun: number;
   private readonly normTargets: (Float64Array | undefined)[];
   private readonly logitTargets: (LogitTargets | undefined)[];
-  private step: number;
   private encoder: GPUCommandEncoder | null = null;
   private pendingSteps = 0;
-  /** Steps in the norm history since it was last read, with who was active at each. */
-  private histActive: boolean[][] = [];
-  private readonly takenNorms: number[][];
   private readonly ring: RingSteps;
   /** This group's own counts (the device's counters are per thread). */
   readonly counts: GpuCounters & { steps: number } = { dispatches: 0, submits: 0, reads: 0, steps: 0 };
@@ -98,7 +94,7 @@ export class WgslGroup implements GroupEngine {
     const n = ds0.trainIndices.length;
     if (this.datasets.some((ds) => ds.trainIndices.length !== n)) throw new Error('runs of a group need training sets of one size');
     const host = hostSetup(members, l, model, ds0);
-    this.step = host.step;
+    this.book = new LockstepMembers(S, host.step);
     this.mixing = host.mixing;
     this.hyper = host.hyper;
     this.normTargets = host.normTargets;
@@ -150,9 +146,6 @@ export class WgslGroup implements GroupEngine {
       this.rec.destroy();
       throw err;
     }
-    this.frozen = members.map(() => false);
-    this.frozenAt = members.map(() => this.step);
-    this.takenNorms = members.map(() => []);
     this.ring = new RingSteps(UPDATE_WINDOW, c0.evalEvery, c0.steps);
   }
 
@@ -161,11 +154,11 @@ export class WgslGroup implements GroupEngine {
   }
 
   stepOf(i: number): number {
-    return this.frozen[i] ? this.frozenAt[i] : this.step;
+    return this.book.stepOf(i);
   }
 
   active(): number[] {
-    return this.configs.map((_, i) => i).filter((i) => !this.frozen[i]);
+    return this.book.active();
   }
 
   private alive(): void {
@@ -191,54 +184,48 @@ export class WgslGroup implements GroupEngine {
   }
 
   freeze(i: number): void {
-    if (this.frozen[i]) return;
+    if (this.book.frozen[i]) return;
     this.flush(); // steps already encoded still update this run
-    this.frozen[i] = true;
-    this.frozenAt[i] = this.step;
+    this.book.freeze(i);
     this.hyper[i * 8 + 2] = 0;
     this.ctx.device.queue.writeBuffer(this.buf.hyper, (i * 8 + 2) * 4, this.hyper.buffer, (i * 8 + 2) * 4, 4);
   }
 
   async trainStep(): Promise<void> {
     this.alive();
-    if (this.histActive.length >= this.histCapacity) await this.drainNorms();
-    const t = this.step + 1;
+    if (this.book.pendingSteps >= this.histCapacity) await this.drainNorms();
+    const t = this.book.step + 1;
     const c0 = this.configs[0];
     const slot = this.pendingSteps;
-    checkTargets(t, this.frozen, this.normTargets, this.logitTargets);
+    checkTargets(t, this.book.frozen, this.normTargets, this.logitTargets);
     const q = this.ctx.device.queue;
     const record = this.ring.record(t);
-    q.writeBuffer(this.slotUniforms[slot], 0, stepUniform({ P: this.layout.P, parts: partsOf(this.layout.P), t, hist: this.histActive.length, H: this.histCapacity, T: this.targetsPerRun, record, W: UPDATE_WINDOW, beta1: c0.beta1, beta2: c0.beta2, eps: c0.eps }));
+    q.writeBuffer(this.slotUniforms[slot], 0, stepUniform({ P: this.layout.P, parts: partsOf(this.layout.P), t, hist: this.book.pendingSteps, H: this.histCapacity, T: this.targetsPerRun, record, W: UPDATE_WINDOW, beta1: c0.beta1, beta2: c0.beta2, eps: c0.eps }));
     if (this.buf.mixQ) {
       const d = this.layout.d;
       this.mixing.forEach((on, s) => {
-        if (on && !this.frozen[s]) q.writeBuffer(this.buf.mixQ, ((slot * this.size + s) * d * d) * 4, randomOrthogonal(d, this.configs[s].seed, t) as Float32Array<ArrayBuffer>);
+        if (on && !this.book.frozen[s]) q.writeBuffer(this.buf.mixQ, ((slot * this.size + s) * d * d) * 4, randomOrthogonal(d, this.configs[s].seed, t) as Float32Array<ArrayBuffer>);
       });
     }
     this.encoder ??= this.ctx.device.createCommandEncoder();
     const n = encode(this.ctx, this.encoder, this.stepEntries, slot);
     this.counts.dispatches += n;
     this.counts.steps++;
-    this.histActive.push(this.frozen.map((f) => !f));
-    this.step = t;
+    this.book.stepped();
     if (++this.pendingSteps === STEPS_PER_SUBMIT) this.flush();
   }
 
   /** Reads the norm history into the per-run lists (one read). */
   private async drainNorms(): Promise<void> {
-    const steps = this.histActive;
-    if (!steps.length) return;
-    this.histActive = [];
+    if (!this.book.pendingSteps) return;
     const [hist] = await this.read([{ buffer: this.buf.hist, offset: 0, length: this.size * this.histCapacity }]);
-    steps.forEach((active, k) => {
-      for (let s = 0; s < this.size; s++) if (active[s]) this.takenNorms[s].push(hist[s * this.histCapacity + k]);
-    });
+    this.book.handOut((k, s) => hist[s * this.histCapacity + k]);
   }
 
   async takeNorms(i: number): Promise<number[]> {
     this.alive();
     await this.drainNorms();
-    return this.takenNorms[i].splice(0);
+    return this.book.take(i);
   }
 
   async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {

@@ -6,7 +6,7 @@ import { initParamsFor, type HostParams } from '../../models/init.js';
 import { makeHeadMatrices } from './forward.js';
 import { crossEntropyPerRun, forwardStacked, type StackedBatch, type StackedContext } from './forward-stacked.js';
 import { adamwStacked, byRun, normSquares, stackedMix } from './stacked-update.js';
-import { groupMismatch, type GroupEngine, type GroupMember } from '../engine.js';
+import { groupMismatch, LockstepMembers, type GroupEngine, type GroupMember } from '../engine.js';
 import { modelConfigOf, type TrainState } from '../trainer.js';
 import { eigenvaluesHere } from '../eval/eigen.js';
 import { evaluateStacked } from './stacked-eval.js';
@@ -45,13 +45,11 @@ export class StackedGroup implements GroupEngine {
   private readonly lr: Float64Array;
   private readonly decay: Float64Array;
   private readonly normTargets: (Float64Array | undefined)[];
-  private readonly frozen: boolean[];
-  private readonly frozenAt: number[];
+  /** The shared step, who is frozen, and the per-step norms handed out per member (engine.ts). */
+  private readonly book: LockstepMembers;
   private activeMask: tf.Tensor1D;
-  private step: number;
-  /** ‖θ‖ per run after each step since the last take ([S] on the device), and who was active. */
-  private pendingNorms: { norms: tf.Tensor1D; active: boolean[] }[] = [];
-  private readonly takenNorms: number[][];
+  /** ‖θ‖ per run after each step not yet handed out ([S] on the device; the book knows who was active). */
+  private pendingNorms: tf.Tensor1D[] = [];
   private readonly eigenvalues = eigenvaluesHere();
   private readonly allBatches = new Map<number, StackedBatch>();
   private disposed = false;
@@ -85,7 +83,7 @@ export class StackedGroup implements GroupEngine {
       const zeros = (): HostParams => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length) }]));
       return { step: 0, params, m: zeros(), v: zeros() };
     });
-    this.step = states[0].step;
+    this.book = new LockstepMembers(members.length, states[0].step);
     this.names = Object.keys(states[0].params);
     this.shapes = Object.fromEntries(this.names.map((n) => [n, states[0].params[n].shape]));
     const stack = (part: 'params' | 'm' | 'v', name: string, trainable: boolean): tf.Variable => {
@@ -120,10 +118,7 @@ export class StackedGroup implements GroupEngine {
     this.configs.forEach((c, i) => {
       if (c.condition === 'norm-matched' && !this.normTargets[i]) throw new Error('a norm-matched run needs the target weight-norm trajectory');
     });
-    this.frozen = members.map(() => false);
-    this.frozenAt = members.map(() => this.step);
-    this.takenNorms = members.map(() => []);
-    this.activeMask = tf.tensor1d(this.frozen.map((f) => !f), 'bool') as tf.Tensor1D;
+    this.activeMask = tf.tensor1d(this.book.activeMask(), 'bool') as tf.Tensor1D;
   }
 
   configOf(i: number): RunConfig {
@@ -131,26 +126,24 @@ export class StackedGroup implements GroupEngine {
   }
 
   stepOf(i: number): number {
-    return this.frozen[i] ? this.frozenAt[i] : this.step;
+    return this.book.stepOf(i);
   }
 
   active(): number[] {
-    return this.configs.map((_, i) => i).filter((i) => !this.frozen[i]);
+    return this.book.active();
   }
 
   freeze(i: number): void {
-    if (this.frozen[i]) return;
-    this.frozen[i] = true;
-    this.frozenAt[i] = this.step;
+    if (!this.book.freeze(i)) return;
     this.activeMask.dispose();
-    this.activeMask = tf.tensor1d(this.frozen.map((f) => !f), 'bool') as tf.Tensor1D;
+    this.activeMask = tf.tensor1d(this.book.activeMask(), 'bool') as tf.Tensor1D;
   }
 
   async trainStep(): Promise<void> {
-    const t = this.step + 1;
+    const t = this.book.step + 1;
     const { beta1, beta2, eps } = this.configs[0];
     const normTargets = this.normTargets.map((targets, i) => {
-      if (!targets || this.frozen[i]) return null;
+      if (!targets || this.book.frozen[i]) return null;
       const target = targets[t];
       if (target === undefined || !Number.isFinite(target)) throw new Error(`the norm-matched target has no weight norm for step ${t}`);
       return target;
@@ -175,26 +168,24 @@ export class StackedGroup implements GroupEngine {
       }
       return tf.sqrt(normSq) as tf.Tensor1D;
     });
-    this.pendingNorms.push({ norms, active: this.frozen.map((f) => !f) });
-    this.step = t;
+    this.pendingNorms.push(norms);
+    this.book.stepped();
   }
 
   async takeNorms(i: number): Promise<number[]> {
     if (this.pendingNorms.length) {
       const pending = this.pendingNorms;
       this.pendingNorms = [];
-      const stacked = tf.stack(pending.map((p) => p.norms));
+      const stacked = tf.stack(pending);
       try {
         const data = await stacked.data();
-        pending.forEach((p, k) => {
-          for (let s = 0; s < this.size; s++) if (p.active[s]) this.takenNorms[s].push(data[k * this.size + s]);
-        });
+        this.book.handOut((k, s) => data[k * this.size + s]);
       } finally {
         stacked.dispose();
-        for (const p of pending) p.norms.dispose();
+        tf.dispose(pending);
       }
     }
-    return this.takenNorms[i].splice(0);
+    return this.book.take(i);
   }
 
   /** Evaluation inputs for k runs: every pair of the task, tokens offset per run. */
@@ -278,7 +269,7 @@ export class StackedGroup implements GroupEngine {
     if (this.disposed) return;
     this.disposed = true;
     tf.dispose([...Object.values(this.params), ...Object.values(this.m), ...Object.values(this.v), this.train.ia, this.train.ib, this.trainLabels, this.activeMask]);
-    for (const p of this.pendingNorms) p.norms.dispose();
+    tf.dispose(this.pendingNorms);
     for (const batch of this.allBatches.values()) tf.dispose([batch.ia, batch.ib]);
     if (this.ctx.headSum) tf.dispose([this.ctx.headSum, this.ctx.headSpread!]);
   }
