@@ -40,7 +40,12 @@ export interface LogitFourier {
  * frequency m/2 has a cosine only (its sine is 0 at every residue: coefficient 0).
  */
 export function logitFourier(logits: ArrayLike<number>, residues: Int32Array, p: number, classes: number): LogitFourier {
-  const W = Math.floor(p / 2);
+  const { U, count, n } = residueSums(logits, residues, p, classes);
+  return logitFourierFromSums(U, count, n, p, classes);
+}
+
+/** Per-residue totals U[s, c] of the logits (p × C), the pairs per residue and the pairs in all (residue −1 left out). */
+export function residueSums(logits: ArrayLike<number>, residues: Int32Array, p: number, classes: number): { U: Float64Array; count: Float64Array; n: number } {
   const U = new Float64Array(p * classes);
   const count = new Float64Array(p);
   let n = 0;
@@ -51,6 +56,12 @@ export function logitFourier(logits: ArrayLike<number>, residues: Int32Array, p:
     count[s]++;
     for (let c = 0; c < classes; c++) U[s * classes + c] += logits[i * classes + c];
   }
+  return { U, count, n };
+}
+
+/** logitFourier from the per-residue totals (an engine may sum them where the logits live). */
+export function logitFourierFromSums(U: ArrayLike<number>, count: Float64Array, n: number, p: number, classes: number): LogitFourier {
+  const W = Math.floor(p / 2);
   const mean = new Float64Array(classes);
   for (let s = 0; s < p; s++) for (let c = 0; c < classes; c++) mean[c] += U[s * classes + c] / n;
   const cos = new Float64Array(W * classes);
@@ -130,38 +141,84 @@ export interface ProgressInput {
 }
 
 export function progressMeasures(m: ProgressInput): ProgressMeasures {
-  const { structure, classes: C, logits } = m;
-  const n = m.labels.length;
-  const residues = Int32Array.from({ length: n }, (_, i) => structure.residue(m.inputs[i * 3], m.inputs[i * 3 + 1]));
-  const f = logitFourier(logits, residues, structure.modulus, C);
-  const proj = projectionTable(f, m.keyFreqs);
+  const plan = progressPlan(m.structure, m.classes, m.inputs, m.labels, m.trainIndices, m.testIndices);
+  const { U } = residueSums(m.logits, plan.residues, m.structure.modulus, m.classes);
+  const half = progressFirstHalf(plan, m.classes, U, m.keyFreqs);
+  const { excludedSum, total } = excludedAndTotal(plan, m.classes, m.logits, m.labels, half);
+  return progressSecondHalf(half, m.keyFreqs, excludedSum, total);
+}
+
+/** What the measures need of a run's pairs, fixed for its split: residues, pairs per residue, the test pairs per (residue, label), the training pairs. */
+export interface ProgressPlan {
+  modulus: number;
+  residues: Int32Array;
+  count: Float64Array;
+  n: number;
+  testCounts: Map<number, number>;
+  nTest: number;
+  train: Uint8Array;
+  nTrain: number;
+}
+
+export function progressPlan(structure: CyclicStructure, classes: number, inputs: Int32Array, labels: Int32Array, trainIndices: Int32Array, testIndices: Int32Array): ProgressPlan {
+  const N = labels.length;
+  const residues = Int32Array.from({ length: N }, (_, i) => structure.residue(inputs[i * 3], inputs[i * 3 + 1]));
+  const count = new Float64Array(structure.modulus);
+  let n = 0;
+  for (const s of residues) if (s >= 0) (count[s]++, n++);
   // Restricted logits depend on the pair only through its residue s, so the test pairs' loss is a
   // sum over (s, label) of counts times one cross-entropy: p·C work instead of N_test·C (at p = 97,
   // 97 rows instead of ~6,600, the largest part of the measures' cost).
-  const counts = new Map<number, number>();
+  const testCounts = new Map<number, number>();
   let nTest = 0;
-  for (const i of m.testIndices) {
+  for (const i of testIndices) {
     if (residues[i] < 0) continue;
     nTest++;
-    const key = residues[i] * C + m.labels[i];
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const key = residues[i] * classes + labels[i];
+    testCounts.set(key, (testCounts.get(key) ?? 0) + 1);
   }
+  const train = new Uint8Array(N);
+  let nTrain = 0;
+  for (const i of trainIndices) if (residues[i] >= 0) (train[i] = 1, nTrain++);
+  return { modulus: structure.modulus, residues, count, n, testCounts, nTest, train, nTrain };
+}
+
+/** The first half, from the per-residue totals: the Fourier coefficients, the projection on the key frequencies, the restricted loss. */
+export interface ProgressHalf {
+  f: LogitFourier;
+  proj: Float64Array;
+  restricted: number;
+  nTrain: number;
+}
+
+export function progressFirstHalf(plan: ProgressPlan, C: number, U: ArrayLike<number>, keyFreqs: number[]): ProgressHalf {
+  const f = logitFourierFromSums(U, plan.count, plan.n, plan.modulus, C);
+  const proj = projectionTable(f, keyFreqs);
   let restricted = 0;
-  for (const [key, count] of counts) {
+  for (const [key, count] of plan.testCounts) {
     const s = Math.floor(key / C);
     restricted += count * crossEntropy((c) => f.mean[c] + proj[s * C + c], C, key % C);
   }
-  let excluded = 0;
-  let nTrain = 0;
-  for (const i of m.trainIndices) {
-    const s = residues[i];
-    if (s < 0) continue;
-    nTrain++;
-    excluded += crossEntropy((c) => logits[i * C + c] - proj[s * C + c], C, m.labels[i]);
-  }
-  // Squared norm of the centred logits, and of each frequency's projection (orthogonal parts).
+  return { f, proj, restricted: plan.nTest ? restricted / plan.nTest : NaN, nTrain: plan.nTrain };
+}
+
+/** Σ over training pairs of the excluded logits' cross-entropy, and the class-centred logits' squared norm over every pair. */
+export function excludedAndTotal(plan: ProgressPlan, C: number, logits: ArrayLike<number>, labels: Int32Array, half: ProgressHalf): { excludedSum: number; total: number } {
+  const { proj, f } = half;
+  let excludedSum = 0;
   let total = 0;
-  for (let i = 0; i < n; i++) if (residues[i] >= 0) for (let c = 0; c < C; c++) total += (logits[i * C + c] - f.mean[c]) ** 2;
+  for (let i = 0; i < plan.residues.length; i++) {
+    const s = plan.residues[i];
+    if (s < 0) continue;
+    if (plan.train[i]) excludedSum += crossEntropy((c) => logits[i * C + c] - proj[s * C + c], C, labels[i]);
+    for (let c = 0; c < C; c++) total += (logits[i * C + c] - f.mean[c]) ** 2;
+  }
+  return { excludedSum, total };
+}
+
+export function progressSecondHalf(half: ProgressHalf, keyFreqs: number[], excludedSum: number, total: number): ProgressMeasures {
+  const { f } = half;
+  const C = f.classes;
   const W = f.cosNorm.length;
   const power: number[] = [];
   for (let w = 0; w < W; w++) {
@@ -169,12 +226,7 @@ export function progressMeasures(m: ProgressInput): ProgressMeasures {
     for (let c = 0; c < C; c++) s += f.cos[w * C + c] ** 2 * f.cosNorm[w] + f.sin[w * C + c] ** 2 * f.sinNorm[w];
     power.push(total > 0 ? s / total : 0);
   }
-  return {
-    restricted_loss: nTest ? restricted / nTest : NaN,
-    excluded_loss: nTrain ? excluded / nTrain : NaN,
-    key_freqs: m.keyFreqs,
-    logit_power: power,
-  };
+  return { restricted_loss: half.restricted, excluded_loss: half.nTrain ? excludedSum / half.nTrain : NaN, key_freqs: keyFreqs, logit_power: power };
 }
 
 /**

@@ -6,7 +6,7 @@ import { probesFor, probeWidth } from '../../models/config.js';
 import { spectralSummary } from '../../spectra/entropy.js';
 import { fourierAlignment } from '../../spectra/fourier.js';
 import { irrepAlignment } from '../../spectra/s5-irreps.js';
-import { neuronLogitGini, progressMeasures } from '../../spectra/progress.js';
+import { neuronLogitGini, progressMeasures, type ProgressMeasures } from '../../spectra/progress.js';
 import { cyclicStructure, keyFrequencies, residueTask } from '../../spectra/residues.js';
 import { effectiveRank, weightSpectrum } from '../../spectra/weight-spectrum.js';
 import { evalCounters } from './counters.js';
@@ -49,6 +49,11 @@ export interface MeasureInput {
    * Nanda's progress measures where the task has them (mod-add, mod-sub, mod-mul, mod-div).
    */
   logits?: ArrayLike<number>;
+  /**
+   * The progress measures already computed from sums the engine reduced on its device (the WGSL
+   * engine: gpu/progress-readout.ts), in place of every input's logits.
+   */
+  progress?: ProgressMeasures;
   /** The Gram matrix (UPDATE_WINDOW²) of the last parameter updates, where the engine keeps them whole (the spectral-edge gap). */
   updateGram?: ArrayLike<number> | null;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
@@ -142,10 +147,11 @@ function buildRecord(m: MeasureInput): EvalRecord {
     const f = fourierAlignment(embed, dataset.task.order, model.dModel, config.fourierK);
     record.fourier = { topk_share: f.topk_share, gini: f.gini };
     const task = residueTask(config.task);
-    if (m.logits && task) {
+    if ((m.logits || m.progress) && task) {
       const structure = cyclicStructure(task, dataset.task.order);
       const keyFreqs = keyFrequencies(embed, structure, model.dModel, config.fourierK);
-      record.progress = progressMeasures({ structure, classes: dataset.classes, logits: m.logits, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
+      // An engine that reduced the logits where they live brings the measures (its key frequencies are these).
+      record.progress = m.progress ? { ...m.progress } : progressMeasures({ structure, classes: dataset.classes, logits: m.logits!, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
       const wOut = m.weights?.W_out;
       const wU = m.weights?.W_U;
       if (wOut && wU) record.progress.neuron_logit_gini = neuronLogitGini(wOut.data, wU.data, model.dMlp, model.dModel, dataset.classes, structure);

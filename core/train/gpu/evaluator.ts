@@ -11,6 +11,7 @@ import type { Dispatch, Entry, Recorder } from './program.js';
 import { logitScaleKernel } from './kernels.js';
 import { UPDATE_GRAM } from './update-kernels.js';
 import { UPDATE_WINDOW } from '../../schema/eval-record.js';
+import { GpuProgress } from './progress-readout.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**
@@ -36,6 +37,8 @@ export class GpuEvaluator {
   private readonly bufs: Record<string, GPUBuffer>;
   private readonly probes: ReturnType<typeof probesFor>;
   private readonly widths: number[];
+  /** The progress measures' device half (residue tasks; null otherwise). */
+  private readonly progress: GpuProgress | null;
 
   constructor(
     private readonly rec: Recorder,
@@ -46,6 +49,7 @@ export class GpuEvaluator {
     private readonly configs: RunConfig[],
     private readonly matched: boolean[],
     private readonly targetsPerRun: number,
+    datasets: Dataset[],
   ) {
     const n = ds.labels.length;
     this.nAll = n;
@@ -77,6 +81,7 @@ export class GpuEvaluator {
     };
     this.acts = activations(rec, l, k, n, { backward: false, mix: false });
     this.evalStep = rec.uniform(new ArrayBuffer(64), 'evaluation step');
+    this.progress = GpuProgress.create(rec, configs, datasets, k, this.acts.logits, group.hyper);
   }
 
   /** The forward over every pair for runs c0 … c0 + runs − 1 into the evaluation's activations (recorded once per range). */
@@ -137,7 +142,7 @@ export class GpuEvaluator {
     };
     const tau = this.matchedIn(c0, runs) ? [this.scaleEntry(c0, runs, this.evalStep)] : [];
     const gram = this.rec.dispatch(UPDATE_GRAM, 'update Gram matrices', [g.updateRing, b.gram, this.rec.quad([l.P, UPDATE_WINDOW, c0], 'gram')], [UPDATE_WINDOW * UPDATE_WINDOW, 1, runs]);
-    p = [...this.forward(c0, runs), ...tau, gram, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3])];
+    p = [...this.forward(c0, runs), ...tau, gram, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3]), ...(this.progress ? this.progress.sums(c0, runs) : [])];
     this.programs.set(key, p);
     return p;
   }
@@ -155,7 +160,6 @@ export class GpuEvaluator {
     const { l, bufs: b, chunk, nAll: n } = this;
     const records = new Map<number, EvalRecord>();
     const plan = readoutPlan(this.configs[0], l.shapes, withSpectra);
-    const withLogits = plan.logits;
     const wanted = plan.matrices;
     const covRun = this.widths.reduce((a, w) => a + w * w, 0);
     // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
@@ -174,16 +178,17 @@ export class GpuEvaluator {
         { buffer: b.stats, offset: 0, length: k * 5 * n },
         { buffer: b.covs, offset: 0, length: k * covRun },
         { buffer: b.norms, offset: 0, length: k * l.names.length },
-        { buffer: this.group.hyper, offset: c0 * 8, length: k * 8 },
         { buffer: b.gram, offset: 0, length: k * UPDATE_WINDOW * UPDATE_WINDOW },
-        // Every pair's logits where the task has progress measures (the one large read: N × C a run).
-        ...(withLogits ? mine.map((i) => ({ buffer: this.acts.logits, offset: (i - c0) * n * l.classes, length: n * l.classes })) : []),
+        // The per-residue logit sums where the task has progress measures (p × C a run, not N × C).
+        ...(this.progress ? [this.progress.region(k)] : []),
         ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
-      const [stats, covs, norms, hyper, gram, ...rest] = await read(regions);
-      countRead(stats, covs, norms, hyper, gram, ...rest);
-      const logits = withLogits ? rest.splice(0, mine.length) : [];
+      const [stats, covs, norms, gram, ...rest] = await read(regions);
+      countRead(stats, covs, norms, gram, ...rest);
+      const sums = this.progress ? rest.shift()! : null;
       const weights = rest;
+      const embedAt = wanted.indexOf('embed');
+      const progress = this.progress && sums ? await this.progress.finish(c0, mine, sums, (i) => weights[mine.indexOf(i) * wanted.length + embedAt], run, read) : null;
       mine.forEach((i, m) => {
         const s = i - c0;
         const st = stats.subarray(s * 5 * n, (s + 1) * 5 * n);
@@ -202,8 +207,7 @@ export class GpuEvaluator {
             logitStats: { std: st.subarray(2 * n, 3 * n), maxProb: st.subarray(3 * n, 4 * n), margin: st.subarray(4 * n, 5 * n) },
             covs: cov,
             norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
-            // The loss's logits: z / τ (τ as the last step or this evaluation set it).
-            logits: withLogits ? scaled(logits[m], hyper[s * 8 + 5]) : undefined,
+            progress: progress?.get(i),
             updateGram: ringHolds(stepOf(i)) ? gram.subarray(s * UPDATE_WINDOW ** 2, (s + 1) * UPDATE_WINDOW ** 2) : null,
             weights: w,
             eigenvalues,
@@ -214,11 +218,4 @@ export class GpuEvaluator {
     }
     return indices.map((i) => records.get(i)!);
   }
-}
-
-function scaled(z: Float32Array, tau: number): Float32Array {
-  if (tau === 1) return z;
-  const out = new Float32Array(z.length);
-  for (let i = 0; i < z.length; i++) out[i] = z[i] / tau;
-  return out;
 }

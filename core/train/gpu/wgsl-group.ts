@@ -133,7 +133,7 @@ export class WgslGroup implements GroupEngine {
       const loss = lossEntry(rec, l, this.train, this.buf.labels, this.buf.hyper);
       this.forwardOnly = [...forwardEntries(rec, l, this.train, inputs), loss];
       this.slotUniforms = Array.from({ length: STEPS_PER_SUBMIT }, (_, k) => rec.uniform(new ArrayBuffer(64), `step slot ${k}`));
-      this.evaluator = new GpuEvaluator(rec, l, this.buf, S, ds0, this.configs, host.logitMatched, host.scaleSteps);
+      this.evaluator = new GpuEvaluator(rec, l, this.buf, S, ds0, this.configs, host.logitMatched, host.scaleSteps, this.datasets);
       this.stepEntries = [
         // Logit-matched runs: τ for this step from their logit scale over every pair, first.
         ...(host.logitMatched.some(Boolean) ? this.evaluator.temperatureEntries(this.slotUniforms) : []),
