@@ -5,6 +5,7 @@ import { makeDataset } from '../core/tasks/dataset.js';
 import { selectBackend } from '../core/train/backend.js';
 import { Trainer } from '../core/train/trainer.js';
 import { loadBlas } from '../core/train/host/blas.js';
+import { makeHostEvaluator } from '../core/train/host/host-choice.js';
 
 /**
  * The host evaluation (core/train/host/host-eval.ts: the fused steps' forward pass and sgemm) gives
@@ -46,6 +47,16 @@ if (blas instanceof Error) {
   describe('the host evaluation', () => {
     beforeAll(async () => {
       await selectBackend('wasm+openblas');
+    });
+
+    it('shares one evaluator per model shape and task in a thread, keeping the few asked for last', () => {
+      const of = (c: RunConfig) => makeHostEvaluator(c, makeDataset({ task: c.task, p: c.p, trainFraction: c.trainFraction, seed: c.seed }))!;
+      const first = of(tiny);
+      // Another seed and split, another condition: the same work space.
+      expect(of({ ...tiny, seed: 9, condition: 'norm-matched', normTargetRun: 'x' })).toBe(first);
+      expect(of({ ...tiny, arch: 'mlp' })).not.toBe(first);
+      for (const dMlp of [8, 12, 20, 24]) of({ ...tiny, dMlp });
+      expect(of(tiny)).not.toBe(first); // pushed out by four newer shapes
     });
 
     const cases: [string, RunConfig, { logitTargets?: { steps: Float64Array; values: Float64Array } }?][] = [

@@ -39,7 +39,22 @@ export function makeHostStep(config: RunConfig, dataset: Dataset, a: Int32Array,
  * The host evaluation (host-eval.ts) wherever sgemm is, whatever the run's condition or
  * temperature: an evaluation measures the model without interventions, so it needs only the
  * plain forward pass. Null elsewhere (the tfjs graph evaluates).
+ *
+ * One evaluator per model shape and task in a thread, shared by its runs: it holds only work
+ * space over every input of the task (about 80 MB at the reference preset), the parameters come
+ * with each call, and a run group's members evaluate one after another. A few shapes are kept.
  */
 export function makeHostEvaluator(config: RunConfig, dataset: Dataset): HostEvaluator | null {
-  return hostGemmHere() ? new HostEvaluator(config, dataset, gemmHere(), instantiateHostKernels(), blasGram(loadBlas() as Blas)) : null;
+  if (!hostGemmHere()) return null;
+  const key = JSON.stringify([config.arch, config.task, config.p, config.dModel, config.nHeads, config.dMlp]);
+  let evaluator = shared.get(key);
+  if (evaluator) shared.delete(key);
+  else evaluator = new HostEvaluator(config, dataset, gemmHere(), instantiateHostKernels(), blasGram(loadBlas() as Blas));
+  shared.set(key, evaluator);
+  if (shared.size > SHARED_SHAPES) shared.delete(shared.keys().next().value!);
+  return evaluator;
 }
+
+const SHARED_SHAPES = 4;
+/** Evaluators by shape, least recently asked for first. */
+const shared = new Map<string, HostEvaluator>();
