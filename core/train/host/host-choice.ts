@@ -41,7 +41,7 @@ export function makeHostStep(config: RunConfig, dataset: Dataset, a: Int32Array,
  * plain forward pass. Null elsewhere (the tfjs graph evaluates).
  *
  * One evaluator per model shape and task in a thread, shared by its runs: it holds only work
- * space over every input of the task (about 80 MB at the reference preset), the parameters come
+ * space over every input of the task (about 100 MB of buffers at the reference preset), the parameters come
  * with each call, and a run group's members evaluate one after another. A few shapes are kept.
  */
 export function makeHostEvaluator(config: RunConfig, dataset: Dataset): HostEvaluator | null {
