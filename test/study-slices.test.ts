@@ -41,9 +41,9 @@ function study(lib: string, args: string[]): { code: number; stdout: string; std
 }
 
 /** key → metrics of a library's study runs, and their ids. */
-async function studyRuns(lib: string): Promise<{ ids: Map<string, string>; metrics: Map<string, unknown> }> {
+async function studyRuns(lib: string, name = spec.name): Promise<{ ids: Map<string, string>; metrics: Map<string, unknown> }> {
   return Library.with(path.join(tmp.dir, lib), async (l) => {
-    const ids = await l.getStudyRuns(spec.name);
+    const ids = await l.getStudyRuns(name);
     const metrics = new Map<string, unknown>();
     for (const [key, id] of ids) {
       expect((await l.getRun(id)).status, key).toBe('completed');
@@ -106,10 +106,14 @@ describe('a study in slices', () => {
   }, 120_000);
 
   it('stops a group still training past the budget and its grace at a checkpoint; continued, its runs equal the uninterrupted ones', async () => {
+    // Runs long enough (3,000 steps) that the stop, asked for after step 30, reaches the worker
+    // long before the run could end by itself, however fast the machine evaluates.
+    const long = resolveStudySpec({ ...spec, name: 'slices-long', overrides: { ...spec.overrides, steps: 3000, checkpointEvery: 1000 } });
     const pool = createTrainingPool(1);
     const libraryDir = path.join(tmp.dir, 'stopped');
-    const s = resolveStudySpec(spec);
     try {
+      const whole = await runStudy({ spec: long, libraryDir: path.join(tmp.dir, 'whole-long'), pool });
+      expect(whole.every((r) => r.status === 'completed')).toBe(true);
       let report: SliceReport | null = null;
       // Nothing is known, so the first group starts (to be measured). A clock that jumps an hour
       // ahead once its run has trained 30 steps: the group is past the budget and its grace, and
@@ -117,7 +121,7 @@ describe('a study in slices', () => {
       let jump = 0;
       const now = (): number => Date.now() + jump;
       const first = await runStudy({
-        spec: s,
+        spec: long,
         libraryDir,
         pool,
         onProgress: (p) => {
@@ -128,17 +132,18 @@ describe('a study in slices', () => {
       expect(first.map((r) => r.status).sort()).toEqual(['deferred', 'stopped']);
       const stoppedAt = await Library.with(libraryDir, async (l) => (await l.getRun(first.find((r) => r.status === 'stopped')!.runId!)).stepsDone);
       expect(stoppedAt).toBeGreaterThanOrEqual(30);
-      expect(stoppedAt).toBeLessThan(spec.overrides.steps);
+      expect(stoppedAt).toBeLessThan(3000);
       expect(report).toMatchObject({ groups: 2, trained: 1, left: 2, stoppedAtLimit: 1 });
-      expect(await Library.with(libraryDir, (l) => l.listStudies())).toEqual([expect.objectContaining({ id: spec.name, status: 'incomplete' })]);
-      const again = await runStudy({ spec: s, libraryDir, pool });
+      expect(await Library.with(libraryDir, (l) => l.listStudies())).toEqual([expect.objectContaining({ id: long.name, status: 'incomplete' })]);
+      const again = await runStudy({ spec: long, libraryDir, pool });
       expect(again.every((r) => r.status === 'completed')).toBe(true);
       expect(again.find((r) => first.some((f) => f.status === 'stopped' && f.key === r.key))!.runId).toBe(first.find((f) => f.status === 'stopped')!.runId);
     } finally {
       await pool.destroy();
     }
-    const a = await studyRuns('whole');
-    const b = await studyRuns('stopped');
+    const a = await studyRuns('whole-long', 'slices-long');
+    const b = await studyRuns('stopped', 'slices-long');
+    expect(a.metrics.size).toBe(2);
     for (const [key, metrics] of a.metrics) expect(b.metrics.get(key), key).toEqual(metrics);
   }, 120_000);
 });
