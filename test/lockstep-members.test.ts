@@ -15,11 +15,16 @@ describe('lockstep members', () => {
     book.stepped(); // step 12: members 0 and 2
     expect(book.pendingSteps).toBe(2);
     // The engine's block: ‖θ‖ of member s after pending step k is 100·(k + 1) + s.
-    book.handOut((k, s) => 100 * (k + 1) + s);
+    const steps = book.detach();
     expect(book.pendingSteps).toBe(0);
-    expect([0, 1, 2].map((i) => book.take(i))).toEqual([[100, 200], [101], [102, 202]]);
+    book.stepped(); // a step taken while the block is being read starts the next block
+    book.handOut(steps, (k, s) => 100 * (k + 1) + s);
+    expect(book.pendingSteps).toBe(1);
+    book.handOut(book.detach(), () => 300);
+    expect(book.pendingSteps).toBe(0);
+    expect([0, 1, 2].map((i) => book.take(i))).toEqual([[100, 200, 300], [101], [102, 202, 300]]);
     expect([0, 1, 2].map((i) => book.take(i))).toEqual([[], [], []]);
-    expect([0, 1, 2].map((i) => book.stepOf(i))).toEqual([12, 11, 12]);
+    expect([0, 1, 2].map((i) => book.stepOf(i))).toEqual([13, 11, 13]);
     expect(book.active()).toEqual([0, 2]);
     expect(book.activeMask()).toEqual([true, false, true]);
   });

@@ -100,6 +100,12 @@ describe('the study command service', () => {
     const baselines = await planStudyCommand(prepare({ part: 'baselines' }, 'paper'));
     expect(baselines.runs).toBe(partKeys(paper, 'baselines').size);
     expect(baselines.steps).toBe(planRuns(paper).filter((r) => partKeys(paper, 'baselines').has(r.key)).reduce((a, r) => a + r.config.steps, 0));
+    // Detection controls belong to no part: a part's count is its own runs.
+    const withControls = path.join(tmp.dir, 'controls.json');
+    writeFileSync(withControls, JSON.stringify({ name: 'ctl', preset: 'fast', tasks: ['mod-add'], archs: ['transformer', 'mlp'], conditions: ['baseline'], seeds: [0, 1], controls: [{ name: 'wd0', overrides: { weightDecay: 0 } }], parts: [{ name: 'tf', archs: ['transformer'] }] }));
+    const ctl = await planStudyCommand(prepare({}, withControls));
+    expect(ctl.parts).toEqual([expect.objectContaining({ name: 'tf', runs: 2 })]);
+    expect(ctl.runs).toBe(4); // two baselines and their two controls, all transformer
     expect(refusal(() => prepare({ part: 'pilot' }, 'paper')).message).toBe("study paper has no part 'pilot': its parts are baselines, interventions");
     expect(refusal(() => prepare({ part: 'baselines' })).message).toBe('study quick has no parts');
     expect(refusal(() => prepare({ part: 'baselines', check: 'wasm' }, 'paper')).message).toMatch(/^--part trains one part here; run it without --check and --queue/);

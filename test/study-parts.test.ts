@@ -74,10 +74,16 @@ describe('per-task settings and the refusals of parts', () => {
     expect(refusal({ conditions: ['baseline', 'mix', 'norm-matched'], parts: [{ name: 'b', conditions: ['baseline', 'norm-matched'] }] })).toContain("part 'b': 'norm-matched' needs 'mix' in the same part");
     expect(refusal({ parts: [{ name: 'a' }, { name: 'a' }] })).toContain('part names must differ');
     expect(refusal({ parts: [{ name: 'a', tasks: ['s5'] }] })).toBe('accepted');
+    // Where runs train is the study's (and --check's) choice, not one task's.
+    expect(refusal({ taskOverrides: { s5: { backend: 'wasm' } } })).toContain("a task's own settings cannot set 'backend'");
   });
 
-  it('plans only what some part selects', () => {
+  it('plans only what some part selects, detection controls included', () => {
     const spec = resolveStudySpec({ ...base, parts: [{ name: 'only-s5', tasks: ['s5'] }] });
     expect(planRuns(spec).map((r) => r.key)).toEqual(['s5/transformer/baseline/s1', 's5/transformer/baseline/s2']);
+    const withControls = resolveStudySpec({ ...base, controls: [{ name: 'wd0', overrides: { weightDecay: 0 } }], parts: [{ name: 'only-s5', tasks: ['s5'] }] });
+    expect(planRuns(withControls).filter((r) => r.key.includes('@')).map((r) => r.key)).toEqual(['s5/transformer/baseline@wd0/s1', 's5/transformer/baseline@wd0/s2']);
+    // A part's keys are its own runs; the controls are the study's (trained with the whole study).
+    expect([...partKeys(withControls, 'only-s5')].every((k) => !k.includes('@'))).toBe(true);
   });
 });

@@ -68,8 +68,12 @@ export const StudySpecSchema = z
     const names = (s.controls ?? []).map((c) => c.name);
     if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['controls'], message: 'control names must differ' });
     if (!s.conditions.includes('baseline')) ctx.addIssue({ code: 'custom', path: ['conditions'], message: "a study needs 'baseline' runs to compare against" });
-    for (const task of Object.keys(s.taskOverrides ?? {})) {
+    for (const [task, fields] of Object.entries(s.taskOverrides ?? {})) {
       if (!s.tasks.includes(task as (typeof s.tasks)[number])) ctx.addIssue({ code: 'custom', path: ['taskOverrides', task], message: `'${task}' is not one of the study's tasks` });
+      // Where runs train is the study's choice (and --check's), never one task's.
+      for (const field of ['backend', 'task', 'seed', 'arch', 'condition'] as const) {
+        if (fields && field in fields) ctx.addIssue({ code: 'custom', path: ['taskOverrides', task, field], message: `a task's own settings cannot set '${field}' (the study decides it)` });
+      }
     }
     const partNames = (s.parts ?? []).map((p) => p.name);
     if (new Set(partNames).size !== partNames.length) ctx.addIssue({ code: 'custom', path: ['parts'], message: 'part names must differ' });

@@ -8,7 +8,7 @@ import { createTrainingPool, defaultWorkerCount } from '../runs/pool.js';
 import { checkSpecOf } from '../study/check.js';
 import { planGroups, type StudyProgress } from '../study/runner.js';
 import { parseTimeBudget, type SliceReport } from '../study/slice.js';
-import { NAMED_STUDIES, partKeys, partsOf, planRuns, resolveStudySpec } from '../study/spec.js';
+import { isControlKey, NAMED_STUDIES, partKeys, partsOf, planRuns, resolveStudySpec } from '../study/spec.js';
 import { QueueUrlError } from '../queue/connection.js';
 import type { QueueStudyProgress } from '../queue/coordinator.js';
 import { openQueue } from '../queue/open.js';
@@ -129,7 +129,7 @@ export async function planStudyCommand(cmd: StudyCommand): Promise<StudyPlanCoun
   }
   const full = planRuns(cmd.spec);
   const parts = cmd.spec.parts?.map((p) => {
-    const mine = full.filter((r) => partsOf(cmd.spec, r.config.task, r.config.arch, r.config.condition).includes(p.name));
+    const mine = full.filter((r) => !isControlKey(r.key) && partsOf(cmd.spec, r.config.task, r.config.arch, r.config.condition).includes(p.name));
     return { name: p.name, about: p.about ?? null, runs: mine.length, steps: mine.reduce((a, r) => a + r.config.steps, 0) };
   });
   return { runs, groups, steps, ...(parts ? { parts } : {}), ...(cmd.input.part !== undefined ? { part: cmd.input.part } : {}) };

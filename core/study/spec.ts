@@ -65,6 +65,8 @@ export function planRuns(spec: StudySpec): PlannedRun[] {
   for (const control of spec.controls ?? []) {
     for (const task of spec.tasks) {
       for (const arch of spec.archs) {
+        // With parts, a control stands beside baselines some part plans.
+        if (!planned(spec, task, arch, 'baseline')) continue;
         for (const seed of spec.seeds) {
           const key = runKey(task, arch, `baseline@${control.name}`, seed);
           const raw = { ...PRESETS[spec.preset], ...spec.overrides, ...spec.taskOverrides?.[task], ...control.overrides, task, arch, seed, condition: 'baseline', earlyStopEvals: spec.earlyStopEvals };

@@ -128,10 +128,18 @@ export class LockstepMembers {
     return this.pending.length;
   }
 
-  /** Hands out the pending steps' norms: `valueAt(k, s)` is member s's ‖θ‖ after pending step k. */
-  handOut(valueAt: (k: number, s: number) => number): void {
+  /**
+   * The pending steps, taken out (call before awaiting the engine's read, so that a step taken
+   * meanwhile starts a new block), to hand their norms out with `handOut`.
+   */
+  detach(): boolean[][] {
     const steps = this.pending;
     this.pending = [];
+    return steps;
+  }
+
+  /** Hands out detached steps' norms: `valueAt(k, s)` is member s's ‖θ‖ after detached step k. */
+  handOut(steps: boolean[][], valueAt: (k: number, s: number) => number): void {
     steps.forEach((active, k) => {
       active.forEach((on, s) => {
         if (on) this.taken[s].push(valueAt(k, s));

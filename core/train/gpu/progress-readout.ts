@@ -6,7 +6,7 @@ import { progressFirstHalf, progressPlan, progressSecondHalf, type ProgressMeasu
 import { bindings, FLAT, FLAT_ARGS } from './kernels.js';
 import { grid, type Entry, type Recorder } from './program.js';
 import type { ReadRegion } from './device.js';
-import { countRead } from '../eval/counters.js';
+import { countRead, evalCounters } from '../eval/counters.js';
 
 /**
  * Nanda's progress measures in a WGSL evaluation without reading every input's logits back (issue
@@ -171,6 +171,7 @@ export class GpuProgress {
     const per = C + p * C;
     const mp = new Float32Array(k * per);
     const halves = new Map<number, { half: ReturnType<typeof progressFirstHalf>; keyFreqs: number[] }>();
+    const hostStarted = performance.now();
     for (const i of mine) {
       const s = i - c0;
       const ds = this.datasets[i];
@@ -182,6 +183,7 @@ export class GpuProgress {
       mp.set(half.proj, s * per + C);
       halves.set(i, { half, keyFreqs });
     }
+    evalCounters.hostMs += performance.now() - hostStarted; // host work of an evaluation, as measure()'s is
     this.rec.device.queue.writeBuffer(this.bufs.mp, 0, mp);
     let tail = this.tailEntries.get(`${c0}:${k}`);
     if (!tail) {
@@ -197,7 +199,9 @@ export class GpuProgress {
     const [out] = await read([{ buffer: this.bufs.out, offset: 0, length: k * 2 }]);
     countRead(out);
     const measures = new Map<number, ProgressMeasures>();
+    const secondStarted = performance.now();
     for (const [i, { half, keyFreqs }] of halves) measures.set(i, progressSecondHalf(half, keyFreqs, out[(i - c0) * 2], out[(i - c0) * 2 + 1]));
+    evalCounters.hostMs += performance.now() - secondStarted;
     return measures;
   }
 }

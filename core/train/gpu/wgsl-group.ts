@@ -218,8 +218,9 @@ export class WgslGroup implements GroupEngine {
   /** Reads the norm history into the per-run lists (one read). */
   private async drainNorms(): Promise<void> {
     if (!this.book.pendingSteps) return;
+    const steps = this.book.detach();
     const [hist] = await this.read([{ buffer: this.buf.hist, offset: 0, length: this.size * this.histCapacity }]);
-    this.book.handOut((k, s) => hist[s * this.histCapacity + k]);
+    this.book.handOut(steps, (k, s) => hist[s * this.histCapacity + k]);
   }
 
   async takeNorms(i: number): Promise<number[]> {

@@ -20,6 +20,7 @@ export interface HostReadout {
   covs: Float32Array[];
   norms: Float64Array;
   logitStats: { std: Float32Array; maxProb: Float32Array; margin: Float32Array };
+  /** A view of the evaluator's own buffer (shared by a thread's runs: host-choice.ts): use it before the next readout, or copy it. */
   logits?: Float32Array;
 }
 

@@ -176,10 +176,11 @@ export class StackedGroup implements GroupEngine {
     if (this.pendingNorms.length) {
       const pending = this.pendingNorms;
       this.pendingNorms = [];
+      const steps = this.book.detach();
       const stacked = tf.stack(pending);
       try {
         const data = await stacked.data();
-        this.book.handOut((k, s) => data[k * this.size + s]);
+        this.book.handOut(steps, (k, s) => data[k * this.size + s]);
       } finally {
         stacked.dispose();
         tf.dispose(pending);
