@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers/tmp.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 import { Library } from '../core/library/library.js';
 
 /**
@@ -11,8 +10,6 @@ import { Library } from '../core/library/library.js';
  * only its part's runs into the study, the second the other part's, and the study then holds
  * every planned run once, as one uninterrupted study would.
  */
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'grokscope.js');
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
@@ -33,10 +30,7 @@ const specFile = path.join(tmp.dir, 'parts.json');
 writeFileSync(specFile, JSON.stringify(spec));
 const library = path.join(tmp.dir, 'lib');
 
-function study(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, 'study', specFile, '--library', library, '--workers', '1', '--out', path.join(tmp.dir, 'report'), ...args], { cwd: tmp.dir, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const study = (args: string[]): CliResult => runCli(['study', specFile, '--library', library, '--workers', '1', '--out', path.join(tmp.dir, 'report'), ...args]);
 
 const studyKeys = (): Promise<string[]> => Library.with(library, async (l) => [...(await l.getStudyRuns(spec.name)).keys()].sort());
 

@@ -42,14 +42,8 @@ export class ParameterEvaluator {
     const withLogits = residueTask(config.task) !== null;
     const base = { step, dataset, config, names, eigenvalues: this.eigenvalues, withSpectra, weights: params };
     if (this.host) return measure({ ...base, ...this.host.readout(params, names, (raw) => evaluationFactor(config, this.logitTargets, step, raw), withLogits) });
-    const t = this.graph();
-    const tensors = Object.fromEntries(names.map((n) => [n, tf.tensor(params[n].data, params[n].shape)]));
-    try {
-      const read = await tfjsReadout({ ...t, params: tensors, names, probes: probesFor(config.arch), asEvaluated: (z) => evaluatedLogits(z, config, this.logitTargets, step), withLogits });
-      return measure({ ...base, ...read });
-    } finally {
-      tf.dispose(Object.values(tensors));
-    }
+    const read = await this.onGraph(params, (t, tensors) => tfjsReadout({ ...t, params: tensors, names, probes: probesFor(config.arch), asEvaluated: (z) => evaluatedLogits(z, config, this.logitTargets, step), withLogits }));
+    return measure({ ...base, ...read });
   }
 
   /** Every input's logits as an evaluation at `step` sees them (N × classes, the dataset's order). */
@@ -57,15 +51,21 @@ export class ParameterEvaluator {
     const { config } = this;
     const names = Object.keys(params);
     if (this.host) return Float32Array.from(this.host.readout(params, names, (raw) => evaluationFactor(config, this.logitTargets, step, raw), true).logits!);
-    const t = this.graph();
-    const tensors = Object.fromEntries(names.map((n) => [n, tf.tensor(params[n].data, params[n].shape)]));
-    try {
+    return this.onGraph(params, async (t, tensors) => {
       const z = tf.tidy(() => evaluatedLogits(forward(t.ctx, tensors, t.batch, false).logits, config, this.logitTargets, step));
       try {
         return (await z.data()) as Float32Array;
       } finally {
         z.dispose();
       }
+    });
+  }
+
+  /** `fn` on the tfjs graph's inputs with the parameters as tensors, disposed after. */
+  private async onGraph<T>(params: HostParams, fn: (graph: NonNullable<ParameterEvaluator['tfjs']>, tensors: Record<string, tf.Tensor>) => Promise<T>): Promise<T> {
+    const tensors = Object.fromEntries(Object.keys(params).map((n) => [n, tf.tensor(params[n].data, params[n].shape)]));
+    try {
+      return await fn(this.graph(), tensors);
     } finally {
       tf.dispose(Object.values(tensors));
     }

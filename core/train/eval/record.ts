@@ -149,9 +149,10 @@ function buildRecord(m: MeasureInput): EvalRecord {
     const task = residueTask(config.task);
     if ((m.logits || m.progress) && task) {
       const structure = cyclicStructure(task, dataset.task.order);
-      const keyFreqs = keyFrequencies(embed, structure, model.dModel, config.fourierK);
-      // An engine that reduced the logits where they live brings the measures (its key frequencies are these).
-      record.progress = m.progress ? { ...m.progress } : progressMeasures({ structure, classes: dataset.classes, logits: m.logits!, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs });
+      // An engine that reduced the logits where they live brings the measures, key frequencies included.
+      record.progress = m.progress
+        ? { ...m.progress }
+        : progressMeasures({ structure, classes: dataset.classes, logits: m.logits!, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs: keyFrequencies(embed, structure, model.dModel, config.fourierK) });
       const wOut = m.weights?.W_out;
       const wU = m.weights?.W_U;
       if (wOut && wU) record.progress.neuron_logit_gini = neuronLogitGini(wOut.data, wU.data, model.dMlp, model.dModel, dataset.classes, structure);

@@ -45,12 +45,13 @@ export class GpuEvaluator {
     private readonly l: ModelLayout,
     private readonly group: Record<string, GPUBuffer>,
     private readonly size: number,
-    ds: Dataset,
+    /** Each run's dataset (the same pairs in the same order; its own split). */
+    private readonly datasets: Dataset[],
     private readonly configs: RunConfig[],
     private readonly matched: boolean[],
     private readonly targetsPerRun: number,
-    datasets: Dataset[],
   ) {
+    const ds = datasets[0];
     const n = ds.labels.length;
     this.nAll = n;
     const { d, h, classes: C, heads, vocab: V } = l;
@@ -153,7 +154,6 @@ export class GpuEvaluator {
     read: (regions: ReadRegion[]) => Promise<Float32Array[]>,
     run: (entries: Entry[]) => void,
     stepOf: (i: number) => number,
-    datasets: Dataset[],
     eigenvalues: (matrix: Float32Array, n: number) => Float64Array,
     ringHolds: (step: number) => boolean,
   ): Promise<EvalRecord[]> {
@@ -199,7 +199,7 @@ export class GpuEvaluator {
           i,
           measure({
             step: stepOf(i),
-            dataset: datasets[i],
+            dataset: this.datasets[i],
             config: this.configs[i],
             names: l.names,
             loss: st.subarray(0, n),

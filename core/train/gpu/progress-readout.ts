@@ -117,8 +117,11 @@ export class GpuProgress {
     this.C = ds.classes;
     const n = ds.labels.length;
     this.n = n;
-    // Every run of a group has the same pairs in the same order (only the split differs).
-    const residues = Int32Array.from({ length: n }, (_, i) => structure.residue(ds.inputs[i * 3], ds.inputs[i * 3 + 1]));
+    // Every run of a group has the same pairs in the same order (only the split differs): the
+    // first run's plan gives the residues of all.
+    const first = progressPlan(structure, this.C, ds.inputs, ds.labels, ds.trainIndices, ds.testIndices);
+    this.plans.set(0, first);
+    const residues = first.residues;
     const off = new Uint32Array(this.p + 1);
     for (const r of residues) if (r >= 0) off[r + 1]++;
     for (let r = 0; r < this.p; r++) off[r + 1] += off[r];

@@ -133,7 +133,7 @@ export class WgslGroup implements GroupEngine {
       const loss = lossEntry(rec, l, this.train, this.buf.labels, this.buf.hyper);
       this.forwardOnly = [...forwardEntries(rec, l, this.train, inputs), loss];
       this.slotUniforms = Array.from({ length: STEPS_PER_SUBMIT }, (_, k) => rec.uniform(new ArrayBuffer(64), `step slot ${k}`));
-      this.evaluator = new GpuEvaluator(rec, l, this.buf, S, ds0, this.configs, host.logitMatched, host.scaleSteps, this.datasets);
+      this.evaluator = new GpuEvaluator(rec, l, this.buf, S, this.datasets, this.configs, host.logitMatched, host.scaleSteps);
       this.stepEntries = [
         // Logit-matched runs: τ for this step from their logit scale over every pair, first.
         ...(host.logitMatched.some(Boolean) ? this.evaluator.temperatureEntries(this.slotUniforms) : []),
@@ -232,7 +232,7 @@ export class WgslGroup implements GroupEngine {
   async evaluate(indices: number[], withSpectra: boolean): Promise<EvalRecord[]> {
     this.alive();
     this.flush();
-    const out = await this.evaluator.evaluate(indices, withSpectra, (regions) => this.read(regions), (entries) => this.runEntries(entries), (i) => this.stepOf(i), this.datasets, this.eigenvalues, (e) => recordsUpdateGap(this.configs[0]) && this.ring.holds(e));
+    const out = await this.evaluator.evaluate(indices, withSpectra, (regions) => this.read(regions), (entries) => this.runEntries(entries), (i) => this.stepOf(i), this.eigenvalues, (e) => recordsUpdateGap(this.configs[0]) && this.ring.holds(e));
     return out;
   }
 

@@ -73,6 +73,12 @@ export interface MlpShape {
   dMlp: number;
 }
 
+/** The parameters' arrays under the names the step's algebra uses (W_in's second half, the b token's, starts at word d·h). */
+function mlpWeights(params: HostParams, half: number) {
+  const w = (name: string): Float32Array => params[name].data;
+  return { E: w('embed'), WIn: w('W_in'), WInB: w('W_in').subarray(half), bIn: w('b_in'), WOut: w('W_out'), bOut: w('b_out'), WU: w('W_U') };
+}
+
 export class HostMlpStep {
   private readonly n: number;
   private readonly a: Int32Array;
@@ -166,13 +172,7 @@ export class HostMlpStep {
   private forward(params: HostParams): void {
     const { vocab, classes: c, dModel: d, dMlp: h } = this.shape;
     const { n, a, b, gemm, tableA, tableB, hidden, rep, logits } = this;
-    const E = params.embed.data;
-    const WIn = params.W_in.data;
-    const WInB = WIn.subarray(d * h);
-    const bIn = params.b_in.data;
-    const WOut = params.W_out.data;
-    const bOut = params.b_out.data;
-    const WU = params.W_U.data;
+    const { E, WIn, WInB, bIn, WOut, bOut, WU } = mlpWeights(params, d * h);
 
     // Forward. First layer per token: tables [vocab × h] = E · W_in[:d], E · W_in[d:].
     gemm(false, false, vocab, h, d, E, d, WIn, h, false, tableA, h);
@@ -203,11 +203,7 @@ export class HostMlpStep {
   lossAndGradients(params: HostParams): { loss: number; grads: HostParams } {
     const { vocab, classes: c, dModel: d, dMlp: h } = this.shape;
     const { n, a, b, labels, gemm, hidden, rep, logits, dRep, dHidden, dTableA, dTableB } = this;
-    const E = params.embed.data;
-    const WIn = params.W_in.data;
-    const WInB = WIn.subarray(d * h);
-    const WOut = params.W_out.data;
-    const WU = params.W_U.data;
+    const { E, WIn, WInB, WOut, WU } = mlpWeights(params, d * h);
     this.forward(params);
     const { simd } = this;
 

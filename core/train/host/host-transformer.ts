@@ -34,6 +34,12 @@ export interface HostMix {
   alpha: number;
 }
 
+/** The parameters' arrays under the names the step's algebra uses (its forward and backward read the same ones). */
+function transformerWeights(params: HostParams) {
+  const w = (name: string): Float32Array => params[name].data;
+  return { E: w('embed'), pos: w('pos'), WQ: w('W_Q'), WK: w('W_K'), WV: w('W_V'), WO: w('W_O'), WIn: w('W_in'), bIn: w('b_in'), WOut: w('W_out'), bOut: w('b_out'), WU: w('W_U') };
+}
+
 export class HostTransformerStep {
   private readonly n: number;
   private readonly labels: Int32Array;
@@ -118,17 +124,7 @@ export class HostTransformerStep {
     const { n, gemm, EK, EV, PK, PV, r2, q, attn, mid, hidden, final, logits } = this;
     const dh = d / heads;
     const scale = 1 / Math.sqrt(dh);
-    const E = params.embed.data;
-    const pos = params.pos.data;
-    const WQ = params.W_Q.data;
-    const WK = params.W_K.data;
-    const WV = params.W_V.data;
-    const WO = params.W_O.data;
-    const WIn = params.W_in.data;
-    const bIn = params.b_in.data;
-    const WOut = params.W_out.data;
-    const bOut = params.b_out.data;
-    const WU = params.W_U.data;
+    const { E, pos, WQ, WK, WV, WO, WIn, bIn, WOut, bOut, WU } = transformerWeights(params);
 
     // ---- Forward.
     gemm(false, false, vocab, d, d, E, d, WK, d, false, EK, d);
@@ -182,15 +178,7 @@ export class HostTransformerStep {
   lossAndGradients(params: HostParams, mix: HostMix | null = null): { loss: number; grads: HostParams } {
     const { vocab, classes: c, dModel: d, nHeads: heads, dMlp: h, eqToken: eq } = this.shape;
     const { n, labels, gemm, EK, PK, r2, q, attn, mid, hidden, logits, ones } = this;
-    const E = params.embed.data;
-    const pos = params.pos.data;
-    const WQ = params.W_Q.data;
-    const WK = params.W_K.data;
-    const WV = params.W_V.data;
-    const WO = params.W_O.data;
-    const WIn = params.W_in.data;
-    const WOut = params.W_out.data;
-    const WU = params.W_U.data;
+    const { E, pos, WQ, WK, WV, WO, WIn, WOut, WU } = transformerWeights(params);
     const { rep, k2 } = this.forward(params, mix);
 
     // ---- Loss and dL/dlogits, in place of the logits.
