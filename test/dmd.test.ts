@@ -5,7 +5,7 @@ import { DMD_SIGNAL, PROGRESS_SIGNALS, UPDATE_GAP_SIGNAL } from '../core/analysi
 import { traceOf } from '../core/library/traces.js';
 import type { MetricRow } from '../core/library/metrics.js';
 import type { RunRecord } from '../core/library/runs.js';
-import { logProbQuantiles } from '../core/train/eval/record.js';
+import { logProbQuantiles } from '../core/train/eval/examples.js';
 import type { RunTrace } from '../core/analysis/trace.js';
 import { PRESETS } from '../core/schema/run-config.js';
 

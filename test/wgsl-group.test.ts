@@ -38,6 +38,9 @@ function expectSameRecord(got: EvalRecord, want: EvalRecord, tol: number): void 
   for (const [probeName, summary] of Object.entries(want.probes)) close(got.probes[probeName as keyof typeof got.probes]!.entropy, summary!.entropy, probeName);
   close(got.fourier!.topk_share, want.fourier!.topk_share, 'fourier');
   for (const key of ['scale', 'max_softmax', 'train_margin'] as const) close(got.logits![key], want.logits![key], key);
+  // The device selects the quantiles' order statistics (gpu/example-summary.ts); the host sorts.
+  expect(got.logprob_quantiles).toHaveLength(want.logprob_quantiles!.length);
+  got.logprob_quantiles!.forEach((x, k) => close(x, want.logprob_quantiles![k], `log-probability quantile ${k}`));
   close(got.weight_erank!.embed, want.weight_erank!.embed, 'erank embed');
   close(got.weight_erank!.W_U, want.weight_erank!.W_U, 'erank W_U');
   expect(got.progress!.key_freqs).toEqual(want.progress!.key_freqs);

@@ -1,5 +1,5 @@
 import type { RunConfig } from '../../schema/run-config.js';
-import { LOGPROB_QUANTILES, UPDATE_WINDOW, type EvalRecord } from '../../schema/eval-record.js';
+import { UPDATE_WINDOW, type EvalRecord } from '../../schema/eval-record.js';
 import { spectralEdgeGap } from '../../spectra/spectral-edge.js';
 import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor, probeWidth } from '../../models/config.js';
@@ -10,6 +10,7 @@ import { neuronLogitGini, progressMeasures, type ProgressMeasures } from '../../
 import { cyclicStructure, keyFrequencies, residueTask } from '../../spectra/residues.js';
 import { effectiveRank, weightSpectrum } from '../../spectra/weight-spectrum.js';
 import { evalCounters } from './counters.js';
+import { summariseExamples, type ExampleArrays, type ExampleSummary } from './examples.js';
 
 /**
  * The evaluation room's last step (docs/architecture.md, "The evaluation room"): a record from
@@ -29,13 +30,15 @@ export interface MeasureInput {
   config: RunConfig;
   /** Parameter names, in the order of `norms`. */
   names: string[];
-  /** Per example of the whole task: cross-entropy, and 1/0 for a correct argmax. */
-  loss: ArrayLike<number>;
-  correct: ArrayLike<number>;
+  /** Per example of the whole task: cross-entropy, and 1/0 for a correct argmax (absent where `summary` is given). */
+  loss?: ExampleArrays['loss'];
+  correct?: ExampleArrays['correct'];
+  /** Per example: the logits' standard deviation across classes, the largest softmax probability, correct logit − largest other. */
+  logitStats?: ExampleArrays['logitStats'];
+  /** What the record keeps of those, from an engine that reduced them where they live (gpu/example-summary.ts). */
+  summary?: ExampleSummary;
   /** Per probe of probesFor(arch), in that order: the covariance, width × width row-major. */
   covs: ArrayLike<number>[];
-  /** Per example: the logits' standard deviation across classes, the largest softmax probability, correct logit − largest other. */
-  logitStats?: { std: ArrayLike<number>; maxProb: ArrayLike<number>; margin: ArrayLike<number> };
   /**
    * The parameters: embed and W_U give their effective ranks every evaluation, and embed's first
    * `order` rows (the group tokens) the Fourier or irrep alignment; at spectrum evaluations
@@ -60,23 +63,6 @@ export interface MeasureInput {
   withSpectra: boolean;
 }
 
-/** Quantiles (linear between order statistics) of −loss, the log-probability of the correct class, over every example. */
-export function logProbQuantiles(loss: ArrayLike<number>): number[] {
-  const x = Float64Array.from(loss, (l) => -l).sort();
-  return LOGPROB_QUANTILES.map((q) => {
-    const at = q * (x.length - 1);
-    const lo = Math.floor(at);
-    const hi = Math.min(x.length - 1, lo + 1);
-    return x[lo] + (at - lo) * (x[hi] - x[lo]);
-  });
-}
-
-function meanAt(values: ArrayLike<number>, idx: Int32Array): number {
-  let s = 0;
-  for (let i = 0; i < idx.length; i++) s += values[idx[i]];
-  return idx.length ? s / idx.length : NaN;
-}
-
 export function measure(m: MeasureInput): EvalRecord {
   const started = performance.now();
   try {
@@ -85,6 +71,11 @@ export function measure(m: MeasureInput): EvalRecord {
     evalCounters.records++;
     evalCounters.hostMs += performance.now() - started;
   }
+}
+
+function exampleArrays(m: MeasureInput): ExampleArrays {
+  if (!m.loss || !m.correct) throw new Error('an evaluation record needs the per-example numbers or their summary');
+  return { loss: m.loss, correct: m.correct, logitStats: m.logitStats };
 }
 
 function buildRecord(m: MeasureInput): EvalRecord {
@@ -96,30 +87,22 @@ function buildRecord(m: MeasureInput): EvalRecord {
     tensor_norms[n] = Math.sqrt(m.norms[i]);
     total += m.norms[i];
   });
+  const examples = m.summary ?? summariseExamples(exampleArrays(m), dataset);
   const record: EvalRecord = {
     step: m.step,
-    train_loss: meanAt(m.loss, dataset.trainIndices),
-    train_acc: meanAt(m.correct, dataset.trainIndices),
-    test_loss: meanAt(m.loss, dataset.testIndices),
-    test_acc: meanAt(m.correct, dataset.testIndices),
+    train_loss: examples.train_loss,
+    train_acc: examples.train_acc,
+    test_loss: examples.test_loss,
+    test_acc: examples.test_acc,
     weight_norm: Math.sqrt(total),
     tensor_norms,
     probes: {},
     fourier: null,
   };
-  record.logprob_quantiles = logProbQuantiles(m.loss);
+  record.logprob_quantiles = examples.logprob_quantiles;
   const edge = m.updateGram ? spectralEdgeGap(m.updateGram, UPDATE_WINDOW) : null;
   if (edge) record.update_edge = edge;
-  if (m.logitStats) {
-    const { std, maxProb, margin } = m.logitStats;
-    let s = 0;
-    let q = 0;
-    for (let i = 0; i < std.length; i++) {
-      s += std[i];
-      q += maxProb[i];
-    }
-    record.logits = { scale: s / std.length, max_softmax: q / maxProb.length, train_margin: meanAt(margin, dataset.trainIndices) };
-  }
+  if (examples.logits) record.logits = examples.logits;
   if (m.withSpectra) record.spectra = {};
   const eig = (g: Float64Array, n: number): Float64Array => m.eigenvalues(Float32Array.from(g), n);
   if (m.weights?.embed && m.weights.W_U) {

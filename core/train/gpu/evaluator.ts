@@ -12,6 +12,7 @@ import { logitScaleKernel } from './kernels.js';
 import { UPDATE_GRAM } from './update-kernels.js';
 import { UPDATE_WINDOW } from '../../schema/eval-record.js';
 import { GpuProgress } from './progress-readout.js';
+import { GpuExampleSummary } from './example-summary.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**
@@ -39,6 +40,8 @@ export class GpuEvaluator {
   private readonly widths: number[];
   /** The progress measures' device half (residue tasks; null otherwise). */
   private readonly progress: GpuProgress | null;
+  /** The per-example numbers' means and quantiles, reduced on the device. */
+  private readonly examples: GpuExampleSummary;
 
   constructor(
     private readonly rec: Recorder,
@@ -83,6 +86,7 @@ export class GpuEvaluator {
     this.acts = activations(rec, l, k, n, { backward: false, mix: false });
     this.evalStep = rec.uniform(new ArrayBuffer(64), 'evaluation step');
     this.progress = GpuProgress.create(rec, configs, datasets, k, this.acts.logits, group.hyper);
+    this.examples = new GpuExampleSummary(rec, datasets, k, this.bufs.stats);
   }
 
   /** The forward over every pair for runs c0 … c0 + runs − 1 into the evaluation's activations (recorded once per range). */
@@ -143,7 +147,7 @@ export class GpuEvaluator {
     };
     const tau = this.matchedIn(c0, runs) ? [this.scaleEntry(c0, runs, this.evalStep)] : [];
     const gram = this.rec.dispatch(UPDATE_GRAM, 'update Gram matrices', [g.updateRing, b.gram, this.rec.quad([l.P, UPDATE_WINDOW, c0], 'gram')], [UPDATE_WINDOW * UPDATE_WINDOW, 1, runs]);
-    p = [...this.forward(c0, runs), ...tau, gram, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3]), ...(this.progress ? this.progress.sums(c0, runs) : [])];
+    p = [...this.forward(c0, runs), ...tau, gram, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3]), this.examples.entry(c0, runs), ...(this.progress ? this.progress.sums(c0, runs) : [])];
     this.programs.set(key, p);
     return p;
   }
@@ -157,7 +161,7 @@ export class GpuEvaluator {
     eigenvalues: (matrix: Float32Array, n: number) => Float64Array,
     ringHolds: (step: number) => boolean,
   ): Promise<EvalRecord[]> {
-    const { l, bufs: b, chunk, nAll: n } = this;
+    const { l, bufs: b, chunk } = this;
     const records = new Map<number, EvalRecord>();
     const plan = readoutPlan(this.configs[0], l.shapes, withSpectra);
     const wanted = plan.matrices;
@@ -175,7 +179,7 @@ export class GpuEvaluator {
       if (matchedRun !== undefined) this.rec.device.queue.writeBuffer(this.evalStep, 0, Uint32Array.from([0, 0, stepOf(matchedRun) + 1, 0]));
       run(this.program(c0, k));
       const regions: ReadRegion[] = [
-        { buffer: b.stats, offset: 0, length: k * 5 * n },
+        this.examples.region(k),
         { buffer: b.covs, offset: 0, length: k * covRun },
         { buffer: b.norms, offset: 0, length: k * l.names.length },
         { buffer: b.gram, offset: 0, length: k * UPDATE_WINDOW * UPDATE_WINDOW },
@@ -183,15 +187,14 @@ export class GpuEvaluator {
         ...(this.progress ? [this.progress.region(k)] : []),
         ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
-      const [stats, covs, norms, gram, ...rest] = await read(regions);
-      countRead(stats, covs, norms, gram, ...rest);
+      const [summaries, covs, norms, gram, ...rest] = await read(regions);
+      countRead(summaries, covs, norms, gram, ...rest);
       const sums = this.progress ? rest.shift()! : null;
       const weights = rest;
       const embedAt = wanted.indexOf('embed');
       const progress = this.progress && sums ? await this.progress.finish(c0, mine, sums, (i) => weights[mine.indexOf(i) * wanted.length + embedAt], run, read) : null;
       mine.forEach((i, m) => {
         const s = i - c0;
-        const st = stats.subarray(s * 5 * n, (s + 1) * 5 * n);
         let at = s * covRun;
         const cov = this.widths.map((w) => covs.subarray(at, (at += w * w)));
         const w = Object.fromEntries(wanted.map((name, j) => [name, { shape: l.shapes[name], data: weights[m * wanted.length + j] }]));
@@ -202,9 +205,7 @@ export class GpuEvaluator {
             dataset: this.datasets[i],
             config: this.configs[i],
             names: l.names,
-            loss: st.subarray(0, n),
-            correct: st.subarray(n, 2 * n),
-            logitStats: { std: st.subarray(2 * n, 3 * n), maxProb: st.subarray(3 * n, 4 * n), margin: st.subarray(4 * n, 5 * n) },
+            summary: this.examples.summary(summaries, s, i),
             covs: cov,
             norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
             progress: progress?.get(i),
