@@ -20,6 +20,21 @@ export function symmetricEigenvalues(matrix: Float64Array | Float32Array | numbe
   return d.sort();
 }
 
+/**
+ * Eigenvalues (ascending, float64) of the symmetric tridiagonal with diagonal `diag` and
+ * off-diagonal `off` (n − 1 entries): the implicit QL step of symmetricEigenvalues alone, for a
+ * reduction done elsewhere (the WGSL engine's, on its device: train/gpu/tridiagonal.ts).
+ */
+export function tridiagonalEigenvalues(diag: ArrayLike<number>, off: ArrayLike<number>): Float64Array {
+  const n = diag.length;
+  const d = Float64Array.from(diag);
+  if (n < 2) return d;
+  const e = new Float64Array(n);
+  for (let i = 1; i < n; i++) e[i] = off[i - 1];
+  tridiagonalQL(d, e, n);
+  return d.sort();
+}
+
 /** Householder reduction (tred2 without accumulating transformations). V is overwritten. */
 function tridiagonalise(V: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
   for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j];

@@ -37,8 +37,10 @@ export interface MeasureInput {
   logitStats?: ExampleArrays['logitStats'];
   /** What the record keeps of those, from an engine that reduced them where they live (gpu/example-summary.ts). */
   summary?: ExampleSummary;
-  /** Per probe of probesFor(arch), in that order: the covariance, width × width row-major. */
-  covs: ArrayLike<number>[];
+  /** Per probe of probesFor(arch), in that order: the covariance, width × width row-major (absent where `probeEigenvalues` is given). */
+  covs?: ArrayLike<number>[];
+  /** Per probe, its covariance's eigenvalues (ascending), from an engine that reduced the covariance where it lives (gpu/tridiagonal.ts). */
+  probeEigenvalues?: Float64Array[];
   /**
    * The parameters: embed and W_U give their effective ranks every evaluation, and embed's first
    * `order` rows (the group tokens) the Fourier or irrep alignment; at spectrum evaluations
@@ -115,8 +117,8 @@ function buildRecord(m: MeasureInput): EvalRecord {
   }
   probesFor(config.arch).forEach((name, i) => {
     const width = probeWidth(model, name);
-    const cov = m.covs[i];
-    const eig = m.eigenvalues(cov instanceof Float32Array ? cov : Float32Array.from(cov), width);
+    const cov = m.covs?.[i];
+    const eig = m.probeEigenvalues?.[i] ?? m.eigenvalues(cov instanceof Float32Array ? cov : Float32Array.from(cov ?? []), width);
     record.probes[name] = spectralSummary(eig, width);
     if (record.spectra) record.spectra[name] = Array.from(eig).reverse();
   });

@@ -5,7 +5,7 @@ import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { measure } from '../eval/record.js';
 import { readoutPlan } from '../eval/plan.js';
-import { countRead } from '../eval/counters.js';
+import { countRead, evalCounters } from '../eval/counters.js';
 import type { ReadRegion } from './device.js';
 import type { Dispatch, Entry, Recorder } from './program.js';
 import { logitScaleKernel } from './kernels.js';
@@ -13,6 +13,7 @@ import { UPDATE_GRAM } from './update-kernels.js';
 import { UPDATE_WINDOW } from '../../schema/eval-record.js';
 import { GpuProgress } from './progress-readout.js';
 import { GpuExampleSummary } from './example-summary.js';
+import { GpuTridiagonal } from './tridiagonal.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**
@@ -42,6 +43,8 @@ export class GpuEvaluator {
   private readonly progress: GpuProgress | null;
   /** The per-example numbers' means and quantiles, reduced on the device. */
   private readonly examples: GpuExampleSummary;
+  /** The probes' covariances brought to tridiagonals on the device (the host finds their eigenvalues). */
+  private readonly tridiagonal: GpuTridiagonal;
 
   constructor(
     private readonly rec: Recorder,
@@ -87,6 +90,9 @@ export class GpuEvaluator {
     this.evalStep = rec.uniform(new ArrayBuffer(64), 'evaluation step');
     this.progress = GpuProgress.create(rec, configs, datasets, k, this.acts.logits, group.hyper);
     this.examples = new GpuExampleSummary(rec, datasets, k, this.bufs.stats);
+    let at = 0;
+    const layout = this.widths.map((n) => ({ n, offset: (at += n * n) - n * n }));
+    this.tridiagonal = new GpuTridiagonal(rec, this.bufs.covs, layout, at, k);
   }
 
   /** The forward over every pair for runs c0 … c0 + runs − 1 into the evaluation's activations (recorded once per range). */
@@ -147,7 +153,7 @@ export class GpuEvaluator {
     };
     const tau = this.matchedIn(c0, runs) ? [this.scaleEntry(c0, runs, this.evalStep)] : [];
     const gram = this.rec.dispatch(UPDATE_GRAM, 'update Gram matrices', [g.updateRing, b.gram, this.rec.quad([l.P, UPDATE_WINDOW, c0], 'gram')], [UPDATE_WINDOW * UPDATE_WINDOW, 1, runs]);
-    p = [...this.forward(c0, runs), ...tau, gram, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3]), this.examples.entry(c0, runs), ...(this.progress ? this.progress.sums(c0, runs) : [])];
+    p = [...this.forward(c0, runs), ...tau, gram, ...evalEntries(this.rec, l, view, { ...inputs, ...b, hyperOff: c0 * 8, probes: this.probes.map((name) => sources[name]) } as Parameters<typeof evalEntries>[3]), this.examples.entry(c0, runs), this.tridiagonal.entry(runs), ...(this.progress ? this.progress.sums(c0, runs) : [])];
     this.programs.set(key, p);
     return p;
   }
@@ -165,7 +171,6 @@ export class GpuEvaluator {
     const records = new Map<number, EvalRecord>();
     const plan = readoutPlan(this.configs[0], l.shapes, withSpectra);
     const wanted = plan.matrices;
-    const covRun = this.widths.reduce((a, w) => a + w * w, 0);
     // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
     // any between them) are computed.
     const sorted = [...new Set(indices)].sort((x, y) => x - y);
@@ -180,23 +185,24 @@ export class GpuEvaluator {
       run(this.program(c0, k));
       const regions: ReadRegion[] = [
         this.examples.region(k),
-        { buffer: b.covs, offset: 0, length: k * covRun },
+        this.tridiagonal.region(k),
         { buffer: b.norms, offset: 0, length: k * l.names.length },
         { buffer: b.gram, offset: 0, length: k * UPDATE_WINDOW * UPDATE_WINDOW },
         // The per-residue logit sums where the task has progress measures (p × C a run, not N × C).
         ...(this.progress ? [this.progress.region(k)] : []),
         ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
-      const [summaries, covs, norms, gram, ...rest] = await read(regions);
-      countRead(summaries, covs, norms, gram, ...rest);
+      const [summaries, tridiagonals, norms, gram, ...rest] = await read(regions);
+      countRead(summaries, tridiagonals, norms, gram, ...rest);
       const sums = this.progress ? rest.shift()! : null;
       const weights = rest;
       const embedAt = wanted.indexOf('embed');
       const progress = this.progress && sums ? await this.progress.finish(c0, mine, sums, (i) => weights[mine.indexOf(i) * wanted.length + embedAt], run, read) : null;
       mine.forEach((i, m) => {
         const s = i - c0;
-        let at = s * covRun;
-        const cov = this.widths.map((w) => covs.subarray(at, (at += w * w)));
+        const hostStarted = performance.now();
+        const probeEigenvalues = this.widths.map((_, j) => this.tridiagonal.eigenvalues(tridiagonals, s, j));
+        evalCounters.hostMs += performance.now() - hostStarted;
         const w = Object.fromEntries(wanted.map((name, j) => [name, { shape: l.shapes[name], data: weights[m * wanted.length + j] }]));
         records.set(
           i,
@@ -206,7 +212,7 @@ export class GpuEvaluator {
             config: this.configs[i],
             names: l.names,
             summary: this.examples.summary(summaries, s, i),
-            covs: cov,
+            probeEigenvalues,
             norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
             progress: progress?.get(i),
             updateGram: ringHolds(stepOf(i)) ? gram.subarray(s * UPDATE_WINDOW ** 2, (s + 1) * UPDATE_WINDOW ** 2) : null,
