@@ -58,7 +58,11 @@ export function gini(values: number[]): number {
 }
 
 export function fourierAlignment(embedding: ArrayLike<number>, p: number, d: number, k = 5): FourierAlignment {
-  const power = frequencyPower(embedding, p, d);
+  return alignmentOfPower(frequencyPower(embedding, p, d), k);
+}
+
+/** fourierAlignment from the power per frequency (an engine that found it where the embedding lives). */
+export function alignmentOfPower(power: number[], k = 5): FourierAlignment {
   const total = power.reduce((a, b) => a + b, 0);
   const top = [...power].sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0);
   return { topk_share: total > 0 ? top / total : 0, gini: gini(power), power };

@@ -84,7 +84,8 @@ export function trapThreshold(rows: number, cols: number, variance: number): num
   return ((mu + TRACY_WIDOM_999 * s) * variance) / n;
 }
 
-function entryVariance(w: ArrayLike<number>): number {
+/** The entries' variance, population form (the trap threshold's σ²). */
+export function entryVariance(w: ArrayLike<number>): number {
   let mean = 0;
   for (let i = 0; i < w.length; i++) mean += w[i];
   mean /= w.length;
@@ -102,18 +103,26 @@ export function correlationTraps(w: ArrayLike<number>, rows: number, cols: numbe
 
 /** exp of the Shannon entropy of the ESD's eigenvalues as shares (the probes' eff_rank, for a weight matrix). */
 export function effectiveRank(w: ArrayLike<number>, rows: number, cols: number, eigenvalues?: (g: Float64Array, m: number) => Float64Array): number {
-  const eig = esd(w, rows, cols, eigenvalues);
+  return effectiveRankOfEsd(esd(w, rows, cols, eigenvalues));
+}
+
+/** effectiveRank from the ESD itself (an engine that found it where the weights live: train/gpu/weight-readout.ts). */
+export function effectiveRankOfEsd(eig: ArrayLike<number>): number {
   let total = 0;
-  for (const l of eig) if (l > 0) total += l;
+  for (const l of Array.from(eig)) if (l > 0) total += l;
   if (total <= 0) return NaN;
   let h = 0;
-  for (const l of eig) if (l > 0) h -= (l / total) * Math.log(l / total);
+  for (const l of Array.from(eig)) if (l > 0) h -= (l / total) * Math.log(l / total);
   return Math.exp(h);
 }
 
 /** What an evaluation stores per weight matrix: α of its ESD's tail (null: too few eigenvalues) and its trap count, from one ESD. */
 export function weightSpectrum(w: ArrayLike<number>, rows: number, cols: number, eigenvalues?: (g: Float64Array, m: number) => Float64Array): { alpha: number | null; traps: number } {
-  const eig = esd(w, rows, cols, eigenvalues);
-  const threshold = trapThreshold(rows, cols, entryVariance(w));
-  return { alpha: powerLawAlpha(eig)?.alpha ?? null, traps: eig.filter((l) => l > threshold).length };
+  return weightSpectrumOfEsd(esd(w, rows, cols, eigenvalues), rows, cols, entryVariance(w));
+}
+
+/** weightSpectrum from the ESD and the entries' variance. */
+export function weightSpectrumOfEsd(eig: ArrayLike<number>, rows: number, cols: number, variance: number): { alpha: number | null; traps: number } {
+  const threshold = trapThreshold(rows, cols, variance);
+  return { alpha: powerLawAlpha(eig)?.alpha ?? null, traps: Array.from(eig).filter((l) => l > threshold).length };
 }

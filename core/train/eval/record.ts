@@ -4,11 +4,11 @@ import { spectralEdgeGap } from '../../spectra/spectral-edge.js';
 import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor, probeWidth } from '../../models/config.js';
 import { spectralSummary } from '../../spectra/entropy.js';
-import { fourierAlignment } from '../../spectra/fourier.js';
+import { alignmentOfPower, fourierAlignment, gini } from '../../spectra/fourier.js';
 import { irrepAlignment } from '../../spectra/s5-irreps.js';
 import { neuronLogitGini, progressMeasures, type ProgressMeasures } from '../../spectra/progress.js';
 import { cyclicStructure, keyFrequencies, residueTask } from '../../spectra/residues.js';
-import { effectiveRank, weightSpectrum } from '../../spectra/weight-spectrum.js';
+import { effectiveRank, effectiveRankOfEsd, weightSpectrum, weightSpectrumOfEsd } from '../../spectra/weight-spectrum.js';
 import { evalCounters } from './counters.js';
 import { summariseExamples, type ExampleArrays, type ExampleSummary } from './examples.js';
 
@@ -24,6 +24,22 @@ import { summariseExamples, type ExampleArrays, type ExampleSummary } from './ex
  * the parameters' squared norms and, for cyclic tasks, the embedding. The single-run trainer and
  * the stacked group both end here, so both measure the same way.
  */
+/**
+ * The weight matrices' part of a record, reduced where they live: each matrix's ESD (eigenvalues
+ * of WᵀW/n, descending; embed and W_U every evaluation, every 2-D matrix at spectrum
+ * evaluations), the entries' variances at spectrum evaluations, and for cyclic tasks the power
+ * per frequency of the embedding's group tokens (spectra/fourier.ts frequencyPower), of the same
+ * rows in the residue structure's order (key frequencies) and of the neuron-to-logit map.
+ */
+export interface WeightSummary {
+  shapes: Record<string, number[]>;
+  esd: Record<string, Float64Array>;
+  variance?: Record<string, number>;
+  embedPower?: number[];
+  keyPower?: number[];
+  neuronLogitPower?: number[];
+}
+
 export interface MeasureInput {
   step: number;
   dataset: Dataset;
@@ -47,6 +63,8 @@ export interface MeasureInput {
    * (withSpectra) every 2-D matrix gets its weight spectrum.
    */
   weights?: Record<string, { shape: number[]; data: ArrayLike<number> }>;
+  /** What the record needs of the weights, from an engine that computed it where they live (in place of `weights`; gpu/weight-readout.ts). */
+  weightSummary?: WeightSummary;
   /** Σ θ² of each parameter tensor. */
   norms: ArrayLike<number>;
   /**
@@ -107,11 +125,16 @@ function buildRecord(m: MeasureInput): EvalRecord {
   if (examples.logits) record.logits = examples.logits;
   if (m.withSpectra) record.spectra = {};
   const eig = (g: Float64Array, n: number): Float64Array => m.eigenvalues(Float32Array.from(g), n);
-  if (m.weights?.embed && m.weights.W_U) {
+  const ws = m.weightSummary;
+  if (ws?.esd.embed && ws.esd.W_U) record.weight_erank = { embed: effectiveRankOfEsd(ws.esd.embed), W_U: effectiveRankOfEsd(ws.esd.W_U) };
+  else if (m.weights?.embed && m.weights.W_U) {
     const rank = (w: { shape: number[]; data: ArrayLike<number> }): number => effectiveRank(w.data, w.shape[0], w.shape[1], eig);
     record.weight_erank = { embed: rank(m.weights.embed), W_U: rank(m.weights.W_U) };
   }
-  if (m.withSpectra && m.weights) {
+  if (m.withSpectra && ws?.variance) {
+    record.weight_spectra = {};
+    for (const [name, e] of Object.entries(ws.esd)) record.weight_spectra[name] = weightSpectrumOfEsd(e, ws.shapes[name][0], ws.shapes[name][1], ws.variance[name]);
+  } else if (m.withSpectra && m.weights) {
     record.weight_spectra = {};
     for (const [name, w] of Object.entries(m.weights)) if (w.shape.length === 2) record.weight_spectra[name] = weightSpectrum(w.data, w.shape[0], w.shape[1], eig);
   }
@@ -124,12 +147,14 @@ function buildRecord(m: MeasureInput): EvalRecord {
   });
   // The group tokens' embedding rows (both alignments read only the first `order` rows).
   const embed = m.weights?.embed?.data;
-  if (embed && !dataset.task.cyclic) {
+  if (!dataset.task.cyclic) {
     // S5's tasks: the same two figures over its irreducible representations (the group Fourier transform).
-    const a = irrepAlignment(embed, model.dModel);
-    record.fourier = { topk_share: a.topk_share, gini: a.gini };
-  } else if (embed) {
-    const f = fourierAlignment(embed, dataset.task.order, model.dModel, config.fourierK);
+    if (embed) {
+      const a = irrepAlignment(embed, model.dModel);
+      record.fourier = { topk_share: a.topk_share, gini: a.gini };
+    }
+  } else if (embed || ws?.embedPower) {
+    const f = ws?.embedPower ? alignmentOfPower(ws.embedPower, config.fourierK) : fourierAlignment(embed!, dataset.task.order, model.dModel, config.fourierK);
     record.fourier = { topk_share: f.topk_share, gini: f.gini };
     const task = residueTask(config.task);
     if ((m.logits || m.progress) && task) {
@@ -137,10 +162,11 @@ function buildRecord(m: MeasureInput): EvalRecord {
       // An engine that reduced the logits where they live brings the measures, key frequencies included.
       record.progress = m.progress
         ? { ...m.progress }
-        : progressMeasures({ structure, classes: dataset.classes, logits: m.logits!, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs: keyFrequencies(embed, structure, model.dModel, config.fourierK) });
+        : progressMeasures({ structure, classes: dataset.classes, logits: m.logits!, inputs: dataset.inputs, labels: dataset.labels, trainIndices: dataset.trainIndices, testIndices: dataset.testIndices, keyFreqs: keyFrequencies(embed!, structure, model.dModel, config.fourierK) });
       const wOut = m.weights?.W_out;
       const wU = m.weights?.W_U;
-      if (wOut && wU) record.progress.neuron_logit_gini = neuronLogitGini(wOut.data, wU.data, model.dMlp, model.dModel, dataset.classes, structure);
+      if (ws?.neuronLogitPower) record.progress.neuron_logit_gini = gini(ws.neuronLogitPower);
+      else if (wOut && wU) record.progress.neuron_logit_gini = neuronLogitGini(wOut.data, wU.data, model.dMlp, model.dModel, dataset.classes, structure);
     }
   }
   return record;

@@ -4,7 +4,7 @@ import type { EvalRecord } from '../../schema/eval-record.js';
 import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { measure } from '../eval/record.js';
-import { readoutPlan } from '../eval/plan.js';
+import { strongest } from '../../spectra/residues.js';
 import { countRead, evalCounters } from '../eval/counters.js';
 import type { ReadRegion } from './device.js';
 import type { Dispatch, Entry, Recorder } from './program.js';
@@ -14,6 +14,7 @@ import { UPDATE_WINDOW } from '../../schema/eval-record.js';
 import { GpuProgress } from './progress-readout.js';
 import { GpuExampleSummary } from './example-summary.js';
 import { GpuTridiagonal } from './tridiagonal.js';
+import { GpuWeights } from './weight-readout.js';
 import { activations, evalEntries, forwardEntries, type Activations, type ModelLayout, type ProbeSource } from './plans.js';
 
 /**
@@ -45,6 +46,8 @@ export class GpuEvaluator {
   private readonly examples: GpuExampleSummary;
   /** The probes' covariances brought to tridiagonals on the device (the host finds their eigenvalues). */
   private readonly tridiagonal: GpuTridiagonal;
+  /** The weight matrices' spectra and Fourier powers, on the device. */
+  private readonly weights: GpuWeights;
 
   constructor(
     private readonly rec: Recorder,
@@ -93,6 +96,7 @@ export class GpuEvaluator {
     let at = 0;
     const layout = this.widths.map((n) => ({ n, offset: (at += n * n) - n * n }));
     this.tridiagonal = new GpuTridiagonal(rec, this.bufs.covs, layout, at, k);
+    this.weights = new GpuWeights(rec, l, group.params, configs[0], ds.task, k);
   }
 
   /** The forward over every pair for runs c0 … c0 + runs − 1 into the evaluation's activations (recorded once per range). */
@@ -169,8 +173,8 @@ export class GpuEvaluator {
   ): Promise<EvalRecord[]> {
     const { l, bufs: b, chunk } = this;
     const records = new Map<number, EvalRecord>();
-    const plan = readoutPlan(this.configs[0], l.shapes, withSpectra);
-    const wanted = plan.matrices;
+    // Raw weights still read: S5's embedding (its irrep projections are not on the device yet).
+    const wanted = this.datasets[0].task.cyclic ? [] : ['embed'];
     // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
     // any between them) are computed.
     const sorted = [...new Set(indices)].sort((x, y) => x - y);
@@ -182,7 +186,8 @@ export class GpuEvaluator {
       // The targets are read at the step of the logit-matched runs asked for (a frozen run's is its own; one step for the range).
       const matchedRun = mine.find((i) => this.matched[i]);
       if (matchedRun !== undefined) this.rec.device.queue.writeBuffer(this.evalStep, 0, Uint32Array.from([0, 0, stepOf(matchedRun) + 1, 0]));
-      run(this.program(c0, k));
+      run([...this.program(c0, k), ...this.weights.entriesFor(c0, k, withSpectra)]);
+      const weightRegions = this.weights.regions(k, withSpectra);
       const regions: ReadRegion[] = [
         this.examples.region(k),
         this.tridiagonal.region(k),
@@ -190,14 +195,19 @@ export class GpuEvaluator {
         { buffer: b.gram, offset: 0, length: k * UPDATE_WINDOW * UPDATE_WINDOW },
         // The per-residue logit sums where the task has progress measures (p × C a run, not N × C).
         ...(this.progress ? [this.progress.region(k)] : []),
+        ...weightRegions,
         ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
       const [summaries, tridiagonals, norms, gram, ...rest] = await read(regions);
       countRead(summaries, tridiagonals, norms, gram, ...rest);
       const sums = this.progress ? rest.shift()! : null;
+      const weightReads = rest.splice(0, weightRegions.length);
       const weights = rest;
-      const embedAt = wanted.indexOf('embed');
-      const progress = this.progress && sums ? await this.progress.finish(c0, mine, sums, (i) => weights[mine.indexOf(i) * wanted.length + embedAt], run, read) : null;
+      const hostStarted = performance.now();
+      const weightSummaries = new Map(mine.map((i) => [i, this.weights.summary(weightReads, i - c0, withSpectra)]));
+      evalCounters.hostMs += performance.now() - hostStarted;
+      const keyFreqsOf = (i: number): number[] => strongest(weightSummaries.get(i)!.keyPower!, this.configs[i].fourierK);
+      const progress = this.progress && sums ? await this.progress.finish(c0, mine, sums, keyFreqsOf, run, read) : null;
       mine.forEach((i, m) => {
         const s = i - c0;
         const hostStarted = performance.now();
@@ -217,6 +227,7 @@ export class GpuEvaluator {
             progress: progress?.get(i),
             updateGram: ringHolds(stepOf(i)) ? gram.subarray(s * UPDATE_WINDOW ** 2, (s + 1) * UPDATE_WINDOW ** 2) : null,
             weights: w,
+            weightSummary: weightSummaries.get(i),
             eigenvalues,
             withSpectra,
           }),

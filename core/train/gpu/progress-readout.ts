@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 import type { RunConfig } from '../../schema/run-config.js';
 import type { Dataset } from '../../tasks/dataset.js';
-import { cyclicStructure, keyFrequencies, residueTask, type CyclicStructure } from '../../spectra/residues.js';
+import { cyclicStructure, residueTask, type CyclicStructure } from '../../spectra/residues.js';
 import { progressFirstHalf, progressPlan, progressSecondHalf, type ProgressMeasures, type ProgressPlan } from '../../spectra/progress.js';
 import { bindings, FLAT, FLAT_ARGS } from './kernels.js';
 import { grid, type Entry, type Recorder } from './program.js';
@@ -99,13 +99,12 @@ export class GpuProgress {
   /** Null where the task has no progress measures. */
   static create(rec: Recorder, configs: RunConfig[], datasets: Dataset[], chunk: number, logits: GPUBuffer, hyper: GPUBuffer): GpuProgress | null {
     const task = residueTask(configs[0].task);
-    return task ? new GpuProgress(rec, cyclicStructure(task, datasets[0].task.order), configs, datasets, chunk, logits, hyper) : null;
+    return task ? new GpuProgress(rec, cyclicStructure(task, datasets[0].task.order), datasets, chunk, logits, hyper) : null;
   }
 
   private constructor(
     private readonly rec: Recorder,
     structure: CyclicStructure,
-    private readonly configs: RunConfig[],
     private readonly datasets: Dataset[],
     chunk: number,
     private readonly logits: GPUBuffer,
@@ -165,10 +164,10 @@ export class GpuProgress {
   }
 
   /**
-   * The measures of runs `mine` (of the range from c0) from their sums and embeddings: the host's
+   * The measures of runs `mine` (of the range from c0) from their sums and key frequencies (from the embedding's power on the device: weight-readout.ts): the host's
    * first half, the projections written back, the device's tail, one small read, the second half.
    */
-  async finish(c0: number, mine: number[], sums: Float32Array, embedOf: (i: number) => ArrayLike<number>, run: (entries: Entry[]) => void, read: (regions: ReadRegion[]) => Promise<Float32Array[]>): Promise<Map<number, ProgressMeasures>> {
+  async finish(c0: number, mine: number[], sums: Float32Array, keyFreqsOf: (i: number) => number[], run: (entries: Entry[]) => void, read: (regions: ReadRegion[]) => Promise<Float32Array[]>): Promise<Map<number, ProgressMeasures>> {
     const { p, C, n } = this;
     const k = mine[mine.length - 1] - c0 + 1;
     const per = C + p * C;
@@ -180,7 +179,7 @@ export class GpuProgress {
       const ds = this.datasets[i];
       let plan = this.plans.get(i);
       if (!plan) this.plans.set(i, (plan = progressPlan(this.structure, C, ds.inputs, ds.labels, ds.trainIndices, ds.testIndices)));
-      const keyFreqs = keyFrequencies(embedOf(i), this.structure, this.configs[i].dModel, this.configs[i].fourierK);
+      const keyFreqs = keyFreqsOf(i);
       const half = progressFirstHalf(plan, C, sums.subarray(s * p * C, (s + 1) * p * C), keyFreqs);
       mp.set(half.f.mean, s * per);
       mp.set(half.proj, s * per + C);
