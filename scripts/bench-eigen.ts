@@ -2,11 +2,13 @@
  * `npm run bench:eigen [-- --runs N]`: eigenvalues of a probe-sized covariance (64, 256, 512
  * wide) by our JS solver (core/spectra/eigen.ts) and by LAPACK's dsyevd through OpenBLAS
  * (core/train/host/blas.ts, the `wasm+openblas` path); median ms of N (default 7) and the largest
- * difference between the two. Prints a markdown table.
+ * difference between the two; then the same for the tridiagonal alone (the WGSL evaluator's host
+ * half: its device reduces each matrix first), our implicit QL against LAPACK's dsterf. Prints
+ * markdown tables.
  */
 import os from 'node:os';
-import { symmetricEigenvalues } from '../core/spectra/eigen.js';
-import { lapackEigenvalues, loadBlas } from '../core/train/host/blas.js';
+import { symmetricEigenvalues, tridiagonalEigenvalues } from '../core/spectra/eigen.js';
+import { lapackEigenvalues, lapackTridiagonalEigenvalues, loadBlas } from '../core/train/host/blas.js';
 import { Rng } from '../core/rng.js';
 import { numberArg } from './args.js';
 
@@ -41,11 +43,24 @@ for (const n of [64, 256, 512]) {
   }
   rows.push(`| ${n} | ${js.toFixed(2)} | ${lapack ? native.toFixed(2) : 'no LAPACK'} | ${diff.toExponential(1)} |`);
 }
+const dsterf = blas instanceof Error ? null : lapackTridiagonalEigenvalues(blas);
+const triRows: string[] = [];
+for (const n of [64, 256, 512]) {
+  const d = Float64Array.from({ length: n }, () => rng.normal());
+  const e = Float64Array.from({ length: n - 1 }, () => rng.normal());
+  const js = time(() => tridiagonalEigenvalues(d, e));
+  const native = dsterf ? time(() => dsterf(d, e)) : NaN;
+  triRows.push(`| ${n} | ${js.toFixed(2)} | ${dsterf ? native.toFixed(2) : 'no LAPACK'} |`);
+}
 process.stdout.write(
   [
     `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, node ${process.version}; ${blas instanceof Error ? blas.message : blas.library}; median of ${reps}`,
     '| width | JS ms | LAPACK ms | max abs difference |',
     '|---|---|---|---|',
     ...rows,
+    '',
+    '| tridiagonal width | JS QL ms | LAPACK dsterf ms |',
+    '|---|---|---|',
+    ...triRows,
   ].join('\n') + '\n',
 );

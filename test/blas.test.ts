@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS, type RunConfig } from '../core/schema/run-config.js';
 import { selectBackend } from '../core/train/backend.js';
-import { lapackEigenvalues, loadBlas, openblasCoreFor } from '../core/train/host/blas.js';
-import { symmetricEigenvalues } from '../core/spectra/eigen.js';
+import { lapackEigenvalues, lapackTridiagonalEigenvalues, loadBlas, openblasCoreFor } from '../core/train/host/blas.js';
+import { symmetricEigenvalues, tridiagonalEigenvalues } from '../core/spectra/eigen.js';
 import { Rng } from '../core/rng.js';
 import { trainingLosses } from './helpers/train.js';
 
@@ -108,5 +108,21 @@ describe('wasm with OpenBLAS matrix products', () => {
       for (let i = 0; i < n; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-10 * scale);
     }
     expect(() => eig(new Float32Array(5), 2)).toThrow(/2×2/);
+  });
+
+  it('finds the eigenvalues of a tridiagonal as spectra/eigen.ts does, with LAPACK dsterf (the WGSL evaluator\'s host half)', () => {
+    const solve = lapackTridiagonalEigenvalues(blas)!;
+    expect(solve).not.toBeNull();
+    const rng = new Rng(4);
+    for (const n of [1, 2, 5, 128, 512]) {
+      // Entries over six orders of magnitude, and a split (a zero off-diagonal) in the middle.
+      const diag = Array.from({ length: n }, () => rng.normal() * 10 ** (-6 * rng.uniform()));
+      const off = Array.from({ length: Math.max(0, n - 1) }, (_, i) => (i === n >> 1 ? 0 : rng.normal() * 10 ** (-6 * rng.uniform())));
+      const got = solve(diag, off);
+      const want = tridiagonalEigenvalues(diag, off);
+      expect(got).toHaveLength(n);
+      const scale = Math.max(...Array.from(want, Math.abs));
+      for (let i = 0; i < n; i++) expect(Math.abs(got[i] - want[i]), `n ${n}, eigenvalue ${i}`).toBeLessThanOrEqual(1e-12 * scale);
+    }
   });
 });

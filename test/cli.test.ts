@@ -139,12 +139,14 @@ describe('grokscope CLI', () => {
     expectCleanError(cli(['run', '--seeds', '0-1', '--seed', '3']), /^grokscope: give either --seed or --seeds, not both$/);
     const b = cli(['bench', '--backend', 'wasm', '--group', '2', '--steps', '3', '--json']);
     expect(b.code, b.stderr).toBe(0);
-    const bench = lastJson(b.stdout) as { group: number; ms_per_run_step: number; ms_per_step_median: number; read_bytes_per_eval: number; host_ms_per_eval: number; eval_share: number; ms_per_eval_median: number; eval_every: number };
+    const bench = lastJson(b.stdout) as { group: number; ms_per_run_step: number; ms_per_step_median: number; read_bytes_per_eval: number; read_bytes_per_spectrum_eval: number; host_ms_per_eval: number; eval_share: number; ms_per_eval_median: number; eval_every: number };
     expect(bench.group).toBe(2);
     expect(bench.ms_per_run_step).toBeCloseTo(bench.ms_per_step_median / 2, 2);
     // On plain wasm the tfjs graph reads the model out: every input's logits (mod-add at the quick preset's p) at least.
     const p = PRESETS.quick.p;
     expect(bench.read_bytes_per_eval).toBeGreaterThanOrEqual(p * p * p * 4);
+    // A spectrum evaluation reads at least as much (every 2-D weight matrix too, on this graph).
+    expect(bench.read_bytes_per_spectrum_eval).toBeGreaterThanOrEqual(bench.read_bytes_per_eval);
     expect(bench.host_ms_per_eval).toBeGreaterThan(0);
     expect(bench.host_ms_per_eval).toBeLessThanOrEqual(bench.ms_per_eval_median);
     expect(bench.eval_share).toBeCloseTo(bench.ms_per_eval_median / (bench.ms_per_eval_median + bench.eval_every * bench.ms_per_run_step), 3);

@@ -106,7 +106,13 @@ export async function bench(task: BenchTask): Promise<BenchResult> {
       msPerEval.push(performance.now() - t0);
     }
     const perEval = (x: number): number => (evalCounters.records ? x / evalCounters.records : 0);
-    return { backend: backend.name, backendNote: engineNote(backend.note, group), msPerStep, msPerEval, group: size, counts, readBytesPerEval: perEval(evalCounters.readBytes), hostMsPerEval: perEval(evalCounters.hostMs) };
+    const readBytesPerEval = perEval(evalCounters.readBytes);
+    const hostMsPerEval = perEval(evalCounters.hostMs);
+    // One spectrum evaluation too (every probe's spectrum, every 2-D matrix's ESD): its bytes apart.
+    resetEvalCounters();
+    await group.evaluate([0], true);
+    const readBytesPerSpectrumEval = perEval(evalCounters.readBytes);
+    return { backend: backend.name, backendNote: engineNote(backend.note, group), msPerStep, msPerEval, group: size, counts, readBytesPerEval, readBytesPerSpectrumEval, hostMsPerEval };
   } finally {
     group.dispose();
   }

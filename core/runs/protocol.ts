@@ -58,6 +58,8 @@ export interface BenchResult {
   group: number;
   /** Per run-evaluation: bytes read back from the compute device, and host milliseconds building the record (core/train/eval/counters.ts). */
   readBytesPerEval?: number;
+  /** The same for one evaluation with spectra (every probe's spectrum, every 2-D weight matrix's ESD). */
+  readBytesPerSpectrumEval?: number;
   hostMsPerEval?: number;
   /** What one group step sent to the WebGPU device (Dawn's counts; null off WebGPU). */
   counts?: { dispatchesPerStep: number; submitsPerStep: number; readsPerStep: number } | null;

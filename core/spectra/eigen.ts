@@ -93,6 +93,20 @@ function tridiagonalise(V: Float64Array, n: number, d: Float64Array, e: Float64A
   e[0] = 0;
 }
 
+/**
+ * √(a² + b²) without overflow or underflow, as Math.hypot, for two arguments: V8's variadic
+ * Math.hypot took about half the QL's time (a 512-wide tridiagonal: 14.5 → 7.8 ms, median of 15
+ * in one scratch timing on the 2-core VM; `npm run bench:eigen` has the QL's figure now).
+ */
+function hypot(a: number, b: number): number {
+  const x = Math.abs(a);
+  const y = Math.abs(b);
+  const big = x > y ? x : y;
+  if (big === 0) return 0;
+  const r = (x > y ? y : x) / big;
+  return big * Math.sqrt(1 + r * r);
+}
+
 /** Implicit QL on the tridiagonal (d, e) — tql2 without eigenvectors. Eigenvalues land in d. */
 function tridiagonalQL(d: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
@@ -110,7 +124,7 @@ function tridiagonalQL(d: Float64Array, e: Float64Array, n: number): void {
         if (++iter > 200) throw new Error('symmetric eigensolver did not converge');
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = Math.hypot(p, 1);
+        let r = hypot(p, 1);
         if (p < 0) r = -r;
         d[l] = e[l] / (p + r);
         d[l + 1] = e[l] * (p + r);
@@ -131,7 +145,7 @@ function tridiagonalQL(d: Float64Array, e: Float64Array, n: number): void {
           s2 = s;
           g = c * e[i];
           h = c * p;
-          r = Math.hypot(p, e[i]);
+          r = hypot(p, e[i]);
           e[i + 1] = s * r;
           s = e[i] / r;
           c = p / r;

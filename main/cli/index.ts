@@ -130,7 +130,7 @@ async function cmdBench(opts: CommonOpts & Record<string, unknown>): Promise<num
       reads_per_step: r.counts?.readsPerStep ?? null,
       // An evaluation's share of a run at the preset's cadence (one, without spectra, per evalEvery run-steps); per run-evaluation, bytes read back from the device and host ms building the record.
       eval_every: config.evalEvery,
-      read_bytes_per_eval: Math.round(r.readBytesPerEval ?? 0), host_ms_per_eval: +(r.hostMsPerEval ?? 0).toFixed(3),
+      read_bytes_per_eval: Math.round(r.readBytesPerEval ?? 0), read_bytes_per_spectrum_eval: Math.round(r.readBytesPerSpectrumEval ?? 0), host_ms_per_eval: +(r.hostMsPerEval ?? 0).toFixed(3),
       eval_share: +(median(r.msPerEval) / (median(r.msPerEval) + config.evalEvery * (median(r.msPerStep) / r.group))).toFixed(4),
     };
     if (opts.json) printJson(out);

@@ -1,5 +1,5 @@
-import { symmetricEigenvalues } from '../../spectra/eigen.js';
-import { lapackEigenvalues, loadBlas } from '../host/blas.js';
+import { symmetricEigenvalues, tridiagonalEigenvalues } from '../../spectra/eigen.js';
+import { lapackEigenvalues, lapackTridiagonalEigenvalues, loadBlas } from '../host/blas.js';
 
 /**
  * The one choice of eigen-solver for every evaluation, whatever the engine or the tfjs backend:
@@ -11,4 +11,10 @@ import { lapackEigenvalues, loadBlas } from '../host/blas.js';
 export function eigenvaluesHere(): (matrix: Float32Array, n: number) => Float64Array {
   const blas = loadBlas();
   return (blas instanceof Error ? null : lapackEigenvalues(blas)) ?? symmetricEigenvalues;
+}
+
+/** The same rule for a tridiagonal (the WGSL evaluator reduces on its device, gpu/tridiagonal.ts): LAPACK's dsterf, else spectra/eigen.ts. */
+export function tridiagonalEigenvaluesHere(): (diag: ArrayLike<number>, off: ArrayLike<number>) => Float64Array {
+  const blas = loadBlas();
+  return (blas instanceof Error ? null : lapackTridiagonalEigenvalues(blas)) ?? tridiagonalEigenvalues;
 }

@@ -24,22 +24,6 @@ import { summariseExamples, type ExampleArrays, type ExampleSummary } from './ex
  * the parameters' squared norms and, for cyclic tasks, the embedding. The single-run trainer and
  * the stacked group both end here, so both measure the same way.
  */
-/**
- * The weight matrices' part of a record, reduced where they live: each matrix's ESD (eigenvalues
- * of WᵀW/n, descending; embed and W_U every evaluation, every 2-D matrix at spectrum
- * evaluations), the entries' variances at spectrum evaluations, and for cyclic tasks the power
- * per frequency of the embedding's group tokens (spectra/fourier.ts frequencyPower), of the same
- * rows in the residue structure's order (key frequencies) and of the neuron-to-logit map.
- */
-export interface WeightSummary {
-  shapes: Record<string, number[]>;
-  esd: Record<string, Float64Array>;
-  variance?: Record<string, number>;
-  embedPower?: number[];
-  keyPower?: number[];
-  neuronLogitPower?: number[];
-}
-
 export interface MeasureInput {
   step: number;
   dataset: Dataset;
@@ -81,6 +65,22 @@ export interface MeasureInput {
   updateGram?: ArrayLike<number> | null;
   eigenvalues: (matrix: Float32Array, n: number) => Float64Array;
   withSpectra: boolean;
+}
+
+/**
+ * The weight matrices' part of a record, reduced where they live: each matrix's ESD (eigenvalues
+ * of WᵀW/n, descending; embed and W_U every evaluation, every 2-D matrix at spectrum
+ * evaluations), the entries' variances at spectrum evaluations, and for cyclic tasks the power
+ * per frequency of the embedding's group tokens (spectra/fourier.ts frequencyPower), of the same
+ * rows in the residue structure's order (key frequencies) and of the neuron-to-logit map.
+ */
+export interface WeightSummary {
+  shapes: Record<string, number[]>;
+  esd: Record<string, Float64Array>;
+  variance?: Record<string, number>;
+  embedPower?: number[];
+  keyPower?: number[];
+  neuronLogitPower?: number[];
 }
 
 export function measure(m: MeasureInput): EvalRecord {

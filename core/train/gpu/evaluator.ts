@@ -5,6 +5,7 @@ import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor } from '../../models/config.js';
 import { measure } from '../eval/record.js';
 import { strongest } from '../../spectra/residues.js';
+import { tridiagonalEigenvaluesHere } from '../eval/eigen.js';
 import { countRead, evalCounters } from '../eval/counters.js';
 import type { ReadRegion } from './device.js';
 import type { Dispatch, Entry, Recorder } from './program.js';
@@ -95,8 +96,8 @@ export class GpuEvaluator {
     this.examples = new GpuExampleSummary(rec, datasets, k, this.bufs.stats);
     let at = 0;
     const layout = this.widths.map((n) => ({ n, offset: (at += n * n) - n * n }));
-    this.tridiagonal = new GpuTridiagonal(rec, this.bufs.covs, layout, at, k);
-    this.weights = new GpuWeights(rec, l, group.params, configs[0], ds.task, k);
+    this.tridiagonal = new GpuTridiagonal(rec, this.bufs.covs, layout, at, k, tridiagonalEigenvaluesHere());
+    this.weights = new GpuWeights(rec, l, group.params, configs[0], ds.task, k, tridiagonalEigenvaluesHere());
   }
 
   /** The forward over every pair for runs c0 … c0 + runs − 1 into the evaluation's activations (recorded once per range). */

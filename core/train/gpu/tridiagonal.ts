@@ -133,6 +133,8 @@ export class GpuTridiagonal {
     private readonly layout: SymmetricMatrix[],
     stride: number,
     chunk: number,
+    /** The host's half: the tridiagonal's eigenvalues, ascending, in float64 (eval/eigen.ts chooses). */
+    private readonly solve: (diag: ArrayLike<number>, off: ArrayLike<number>) => Float64Array = tridiagonalEigenvalues,
   ) {
     this.outOff = [];
     let at = 0;
@@ -171,6 +173,6 @@ export class GpuTridiagonal {
   eigenvalues(values: Float32Array, s: number, j: number): Float64Array {
     const n = this.layout[j].n;
     const at = s * this.outRun + this.outOff[j];
-    return tridiagonalEigenvalues(values.subarray(at, at + n), values.subarray(at + n, at + 2 * n - 1));
+    return this.solve(values.subarray(at, at + n), values.subarray(at + n, at + 2 * n - 1));
   }
 }

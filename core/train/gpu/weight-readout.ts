@@ -120,6 +120,7 @@ export class GpuWeights {
     config: RunConfig,
     task: { cyclic: boolean; order: number },
     chunk: number,
+    solve?: (diag: ArrayLike<number>, off: ArrayLike<number>) => Float64Array,
   ) {
     const order = task.order;
     let at = 0;
@@ -135,8 +136,8 @@ export class GpuWeights {
     this.gramRun = at;
     this.grams = rec.buffer(chunk * at, 'weight Gram matrices');
     const layoutOf = (list: Matrix[]) => list.map((x) => ({ n: x.m, offset: x.gramOff }));
-    this.everyEval = new GpuTridiagonal(rec, this.grams, layoutOf(this.matrices.filter((x) => x.name === 'embed' || x.name === 'W_U')), at, chunk);
-    this.all = new GpuTridiagonal(rec, this.grams, layoutOf(this.matrices), at, chunk);
+    this.everyEval = new GpuTridiagonal(rec, this.grams, layoutOf(this.matrices.filter((x) => x.name === 'embed' || x.name === 'W_U')), at, chunk, solve);
+    this.all = new GpuTridiagonal(rec, this.grams, layoutOf(this.matrices), at, chunk, solve);
     const table = Uint32Array.from(this.matrices.flatMap((x) => [l.off[x.name], x.rows * x.cols]));
     this.variance = { table: rec.buffer(table.length, 'weight matrices', table), out: rec.buffer(chunk * this.matrices.length, 'weight entry variances') };
     const residue = residueTask(config.task);

@@ -61,6 +61,9 @@ type Dsyevd = (
   uploLength: number,
 ) => void;
 
+/** LAPACK's dsterf: every eigenvalue of a symmetric tridiagonal (root-free QR), ascending into d. */
+type Dsterf = (n: Int32Array, d: Float64Array, e: Float64Array, info: Int32Array) => void;
+
 /** cblas_ssyrk: C = α·op(A)ᵀop(A) + β·C, one triangle of C written. */
 type Ssyrk = (order: number, uplo: number, trans: number, n: number, k: number, alpha: number, a: Float32Array, lda: number, beta: number, c: Float32Array, ldc: number) => void;
 
@@ -70,6 +73,8 @@ export interface Blas {
   ssyrk?: Ssyrk | null;
   /** LAPACK's symmetric eigensolver, where the library has it (OpenBLAS builds do). */
   dsyevd: Dsyevd | null;
+  /** LAPACK's tridiagonal eigensolver (the WGSL evaluator's second half: train/gpu/tridiagonal.ts). */
+  dsterf?: Dsterf | null;
   library: string;
   /** The kernels OpenBLAS runs (openblas_get_corename) and why, when we chose them; else null. */
   core: string | null;
@@ -166,6 +171,10 @@ export function loadBlas(): Blas | Error {
       } catch {
         /* a BLAS without LAPACK: eigenvalues stay in JS */
       }
+      let dsterf: Dsterf | null = null;
+      try {
+        dsterf = lib.func('void dsterf_(const int *, _Inout_ double *, _Inout_ double *, _Out_ int *)') as unknown as Dsterf;
+      } catch {} // a BLAS without LAPACK: tridiagonals stay in JS
       let core: string | null = null;
       try {
         const coreName = (lib.func('const char *openblas_get_corename()') as unknown as () => string)();
@@ -173,7 +182,7 @@ export function loadBlas(): Blas | Error {
       } catch {
         /* not OpenBLAS: no kernel name to report */
       }
-      return (cached = { sgemm, ssyrk, dsyevd, library: name, core });
+      return (cached = { sgemm, ssyrk, dsyevd, dsterf, library: name, core });
     } catch (err) {
       tried.push(`${name}: ${firstLine(err)}`);
     }
@@ -293,5 +302,20 @@ export function lapackEigenvalues(blas: Blas): ((matrix: ArrayLike<number>, n: n
     dsyevd('N', 'L', dim, a, dim, w, ws.work, ws.lwork, ws.iwork, ws.liwork, info, 1, 1);
     if (info[0] !== 0) throw new Error(`dsyevd did not converge (info ${info[0]})`);
     return w;
+  };
+}
+
+/** Eigenvalues (ascending) of the symmetric tridiagonal (diag, off) by LAPACK's dsterf, or null where the library lacks it. */
+export function lapackTridiagonalEigenvalues(blas: Blas): ((diag: ArrayLike<number>, off: ArrayLike<number>) => Float64Array) | null {
+  const dsterf = blas.dsterf;
+  if (!dsterf) return null;
+  const info = new Int32Array(1);
+  return (diag, off) => {
+    const d = Float64Array.from(diag);
+    if (d.length < 2) return d;
+    const e = Float64Array.from(off);
+    dsterf(Int32Array.of(d.length), d, e, info);
+    if (info[0] !== 0) throw new Error(`dsterf did not converge (info ${info[0]})`);
+    return d;
   };
 }
