@@ -181,8 +181,18 @@ export function irrepAlignment(embedding: ArrayLike<number>, d: number): IrrepAl
       }
       for (let i = 0; i < dim * dim; i++) power += fhat[i] * fhat[i];
     }
-    return (dim * power) / ORDER;
+    return power;
   });
+  return irrepAlignmentOfSums(raw);
+}
+
+/**
+ * irrepAlignment from Σ_k ‖f̂_k(ρ)‖²_F per irrep (s5Irreps()'s order), from an engine that took
+ * the transforms where the embedding lives (train/gpu/weight-readout.ts).
+ */
+export function irrepAlignmentOfSums(sums: ArrayLike<number>): IrrepAlignment {
+  const irreps = s5Irreps();
+  const raw = irreps.map(({ dim }, r) => (dim * sums[r]) / ORDER);
   const total = raw.reduce((a, b) => a + b, 0);
   const density = raw.slice(1).map((x, i) => x / irreps[i + 1].dim ** 2);
   const densityTotal = density.reduce((a, b) => a + b, 0);

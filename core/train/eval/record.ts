@@ -5,7 +5,7 @@ import type { Dataset } from '../../tasks/dataset.js';
 import { probesFor, probeWidth } from '../../models/config.js';
 import { spectralSummary } from '../../spectra/entropy.js';
 import { alignmentOfPower, fourierAlignment, gini } from '../../spectra/fourier.js';
-import { irrepAlignment } from '../../spectra/s5-irreps.js';
+import { irrepAlignment, irrepAlignmentOfSums } from '../../spectra/s5-irreps.js';
 import { neuronLogitGini, progressMeasures, type ProgressMeasures } from '../../spectra/progress.js';
 import { cyclicStructure, keyFrequencies, residueTask } from '../../spectra/residues.js';
 import { effectiveRank, effectiveRankOfEsd, weightSpectrum, weightSpectrumOfEsd } from '../../spectra/weight-spectrum.js';
@@ -81,6 +81,8 @@ export interface WeightSummary {
   embedPower?: number[];
   keyPower?: number[];
   neuronLogitPower?: number[];
+  /** S5: Σ over the embedding's columns of ‖f̂(ρ)‖²_F per irrep (spectra/s5-irreps.ts irrepAlignmentOfSums). */
+  irrepSums?: number[];
 }
 
 export function measure(m: MeasureInput): EvalRecord {
@@ -149,10 +151,8 @@ function buildRecord(m: MeasureInput): EvalRecord {
   const embed = m.weights?.embed?.data;
   if (!dataset.task.cyclic) {
     // S5's tasks: the same two figures over its irreducible representations (the group Fourier transform).
-    if (embed) {
-      const a = irrepAlignment(embed, model.dModel);
-      record.fourier = { topk_share: a.topk_share, gini: a.gini };
-    }
+    const a = ws?.irrepSums ? irrepAlignmentOfSums(ws.irrepSums) : embed ? irrepAlignment(embed, model.dModel) : null;
+    if (a) record.fourier = { topk_share: a.topk_share, gini: a.gini };
   } else if (embed || ws?.embedPower) {
     const f = ws?.embedPower ? alignmentOfPower(ws.embedPower, config.fourierK) : fourierAlignment(embed!, dataset.task.order, model.dModel, config.fourierK);
     record.fourier = { topk_share: f.topk_share, gini: f.gini };

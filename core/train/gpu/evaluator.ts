@@ -21,9 +21,12 @@ import { activations, evalEntries, forwardEntries, type Activations, type ModelL
 /**
  * Evaluations of a WGSL group: a forward pass over every pair of the task for a chunk of runs,
  * then on the device the per-example numbers, the probes' means and covariances and Σθ² per
- * tensor; one read brings back those, and the weight matrices the record needs (embedding and
- * unembedding every evaluation, every 2-D matrix at spectrum evaluations). Eigenvalues and the
- * record itself are computed on the host by eval/record.ts, as for every other engine.
+ * tensor, and their reductions (issue 36: ≤ 64 KiB read back per run-evaluation at the reference
+ * preset): the per-example summary (example-summary.ts), every covariance as a tridiagonal
+ * (tridiagonal.ts), the weights' ESDs and powers per frequency or irrep (weight-readout.ts), the
+ * progress measures' sums (progress-readout.ts). One read brings back only those; the host finds
+ * the tridiagonals' eigenvalues in float64 and eval/record.ts builds the record, as for every
+ * other engine.
  *
  * Chunks: as many runs as fit in EVAL_BUDGET bytes of activations and the adapter's largest
  * binding; the chunk's dispatches are recorded the first time it is evaluated.
@@ -174,8 +177,6 @@ export class GpuEvaluator {
   ): Promise<EvalRecord[]> {
     const { l, bufs: b, chunk } = this;
     const records = new Map<number, EvalRecord>();
-    // Raw weights still read: S5's embedding (its irrep projections are not on the device yet).
-    const wanted = this.datasets[0].task.cyclic ? [] : ['embed'];
     // Ranges of at most `chunk` runs from the first run asked for: only the runs asked for (and
     // any between them) are computed.
     const sorted = [...new Set(indices)].sort((x, y) => x - y);
@@ -197,24 +198,21 @@ export class GpuEvaluator {
         // The per-residue logit sums where the task has progress measures (p × C a run, not N × C).
         ...(this.progress ? [this.progress.region(k)] : []),
         ...weightRegions,
-        ...mine.flatMap((i) => wanted.map((name) => ({ buffer: this.group.params, offset: i * l.P + l.off[name], length: l.shapes[name].reduce((x, y) => x * y, 1) }))),
       ];
       const [summaries, tridiagonals, norms, gram, ...rest] = await read(regions);
       countRead(summaries, tridiagonals, norms, gram, ...rest);
       const sums = this.progress ? rest.shift()! : null;
-      const weightReads = rest.splice(0, weightRegions.length);
-      const weights = rest;
+      const weightReads = rest;
       const hostStarted = performance.now();
       const weightSummaries = new Map(mine.map((i) => [i, this.weights.summary(weightReads, i - c0, withSpectra)]));
       evalCounters.hostMs += performance.now() - hostStarted;
       const keyFreqsOf = (i: number): number[] => strongest(weightSummaries.get(i)!.keyPower!, this.configs[i].fourierK);
       const progress = this.progress && sums ? await this.progress.finish(c0, mine, sums, keyFreqsOf, run, read) : null;
-      mine.forEach((i, m) => {
+      mine.forEach((i) => {
         const s = i - c0;
         const hostStarted = performance.now();
         const probeEigenvalues = this.widths.map((_, j) => this.tridiagonal.eigenvalues(tridiagonals, s, j));
         evalCounters.hostMs += performance.now() - hostStarted;
-        const w = Object.fromEntries(wanted.map((name, j) => [name, { shape: l.shapes[name], data: weights[m * wanted.length + j] }]));
         records.set(
           i,
           measure({
@@ -227,7 +225,6 @@ export class GpuEvaluator {
             norms: norms.subarray(s * l.names.length, (s + 1) * l.names.length),
             progress: progress?.get(i),
             updateGram: ringHolds(stepOf(i)) ? gram.subarray(s * UPDATE_WINDOW ** 2, (s + 1) * UPDATE_WINDOW ** 2) : null,
-            weights: w,
             weightSummary: weightSummaries.get(i),
             eigenvalues,
             withSpectra,

@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import type { RunConfig } from '../../schema/run-config.js';
 import { cyclicStructure, residueTask, type CyclicStructure } from '../../spectra/residues.js';
+import { s5Irreps } from '../../spectra/s5-irreps.js';
 import type { WeightSummary } from '../eval/record.js';
 import { bindings } from './kernels.js';
 import { GpuTridiagonal } from './tridiagonal.js';
@@ -17,9 +18,11 @@ import type { ModelLayout } from './plans.js';
  * structure's order (the key frequencies) and of the neuron-to-logit map W_out·W_U over the
  * classes (its Gini). The host finishes with the same spectra/ functions every engine uses.
  *
- * S5's irrep alignment still reads the embedding's rows (120 × d) back: its projections are not
- * on the device yet.
+ * S5's tasks take the irrep alignment instead: the group Fourier transform of every embedding
+ * column as one product with a 120 × 120 table of the irreps' matrices, then its sum of squares
+ * per irrep.
  */
+const S5_ORDER = 120;
 
 /**
  * Power per frequency f = 1…⌊m/2⌋ of X's rows taken in the order `element` (m of them) over Z/mZ,
@@ -60,6 +63,32 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     workgroupBarrier();
   }
   if (t == 0u) { out[u.outOff + s * u.outRun + f - 1u] = select(red[0], 0.5 * red[0], 2u * f == u.m); }
+}`;
+
+/** Σ of squares of each irrep's block of columns of F̂ = Eᵀ·T (rows × cols), one workgroup per irrep and run: out[s, r]. */
+const BLOCK_SQUARES = /* wgsl */ `
+struct U { rows: u32, cols: u32, count: u32, p0: u32 }
+${bindings([['hat', 'r'], ['blocks', 'r u32'], ['out', 'rw'], ['u', 'U']])}
+var<workgroup> red: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let r = wg.x;
+  let s = wg.z;
+  let start = blocks[2u * r];
+  let width = blocks[2u * r + 1u];
+  let base = s * u.rows * u.cols;
+  var acc = 0.0;
+  for (var i = t; i < u.rows * width; i += 256u) {
+    let x = hat[base + (i / width) * u.cols + start + i % width];
+    acc += x * x;
+  }
+  red[t] = acc;
+  workgroupBarrier();
+  for (var half = 128u; half > 0u; half >>= 1u) {
+    if (t < half) { red[t] += red[t + half]; }
+    workgroupBarrier();
+  }
+  if (t == 0u) { out[s * u.count + r] = red[0]; }
 }`;
 
 /** Each matrix's entries' variance (population form), one workgroup per matrix and run: out[s, j]. */
@@ -111,6 +140,8 @@ export class GpuWeights {
   private readonly all: GpuTridiagonal;
   private readonly cyclic: { structure: CyclicStructure; order: number; W: number; Wk: number; buffers: Record<string, GPUBuffer>; residue: boolean } | null;
   private readonly variance: { table: GPUBuffer; out: GPUBuffer };
+  /** S5: the irreps' matrices as one 120 × 120 table (Σ d_ρ² = 120 columns), F̂ and its sums per irrep. */
+  private readonly irreps: { table: GPUBuffer; blocks: GPUBuffer; hat: GPUBuffer; sums: GPUBuffer; count: number } | null = null;
   private readonly entries = new Map<string, Entry[]>();
 
   constructor(
@@ -143,6 +174,7 @@ export class GpuWeights {
     const residue = residueTask(config.task);
     if (!task.cyclic) {
       this.cyclic = null;
+      if (order === S5_ORDER) this.irreps = this.irrepTables(chunk);
       return;
     }
     // Cyclic tasks: the natural order of the group tokens (Fourier alignment), and for residue
@@ -171,6 +203,32 @@ export class GpuWeights {
     };
   }
 
+  /**
+   * T[g, c_ρ + i] = ρ(g)_i for every irrep ρ (its d_ρ² entries row-major; c_ρ: the irreps before
+   * it): F̂ = Eᵀ·T holds every column's group Fourier transform (spectra/s5-irreps.ts irrepAlignment).
+   */
+  private irrepTables(chunk: number): NonNullable<GpuWeights['irreps']> {
+    const irreps = s5Irreps();
+    const cols = irreps.reduce((a, r) => a + r.dim * r.dim, 0);
+    const table = new Float32Array(S5_ORDER * cols);
+    const blocks = new Uint32Array(2 * irreps.length);
+    let at = 0;
+    irreps.forEach(({ dim, matrices }, r) => {
+      const w = dim * dim;
+      for (let g = 0; g < S5_ORDER; g++) for (let i = 0; i < w; i++) table[g * cols + at + i] = matrices[g * w + i];
+      blocks.set([at, w], 2 * r);
+      at += w;
+    });
+    const { rec, l } = this;
+    return {
+      table: rec.buffer(table.length, 'S5 irreps table', table),
+      blocks: rec.buffer(blocks.length, 'S5 irrep blocks', blocks),
+      hat: rec.buffer(chunk * l.d * cols, 'embedding Fourier transforms over S5'),
+      sums: rec.buffer(chunk * irreps.length, 'power sums per irrep'),
+      count: irreps.length,
+    };
+  }
+
   /** Whether the model has the neuron-to-logit map W_out·W_U (spectra/progress.ts neuronLogitGini). */
   private hasNeuronMap(): boolean {
     return this.l.shapes.W_out?.length === 2 && this.l.shapes.W_U?.length === 2;
@@ -194,6 +252,12 @@ export class GpuWeights {
     });
     e.push((withSpectra ? this.all : this.everyEval).entry(runs));
     if (withSpectra) e.push(rec.dispatch(ENTRY_VARIANCE, 'weight entry variances', [this.params, this.variance.table, this.variance.out, rec.quad([l.P, pBase, this.matrices.length], 'variances')], [this.matrices.length, 1, runs]));
+    const ir = this.irreps;
+    if (ir) {
+      const cols = S5_ORDER;
+      e.push(rec.matmul('embedding transforms over S5', { M: l.d, N: cols, K: S5_ORDER, aOff: pBase + l.off.embed, aRun: l.P, aRs: 1, aCs: l.d, bOff: 0, bRun: 0, bRs: cols, bCs: 1, cOff: 0, cRun: l.d * cols, cRs: cols }, this.params, ir.table, ir.hat, runs, null, null, this.params));
+      e.push(rec.dispatch(BLOCK_SQUARES, 'power sums per irrep', [ir.hat, ir.blocks, ir.sums, rec.quad([l.d, cols, ir.count], 'irreps')], [ir.count, 1, runs]));
+    }
     const c = this.cyclic;
     if (c) {
       const { buffers: b, W, Wk } = c;
@@ -225,6 +289,7 @@ export class GpuWeights {
     const out = [(withSpectra ? this.all : this.everyEval).region(runs)];
     if (withSpectra) out.push({ buffer: this.variance.out, offset: 0, length: runs * this.matrices.length });
     if (this.cyclic) out.push({ buffer: this.cyclic.buffers.power, offset: 0, length: runs * (this.cyclic.W + 2 * this.cyclic.Wk) });
+    if (this.irreps) out.push({ buffer: this.irreps.sums, offset: 0, length: runs * this.irreps.count });
     return out;
   }
 
@@ -251,6 +316,10 @@ export class GpuWeights {
         out.keyPower = Array.from(p.subarray(at + c.W, at + c.W + c.Wk));
         if (this.hasNeuronMap()) out.neuronLogitPower = Array.from(p.subarray(at + c.W + c.Wk, at + c.W + 2 * c.Wk));
       }
+    }
+    if (this.irreps) {
+      const n = this.irreps.count;
+      out.irrepSums = Array.from(rest.shift()!.subarray(s * n, (s + 1) * n));
     }
     return out;
   }
