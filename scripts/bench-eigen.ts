@@ -8,7 +8,8 @@
  */
 import os from 'node:os';
 import { symmetricEigenvalues, tridiagonalEigenvalues } from '../core/spectra/eigen.js';
-import { lapackEigenvalues, lapackTridiagonalEigenvalues, loadBlas } from '../core/train/host/blas.js';
+import { loadBlas } from '../core/train/host/blas.js';
+import { lapackEigenvalues, lapackTridiagonalEigenvalues } from '../core/train/host/lapack.js';
 import { Rng } from '../core/rng.js';
 import { numberArg } from './args.js';
 

@@ -7,6 +7,8 @@
  *     at once, each one WGSL group of 30 reference runs (4 groups of Transformers, 4 of MLPs: the
  *     paper's 240 runs), 500 steps with evaluations on the preset's cadence — the rate the `paper`
  *     study would run at;
+ *  1b. the evaluator's tridiagonal reduction alone (scripts/gpu-tridiagonal-lib.ts): 128- and
+ *     512-wide matrices, 1, 8 and 120 at once — the figures the device-eigenvalue decision waits for;
  *  2. the WGSL engine's table (scripts/gpu-bench-lib.ts) at S = 1, 8, 32, 128, quick and reference
  *     presets, both architectures, with dispatches, submits and reads a step;
  *  3. a short study: 8 quick-preset Transformer runs (seeds 0–7) as one WGSL group, evaluated on the
@@ -23,7 +25,7 @@
  * Usage: npx tsx scripts/gpu-session.ts [--groups 1,8,32,128] [--presets quick,reference]
  *        [--steps N] [--study-seconds 120] [--study-steps N] [--parity-steps 10] [--stacked-max 32]
  *        [--slice-groups 8] [--slice-size 30] [--slice-steps 500] [--slice-seconds 150]
- *        [--slice-preset reference] [--skip slice,bench,parity,study,torch,stacked]
+ *        [--slice-preset reference] [--skip slice,eigen,bench,parity,study,torch,stacked]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,6 +36,7 @@ import { Trainer } from '../core/train/trainer.js';
 import { WgslGroup } from '../core/train/gpu/wgsl-group.js';
 import { benchEngines, paperEstimate, torchRows } from './gpu-bench-lib.js';
 import { paperSlice } from './gpu-paper-slice.js';
+import { tridiagonalTimes } from './gpu-tridiagonal-lib.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -132,6 +135,11 @@ async function parity(): Promise<Record<string, unknown>[]> {
 if (!skip.has('slice')) {
   out.slice = await paperSlice(slice, new URL(process.env.GPU_SESSION_ENTRY!)).catch((err) => String((err as Error).message));
   process.stderr.write(`paper slice: ${JSON.stringify(out.slice)}\n`);
+  save();
+}
+if (!skip.has('eigen')) {
+  out.eigen = await tridiagonalTimes([128, 512], [1, 8, 120], 5).catch((err) => String((err as Error).message));
+  process.stderr.write(`tridiagonal reductions: ${JSON.stringify(out.eigen)}\n`);
   save();
 }
 const rows = skip.has('bench') ? [] : await benchEngines({ info, backendChoice: 'webgpu', groups, engines: ['wgsl'], steps, presets, runByRun: false });

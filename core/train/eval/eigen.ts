@@ -1,5 +1,6 @@
 import { symmetricEigenvalues, tridiagonalEigenvalues } from '../../spectra/eigen.js';
-import { lapackEigenvalues, lapackTridiagonalEigenvalues, loadBlas } from '../host/blas.js';
+import { loadBlas } from '../host/blas.js';
+import { lapackEigenvalues, lapackTridiagonalEigenvalues } from '../host/lapack.js';
 
 /**
  * The one choice of eigen-solver for every evaluation, whatever the engine or the tfjs backend:
