@@ -126,4 +126,19 @@ describe('wasm with OpenBLAS matrix products', () => {
       for (let i = 0; i < n; i++) expect(Math.abs(got[i] - want[i]), `n ${n}, eigenvalue ${i}`).toBeLessThanOrEqual(1e-12 * scale);
     }
   });
+
+  it("gives a diverged run's NaN or ∞ a NaN spectrum without calling LAPACK (its DLASCL rejects them and the heap was corrupted)", () => {
+    const tri = lapackTridiagonalEigenvalues(blas)!;
+    const full = lapackEigenvalues(blas)!;
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      expect(Array.from(tri([1, bad, 3], [0.5, 0.5]))).toEqual([NaN, NaN, NaN]);
+      expect(Array.from(tri([1, 2, 3], [bad, 0.5]))).toEqual([NaN, NaN, NaN]);
+      expect(Array.from(tridiagonalEigenvalues([1, 2, 3], [0.5, bad]))).toEqual([NaN, NaN, NaN]);
+      expect(Array.from(full(Float32Array.from([1, bad, bad, 2]), 2))).toEqual([NaN, NaN]);
+    }
+    // And a finite one afterwards is still right (nothing left behind).
+    const after = tri([2, 2], [1]);
+    expect(after[0]).toBeCloseTo(1, 12);
+    expect(after[1]).toBeCloseTo(3, 12);
+  });
 });

@@ -243,6 +243,26 @@ if (probe.ok) {
       }
     });
 
+    it('reads at most 64 KiB back per run-evaluation at the reference preset, spectrum evaluations included (Dawn\'s own count of mapped bytes)', async () => {
+      const config = parseRunConfig({ ...PRESETS.reference, backend: 'webgpu' });
+      const group = await WgslGroup.create([{ config }]);
+      try {
+        await group.trainStep();
+        for (const withSpectra of [false, true]) {
+          const before = { ...dawnCounts };
+          const [record] = await group.evaluate([0], withSpectra);
+          expect(record.progress?.key_freqs, 'the progress measures came back').toHaveLength(config.fourierK);
+          expect(Object.keys(record.weight_spectra ?? {}).length > 0).toBe(withSpectra);
+          const bytes = dawnCounts.readBytes - before.readBytes;
+          expect(bytes, `with spectra: ${withSpectra}`).toBeLessThanOrEqual(64 * 1024);
+          // Two reads: the results, then the progress measures' two sums.
+          expect(dawnCounts.reads - before.reads).toBe(2);
+        }
+      } finally {
+        group.dispose();
+      }
+    });
+
     it('takes the entropy penalty and refuses what it has no kernels for, saying why', () => {
       expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, condition: 'mix', mixForm: 'entropy-penalty' } }])).toBeNull();
       expect(WgslGroup.refusal([{ config: tiny }, { config: { ...tiny, beta2: 0.99 } }])).toBe('runs differ in β₁, β₂ or ε');

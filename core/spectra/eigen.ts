@@ -31,6 +31,8 @@ export function tridiagonalEigenvalues(diag: ArrayLike<number>, off: ArrayLike<n
   if (n < 2) return d;
   const e = new Float64Array(n);
   for (let i = 1; i < n; i++) e[i] = off[i - 1];
+  // A diverged run's NaN or ∞: its spectrum is NaN (the QL would spin to its iteration limit).
+  if (!d.every(Number.isFinite) || !e.every(Number.isFinite)) return d.fill(NaN);
   tridiagonalQL(d, e, n);
   return d.sort();
 }

@@ -118,10 +118,10 @@ let dawnGpu: GPU | null = null;
 
 /**
  * Work sent to Dawn by this thread, whoever sent it (tfjs's webgpu backend or our WGSL engine):
- * compute dispatches, queue submits and buffer maps (host reads). Counted by wrapping Dawn's own
+ * compute dispatches, queue submits and buffer maps (host reads) with the bytes they map. Counted by wrapping Dawn's own
  * prototypes once, so every engine is counted the same way (`grokscope bench --json`).
  */
-export const dawnCounts = { dispatches: 0, submits: 0, reads: 0 };
+export const dawnCounts = { dispatches: 0, submits: 0, reads: 0, readBytes: 0 };
 
 /** What Dawn received per step over `steps` calls of `step` (none of which should read). */
 export async function deviceWorkPerStep(steps: number, step: () => Promise<void>): Promise<{ dispatchesPerStep: number; submitsPerStep: number; readsPerStep: number }> {
@@ -137,6 +137,8 @@ function countDawnWork(globals: Record<string, unknown>): void {
     if (typeof original !== 'function') return;
     proto![method] = function (this: unknown, ...args: unknown[]) {
       dawnCounts[key]++;
+      // mapAsync(mode, offset?, size?): the bytes mapped, the rest of the buffer where size is left out.
+      if (key === 'reads') dawnCounts.readBytes += typeof args[2] === 'number' ? args[2] : (this as GPUBuffer).size - (typeof args[1] === 'number' ? args[1] : 0);
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     };
   };

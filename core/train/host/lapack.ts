@@ -22,6 +22,7 @@ export function lapackEigenvalues(blas: Blas): ((matrix: ArrayLike<number>, n: n
     const w = new Float64Array(n);
     if (n === 0) return w;
     const a = Float64Array.from(matrix);
+    if (!allFinite(a)) return w.fill(NaN); // as dsterf's guard below
     const dim = Int32Array.of(n);
     let ws = workspace.get(n);
     if (!ws) {
@@ -50,8 +51,16 @@ export function lapackTridiagonalEigenvalues(blas: Blas): ((diag: ArrayLike<numb
     const d = Float64Array.from(diag);
     if (d.length < 2) return d;
     const e = Float64Array.from(off);
+    // A diverged run's NaN or ∞ must not reach LAPACK: dsterf's DLASCL rejects it and the process
+    // died of heap corruption when we tried (2026-12-05). Its spectrum is NaN, as the JS path's.
+    if (!allFinite(d) || !allFinite(e)) return d.fill(NaN);
     dsterf(Int32Array.of(d.length), d, e, info);
     if (info[0] !== 0) throw new Error(`dsterf did not converge (info ${info[0]})`);
     return d;
   };
+}
+
+function allFinite(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
 }
