@@ -127,7 +127,7 @@ describe('wasm with OpenBLAS matrix products', () => {
     }
   });
 
-  it("gives a diverged run's NaN or ∞ a NaN spectrum without calling LAPACK (its DLASCL rejects them and the heap was corrupted)", () => {
+  it("gives a diverged run's NaN or ∞ a NaN spectrum, in JS too, without calling LAPACK (its DLASCL rejects them and the heap was corrupted)", () => {
     const tri = lapackTridiagonalEigenvalues(blas)!;
     const full = lapackEigenvalues(blas)!;
     for (const bad of [NaN, Infinity, -Infinity]) {
@@ -135,6 +135,7 @@ describe('wasm with OpenBLAS matrix products', () => {
       expect(Array.from(tri([1, 2, 3], [bad, 0.5]))).toEqual([NaN, NaN, NaN]);
       expect(Array.from(tridiagonalEigenvalues([1, 2, 3], [0.5, bad]))).toEqual([NaN, NaN, NaN]);
       expect(Array.from(full(Float32Array.from([1, bad, bad, 2]), 2))).toEqual([NaN, NaN]);
+      expect(Array.from(symmetricEigenvalues(Float32Array.from([1, bad, bad, 2]), 2))).toEqual([NaN, NaN]);
     }
     // And a finite one afterwards is still right (nothing left behind).
     const after = tri([2, 2], [1]);

@@ -37,6 +37,7 @@ function expectSameRecord(got: EvalRecord, want: EvalRecord, tol: number): void 
   for (const key of ['train_loss', 'test_loss', 'train_acc', 'test_acc', 'weight_norm'] as const) close(got[key], want[key], key);
   for (const [probeName, summary] of Object.entries(want.probes)) close(got.probes[probeName as keyof typeof got.probes]!.entropy, summary!.entropy, probeName);
   close(got.fourier!.topk_share, want.fourier!.topk_share, 'fourier');
+  close(got.fourier!.gini, want.fourier!.gini, 'fourier gini');
   for (const key of ['scale', 'max_softmax', 'train_margin'] as const) close(got.logits![key], want.logits![key], key);
   // The device selects the quantiles' order statistics (gpu/example-summary.ts); the host sorts.
   expect(got.logprob_quantiles).toHaveLength(want.logprob_quantiles!.length);

@@ -11,6 +11,8 @@ export function symmetricEigenvalues(matrix: Float64Array | Float32Array | numbe
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   if (n === 0) return d;
+  // A diverged run's NaN or ∞: a NaN spectrum, as LAPACK's path gives (train/host/lapack.ts).
+  if (!V.every(Number.isFinite)) return d.fill(NaN);
   if (n === 1) {
     d[0] = V[0];
     return d;
@@ -31,7 +33,7 @@ export function tridiagonalEigenvalues(diag: ArrayLike<number>, off: ArrayLike<n
   if (n < 2) return d;
   const e = new Float64Array(n);
   for (let i = 1; i < n; i++) e[i] = off[i - 1];
-  // A diverged run's NaN or ∞: its spectrum is NaN (the QL would spin to its iteration limit).
+  // A diverged run's NaN or ∞: its spectrum is NaN (the QL would stop at once and return plausible-looking values).
   if (!d.every(Number.isFinite) || !e.every(Number.isFinite)) return d.fill(NaN);
   tridiagonalQL(d, e, n);
   return d.sort();

@@ -137,8 +137,8 @@ function countDawnWork(globals: Record<string, unknown>): void {
     if (typeof original !== 'function') return;
     proto![method] = function (this: unknown, ...args: unknown[]) {
       dawnCounts[key]++;
-      // mapAsync(mode, offset?, size?): the bytes mapped, the rest of the buffer where size is left out.
-      if (key === 'reads') dawnCounts.readBytes += typeof args[2] === 'number' ? args[2] : (this as GPUBuffer).size - (typeof args[1] === 'number' ? args[1] : 0);
+      // mapAsync(mode, offset?, size?): the bytes mapped for reading (GPUMapMode.READ = 1), the rest of the buffer where size is left out.
+      if (key === 'reads' && ((args[0] as number) & 1) !== 0) dawnCounts.readBytes += typeof args[2] === 'number' ? args[2] : (this as GPUBuffer).size - (typeof args[1] === 'number' ? args[1] : 0);
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     };
   };

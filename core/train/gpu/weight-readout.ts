@@ -43,7 +43,7 @@ export class GpuWeights {
   private readonly cyclic: { structure: CyclicStructure; order: number; W: number; Wk: number; buffers: Record<string, GPUBuffer>; residue: boolean } | null;
   private readonly variance: { table: GPUBuffer; out: GPUBuffer };
   /** S5: the irreps' matrices as one 120 × 120 table (Σ d_ρ² = 120 columns), F̂ and its sums per irrep. */
-  private readonly irreps: { table: GPUBuffer; blocks: GPUBuffer; hat: GPUBuffer; sums: GPUBuffer; count: number } | null = null;
+  private readonly irreps: { table: GPUBuffer; blocks: GPUBuffer; hat: GPUBuffer; sums: GPUBuffer; count: number; cols: number } | null = null;
   private readonly entries = new Map<string, Entry[]>();
 
   constructor(
@@ -128,6 +128,7 @@ export class GpuWeights {
       hat: rec.buffer(chunk * l.d * cols, 'embedding Fourier transforms over S5'),
       sums: rec.buffer(chunk * irreps.length, 'power sums per irrep'),
       count: irreps.length,
+      cols,
     };
   }
 
@@ -156,7 +157,7 @@ export class GpuWeights {
     if (withSpectra) e.push(rec.dispatch(ENTRY_VARIANCE, 'weight entry variances', [this.params, this.variance.table, this.variance.out, rec.quad([l.P, pBase, this.matrices.length], 'variances')], [this.matrices.length, 1, runs]));
     const ir = this.irreps;
     if (ir) {
-      const cols = S5_ORDER;
+      const cols = ir.cols; // Σ d_ρ² (= 120, Peter–Weyl)
       e.push(rec.matmul('embedding transforms over S5', { M: l.d, N: cols, K: S5_ORDER, aOff: pBase + l.off.embed, aRun: l.P, aRs: 1, aCs: l.d, bOff: 0, bRun: 0, bRs: cols, bCs: 1, cOff: 0, cRun: l.d * cols, cRs: cols }, this.params, ir.table, ir.hat, runs, null, null, this.params));
       e.push(rec.dispatch(BLOCK_SQUARES, 'power sums per irrep', [ir.hat, ir.blocks, ir.sums, rec.quad([l.d, cols, ir.count], 'irreps')], [ir.count, 1, runs]));
     }
