@@ -14,15 +14,10 @@ import { summariseExamples, type ExampleArrays, type ExampleSummary } from './ex
 
 /**
  * The evaluation room's last step (docs/architecture.md, "The evaluation room"): a record from
- * what an engine read out of one run's model over every input of its task. Every engine — the
- * host readout, the tfjs graphs (single and stacked), the WGSL evaluator — ends here, so every
- * engine measures the same way and writes the same keys (test/eval-keys.test.ts).
- */
-/**
- * An evaluation's record from what the device computed for one run over every input of its task
- * (docs/methods.md, "Evaluations"): per-example losses and correctness, the probes' covariances,
- * the parameters' squared norms and, for cyclic tasks, the embedding. The single-run trainer and
- * the stacked group both end here, so both measure the same way.
+ * what an engine read out of one run's model over every input of its task (docs/methods.md,
+ * "Evaluations") — raw, or reduced where the model lives. Every engine — the host readout, the
+ * tfjs graphs (single and stacked), the WGSL evaluator — ends here, so every engine measures the
+ * same way and writes the same keys (test/eval-keys.test.ts).
  */
 export interface MeasureInput {
   step: number;

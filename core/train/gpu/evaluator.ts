@@ -95,8 +95,8 @@ export class GpuEvaluator {
     };
     this.acts = activations(rec, l, k, n, { backward: false, mix: false });
     this.evalStep = rec.uniform(new ArrayBuffer(64), 'evaluation step');
-    this.progress = GpuProgress.create(rec, configs, datasets, k, this.acts.logits, group.hyper);
     this.examples = new GpuExampleSummary(rec, datasets, k, this.bufs.stats);
+    this.progress = GpuProgress.create(rec, configs, datasets, k, this.acts.logits, group.hyper, this.examples.split);
     let at = 0;
     const layout = this.widths.map((n) => ({ n, offset: (at += n * n) - n * n }));
     this.tridiagonal = new GpuTridiagonal(rec, this.bufs.covs, layout, at, k, tridiagonalEigenvaluesHere());

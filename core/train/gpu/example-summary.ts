@@ -108,7 +108,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
 export class GpuExampleSummary {
   private readonly n: number;
   private readonly width: number;
-  private readonly split: GPUBuffer;
+  /** Each run's split over the pairs (1: training, 2: test, 0: neither); the progress measures' tail reads it too. */
+  readonly split: GPUBuffer;
   private readonly out: GPUBuffer;
   private readonly source: string;
   private readonly entries = new Map<string, Dispatch>();
@@ -125,7 +126,6 @@ export class GpuExampleSummary {
     const ranks = quantileRanks(n).flatMap(({ lo, hi }) => [lo, hi]);
     this.width = SUMS + ranks.length;
     this.source = summaryKernel(ranks);
-    // 1: a training pair of the run, 2: a test pair, 0: neither.
     const split = new Uint32Array(datasets.length * n);
     datasets.forEach((d, s) => {
       d.trainIndices.forEach((i) => (split[s * n + i] = 1));

@@ -53,7 +53,7 @@ fn main(${FLAT_ARGS}) {
 function tailKernel(): string {
   return /* wgsl */ `
 struct U { n: u32, C: u32, p: u32, c0: u32 }
-${bindings([['logits', 'r'], ['hyper', 'r'], ['pairInfo', 'r u32'], ['train', 'r u32'], ['mp', 'r'], ['tail', 'rw'], ['u', 'U']])}
+${bindings([['logits', 'r'], ['hyper', 'r'], ['pairInfo', 'r u32'], ['split', 'r u32'], ['mp', 'r'], ['tail', 'rw'], ['u', 'U']])}
 @compute @workgroup_size(256)
 fn main(${FLAT_ARGS}) {
   ${FLAT}
@@ -71,7 +71,7 @@ fn main(${FLAT_ARGS}) {
       let dm = logits[base + c] / tau - mp[mBase + c];
       sq += dm * dm;
     }
-    if (train[(u.c0 + s) * u.n + i] != 0u) {
+    if (split[(u.c0 + s) * u.n + i] == 1u) {
       let pBase = mBase + u.C + r * u.C;
       var mx = -3.0e38;
       for (var c = 0u; c < u.C; c++) { mx = max(mx, logits[base + c] / tau - mp[pBase + c]); }
@@ -97,9 +97,10 @@ export class GpuProgress {
   private readonly tailEntries = new Map<string, Entry[]>();
 
   /** Null where the task has no progress measures. */
-  static create(rec: Recorder, configs: RunConfig[], datasets: Dataset[], chunk: number, logits: GPUBuffer, hyper: GPUBuffer): GpuProgress | null {
+  /** `split`: each run's pairs, 1 where a training pair (gpu/example-summary.ts's buffer). */
+  static create(rec: Recorder, configs: RunConfig[], datasets: Dataset[], chunk: number, logits: GPUBuffer, hyper: GPUBuffer, split: GPUBuffer): GpuProgress | null {
     const task = residueTask(configs[0].task);
-    return task ? new GpuProgress(rec, cyclicStructure(task, datasets[0].task.order), datasets, chunk, logits, hyper) : null;
+    return task ? new GpuProgress(rec, cyclicStructure(task, datasets[0].task.order), datasets, chunk, logits, hyper, split) : null;
   }
 
   private constructor(
@@ -109,6 +110,7 @@ export class GpuProgress {
     chunk: number,
     private readonly logits: GPUBuffer,
     private readonly hyper: GPUBuffer,
+    private readonly split: GPUBuffer,
   ) {
     const ds = datasets[0];
     this.structure = structure;
@@ -130,15 +132,12 @@ export class GpuProgress {
     const meta = new Uint32Array(2 * n);
     residues.forEach((r, i) => (meta[i] = r >= 0 ? r : 0xffffffff));
     meta.set(ds.labels, n);
-    const train = new Uint32Array(datasets.length * n);
-    datasets.forEach((d, s) => d.trainIndices.forEach((i) => (train[s * n + i] = 1)));
     const csr = new Uint32Array(off.length + ids.length);
     csr.set(off);
     csr.set(ids, off.length);
     this.bufs = {
       csr: rec.buffer(csr.length, 'pairs by residue', csr),
       meta: rec.buffer(meta.length, 'residue and label of each pair', meta),
-      train: rec.buffer(train.length, 'training pairs of each run', train),
       sums: rec.buffer(chunk * this.p * this.C, 'per-residue logit sums'),
       mp: rec.buffer(chunk * (this.C + this.p * this.C), 'class means and projections'),
       tail: rec.buffer(chunk * 2 * n, 'excluded losses and centred squares'),
@@ -191,7 +190,7 @@ export class GpuProgress {
     if (!tail) {
       const u = this.rec.quad([n, C, p, c0], 'progress tail');
       tail = [
-        this.rec.dispatch(tailKernel(), 'progress: excluded losses and centred squares', [this.logits, this.hyper, this.bufs.meta, this.bufs.train, this.bufs.mp, this.bufs.tail, u], grid(n, k)),
+        this.rec.dispatch(tailKernel(), 'progress: excluded losses and centred squares', [this.logits, this.hyper, this.bufs.meta, this.split, this.bufs.mp, this.bufs.tail, u], grid(n, k)),
         this.rec.colsum('progress: Σ excluded', { rows: n, cols: 1, xOff: 0, xRun: 2 * n, xRs: 1, oOff: 0, oRun: 2 }, this.bufs.tail, this.bufs.out, k),
         this.rec.colsum('progress: Σ centred squares', { rows: n, cols: 1, xOff: n, xRun: 2 * n, xRs: 1, oOff: 1, oRun: 2 }, this.bufs.tail, this.bufs.out, k),
       ];

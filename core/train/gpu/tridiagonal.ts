@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import { tridiagonalEigenvalues } from '../../spectra/eigen.js';
 import { bindings } from './kernels.js';
+import { WORKGROUP_REDUCE } from './workgroup-reduce.js';
 import type { Dispatch, Recorder } from './program.js';
 import type { ReadRegion } from './device.js';
 
@@ -20,31 +21,7 @@ import type { ReadRegion } from './device.js';
  */
 const TRIDIAGONAL = /* wgsl */ `
 ${bindings([['A', 'rw'], ['table', 'r u32'], ['out', 'rw'], ['scratch', 'rw']])}
-var<workgroup> red: array<f32, 256>;
-
-fn reduceSum(x: f32, t: u32) -> f32 {
-  red[t] = x;
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half >>= 1u) {
-    if (t < half) { red[t] += red[t + half]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduceMax(x: f32, t: u32) -> f32 {
-  red[t] = x;
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half >>= 1u) {
-    if (t < half) { red[t] = max(red[t], red[t + half]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${WORKGROUP_REDUCE}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {

@@ -1,4 +1,5 @@
 import { bindings } from './kernels.js';
+import { WORKGROUP_REDUCE } from './workgroup-reduce.js';
 
 /** The kernels of the weight readout (weight-readout.ts says what each measure is for). */
 
@@ -11,7 +12,7 @@ import { bindings } from './kernels.js';
 export const CYCLIC_POWER = /* wgsl */ `
 struct U { xOff: u32, xRun: u32, xRs: u32, xCs: u32, m: u32, cols: u32, centred: u32, outOff: u32, outRun: u32, eOff: u32, p0: u32, p1: u32 }
 ${bindings([['X', 'r'], ['element', 'r u32'], ['trig', 'r'], ['out', 'rw'], ['u', 'U']])}
-var<workgroup> red: array<f32, 256>;
+${WORKGROUP_REDUCE}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let f = wg.x + 1u;
@@ -34,20 +35,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     }
     acc += re * re + im * im;
   }
-  red[t] = acc;
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half >>= 1u) {
-    if (t < half) { red[t] += red[t + half]; }
-    workgroupBarrier();
-  }
-  if (t == 0u) { out[u.outOff + s * u.outRun + f - 1u] = select(red[0], 0.5 * red[0], 2u * f == u.m); }
+  let total = reduceSum(acc, t);
+  if (t == 0u) { out[u.outOff + s * u.outRun + f - 1u] = select(total, 0.5 * total, 2u * f == u.m); }
 }`;
 
 /** Σ of squares of each irrep's block of columns of F̂ = Eᵀ·T (rows × cols), one workgroup per irrep and run: out[s, r]. */
 export const BLOCK_SQUARES = /* wgsl */ `
 struct U { rows: u32, cols: u32, count: u32, p0: u32 }
 ${bindings([['hat', 'r'], ['blocks', 'r u32'], ['out', 'rw'], ['u', 'U']])}
-var<workgroup> red: array<f32, 256>;
+${WORKGROUP_REDUCE}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let r = wg.x;
@@ -60,31 +56,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     let x = hat[base + (i / width) * u.cols + start + i % width];
     acc += x * x;
   }
-  red[t] = acc;
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half >>= 1u) {
-    if (t < half) { red[t] += red[t + half]; }
-    workgroupBarrier();
-  }
-  if (t == 0u) { out[s * u.count + r] = red[0]; }
+  let total = reduceSum(acc, t);
+  if (t == 0u) { out[s * u.count + r] = total; }
 }`;
 
 /** Each matrix's entries' variance (population form), one workgroup per matrix and run: out[s, j]. */
 export const ENTRY_VARIANCE = /* wgsl */ `
 struct U { P: u32, pBase: u32, count: u32, p0: u32 }
 ${bindings([['params', 'r'], ['table', 'r u32'], ['out', 'rw'], ['u', 'U']])}
-var<workgroup> red: array<f32, 256>;
-fn total(x: f32, t: u32) -> f32 {
-  red[t] = x;
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half >>= 1u) {
-    if (t < half) { red[t] += red[t + half]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${WORKGROUP_REDUCE}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let j = wg.x;
@@ -93,9 +73,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let n = table[2u * j + 1u];
   var a = 0.0;
   for (var i = t; i < n; i += 256u) { a += params[at + i]; }
-  let mean = total(a, t) / f32(n);
+  let mean = reduceSum(a, t) / f32(n);
   var b = 0.0;
   for (var i = t; i < n; i += 256u) { let x = params[at + i] - mean; b += x * x; }
-  let v = total(b, t) / f32(n);
+  let v = reduceSum(b, t) / f32(n);
   if (t == 0u) { out[s * u.count + j] = v; }
 }`;

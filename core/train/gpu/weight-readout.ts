@@ -37,9 +37,9 @@ export class GpuWeights {
   private readonly matrices: Matrix[];
   private readonly gramRun: number;
   private readonly grams: GPUBuffer;
-  /** Tridiagonals of the ESDs read every evaluation (embed, W_U), and of every 2-D matrix. */
-  private readonly everyEval: GpuTridiagonal;
-  private readonly all: GpuTridiagonal;
+  /** The matrices whose ESDs an evaluation takes, and their tridiagonals: embed and W_U every evaluation, every 2-D matrix at spectrum evaluations. */
+  private readonly everyEval: { list: Matrix[]; solver: GpuTridiagonal };
+  private readonly all: { list: Matrix[]; solver: GpuTridiagonal };
   private readonly cyclic: { structure: CyclicStructure; order: number; W: number; Wk: number; buffers: Record<string, GPUBuffer>; residue: boolean } | null;
   private readonly variance: { table: GPUBuffer; out: GPUBuffer };
   /** S5: the irreps' matrices as one 120 × 120 table (Σ d_ρ² = 120 columns), F̂ and its sums per irrep. */
@@ -69,8 +69,9 @@ export class GpuWeights {
     this.gramRun = at;
     this.grams = rec.buffer(chunk * at, 'weight Gram matrices');
     const layoutOf = (list: Matrix[]) => list.map((x) => ({ n: x.m, offset: x.gramOff }));
-    this.everyEval = new GpuTridiagonal(rec, this.grams, layoutOf(this.matrices.filter((x) => x.name === 'embed' || x.name === 'W_U')), at, chunk, solve);
-    this.all = new GpuTridiagonal(rec, this.grams, layoutOf(this.matrices), at, chunk, solve);
+    const ranked = this.matrices.filter((x) => x.name === 'embed' || x.name === 'W_U');
+    this.everyEval = { list: ranked, solver: new GpuTridiagonal(rec, this.grams, layoutOf(ranked), at, chunk, solve) };
+    this.all = { list: this.matrices, solver: new GpuTridiagonal(rec, this.grams, layoutOf(this.matrices), at, chunk, solve) };
     const table = Uint32Array.from(this.matrices.flatMap((x) => [l.off[x.name], x.rows * x.cols]));
     this.variance = { table: rec.buffer(table.length, 'weight matrices', table), out: rec.buffer(chunk * this.matrices.length, 'weight entry variances') };
     const residue = residueTask(config.task);
@@ -144,7 +145,7 @@ export class GpuWeights {
     if (e) return e;
     const { l, rec } = this;
     const pBase = c0 * l.P;
-    const list = withSpectra ? this.matrices : this.matrices.filter((x) => x.name === 'embed' || x.name === 'W_U');
+    const { list, solver } = withSpectra ? this.all : this.everyEval;
     e = list.map((x) => {
       const o = pBase + l.off[x.name];
       // ESD of an n×m matrix: WᵀW / n, a wide one transposed first (spectra/weight-spectrum.ts esd).
@@ -153,7 +154,7 @@ export class GpuWeights {
       const strides = tall ? { aRs: 1, aCs: x.cols, bRs: x.cols, bCs: 1 } : { aRs: x.cols, aCs: 1, bRs: 1, bCs: x.cols };
       return rec.matmul(`Gram of ${x.name}`, { M: x.m, N: x.m, K: n, aOff: o, aRun: l.P, bOff: o, bRun: l.P, ...strides, cOff: x.gramOff, cRun: this.gramRun, cRs: x.m, alpha: 1 / n }, this.params, this.params, this.grams, runs, null, null, this.params);
     });
-    e.push((withSpectra ? this.all : this.everyEval).entry(runs));
+    e.push(solver.entry(runs));
     if (withSpectra) e.push(rec.dispatch(ENTRY_VARIANCE, 'weight entry variances', [this.params, this.variance.table, this.variance.out, rec.quad([l.P, pBase, this.matrices.length], 'variances')], [this.matrices.length, 1, runs]));
     const ir = this.irreps;
     if (ir) {
@@ -189,7 +190,7 @@ export class GpuWeights {
   }
 
   regions(runs: number, withSpectra: boolean): ReadRegion[] {
-    const out = [(withSpectra ? this.all : this.everyEval).region(runs)];
+    const out = [(withSpectra ? this.all : this.everyEval).solver.region(runs)];
     if (withSpectra) out.push({ buffer: this.variance.out, offset: 0, length: runs * this.matrices.length });
     if (this.cyclic) out.push({ buffer: this.cyclic.buffers.power, offset: 0, length: runs * (this.cyclic.W + 2 * this.cyclic.Wk) });
     if (this.irreps) out.push({ buffer: this.irreps.sums, offset: 0, length: runs * this.irreps.count });
@@ -199,8 +200,7 @@ export class GpuWeights {
   /** Run s's summary (its place in the range) from what regions() read. */
   summary(read: Float32Array[], s: number, withSpectra: boolean): WeightSummary {
     const [tri, ...rest] = read;
-    const list = withSpectra ? this.matrices : this.matrices.filter((x) => x.name === 'embed' || x.name === 'W_U');
-    const solver = withSpectra ? this.all : this.everyEval;
+    const { list, solver } = withSpectra ? this.all : this.everyEval;
     const out: WeightSummary = { shapes: {}, esd: {} };
     list.forEach((x, j) => {
       out.shapes[x.name] = [x.rows, x.cols];
